@@ -1,0 +1,61 @@
+// What every cluster command shares: kubectl's connection flags, colour, and the one place where errors
+// become a single stderr line and an exit code.
+import {Command, Flags} from '@oclif/core'
+
+import {ClusterClient} from './cluster/kube.js'
+import {DualstackError, ExitCode} from './errors.js'
+import {colourWanted, makeTheme, type Theme} from './render/theme.js'
+
+export const kubeFlags = {
+  kubeconfig: Flags.string({description: 'Path to the kubeconfig file to use (default: $KUBECONFIG, then ~/.kube/config)', helpGroup: 'KUBECTL'}),
+  context: Flags.string({description: 'The kubeconfig context to use', helpGroup: 'KUBECTL'}),
+  namespace: Flags.string({char: 'n', description: "Namespace (default: the context's namespace, else default)", helpGroup: 'KUBECTL'}),
+  'request-timeout': Flags.string({
+    description: 'How long to wait for a single API request (e.g. 10s, 2m); 0 waits forever',
+    default: '0',
+    helpGroup: 'KUBECTL',
+  }),
+}
+
+export abstract class BaseCommand extends Command {
+  static override baseFlags = {
+    'no-color': Flags.boolean({description: 'Never colour the output (NO_COLOR does the same)', helpGroup: 'GLOBAL'}),
+    verbose: Flags.boolean({description: 'Print stack traces with errors (DEBUG=* does the same)', helpGroup: 'GLOBAL'}),
+  }
+
+  protected theme(noColor: boolean): Theme {
+    return makeTheme(colourWanted(process.stdout, noColor))
+  }
+
+  protected override async catch(err: Error & {oclif?: {exit?: number}; code?: string}): Promise<void> {
+    if (err.code === 'EEXIT') throw err
+    let code: number
+    let line: string
+    if (err instanceof DualstackError) {
+      code = err.exitCode
+      line = err.hint ? `${err.message}; ${err.hint}` : err.message
+    } else if (err.oclif?.exit !== undefined) {
+      // oclif's own parse errors (unknown flag, bad option value, missing argument): bad usage.
+      code = ExitCode.Usage
+      const first = err.message.split('\n')[0]!.trim()
+      line = `${first}; see 'kubectl dualstack ${this.id?.replaceAll(':', ' ') ?? ''} --help'`
+    } else {
+      code = ExitCode.ProblemsFound
+      line = `unexpected error: ${err.message.split('\n')[0]}; re-run with --verbose and report it`
+    }
+    process.stderr.write(`error: ${line}\n`)
+    if (process.argv.includes('--verbose') || process.env.DEBUG) process.stderr.write(`${err.stack}\n`)
+    this.exit(code)
+  }
+}
+
+export abstract class KubeCommand extends BaseCommand {
+  protected connect(flags: {kubeconfig?: string; context?: string; namespace?: string; 'request-timeout'?: string}): ClusterClient {
+    return ClusterClient.connect({
+      kubeconfig: flags.kubeconfig,
+      context: flags.context,
+      namespace: flags.namespace,
+      requestTimeout: flags['request-timeout'],
+    })
+  }
+}

@@ -1,0 +1,88 @@
+// Turns what the transport or the API server said into one actionable line and an exit code.
+import {ApiError, ClusterUnavailableError, DualstackError, ExitCode} from '../errors.js'
+import type {Target} from './types.js'
+
+interface StatusBody {
+  kind?: string
+  message?: string
+  reason?: string
+  code?: number
+}
+
+function where(target: Target): string {
+  return `context "${target.context}", server ${target.server}`
+}
+
+function parseStatus(text: string): StatusBody {
+  try {
+    const body = JSON.parse(text) as StatusBody
+    return typeof body === 'object' && body !== null ? body : {}
+  } catch {
+    return {}
+  }
+}
+
+export function apiErrorFromStatus(code: number, text: string, method: string, apiPath: string, target: Target): ApiError {
+  const status = parseStatus(text)
+  const said = status.message || text.trim().split('\n')[0] || `HTTP ${code}`
+  switch (code) {
+    case 401:
+      return new ApiError(
+        `the API server rejected the credentials of user "${target.user}" (401 Unauthorized; ${where(target)})`,
+        code, status.reason, ExitCode.ClusterUnavailable,
+        'refresh the token, certificate or exec plugin of that kubeconfig user',
+      )
+    case 403:
+      return new ApiError(`forbidden: ${said} (${where(target)})`, code, status.reason, ExitCode.ClusterUnavailable,
+        'ask a cluster admin for that permission, or use a context whose user has it (check with: kubectl auth can-i)')
+    case 404:
+      return new ApiError(`not found: ${said} (${method} ${apiPath})`, code, status.reason, ExitCode.Usage)
+    case 429:
+      return new ApiError(`the API server is throttling requests: ${said} (${where(target)})`, code, status.reason, ExitCode.ClusterUnavailable, 'try again later')
+    default:
+      if (code >= 500) {
+        return new ApiError(`the API server failed: ${said} (HTTP ${code}; ${where(target)})`, code, status.reason, ExitCode.ClusterUnavailable, 'check the control plane, then retry')
+      }
+      return new ApiError(`${said} (HTTP ${code}, ${method} ${apiPath})`, code, status.reason, ExitCode.ProblemsFound)
+  }
+}
+
+const TLS_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_HAS_EXPIRED', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_SIGNATURE_FAILURE', 'ERR_SSL_WRONG_VERSION_NUMBER', 'EPROTO',
+])
+
+/** Finds the innermost error code (undici wraps the socket error in `cause`, sometimes in an AggregateError). */
+function rootCause(error: unknown): {code?: string; name?: string; message: string} {
+  let current = error as {code?: string; name?: string; message?: string; cause?: unknown; errors?: unknown[]} | undefined
+  for (let depth = 0; current && depth < 5; depth++) {
+    if (current.code && current.code !== 'UND_ERR' && !current.cause) break
+    if (current.name === 'TimeoutError') break
+    const next = current.cause ?? current.errors?.[0]
+    if (!next) break
+    current = next as typeof current
+  }
+  return {code: current?.code, name: current?.name, message: current?.message ?? String(error)}
+}
+
+export function transportError(error: unknown, target: Target, timeoutMs: number): DualstackError {
+  if (error instanceof DualstackError) return error
+  const cause = rootCause(error)
+  const at = where(target)
+  if (cause.name === 'TimeoutError' || cause.name === 'AbortError' || cause.code === 'UND_ERR_CONNECT_TIMEOUT' || cause.code === 'ETIMEDOUT') {
+    return new ClusterUnavailableError(`request timed out after ${timeoutMs / 1000}s (${at})`, 'the API server is slow or unreachable; raise --request-timeout or check the network')
+  }
+  if (cause.code === 'ECONNREFUSED') {
+    return new ClusterUnavailableError(`cannot connect to the API server: connection refused (${at})`, 'check that the cluster is running and that --context points at it')
+  }
+  if (cause.code === 'ENOTFOUND' || cause.code === 'EAI_AGAIN') {
+    return new ClusterUnavailableError(`cannot resolve the API server's host name (${at})`, 'check the server address in the kubeconfig and your DNS')
+  }
+  if (cause.code && TLS_CODES.has(cause.code)) {
+    return new ClusterUnavailableError(`TLS handshake with the API server failed: ${cause.message} (${at})`, "check the cluster's certificate-authority in the kubeconfig")
+  }
+  if (cause.code === 'ECONNRESET' || cause.code === 'UND_ERR_SOCKET' || cause.code === 'EPIPE') {
+    return new ClusterUnavailableError(`the API server closed the connection (${at})`, 'retry; if it keeps happening check the API server and any proxy in between')
+  }
+  return new ClusterUnavailableError(`cannot talk to the API server: ${cause.message} (${at})`, 'check the kubeconfig and the network')
+}

@@ -1,0 +1,159 @@
+// The only module that imports @kubernetes/client-node. Everything else talks to the cluster through
+// ClusterClient and gets plain JSON objects and typed errors back.
+import {HttpMethod, KubeConfig, RequestContext} from '@kubernetes/client-node'
+import type {Cluster, Context, User} from '@kubernetes/client-node'
+import {existsSync} from 'node:fs'
+import {homedir} from 'node:os'
+import path from 'node:path'
+import {fetch} from 'undici'
+
+import {ClusterUnavailableError, UsageError} from '../errors.js'
+import {parseDuration} from './duration.js'
+import {apiErrorFromStatus, transportError} from './errors.js'
+import type {ConnectionFlags, KubeList, KubeObject, Target} from './types.js'
+
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token'
+export const PAGE_SIZE = 500
+
+interface LoadedConfig {
+  kc: KubeConfig
+  target: Target
+}
+
+/** The kubeconfig files kubectl would read, in order: --kubeconfig, else $KUBECONFIG's list, else ~/.kube/config. */
+function kubeconfigFiles(flag: string | undefined): string[] {
+  if (flag) {
+    if (!existsSync(flag)) throw new UsageError(`kubeconfig file ${flag} does not exist`, 'check the --kubeconfig path')
+    return [flag]
+  }
+  const env = process.env.KUBECONFIG
+  if (env) return env.split(path.delimiter).filter((file) => file !== '' && existsSync(file))
+  const home = path.join(process.env.HOME ?? homedir(), '.kube', 'config')
+  return existsSync(home) ? [home] : []
+}
+
+/**
+ * Merges kubeconfig files as kubectl does: the first file to name a cluster, user or context wins, and
+ * current-context comes from the first file that sets one. (client-node's own merge throws on duplicates.)
+ */
+function mergeKubeconfigs(files: string[]): KubeConfig {
+  const clusters = new Map<string, Cluster>()
+  const users = new Map<string, User>()
+  const contexts = new Map<string, Context>()
+  let currentContext = ''
+  for (const file of files) {
+    const one = new KubeConfig()
+    try {
+      one.loadFromFile(file)
+    } catch (error) {
+      throw new UsageError(`cannot read kubeconfig ${file}: ${(error as Error).message.split('\n')[0]}`, 'fix the file or point --kubeconfig elsewhere')
+    }
+    for (const c of one.getClusters()) if (!clusters.has(c.name)) clusters.set(c.name, c)
+    for (const u of one.getUsers()) if (!users.has(u.name)) users.set(u.name, u)
+    for (const c of one.getContexts()) if (!contexts.has(c.name)) contexts.set(c.name, c)
+    if (!currentContext && one.getCurrentContext()) currentContext = one.getCurrentContext()
+  }
+  const kc = new KubeConfig()
+  kc.loadFromOptions({clusters: [...clusters.values()], users: [...users.values()], contexts: [...contexts.values()], currentContext})
+  return kc
+}
+
+export function loadKubeConfig(flags: ConnectionFlags): LoadedConfig {
+  const files = kubeconfigFiles(flags.kubeconfig)
+  let kc: KubeConfig
+  if (files.length > 0) {
+    kc = mergeKubeconfigs(files)
+  } else if (process.env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT_TOKEN)) {
+    kc = new KubeConfig()
+    kc.loadFromCluster()
+  } else {
+    throw new ClusterUnavailableError(
+      'no kubeconfig found (looked at $KUBECONFIG and ~/.kube/config) and not running inside a pod',
+      'pass --kubeconfig FILE or set KUBECONFIG',
+    )
+  }
+  const contextName = flags.context || kc.getCurrentContext()
+  if (!contextName) {
+    throw new UsageError('the kubeconfig has no current context', 'pass --context NAME (see: kubectl config get-contexts)')
+  }
+  const context = kc.getContextObject(contextName)
+  if (!context) {
+    throw new UsageError(`context "${contextName}" not found in the kubeconfig`, 'see: kubectl config get-contexts')
+  }
+  kc.setCurrentContext(contextName)
+  const cluster = kc.getCluster(context.cluster)
+  if (!cluster) throw new UsageError(`context "${contextName}" names cluster "${context.cluster}", which the kubeconfig does not define`, 'fix the kubeconfig')
+  const namespace = flags.namespace || context.namespace || 'default'
+  return {kc, target: {context: contextName, server: cluster.server, namespace, user: context.user}}
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>
+  body?: unknown
+  contentType?: string
+}
+
+/** A connection to one cluster, made from kubectl's flags. Reads return plain JSON. */
+export class ClusterClient {
+  readonly target: Target
+  private readonly kc: KubeConfig
+  private readonly timeoutMs: number
+
+  private constructor(loaded: LoadedConfig, timeoutMs: number) {
+    this.kc = loaded.kc
+    this.target = loaded.target
+    this.timeoutMs = timeoutMs
+  }
+
+  static connect(flags: ConnectionFlags): ClusterClient {
+    const timeoutMs = flags.requestTimeout ? parseDuration(flags.requestTimeout, '--request-timeout') : 0
+    return new ClusterClient(loadKubeConfig(flags), timeoutMs)
+  }
+
+  /** One API request; the answer's JSON, or a typed error naming what failed and what to do. */
+  async request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', apiPath: string, options: RequestOptions = {}): Promise<T> {
+    const url = new URL(this.target.server.replace(/\/$/, '') + apiPath)
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined && value !== '') url.searchParams.set(key, String(value))
+    }
+    const ctx = new RequestContext(url.toString(), HttpMethod[method])
+    try {
+      await this.kc.applySecurityAuthentication(ctx)
+    } catch (error) {
+      throw new ClusterUnavailableError(
+        `cannot get credentials for user "${this.target.user}" (context "${this.target.context}"): ${(error as Error).message.split('\n')[0]}`,
+        'check the kubeconfig user (its exec plugin, token or certificate)',
+      )
+    }
+    const headers: Record<string, string> = {...ctx.getHeaders(), Accept: 'application/json'}
+    let body: string | undefined
+    if (options.body !== undefined) {
+      body = JSON.stringify(options.body)
+      headers['Content-Type'] = options.contentType ?? 'application/json'
+    }
+    const signal = this.timeoutMs > 0 ? AbortSignal.timeout(this.timeoutMs) : undefined
+    let response
+    let text: string
+    try {
+      response = await fetch(url, {method, headers, body, signal, dispatcher: ctx.getDispatcher()})
+      text = await response.text()
+    } catch (error) {
+      throw transportError(error, this.target, this.timeoutMs)
+    }
+    if (response.status >= 400) throw apiErrorFromStatus(response.status, text, method, apiPath, this.target)
+    return (text ? JSON.parse(text) : {}) as T
+  }
+
+  /**
+   * Lists a collection page by page (limit + continue), yielding each page's items so that memory stays
+   * flat however large the cluster is.
+   */
+  async *listPages<T extends KubeObject>(collectionPath: string, query: Record<string, string | undefined> = {}): AsyncGenerator<T[]> {
+    let continueToken: string | undefined
+    do {
+      const page: KubeList<T> = await this.request('GET', collectionPath, {query: {...query, limit: PAGE_SIZE, continue: continueToken}})
+      yield page.items ?? []
+      continueToken = page.metadata?.continue || undefined
+    } while (continueToken)
+  }
+}

@@ -1,0 +1,44 @@
+// The small slice of Kubernetes object shapes the plugin reads. Client-node's generated models are not
+// used for reads: lists are parsed as plain JSON so big clusters stream fast.
+
+export interface ObjectMeta {
+  name?: string
+  namespace?: string
+  labels?: Record<string, string>
+  annotations?: Record<string, string>
+  creationTimestamp?: string
+  resourceVersion?: string
+  uid?: string
+}
+
+export interface KubeObject {
+  apiVersion?: string
+  kind?: string
+  metadata?: ObjectMeta
+}
+
+export interface PodObject extends KubeObject {
+  spec?: {nodeName?: string; hostNetwork?: boolean}
+  status?: {phase?: string; podIP?: string; podIPs?: Array<{ip?: string}>}
+}
+
+export interface KubeList<T> {
+  metadata?: {continue?: string; resourceVersion?: string; remainingItemCount?: number}
+  items?: T[]
+}
+
+/** kubectl's connection flags, as every cluster command accepts them. */
+export interface ConnectionFlags {
+  kubeconfig?: string
+  context?: string
+  namespace?: string
+  requestTimeout?: string
+}
+
+/** Where a command is pointed: shown in errors and reports. */
+export interface Target {
+  context: string
+  server: string
+  namespace: string
+  user: string
+}
