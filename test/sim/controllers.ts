@@ -1,0 +1,296 @@
+// The controllers that matter for dual-stack: pod lifecycle (schedule, Running, IPs from Calico pools),
+// DaemonSet and Deployment (replace deleted pods, roll on template change), Endpoints/EndpointSlices per
+// family, and calico-node's start-up pool creation.
+import {createHash} from 'node:crypto'
+
+import {parseCidr, type Family} from '../../src/net/ip.js'
+import type {SimCluster} from './cluster.js'
+import {familyName} from './ipam.js'
+import {matchesLabelSelectorObject} from './selectors.js'
+import {randomSuffix, timestamp, type Obj} from './store.js'
+
+type Env = Array<{name: string; value?: string; valueFrom?: {configMapKeyRef?: {name: string; key: string}}}>
+
+function templateHash(template: unknown): string {
+  return createHash('sha256').update(JSON.stringify(template)).digest('hex').slice(0, 10)
+}
+
+function ownedBy(pod: Obj, owner: Obj): boolean {
+  return (pod.metadata.ownerReferences ?? []).some((ref) => ref.uid === owner.metadata.uid)
+}
+
+export class Controllers {
+  private running = false
+  private scheduled = false
+
+  constructor(private readonly sim: SimCluster) {
+    sim.store.subscribe(() => this.schedule())
+  }
+
+  private t(apiVersion: string, kind: string) {
+    return this.sim.type(apiVersion, kind)
+  }
+
+  /** Reconciles after the current request settles, as controllers react to watch events. */
+  private schedule(): void {
+    if (this.scheduled || this.running) return
+    this.scheduled = true
+    queueMicrotask(() => {
+      this.scheduled = false
+      this.reconcile()
+    })
+  }
+
+  reconcile(): void {
+    if (this.running) return
+    this.running = true
+    try {
+      // Each pass may create objects other controllers react to; a few passes settle any chain.
+      for (let pass = 0; pass < 5; pass++) {
+        const before = this.sim.store.resourceVersion
+        this.daemonSets()
+        this.deployments()
+        this.calicoNode()
+        this.pendingPods()
+        this.endpoints()
+        if (this.sim.store.resourceVersion === before) break
+      }
+    } finally {
+      this.running = false
+    }
+  }
+
+  private nodes(): Obj[] {
+    return this.sim.store.list(this.t('v1', 'Node'))
+  }
+
+  private readyNodes(): Obj[] {
+    return this.nodes().filter((n) => n.status?.conditions?.some((c: {type: string; status: string}) => c.type === 'Ready' && c.status === 'True') && !n.spec?.unschedulable)
+  }
+
+  private podsOf(owner: Obj): Obj[] {
+    return this.sim.store.list(this.t('v1', 'Pod'), owner.metadata.namespace).filter((p) => ownedBy(p, owner))
+  }
+
+  private newPod(owner: Obj, ownerKind: string, ownerApiVersion: string, nameBase: string, hash: string, nodeName?: string): Obj {
+    const template = structuredClone(owner.spec.template ?? {})
+    return {
+      apiVersion: 'v1', kind: 'Pod',
+      metadata: {
+        name: `${nameBase}-${randomSuffix()}`,
+        namespace: owner.metadata.namespace,
+        labels: {...template.metadata?.labels, [ownerKind === 'DaemonSet' ? 'controller-revision-hash' : 'pod-template-hash']: hash},
+        annotations: template.metadata?.annotations,
+        ownerReferences: [{apiVersion: ownerApiVersion, kind: ownerKind, name: owner.metadata.name, uid: owner.metadata.uid!, controller: true}],
+      },
+      spec: {...template.spec, ...(nodeName ? {nodeName} : {})},
+    }
+  }
+
+  private daemonSets(): void {
+    const dsType = this.t('apps/v1', 'DaemonSet')
+    const podType = this.t('v1', 'Pod')
+    for (const ds of this.sim.store.list(dsType)) {
+      const hash = templateHash(ds.spec?.template)
+      const nodeSelector: Record<string, string> = ds.spec?.template?.spec?.nodeSelector ?? {}
+      const eligible = this.nodes().filter((n) => Object.entries(nodeSelector).every(([k, v]) => n.metadata.labels?.[k] === v))
+      const pods = this.podsOf(ds)
+      for (const node of eligible) {
+        const onNode = pods.filter((p) => p.spec?.nodeName === node.metadata.name)
+        // A template change rolls the pod: the old one goes, a new one with the new template comes.
+        for (const stale of onNode.filter((p) => p.metadata.labels?.['controller-revision-hash'] !== hash)) {
+          this.sim.store.delete(podType, stale.metadata.namespace, stale.metadata.name)
+        }
+        if (!onNode.some((p) => p.metadata.labels?.['controller-revision-hash'] === hash)) {
+          this.sim.store.create(podType, this.newPod(ds, 'DaemonSet', 'apps/v1', ds.metadata.name, hash, node.metadata.name))
+        }
+      }
+      for (const orphan of pods.filter((p) => !eligible.some((n) => n.metadata.name === p.spec?.nodeName))) {
+        this.sim.store.delete(podType, orphan.metadata.namespace, orphan.metadata.name)
+      }
+      const current = this.podsOf(ds)
+      const ready = current.filter((p) => isReady(p))
+      const updated = current.filter((p) => p.metadata.labels?.['controller-revision-hash'] === hash)
+      const status = {
+        currentNumberScheduled: current.length, desiredNumberScheduled: eligible.length, numberMisscheduled: 0,
+        numberReady: ready.length, numberAvailable: ready.length, numberUnavailable: eligible.length - ready.length,
+        updatedNumberScheduled: updated.length, observedGeneration: ds.metadata.generation,
+      }
+      if (JSON.stringify(status) !== JSON.stringify(ds.status)) this.sim.store.write(dsType, {...ds, status})
+    }
+  }
+
+  private deployments(): void {
+    const deployType = this.t('apps/v1', 'Deployment')
+    const rsType = this.t('apps/v1', 'ReplicaSet')
+    const podType = this.t('v1', 'Pod')
+    for (const deploy of this.sim.store.list(deployType)) {
+      const hash = templateHash(deploy.spec?.template)
+      const replicas: number = deploy.spec?.replicas ?? 1
+      const sets = this.sim.store.list(rsType, deploy.metadata.namespace).filter((rs) => ownedBy(rs, deploy))
+      let current = sets.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash)
+      if (!current) {
+        current = this.sim.store.create(rsType, {
+          apiVersion: 'apps/v1', kind: 'ReplicaSet',
+          metadata: {name: `${deploy.metadata.name}-${hash}`, namespace: deploy.metadata.namespace, labels: {...deploy.spec?.template?.metadata?.labels, 'pod-template-hash': hash},
+            ownerReferences: [{apiVersion: 'apps/v1', kind: 'Deployment', name: deploy.metadata.name, uid: deploy.metadata.uid!, controller: true}]},
+          spec: {replicas, selector: deploy.spec?.selector, template: deploy.spec?.template},
+        })
+      }
+      for (const old of sets.filter((rs) => rs !== current)) {
+        for (const pod of this.podsOf(old)) this.sim.store.delete(podType, pod.metadata.namespace, pod.metadata.name)
+        this.sim.store.delete(rsType, old.metadata.namespace, old.metadata.name)
+      }
+      const pods = this.podsOf(current)
+      for (let i = pods.length; i < replicas; i++) this.sim.store.create(podType, this.newPod(current, 'ReplicaSet', 'apps/v1', current.metadata.name, hash))
+      for (const extra of pods.slice(replicas)) this.sim.store.delete(podType, extra.metadata.namespace, extra.metadata.name)
+      const ready = this.podsOf(current).filter((p) => isReady(p)).length
+      const status = {
+        observedGeneration: deploy.metadata.generation, replicas, updatedReplicas: replicas, readyReplicas: ready, availableReplicas: ready,
+        conditions: [
+          {type: 'Available', status: ready >= replicas ? 'True' : 'False', reason: ready >= replicas ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable'},
+          {type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${current.metadata.name}" has successfully progressed.`},
+        ],
+      }
+      if (JSON.stringify(status) !== JSON.stringify(deploy.status)) this.sim.store.write(deployType, {...deploy, status})
+    }
+  }
+
+  /** New pods: scheduled on a Ready node, given addresses of every family the CNI assigns, and Running. */
+  private pendingPods(): void {
+    const podType = this.t('v1', 'Pod')
+    const ready = this.readyNodes()
+    let spread = 0
+    for (const pod of this.sim.store.list(podType)) {
+      if (pod.status?.phase) continue
+      const nodeName: string | undefined = pod.spec?.nodeName ?? ready[spread++ % Math.max(ready.length, 1)]?.metadata.name
+      if (!nodeName) continue
+      const ips = pod.spec?.hostNetwork ? this.sim.nodeAddresses(nodeName) : this.allocatePodIps(nodeName)
+      // Like Calico's CNI before any pool exists: the pod stays Pending (ContainerCreating).
+      if (ips === undefined) continue
+      const now = timestamp()
+      const containers: Array<{name: string; image: string}> = pod.spec?.containers ?? []
+      this.sim.store.write(podType, {
+        ...pod,
+        spec: {...pod.spec, nodeName},
+        status: {
+          phase: 'Running',
+          conditions: ['Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => ({type, status: 'True', lastTransitionTime: now})),
+          hostIP: this.sim.nodeAddresses(nodeName)[0],
+          hostIPs: this.sim.nodeAddresses(nodeName).map((ip) => ({ip})),
+          podIP: ips[0],
+          podIPs: ips.map((ip) => ({ip})),
+          startTime: now,
+          containerStatuses: containers.map((c) => ({name: c.name, image: c.image, imageID: '', ready: true, started: true, restartCount: 0, state: {running: {startedAt: now}}})),
+          qosClass: 'BestEffort',
+        },
+      })
+    }
+  }
+
+  /** What Calico's CNI config asks for: assign_ipv4 / assign_ipv6 in calico-config's cni_network_config. */
+  private cniFamilies(): Family[] {
+    const cm = this.sim.store.get(this.t('v1', 'ConfigMap'), 'kube-system', 'calico-config')
+    const cni: string | undefined = (cm as {data?: Record<string, string>} | undefined)?.data?.cni_network_config
+    if (!cni) return ['ipv4']
+    const flag = (name: string, fallback: boolean) => {
+      const m = new RegExp(`"${name}"\\s*:\\s*"?(true|false)"?`).exec(cni)
+      return m ? m[1] === 'true' : fallback
+    }
+    return [...(flag('assign_ipv4', true) ? ['ipv4' as const] : []), ...(flag('assign_ipv6', false) ? ['ipv6' as const] : [])]
+  }
+
+  private allocatePodIps(nodeName: string): string[] | undefined {
+    const ips: string[] = []
+    if (this.sim.scenario.calico) {
+      for (const family of this.cniFamilies()) {
+        const pool = this.sim.calicoPools(family)[0]
+        if (pool) ips.push(this.sim.podAllocator(parseCidr(pool.spec.cidr)!.text).allocateNext(false))
+      }
+      if (ips.length === 0) return undefined
+    } else {
+      for (const cidr of (this.sim.node(nodeName)?.spec?.podCIDRs as string[] | undefined) ?? []) ips.push(this.sim.podAllocator(cidr).allocateNext(false))
+    }
+    return ips
+  }
+
+  /** calico-node creates default-ipv4-ippool / default-ipv6-ippool from its env when no pool of that family exists; it never edits one. */
+  private calicoNode(): void {
+    if (!this.sim.scenario.calico) return
+    const ds = this.sim.store.get(this.t('apps/v1', 'DaemonSet'), 'kube-system', 'calico-node')
+    if (!ds || !this.podsOf(ds).some(isReady)) return
+    const container = (ds.spec?.template?.spec?.containers ?? []).find((c: {name: string}) => c.name === 'calico-node')
+    const env = this.resolveEnv((container?.env ?? []) as Env, ds.metadata.namespace!)
+    if (env.NO_DEFAULT_POOLS === 'true') return
+    const poolType = this.t('crd.projectcalico.org/v1', 'IPPool')
+    const anyPool = (family: Family) => this.sim.store.list(poolType).some((p) => parseCidr(p.spec?.cidr ?? '')?.family === family)
+    if (!anyPool('ipv4')) {
+      this.sim.store.create(poolType, {apiVersion: 'crd.projectcalico.org/v1', kind: 'IPPool', metadata: {name: 'default-ipv4-ippool'}, spec: {
+        cidr: env.CALICO_IPV4POOL_CIDR ?? '192.168.0.0/16', blockSize: Number(env.CALICO_IPV4POOL_BLOCK_SIZE ?? 26),
+        ipipMode: env.CALICO_IPV4POOL_IPIP ?? 'Always', vxlanMode: env.CALICO_IPV4POOL_VXLAN ?? 'Never',
+        natOutgoing: (env.CALICO_IPV4POOL_NAT_OUTGOING ?? 'true') === 'true', nodeSelector: env.CALICO_IPV4POOL_NODE_SELECTOR ?? 'all()'}})
+    }
+    const ipv6Enabled = env.FELIX_IPV6SUPPORT === 'true' && (env.IP6 ?? 'none') !== 'none'
+    if (ipv6Enabled && env.CALICO_IPV6POOL_CIDR && !anyPool('ipv6')) {
+      this.sim.store.create(poolType, {apiVersion: 'crd.projectcalico.org/v1', kind: 'IPPool', metadata: {name: 'default-ipv6-ippool'}, spec: {
+        cidr: env.CALICO_IPV6POOL_CIDR, blockSize: Number(env.CALICO_IPV6POOL_BLOCK_SIZE ?? 122),
+        ipipMode: 'Never', vxlanMode: env.CALICO_IPV6POOL_VXLAN ?? 'Never',
+        natOutgoing: (env.CALICO_IPV6POOL_NAT_OUTGOING ?? 'false') === 'true', nodeSelector: env.CALICO_IPV6POOL_NODE_SELECTOR ?? 'all()'}})
+    }
+  }
+
+  resolveEnv(env: Env, namespace: string): Record<string, string> {
+    const out: Record<string, string> = {}
+    for (const entry of env) {
+      const ref = entry.valueFrom?.configMapKeyRef
+      if (ref) {
+        const cm = this.sim.store.get(this.t('v1', 'ConfigMap'), namespace, ref.name) as {data?: Record<string, string>} | undefined
+        const value = cm?.data?.[ref.key]
+        if (value !== undefined) out[entry.name] = value
+      } else if (entry.value !== undefined) out[entry.name] = entry.value
+    }
+    return out
+  }
+
+  /** Endpoints carry the Service's primary family only; EndpointSlices are per address type. */
+  private endpoints(): void {
+    const svcType = this.t('v1', 'Service')
+    const epType = this.t('v1', 'Endpoints')
+    const sliceType = this.t('discovery.k8s.io/v1', 'EndpointSlice')
+    for (const svc of this.sim.store.list(svcType)) {
+      const selector: Record<string, string> | undefined = svc.spec?.selector
+      if (!selector || svc.metadata.name === 'kubernetes') continue
+      const ns = svc.metadata.namespace!
+      const pods = this.sim.store.list(this.t('v1', 'Pod'), ns)
+        .filter((p) => matchesLabelSelectorObject({matchLabels: selector}, p.metadata.labels) && isReady(p))
+      const families: string[] = svc.spec.ipFamilies ?? [svc.spec.ipFamily ?? this.sim.serviceIps.primary]
+      const ports = (svc.spec.ports ?? []).map((p: {name?: string; port: number; targetPort?: number | string; protocol?: string}) => ({
+        ...(p.name ? {name: p.name} : {}), port: typeof p.targetPort === 'number' ? p.targetPort : p.port, protocol: p.protocol ?? 'TCP'}))
+      const addressesOf = (fam: string) => pods.flatMap((p) => {
+        const ip = (p.status?.podIPs as Array<{ip: string}> ?? []).map((x) => x.ip).find((x) => familyName(parseCidr(`${x}/${x.includes(':') ? 128 : 32}`)!.family) === fam)
+        return ip ? [{ip, nodeName: p.spec?.nodeName, targetRef: {kind: 'Pod', namespace: ns, name: p.metadata.name, uid: p.metadata.uid}}] : []
+      })
+      const primary = addressesOf(families[0]!)
+      const endpoints: Obj = {apiVersion: 'v1', kind: 'Endpoints', metadata: {name: svc.metadata.name, namespace: ns, labels: svc.metadata.labels},
+        subsets: primary.length > 0 ? [{addresses: primary, ports}] : undefined}
+      const existing = this.sim.store.get(epType, ns, svc.metadata.name)
+      if (!existing) this.sim.store.create(epType, endpoints)
+      else if (JSON.stringify(existing.subsets) !== JSON.stringify(endpoints.subsets)) this.sim.store.write(epType, {...endpoints, metadata: existing.metadata})
+      for (const fam of families) {
+        const name = `${svc.metadata.name}-${fam.toLowerCase()}`
+        const slice: Obj = {apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', addressType: fam,
+          metadata: {name, namespace: ns, labels: {'kubernetes.io/service-name': svc.metadata.name, 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io'},
+            ownerReferences: [{apiVersion: 'v1', kind: 'Service', name: svc.metadata.name, uid: svc.metadata.uid!, controller: true}]},
+          endpoints: addressesOf(fam).map((a) => ({addresses: [a.ip], conditions: {ready: true, serving: true, terminating: false}, nodeName: a.nodeName, targetRef: a.targetRef})),
+          ports}
+        const old = this.sim.store.get(sliceType, ns, name)
+        if (!old) this.sim.store.create(sliceType, slice)
+        else if (JSON.stringify(old.endpoints) !== JSON.stringify(slice.endpoints)) this.sim.store.write(sliceType, {...slice, metadata: old.metadata})
+      }
+    }
+  }
+}
+
+export function isReady(pod: Obj): boolean {
+  return pod.status?.phase === 'Running' && (pod.status?.conditions ?? []).some((c: {type: string; status: string}) => c.type === 'Ready' && c.status === 'True')
+}

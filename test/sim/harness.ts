@@ -1,0 +1,80 @@
+// Helpers for tests: start a simulated cluster from a scenario, write its kubeconfig, and run the real
+// plugin binary or the real kubectl against it in a subprocess.
+import {execFile} from 'node:child_process'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {loadScenario, type Scenario} from './scenario.js'
+import {SimServer} from './server.js'
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+export const PLUGIN = path.join(ROOT, 'bin', 'kubectl-dualstack')
+
+export interface RunResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+export interface RunningSim {
+  server: SimServer
+  dir: string
+  kubeconfig: string
+  /** Writes another kubeconfig (another user, namespace, CA or server) and returns its path. */
+  writeKubeconfig(name: string, options?: Parameters<SimServer['kubeconfig']>[0]): string
+  stop(): Promise<void>
+}
+
+export async function startSim(scenario: string | Scenario, mutate?: (s: Scenario) => void): Promise<RunningSim> {
+  const loaded = typeof scenario === 'string' ? loadScenario(scenario) : scenario
+  mutate?.(loaded)
+  const server = new SimServer(loaded)
+  await server.start()
+  const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-sim-'))
+  const writeKubeconfig = (name: string, options?: Parameters<SimServer['kubeconfig']>[0]) => {
+    const file = path.join(dir, name)
+    writeFileSync(file, server.kubeconfig(options))
+    return file
+  }
+  const kubeconfig = writeKubeconfig('kubeconfig')
+  return {
+    server, dir, kubeconfig, writeKubeconfig,
+    async stop() {
+      await server.stop()
+      rmSync(dir, {recursive: true, force: true})
+    },
+  }
+}
+
+/** Environment for subprocesses: this Node first on PATH (the pinned Node 24), no colour, a HOME with no kubeconfig. */
+export function testEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {...process.env, PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`, NO_COLOR: '1'}
+  delete env.KUBECONFIG
+  delete env.DEBUG
+  delete env.FORCE_COLOR
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k]
+    else env[k] = v
+  }
+  return env
+}
+
+export function run(file: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<RunResult> {
+  return new Promise((resolve) => {
+    execFile(file, args, {env, timeout: timeoutMs, maxBuffer: 512 * 1024 * 1024}, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : error.signal ? 128 : 1) : 0
+      resolve({code, stdout: String(stdout), stderr: String(stderr)})
+    })
+  })
+}
+
+export function runPlugin(args: string[], extraEnv: Record<string, string | undefined> = {}): Promise<RunResult> {
+  return run(PLUGIN, args, testEnv(extraEnv))
+}
+
+/** The real kubectl. It is on PATH on every machine here and in CI: a missing kubectl fails the test. */
+export function runKubectl(args: string[], extraEnv: Record<string, string | undefined> = {}): Promise<RunResult> {
+  return run('kubectl', args, testEnv(extraEnv))
+}

@@ -1,0 +1,86 @@
+// Scenario files: a cluster described in YAML (version, CIDRs, nodes with addresses and sysctls, users,
+// faults and plain Kubernetes/Calico objects). test/scenarios/*.yaml.
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {parse} from 'yaml'
+
+import type {Obj} from './store.js'
+
+export interface NodeSpec {
+  name: string
+  /** InternalIP addresses, any family. */
+  addresses: string[]
+  podCIDRs?: string[]
+  sysctls?: Record<string, string>
+  labels?: Record<string, string>
+  ready?: boolean
+}
+
+export interface RbacRule {
+  verbs: string[]
+  apiGroups?: string[]
+  resources: string[]
+  namespaces?: string[]
+}
+
+export interface UserSpec {
+  name: string
+  token: string
+  /** Full access when true; otherwise only what `rules` allow. */
+  admin?: boolean
+  rules?: RbacRule[]
+}
+
+export interface FaultSpec {
+  /** API verb: get, list, watch, create, update, patch, delete, exec; omitted = any. */
+  verb?: string
+  /** Resource plural (pods, ippools...); omitted = any. */
+  resource?: string
+  /** Answer with this HTTP status and a proper Status body. */
+  code?: number
+  /** Delay every matching request. */
+  latencyMs?: number
+  /** Close the connection without answering. */
+  drop?: boolean
+  /** Only the first N matching requests are affected. */
+  times?: number
+  retryAfterSeconds?: number
+}
+
+export interface Scenario {
+  name: string
+  description?: string
+  kubernetes: {version: string; distribution?: string}
+  serviceCIDRs: string[]
+  clusterCIDRs: string[]
+  calico: boolean
+  nodes: NodeSpec[]
+  users?: UserSpec[]
+  faults?: FaultSpec[]
+  /** Milliseconds each exec takes (models a real kubelet round trip). */
+  execLatencyMs?: number
+  /** Hosts outside the cluster that pods may try to reach. */
+  external?: Array<{address: string; name?: string}>
+  objects?: Obj[]
+}
+
+const SCENARIO_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'scenarios')
+
+export function scenarioPath(name: string): string {
+  return name.includes('/') || name.endsWith('.yaml') ? name : path.join(SCENARIO_DIR, `${name}.yaml`)
+}
+
+export function loadScenario(name: string): Scenario {
+  const doc = parse(readFileSync(scenarioPath(name), 'utf8')) as Partial<Scenario>
+  if (!doc.kubernetes?.version || !doc.serviceCIDRs || !doc.nodes) throw new Error(`scenario ${name}: needs kubernetes.version, serviceCIDRs and nodes`)
+  return {calico: false, clusterCIDRs: [], ...doc} as Scenario
+}
+
+/** Semver-ish compare of a Kubernetes version against major.minor. */
+export function versionAtLeast(version: string, major: number, minor: number): boolean {
+  const m = /^v?(\d+)\.(\d+)/.exec(version)
+  if (!m) return true
+  const [maj, min] = [Number(m[1]), Number(m[2])]
+  return maj > major || (maj === major && min >= minor)
+}

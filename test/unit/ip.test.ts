@@ -1,0 +1,46 @@
+import {addressFamily, cidrContains, cidrSize, nthAddress, parseAddress, parseCidr} from '../../src/net/ip.js'
+
+describe('parseAddress', () => {
+  it.each([
+    ['10.0.0.1', 'ipv4', '10.0.0.1'],
+    ['2001:0:0:2::17:c2fb', 'ipv6', '2001::2:0:0:17:c2fb'],
+    ['2001:0000:0000:0003:0000:0000:0000:4630', 'ipv6', '2001:0:0:3::4630'],
+    ['::ffff:10.1.2.3', 'ipv4', '10.1.2.3'],
+    ['FD00::1', 'ipv6', 'fd00::1'],
+  ])('%s is %s, written %s', (text, family, canonical) => {
+    expect(parseAddress(text)).toEqual({family, text: canonical})
+  })
+
+  it.each(['', 'abc', '10.0.0.256', '10.0.0.0/8', '1::2::3', '010.0.0.1'])('rejects %p', (text) => {
+    expect(parseAddress(text)).toBeUndefined()
+  })
+
+  it('classifies families without string tests', () => {
+    expect(addressFamily('3.2.184.119')).toBe('ipv4')
+    expect(addressFamily('2001::2:0:0:17:c2fb')).toBe('ipv6')
+  })
+})
+
+describe('CIDRs', () => {
+  it('normalises and notices host bits', () => {
+    expect(parseCidr('2001:0:0:2::/104')).toEqual({family: 'ipv6', prefix: 104, text: '2001:0:0:2::/104', hadHostBits: false})
+    expect(parseCidr('10.1.2.3/16')).toMatchObject({text: '10.1.0.0/16', hadHostBits: true})
+    expect(parseCidr('10.0.0.0/33')).toBeUndefined()
+    expect(parseCidr('fd00::/129')).toBeUndefined()
+    expect(parseCidr('10.0.0.0')).toBeUndefined()
+  })
+
+  it('tests containment by family', () => {
+    expect(cidrContains('2001:0:0:2::/104', '2001::2:0:0:17:c2fb')).toBe(true)
+    expect(cidrContains('2001:0:0:1::/104', '2001::2:0:0:17:c2fb')).toBe(false)
+    expect(cidrContains('3.2.0.0/16', '3.2.184.119')).toBe(true)
+    expect(cidrContains('3.2.0.0/16', '2001::1')).toBe(false)
+  })
+
+  it('counts and indexes addresses', () => {
+    expect(cidrSize('10.0.0.0/24')).toBe(256n)
+    expect(cidrSize('fd00::/64')).toBe(1n << 64n)
+    expect(nthAddress('2001:0:0:3::/112', 0x4630n)).toBe('2001:0:0:3::4630')
+    expect(nthAddress('3.3.0.0/16', 1n)).toBe('3.3.0.1')
+  })
+})
