@@ -35,6 +35,8 @@ export function apiErrorFromStatus(code: number, text: string, method: string, a
     case 403:
       return new ApiError(`forbidden: ${said} (${where(target)})`, code, status.reason, ExitCode.ClusterUnavailable,
         'ask a cluster admin for that permission, or use a context whose user has it (check with: kubectl auth can-i)')
+    case 400:
+      return new ApiError(`the API server refused the request: ${said}`, code, status.reason, ExitCode.Usage, 'check the selectors and arguments')
     case 404:
       return new ApiError(`not found: ${said} (${method} ${apiPath})`, code, status.reason, ExitCode.Usage)
     case 429:

@@ -184,9 +184,9 @@ export class SimCluster {
   }
 
   /** The first fault matching this request, counted. */
-  fault(verb: string, resource: string | undefined): (FaultSpec & {hits: number}) | undefined {
+  fault(verb: string, resource: string | undefined, user?: string): (FaultSpec & {hits: number}) | undefined {
     const fault = this.faults.find((f) =>
-      (!f.verb || f.verb === verb) && (!f.resource || f.resource === resource) && (f.times === undefined || f.hits < f.times))
+      (!f.verb || f.verb === verb) && (!f.resource || f.resource === resource) && (!f.user || f.user === user) && (f.times === undefined || f.hits < f.times))
     if (fault) fault.hits++
     return fault
   }

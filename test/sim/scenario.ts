@@ -37,6 +37,8 @@ export interface FaultSpec {
   verb?: string
   /** Resource plural (pods, ippools...); omitted = any. */
   resource?: string
+  /** Only requests made by this user (by name). */
+  user?: string
   /** Answer with this HTTP status and a proper Status body. */
   code?: number
   /** Delay every matching request. */

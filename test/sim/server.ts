@@ -173,7 +173,7 @@ export class SimServer {
       send(res, code, body, headers)
     }
     try {
-      const fault = this.sim.fault(verb, route?.type.plural)
+      const fault = this.sim.fault(verb, route?.type.plural, parsed.user?.name)
       if (fault?.latencyMs) await sleep(fault.latencyMs)
       if (fault?.drop) {
         record.code = 0
@@ -420,7 +420,7 @@ export class SimServer {
     try {
       const route = parsed.route
       if (!route || route.type.kind !== 'Pod' || route.subresource !== 'exec') throw errors.pathNotFound()
-      const fault = this.sim.fault('exec', 'pods')
+      const fault = this.sim.fault('exec', 'pods', parsed.user?.name)
       if (fault?.code) throw new SimError({kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `injected fault: HTTP ${fault.code}`, reason: 'InternalError', code: fault.code})
       if (!parsed.user) throw errors.unauthorized()
       this.sim.authorize(parsed.user, 'create', route.type, 'exec', route.namespace, route.name)

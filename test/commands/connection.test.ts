@@ -1,0 +1,168 @@
+// kubectl's connection flags and every way a connection can fail: one line on stderr, the documented exit code.
+import {chmodSync, mkdtempSync, writeFileSync} from 'node:fs'
+import {createServer} from 'node:net'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import {makeCaCert} from '../sim/certs.js'
+import {PLUGIN, run, runPlugin, startSim, testEnv, type RunResult, type RunningSim} from '../sim/harness.js'
+
+function expectOneLineError(result: RunResult, code: number, pattern: RegExp): void {
+  expect(result.code).toBe(code)
+  expect(result.stdout).toBe('')
+  const lines = result.stderr.trimEnd().split('\n')
+  expect(lines).toHaveLength(1)
+  expect(lines[0]).toMatch(/^error: /)
+  expect(lines[0]).toMatch(pattern)
+  expect(result.stderr).not.toMatch(/\n\s+at /)
+}
+
+async function closedPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as {port: number}).port
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+describe('connecting to a cluster', () => {
+  let sim: RunningSim
+  const home = mkdtempSync(path.join(tmpdir(), 'dualstack-home-'))
+  beforeAll(async () => {
+    sim = await startSim('healthy-dual-stack', (s) => {
+      s.faults = [
+        {verb: 'list', resource: 'pods', latencyMs: 3000, user: 'viewer'},
+      ]
+    })
+  })
+  afterAll(() => sim.stop())
+
+  it('without any kubeconfig: exit 3, and says where it looked', async () => {
+    const result = await runPlugin(['pod-ips'], {HOME: home})
+    expectOneLineError(result, 3, /no kubeconfig found.*KUBECONFIG/)
+  })
+
+  it('a --kubeconfig that does not exist is bad input: exit 2', async () => {
+    expectOneLineError(await runPlugin(['pod-ips', '--kubeconfig', '/nonexistent/kubeconfig']), 2, /kubeconfig file \/nonexistent\/kubeconfig does not exist/)
+  })
+
+  it('an unknown --context: exit 2, pointing at get-contexts', async () => {
+    expectOneLineError(await runPlugin(['pod-ips', '--kubeconfig', sim.kubeconfig, '--context', 'prod']), 2, /context "prod" not found.*kubectl config get-contexts/)
+  })
+
+  it('a server that is not listening: exit 3, naming context and server', async () => {
+    const port = await closedPort()
+    const kc = sim.writeKubeconfig('kc-closed', {server: `https://127.0.0.1:${port}`})
+    expectOneLineError(await runPlugin(['pod-ips', '--kubeconfig', kc]), 3, new RegExp(`connection refused \\(context "sim", server https://127\\.0\\.0\\.1:${port}\\)`))
+  })
+
+  it('a certificate from another CA: exit 3, TLS named', async () => {
+    const other = await makeCaCert()
+    const kc = sim.writeKubeconfig('kc-wrong-ca', {caPem: other.cert})
+    expectOneLineError(await runPlugin(['pod-ips', '--kubeconfig', kc]), 3, /TLS handshake with the API server failed.*certificate-authority/)
+  })
+
+  it('a rejected token (401): exit 3', async () => {
+    const kc = sim.writeKubeconfig('kc-bad-token')
+    writeFileSync(kc, sim.server.kubeconfig().replace('token: admin-token', 'token: expired-token'))
+    expectOneLineError(await runPlugin(['pod-ips', '--kubeconfig', kc]), 3, /rejected the credentials of user "admin" \(401 Unauthorized/)
+  })
+
+  it('RBAC denial (403): exit 3, naming the verb, resource and scope', async () => {
+    const kc = sim.writeKubeconfig('kc-nobody', {user: 'nobody'})
+    const result = await runPlugin(['pod-ips', '-A', '--kubeconfig', kc])
+    expectOneLineError(result, 3, /forbidden: pods is forbidden: User "nobody" cannot list resource "pods" in API group "" at the cluster scope/)
+    const namespaced = await runPlugin(['pod-ips', '-n', 'default', '--kubeconfig', kc])
+    expect(namespaced.stderr).toContain('cannot list resource "pods" in API group "" in the namespace "default"')
+  })
+
+  it('--request-timeout: a slow API server gives exit 3 after that long', async () => {
+    const started = Date.now()
+    const kc = sim.writeKubeconfig('kc-viewer', {user: 'viewer'})
+    const result = await runPlugin(['pod-ips', '--kubeconfig', kc, '--request-timeout', '1s'])
+    expectOneLineError(result, 3, /request timed out after 1s/)
+    expect(Date.now() - started).toBeLessThan(2900 + 2000)
+  })
+
+  it('a bad --request-timeout is bad usage', async () => {
+    expectOneLineError(await runPlugin(['pod-ips', '--kubeconfig', sim.kubeconfig, '--request-timeout', 'soon']), 2, /invalid duration "soon"/)
+  })
+
+  it('unknown flags and bad option values are bad usage with a pointer to --help', async () => {
+    expectOneLineError(await runPlugin(['pod-ips', '--colour']), 2, /Nonexistent flag: --colour; see 'kubectl dualstack pod-ips --help'/)
+    expectOneLineError(await runPlugin(['pod-ips', '-o', 'xml']), 2, /Expected --output=xml to be one of/)
+  })
+
+  it('--verbose adds the stack trace', async () => {
+    const result = await runPlugin(['pod-ips', '--kubeconfig', '/nonexistent', '--verbose'])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/\n\s+at /)
+  })
+
+  it('KUBECONFIG with several files merges them as kubectl does: first one wins', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-kc-'))
+    const first = path.join(dir, 'a')
+    const second = path.join(dir, 'b')
+    // The first file names the context (namespace kube-system) and current-context; the second defines the
+    // same context differently, plus the cluster and user. kubectl takes the first definition of each name.
+    writeFileSync(first, 'apiVersion: v1\nkind: Config\ncurrent-context: sim\ncontexts:\n- name: sim\n  context: {cluster: sim, user: viewer, namespace: kube-system}\n')
+    writeFileSync(second, sim.server.kubeconfig({user: 'viewer', namespace: 'default'}).replace('current-context: sim', 'current-context: elsewhere'))
+    sim.server.sim.faults = []
+    const result = await runPlugin(['pod-ips', '-o', 'json'], {KUBECONFIG: `${first}${path.delimiter}/missing/file${path.delimiter}${second}`})
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    const namespaces = new Set(JSON.parse(result.stdout).items.map((i: {namespace: string}) => i.namespace))
+    expect([...namespaces]).toEqual(['kube-system'])
+  })
+
+  it('exec credential plugins supply the token, as client-node supports them', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-exec-'))
+    const plugin = path.join(dir, 'get-token')
+    writeFileSync(plugin, '#!/bin/sh\necho \'{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"viewer-token"}}\'\n')
+    chmodSync(plugin, 0o755)
+    const kc = sim.writeKubeconfig('kc-exec')
+    writeFileSync(kc, sim.server.kubeconfig().replace('    token: admin-token', `    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: ${plugin}\n      interactiveMode: Never`))
+    sim.server.sim.faults = []
+    const result = await runPlugin(['pod-ips', '-n', 'default', '-o', 'plain', '--kubeconfig', kc])
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    const list = sim.server.sim.requests.filter((r) => r.user === 'viewer' && r.resource === 'pods')
+    expect(list.length).toBeGreaterThan(0)
+  })
+})
+
+describe('API faults', () => {
+  let sim: RunningSim
+  beforeAll(async () => {
+    sim = await startSim('healthy-dual-stack', (s) => {
+      s.faults = [
+        {verb: 'list', resource: 'pods', code: 500, times: 1},
+        {verb: 'list', resource: 'pods', code: 429, retryAfterSeconds: 7, times: 1},
+        {verb: 'list', resource: 'pods', drop: true, times: 1},
+      ]
+    })
+  })
+  afterAll(() => sim.stop())
+
+  it('500, 429 and a dropped connection each give exit 3 and one line', async () => {
+    expectOneLineError(await runPlugin(['pod-ips', '--kubeconfig', sim.kubeconfig]), 3, /the API server failed: injected fault: HTTP 500/)
+    expectOneLineError(await runPlugin(['pod-ips', '--kubeconfig', sim.kubeconfig]), 3, /throttling requests/)
+    expectOneLineError(await runPlugin(['pod-ips', '--kubeconfig', sim.kubeconfig]), 3, /closed the connection/)
+    const ok = await runPlugin(['pod-ips', '--kubeconfig', sim.kubeconfig])
+    expect(ok.code).toBe(0)
+  })
+})
+
+describe('the entry point', () => {
+  it('an old Node gets a clear message, not a syntax error', async () => {
+    const systemNode = '/usr/bin/node'
+    const version = await run(systemNode, ['--version'], testEnv())
+    const major = Number(version.stdout.replace(/^v/, '').split('.')[0])
+    const result = await run(systemNode, [PLUGIN, '--version'], testEnv())
+    if (major < 22) {
+      expectOneLineError(result, 2, /needs Node\.js 22 or later/)
+    } else {
+      expect(result.code).toBe(0)
+    }
+  })
+})
