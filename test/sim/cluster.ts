@@ -2,6 +2,7 @@
 // faults. The HTTP layer (server.ts) and the controllers (controllers.ts) work on it.
 import {addressFamily, parseCidr, type Family} from '../../src/net/ip.js'
 import {Controllers} from './controllers.js'
+import {applyDefaults} from './defaults.js'
 import {RangeAllocator, ServiceIpAllocators} from './ipam.js'
 import {ResourceRegistry, apiVersionOf, type ResourceType} from './resources.js'
 import {versionAtLeast, type FaultSpec, type Scenario, type UserSpec} from './scenario.js'
@@ -105,6 +106,7 @@ export class SimCluster {
     if (type.namespaced && !this.store.get(this.type('v1', 'Namespace'), undefined, copy.metadata.namespace!)) {
       this.store.create(this.type('v1', 'Namespace'), {apiVersion: 'v1', kind: 'Namespace', metadata: {name: copy.metadata.namespace!}, status: {phase: 'Active'}})
     }
+    applyDefaults(type.kind, copy)
     if (type.kind === 'Service') this.serviceIps.allocateForCreate(type, copy, false, this.legacyServiceFamilies)
     if (type.kind === 'Pod') this.markPodIpsUsed(copy)
     const created = this.store.create(type, copy)

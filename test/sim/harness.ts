@@ -74,7 +74,10 @@ export function runPlugin(args: string[], extraEnv: Record<string, string | unde
   return run(PLUGIN, args, testEnv(extraEnv))
 }
 
+// kubectl caches discovery per server address; ports get reused between simulated clusters.
+const KUBECTL_CACHE = mkdtempSync(path.join(tmpdir(), 'dualstack-kubectl-cache-'))
+
 /** The real kubectl. It is on PATH on every machine here and in CI: a missing kubectl fails the test. */
 export function runKubectl(args: string[], extraEnv: Record<string, string | undefined> = {}): Promise<RunResult> {
-  return run('kubectl', args, testEnv(extraEnv))
+  return run('kubectl', args, testEnv({KUBECACHEDIR: KUBECTL_CACHE, ...extraEnv}))
 }

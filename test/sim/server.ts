@@ -9,6 +9,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {makeCertificates, type Certificates} from './certs.js'
 import {SimCluster} from './cluster.js'
 import {handleExecUpgrade} from './exec.js'
+import {applyDefaults} from './defaults.js'
 import {jsonPatch, mergePatch, strategicMergePatch} from './patch.js'
 import {apiVersionOf, type ResourceType} from './resources.js'
 import type {Scenario, UserSpec} from './scenario.js'
@@ -213,6 +214,7 @@ export class SimServer {
         buildDate: '2026-01-01T00:00:00Z', goVersion: 'go1.23.0', compiler: 'gc', platform: 'linux/amd64'}
     }
     if (pathname === '/healthz' || pathname === '/readyz' || pathname === '/livez') return 'ok'
+    if (pathname.startsWith('/openapi/v3')) return this.openapi(pathname.slice('/openapi/v3'.length).replace(/^\//, ''))
     if (pathname === '/api') {
       return {kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{clientCIDR: '0.0.0.0/0', serverAddress: `127.0.0.1:${this.port}`}]}
     }
@@ -239,6 +241,29 @@ export class SimServer {
           verbs: sub === 'exec' ? ['create', 'get'] : sub === 'proxy' ? ['create', 'delete', 'get', 'patch', 'update'] : ['get', 'patch', 'update']})),
       ]),
     }
+  }
+
+  /**
+   * A minimal OpenAPI v3: enough for kubectl to see that PATCH/POST accept fieldValidation, so that it
+   * validates on the server (as against a real kube-apiserver) instead of downloading schemas.
+   */
+  private openapi(gvPath: string): unknown {
+    const gvs = [{group: '', version: 'v1'}, ...this.sim.registry.groups()]
+    const pathOf = (g: {group: string; version: string}) => (g.group ? `apis/${g.group}/${g.version}` : `api/${g.version}`)
+    if (gvPath === '') {
+      return {paths: Object.fromEntries(gvs.map((g) => [pathOf(g), {serverRelativeURL: `/openapi/v3/${pathOf(g)}?hash=${this.sim.version}`}]))}
+    }
+    const gv = gvs.find((g) => pathOf(g) === gvPath)
+    if (!gv) throw errors.pathNotFound()
+    const params = ['dryRun', 'fieldManager', 'fieldValidation'].map((name) => ({name, in: 'query', schema: {type: 'string', uniqueItems: true}}))
+    const paths: Record<string, unknown> = {}
+    for (const t of this.sim.registry.types.filter((x) => x.group === gv.group && x.version === gv.version)) {
+      const gvk = {'x-kubernetes-group-version-kind': {group: t.group, version: t.version, kind: t.kind}}
+      const base = `/${gvPath}${t.namespaced ? '/namespaces/{namespace}' : ''}/${t.plural}`
+      paths[base] = {post: {...gvk, 'x-kubernetes-action': 'post', parameters: params, responses: {}}}
+      paths[`${base}/{name}`] = {patch: {...gvk, 'x-kubernetes-action': 'patch', parameters: [...params, {name: 'force', in: 'query', schema: {type: 'boolean'}}], responses: {}}}
+    }
+    return {openapi: '3.0.0', info: {title: 'Kubernetes', version: this.sim.version}, paths, components: {schemas: {}}}
   }
 
   private async resource(req: IncomingMessage, res: ServerResponse, parsed: ParsedRequest, route: Route): Promise<{code: number; body: unknown} | undefined> {
@@ -268,6 +293,7 @@ export class SimServer {
         return undefined
       case 'create': {
         const obj = this.body(await readBody(req), type, route)
+        applyDefaults(type.kind, obj)
         if (type.kind === 'Service') this.sim.serviceIps.allocateForCreate(type, obj, dryRun, this.sim.legacyServiceFamilies)
         validate(type, obj)
         return {code: 201, body: store.create(type, obj, dryRun)}
@@ -387,6 +413,8 @@ export class SimServer {
     const matches = (obj: Obj) =>
       (!namespace || obj.metadata.namespace === namespace) && matchesLabels(labels, obj.metadata.labels) && matchesFields(fields, obj)
     res.writeHead(200, {'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked'})
+    // Clients wait for the headers before they consider the watch open.
+    res.flushHeaders()
     const write = (eventType: string, object: Obj) => res.write(`${JSON.stringify({type: eventType, object})}\n`)
     if (since === undefined) {
       for (const [, obj] of this.sim.store.scan(type, namespace)) if (matches(obj)) write('ADDED', obj)
