@@ -22,6 +22,8 @@ function ownedBy(pod: Obj, owner: Obj): boolean {
 export class Controllers {
   private running = false
   private scheduled = false
+  /** calico-node pods whose start-up (pool creation) has run. */
+  private readonly startedCalicoPods = new Set<string>()
 
   constructor(private readonly sim: SimCluster) {
     sim.store.subscribe(() => this.schedule())
@@ -214,13 +216,24 @@ export class Controllers {
     return ips
   }
 
-  /** calico-node creates default-ipv4-ippool / default-ipv6-ippool from its env when no pool of that family exists; it never edits one. */
+  /**
+   * calico-node, when it starts, creates default-ipv4-ippool / default-ipv6-ippool from its env if no pool
+   * of that family exists; it never edits an existing pool. So a changed CALICO_IPV6POOL_CIDR only takes
+   * effect after the pool is deleted and calico-node restarted, as the runbook does.
+   */
   private calicoNode(): void {
     if (!this.sim.scenario.calico) return
     const ds = this.sim.store.get(this.t('apps/v1', 'DaemonSet'), 'kube-system', 'calico-node')
-    if (!ds || !this.podsOf(ds).some(isReady)) return
-    const container = (ds.spec?.template?.spec?.containers ?? []).find((c: {name: string}) => c.name === 'calico-node')
-    const env = this.resolveEnv((container?.env ?? []) as Env, ds.metadata.namespace!)
+    if (!ds) return
+    for (const pod of this.podsOf(ds).filter(isReady)) {
+      if (this.startedCalicoPods.has(pod.metadata.uid!)) continue
+      this.startedCalicoPods.add(pod.metadata.uid!)
+      const container = (pod.spec?.containers ?? []).find((c: {name: string}) => c.name === 'calico-node')
+      this.createDefaultPools(this.resolveEnv((container?.env ?? []) as Env, pod.metadata.namespace!))
+    }
+  }
+
+  private createDefaultPools(env: Record<string, string>): void {
     if (env.NO_DEFAULT_POOLS === 'true') return
     const poolType = this.t('crd.projectcalico.org/v1', 'IPPool')
     const anyPool = (family: Family) => this.sim.store.list(poolType).some((p) => parseCidr(p.spec?.cidr ?? '')?.family === family)
