@@ -1,0 +1,51 @@
+// npm run bench: `pod-ips -A -o plain` next to the runbook's `kubectl get pods -A -o go-template=...`, on
+// generated simulated clusters. Prints wall time and peak RSS of both and the ratios.
+// Sizes: BENCH_PODS=30000,100000 (default).
+import {writeFileSync} from 'node:fs'
+import path from 'node:path'
+
+import {generatePods} from '../test/sim/generate.js'
+import {PLUGIN, testEnv} from '../test/sim/harness.js'
+import {loadScenario} from '../test/sim/scenario.js'
+import {SimServer} from '../test/sim/server.js'
+import {measure, type Measurement} from './measure.js'
+import {mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+
+const TEMPLATE = '{{range .items}}{{range .status.podIPs}}{{printf "%s\\n" .ip}}{{end}}{{end}}'
+const sizes = (process.env.BENCH_PODS ?? '30000,100000').split(',').map(Number)
+const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-bench-'))
+const env = testEnv({KUBECACHEDIR: path.join(dir, 'kubectl-cache')})
+
+function row(label: string, m: Measurement): string {
+  return `  ${label.padEnd(28)} ${(m.wallMs / 1000).toFixed(2).padStart(8)} s ${m.peakRssMb.toFixed(0).padStart(7)} MB   (exit ${m.exitCode}, ${m.stdoutBytes} bytes)`
+}
+
+console.log(`kubectl-dualstack pod-ips benchmark (Node ${process.version}; ${new Date().toISOString()})`)
+const results: Array<{pods: number; kubectl: Measurement; plugin: Measurement}> = []
+for (const pods of sizes) {
+  const server = new SimServer(loadScenario('healthy-dual-stack'))
+  await server.start()
+  generatePods(server.sim, pods)
+  const kubeconfig = path.join(dir, `kubeconfig-${pods}`)
+  writeFileSync(kubeconfig, server.kubeconfig())
+  // One warm-up each so both start with the page cache and kubectl's discovery cache filled.
+  await measure('kubectl', ['--kubeconfig', kubeconfig, 'get', 'namespaces'], env)
+  await measure(PLUGIN, ['pod-ips', '-n', 'default', '--kubeconfig', kubeconfig], env)
+  const kubectl = await measure('kubectl', ['--kubeconfig', kubeconfig, 'get', 'pods', '-A', '-o', `go-template=${TEMPLATE}`], env)
+  const plugin = await measure(PLUGIN, ['pod-ips', '-A', '-o', 'plain', '--kubeconfig', kubeconfig], env)
+  await server.stop()
+  console.log(`\n${pods.toLocaleString('en-US')} pods`)
+  console.log(row('kubectl get -o go-template', kubectl))
+  console.log(row('kubectl dualstack pod-ips', plugin))
+  const same = kubectl.stdoutSha256 === plugin.stdoutSha256
+  console.log(`  same output: ${same ? 'yes' : 'NO'}; speed-up ${(kubectl.wallMs / plugin.wallMs).toFixed(1)}x; RSS ${(plugin.peakRssMb / kubectl.peakRssMb * 100).toFixed(0)}% of kubectl's`)
+  if (!same || kubectl.exitCode !== 0 || plugin.exitCode !== 0) process.exitCode = 1
+  results.push({pods, kubectl, plugin})
+}
+if (results.length > 1) {
+  const first = results[0]!
+  const last = results.at(-1)!
+  console.log(`\npeak RSS as the cluster grows ${first.pods} -> ${last.pods} pods: plugin ${first.plugin.peakRssMb.toFixed(0)} -> ${last.plugin.peakRssMb.toFixed(0)} MB, kubectl ${first.kubectl.peakRssMb.toFixed(0)} -> ${last.kubectl.peakRssMb.toFixed(0)} MB`)
+}
+console.log('targets: plugin >= 3x faster than kubectl, peak RSS <= 25% of kubectl and flat as the cluster grows')
