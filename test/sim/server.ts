@@ -169,6 +169,8 @@ export class SimServer {
     const {url, route, verb} = parsed
     const record = {method: parsed.method, verb, path: url.pathname + url.search, resource: route?.type.plural, subresource: route?.subresource,
       namespace: route?.namespace, name: route?.name, user: parsed.user?.name, dryRun: url.searchParams.get('dryRun') === 'All', code: 200}
+    // Recorded as it arrives (a slow or dropped request is still seen); the code is filled in on reply.
+    this.sim.record(record)
     const reply = (code: number, body: unknown, headers: Record<string, string> = {}) => {
       record.code = code
       send(res, code, body, headers)
@@ -201,8 +203,6 @@ export class SimServer {
       if (error instanceof SimError) reply(error.code, error.body, error.headers)
       else if (error instanceof SelectorError) reply(400, errors.badRequest(error.message).body)
       else reply(500, errors.internal((error as Error).message).body)
-    } finally {
-      this.sim.record(record)
     }
   }
 

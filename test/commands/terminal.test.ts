@@ -1,0 +1,53 @@
+// How the plugin behaves as a terminal program: colour only on a TTY, NO_COLOR and --no-color, Ctrl-C,
+// unknown commands.
+import {spawn} from 'node:child_process'
+
+import {PLUGIN, run, runPlugin, startSim, testEnv, type RunningSim} from '../sim/harness.js'
+
+const ANSI = /\x1b\[[0-9;]*m/ // eslint-disable-line no-control-regex
+
+describe('the plugin in a terminal', () => {
+  let sim: RunningSim
+  beforeAll(async () => {
+    sim = await startSim('runbook-rke-1.18', (s) => {
+      s.faults = [{verb: 'list', resource: 'pods', latencyMs: 20_000, user: 'viewer'}]
+    })
+  })
+  afterAll(() => sim.stop())
+
+  // util-linux `script` gives the command a pseudo-terminal, as an interactive shell would.
+  const inTty = (args: string[], env: Record<string, string | undefined> = {}) =>
+    run('script', ['-qec', [PLUGIN, ...args].map((a) => `'${a}'`).join(' '), '/dev/null'], testEnv({NO_COLOR: undefined, ...env}))
+
+  it('colours the table on a TTY', async () => {
+    const result = await inTty(['pod-ips', '-A', '--kubeconfig', sim.kubeconfig])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(ANSI)
+  })
+
+  it('never colours with NO_COLOR, --no-color, or when piped', async () => {
+    expect((await inTty(['pod-ips', '-A', '--kubeconfig', sim.kubeconfig], {NO_COLOR: '1'})).stdout).not.toMatch(ANSI)
+    expect((await inTty(['pod-ips', '-A', '--no-color', '--kubeconfig', sim.kubeconfig])).stdout).not.toMatch(ANSI)
+    expect((await runPlugin(['pod-ips', '-A', '--kubeconfig', sim.kubeconfig], {NO_COLOR: undefined})).stdout).not.toMatch(ANSI)
+  })
+
+  it('Ctrl-C exits 130', async () => {
+    const kc = sim.writeKubeconfig('kc-viewer', {user: 'viewer'})
+    const child = spawn(PLUGIN, ['pod-ips', '-A', '--kubeconfig', kc], {env: testEnv()})
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    // Wait until the request is at the (slow) API server, then interrupt.
+    const deadline = Date.now() + 15_000
+    while (!sim.server.sim.requests.some((r) => r.user === 'viewer') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    await new Promise((r) => setTimeout(r, 200))
+    child.kill('SIGINT')
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
+    expect(code).toBe(130)
+    expect(stderr).toContain('interrupted')
+  })
+
+  it('an unknown command is bad usage', async () => {
+    const result = await runPlugin(['ippool', 'nope'])
+    expect(result).toEqual({code: 2, stdout: '', stderr: `error: unknown command "ippool nope" for "kubectl dualstack"; see 'kubectl dualstack --help'\n`})
+  })
+})
