@@ -131,6 +131,32 @@ describe('connecting to a cluster', () => {
   })
 })
 
+describe('inside a pod', () => {
+  let sim: RunningSim
+  beforeAll(async () => {
+    sim = await startSim('healthy-dual-stack')
+  })
+  afterAll(() => sim.stop())
+
+  it('uses the in-cluster service account when there is no kubeconfig', async () => {
+    // A private mount namespace gives the plugin a pod's /var/run/secrets without touching the host.
+    const sa = mkdtempSync(path.join(tmpdir(), 'dualstack-sa-'))
+    writeFileSync(path.join(sa, 'token'), 'viewer-token')
+    writeFileSync(path.join(sa, 'ca.crt'), sim.server.caPem)
+    writeFileSync(path.join(sa, 'namespace'), 'kube-system')
+    const home = mkdtempSync(path.join(tmpdir(), 'dualstack-home-'))
+    const script = 'mount -t tmpfs tmpfs /run && mkdir -p /run/secrets/kubernetes.io/serviceaccount && cp "$SA"/* /run/secrets/kubernetes.io/serviceaccount/ && exec "$PLUGIN" pod-ips -o json'
+    const result = await run('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], testEnv({
+      HOME: home, SA: sa, PLUGIN, KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(sim.server.port),
+    }))
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    const namespaces = new Set(JSON.parse(result.stdout).items.map((i: {namespace: string}) => i.namespace))
+    expect([...namespaces]).toEqual(['kube-system'])
+    expect(sim.server.sim.requests.some((r) => r.user === 'viewer' && r.resource === 'pods')).toBe(true)
+  })
+})
+
 describe('API faults', () => {
   let sim: RunningSim
   beforeAll(async () => {
