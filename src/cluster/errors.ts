@@ -88,3 +88,17 @@ export function transportError(error: unknown, target: Target, timeoutMs: number
   }
   return new ClusterUnavailableError(`cannot talk to the API server: ${cause.message} (${at})`, 'check the kubeconfig and the network')
 }
+
+/**
+ * client-node reports a refused exec upgrade as an error whose text carries the HTTP status and, often, the
+ * apiserver's Status body; turn it into the same typed errors as other requests.
+ */
+export function execError(error: unknown, target: Target, namespace: string, pod: string): DualstackError {
+  const text = String((error as Error)?.message ?? error)
+  const code = Number(/\b(40[0-9]|429|50[0-9])\b/.exec(text)?.[1] ?? NaN)
+  if (!Number.isNaN(code)) {
+    const body = /\{.*\}/s.exec(text)?.[0] ?? ''
+    return apiErrorFromStatus(code, body, 'exec', `/api/v1/namespaces/${namespace}/pods/${pod}/exec`, target)
+  }
+  return transportError(error, target, 0)
+}

@@ -1,16 +1,35 @@
 // The only module that imports @kubernetes/client-node. Everything else talks to the cluster through
 // ClusterClient and gets plain JSON objects and typed errors back.
-import {HttpMethod, KubeConfig, RequestContext} from '@kubernetes/client-node'
-import type {Cluster, Context, User} from '@kubernetes/client-node'
+import {Exec, HttpMethod, KubeConfig, RequestContext} from '@kubernetes/client-node'
+import type {Cluster, Context, User, V1Status} from '@kubernetes/client-node'
 import {existsSync} from 'node:fs'
+import {Writable} from 'node:stream'
 import {homedir} from 'node:os'
 import path from 'node:path'
 import {fetch} from 'undici'
 
-import {ClusterUnavailableError, UsageError} from '../errors.js'
+import {ApiError, ClusterUnavailableError, ExitCode, UsageError} from '../errors.js'
 import {parseDuration} from './duration.js'
-import {apiErrorFromStatus, transportError} from './errors.js'
+import {apiErrorFromStatus, execError, transportError} from './errors.js'
 import type {ConnectionFlags, KubeList, KubeObject, Target} from './types.js'
+
+export interface ExecResult {
+  exitCode: number
+  stdout: string
+  stderr: string
+  timedOut: boolean
+}
+
+function collector(): {stream: Writable; text(): string} {
+  const chunks: Buffer[] = []
+  return {
+    stream: new Writable({write(chunk: Buffer, _encoding, done) {
+      chunks.push(Buffer.from(chunk))
+      done()
+    }}),
+    text: () => Buffer.concat(chunks).toString('utf8'),
+  }
+}
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token'
 export const PAGE_SIZE = 500
@@ -142,6 +161,62 @@ export class ClusterClient {
     }
     if (response.status >= 400) throw apiErrorFromStatus(response.status, text, method, apiPath, this.target)
     return (text ? JSON.parse(text) : {}) as T
+  }
+
+  /** GET that answers undefined for 404 (an object or a CRD that is not there). */
+  async getIfExists<T>(apiPath: string): Promise<T | undefined> {
+    try {
+      return await this.request<T>('GET', apiPath)
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 404) return undefined
+      throw error
+    }
+  }
+
+  /** All items of a collection, read page by page. For collections that are small by nature. */
+  async listAll<T extends KubeObject>(collectionPath: string, query: Record<string, string | undefined> = {}): Promise<T[]> {
+    const items: T[] = []
+    for await (const page of this.listPages<T>(collectionPath, query)) items.push(...page)
+    return items
+  }
+
+  /**
+   * Runs argv in a container over the exec WebSocket and returns its output and exit code; a non-zero
+   * exit is a result, not an error. argv is passed as an array: nothing is ever built into a shell string.
+   */
+  async exec(namespace: string, pod: string, container: string, argv: string[], timeoutMs: number): Promise<ExecResult> {
+    const stdout = collector()
+    const stderr = collector()
+    return new Promise<ExecResult>((resolve, reject) => {
+      let settled = false
+      const finish = (result: ExecResult | Error) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        if (result instanceof Error) reject(result)
+        else resolve(result)
+      }
+      const timer = setTimeout(() => {
+        socket?.close()
+        finish({exitCode: -1, stdout: stdout.text(), stderr: stderr.text(), timedOut: true})
+      }, timeoutMs)
+      let socket: {close(): void} | undefined
+      const onStatus = (status: V1Status) => {
+        const code = status.status === 'Success' ? 0 : Number(status.details?.causes?.find((c) => c.reason === 'ExitCode')?.message ?? NaN)
+        if (Number.isNaN(code)) finish(new ApiError(`exec in ${namespace}/${pod} failed: ${status.message ?? status.reason}`, 500, status.reason, ExitCode.ProblemsFound))
+        // Output frames may still be in flight behind the status frame: settle once the socket closes.
+        else pendingCode = code
+      }
+      let pendingCode: number | undefined
+      new Exec(this.kc).exec(namespace, pod, container, argv, stdout.stream, stderr.stream, null, false, onStatus)
+        .then((ws) => {
+          socket = ws
+          ws.on('close', () => finish(pendingCode === undefined
+            ? new ApiError(`exec in ${namespace}/${pod} ended without an exit status`, 500, undefined, ExitCode.ProblemsFound)
+            : {exitCode: pendingCode, stdout: stdout.text(), stderr: stderr.text(), timedOut: false}))
+        })
+        .catch((error: unknown) => finish(execError(error, this.target, namespace, pod)))
+    })
   }
 
   /**

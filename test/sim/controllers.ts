@@ -166,7 +166,8 @@ export class Controllers {
     for (const pod of this.sim.store.list(podType)) {
       if (pod.status?.phase) continue
       const nodeName: string | undefined = pod.spec?.nodeName ?? ready[spread++ % Math.max(ready.length, 1)]?.metadata.name
-      if (!nodeName) continue
+      // A pod bound to a NotReady node never starts (its kubelet is not there to run it).
+      if (!nodeName || !ready.some((n) => n.metadata.name === nodeName)) continue
       const ips = pod.spec?.hostNetwork ? this.sim.nodeAddresses(nodeName) : this.allocatePodIps(nodeName)
       // Like Calico's CNI before any pool exists: the pod stays Pending (ContainerCreating).
       if (ips === undefined) continue
@@ -207,9 +208,10 @@ export class Controllers {
     if (this.sim.scenario.calico) {
       for (const family of this.cniFamilies()) {
         const pool = this.sim.calicoPools(family)[0]
-        if (pool) ips.push(this.sim.podAllocator(parseCidr(pool.spec.cidr)!.text).allocateNext(false))
+        // Calico's CNI fails the pod when a family it must assign has no pool: the pod waits.
+        if (!pool) return undefined
+        ips.push(this.sim.podAllocator(parseCidr(pool.spec.cidr)!.text).allocateNext(false))
       }
-      if (ips.length === 0) return undefined
     } else {
       for (const cidr of (this.sim.node(nodeName)?.spec?.podCIDRs as string[] | undefined) ?? []) ips.push(this.sim.podAllocator(cidr).allocateNext(false))
     }

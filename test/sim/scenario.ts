@@ -15,6 +15,8 @@ export interface NodeSpec {
   sysctls?: Record<string, string>
   labels?: Record<string, string>
   ready?: boolean
+  /** featureGates of the kubelet's config, as /configz through the node proxy shows them. */
+  kubeletFeatureGates?: Record<string, boolean>
 }
 
 export interface RbacRule {

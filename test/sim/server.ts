@@ -283,6 +283,7 @@ export class SimServer {
       case 'get': {
         const obj = store.mustGet(type, route.namespace, route.name!)
         if (route.subresource === 'log') return {code: 200, body: ''}
+        if (route.subresource === 'proxy') return {code: 200, body: this.nodeProxy(route.name!, parsed.url.pathname)}
         if (wantsTable(req)) return {code: 200, body: toTable(type, [obj], {resourceVersion: obj.metadata.resourceVersion})}
         return {code: 200, body: obj}
       }
@@ -335,6 +336,17 @@ export class SimServer {
       default:
         throw errors.methodNotAllowed()
     }
+  }
+
+  /** The kubelet endpoints the plugin reads through the node proxy: /configz. */
+  private nodeProxy(node: string, pathname: string): unknown {
+    if (!pathname.endsWith('/proxy/configz')) throw errors.pathNotFound()
+    const spec = this.sim.nodeSpec(node)
+    return {kubeletconfig: {
+      kind: 'KubeletConfiguration', apiVersion: 'kubelet.config.k8s.io/v1beta1',
+      clusterDNS: [this.sim.scenario.serviceCIDRs[0]?.replace(/0\/\d+$/, '10')], cgroupDriver: 'systemd',
+      ...(spec?.kubeletFeatureGates ? {featureGates: spec.kubeletFeatureGates} : {}),
+    }}
   }
 
   private body(text: string, type: ResourceType, route: Route): Obj {

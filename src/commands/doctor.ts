@@ -1,0 +1,62 @@
+import {Flags} from '@oclif/core'
+
+import {KubeCommand, kubeFlags} from '../base-command.js'
+import {parseDuration} from '../cluster/duration.js'
+import type {Status} from '../doctor/check.js'
+import {runDoctor, type DoctorReport} from '../doctor/run.js'
+import {ExitCode} from '../errors.js'
+import {doctorModel, renderDoctorTable} from '../render/doctor.js'
+import {renderJunit} from '../render/junit.js'
+import {renderJson, renderYaml} from '../render/structured.js'
+
+export default class Doctor extends KubeCommand {
+  static override summary = "Check every setting dual-stack needs, on a live cluster, and say how to fix what's wrong"
+  static override description = `Runs the runbook's checks through the Kubernetes API: version and feature gate, the API server's service ranges (a dry-run Service, nothing is stored), node addresses and IPv6 forwarding (read through calico-node), Calico's CNI config, env and IP pools, kube-proxy, single-stack pods and cluster DNS.
+Read-only. Exit 0 when nothing failed or errored (with --strict, nothing warned either), 1 otherwise, 3 when the cluster cannot be reached.`
+
+  static override examples = [
+    '<%= config.bin %> doctor',
+    '<%= config.bin %> doctor --only calico.ippool,node.ipv6-forwarding',
+    '<%= config.bin %> doctor --skip workloads.pod-ips --strict -o junit > doctor.xml',
+  ]
+
+  static override enableJsonFlag = true
+  static override flags = {
+    ...kubeFlags,
+    only: Flags.string({description: 'Run only these check ids (comma-separated; a prefix like calico.ippool selects a group)', multiple: true, delimiter: ','}),
+    skip: Flags.string({description: 'Skip these check ids (comma-separated; prefixes allowed)', multiple: true, delimiter: ','}),
+    strict: Flags.boolean({description: 'Warnings fail the run too (exit 1)'}),
+    concurrency: Flags.integer({description: 'How many nodes to read at once', default: 16, min: 1, max: 256}),
+    'exec-timeout': Flags.string({description: 'Timeout of each exec into a node\'s calico-node pod', default: '10s'}),
+    output: Flags.string({char: 'o', description: 'Output format', options: ['table', 'json', 'yaml', 'junit'], default: 'table'}),
+  }
+
+  async run(): Promise<unknown> {
+    const {flags} = await this.parse(Doctor)
+    const execTimeoutMs = parseDuration(flags['exec-timeout'], '--exec-timeout')
+    const client = this.connect(flags)
+    const progress = process.stderr.isTTY ? (what: string, done: number, total: number) => {
+      process.stderr.write(`\r${what}: ${done}/${total}${done === total ? '\r\x1b[K' : ''}`)
+    } : undefined
+    const report = await runDoctor(client, {only: flags.only ?? [], skip: flags.skip ?? [], concurrency: flags.concurrency, execTimeoutMs, onProgress: progress})
+    const output = this.jsonEnabled() ? 'json' : flags.output
+    if (output === 'table') this.log(renderDoctorTable(report, this.theme(flags['no-color'])))
+    else if (output === 'yaml') this.log(renderYaml(doctorModel(report)))
+    else if (output === 'junit') this.log(renderJunit('kubectl-dualstack doctor', junitCases(report, flags.strict)))
+    else if (!this.jsonEnabled()) this.log(renderJson(doctorModel(report)))
+    const failing: Status[] = flags.strict ? ['fail', 'error', 'warn'] : ['fail', 'error']
+    if (report.checks.some((c) => failing.includes(c.status))) process.exitCode = ExitCode.ProblemsFound
+    return doctorModel(report)
+  }
+}
+
+function junitCases(report: DoctorReport, strict: boolean) {
+  return report.checks.map((c) => ({
+    classname: `doctor.${c.area}`,
+    name: c.id,
+    outcome: c.status === 'fail' || (strict && c.status === 'warn') ? 'failure' as const
+      : c.status === 'error' ? 'error' as const : c.status === 'skip' ? 'skipped' as const : 'passed' as const,
+    message: `${c.status}: ${c.message}`,
+    body: c.remediation,
+  }))
+}

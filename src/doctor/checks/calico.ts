@@ -1,0 +1,204 @@
+import {readCniConfig} from '../../calico/cni-config.js'
+import {imageTag} from '../../calico/env.js'
+import {calicoNodeContainer, calicoNodeDaemonSet, calicoNodeEnv} from '../../calico/node.js'
+import {parseAddress, parseCidr, type Family} from '../../net/ip.js'
+import {fail, listSome, need, pass, skip, warn, type Check, type Outcome} from '../check.js'
+import type {DaemonSetObject, Facts, IPPoolObject} from '../facts.js'
+
+const NOT_INSTALLED = skip('Calico is not installed')
+
+interface CalicoInstall {
+  ds?: DaemonSetObject
+  operator: boolean
+}
+
+function calicoInstall(f: Facts): CalicoInstall | undefined {
+  const ds = calicoNodeDaemonSet(need(f.daemonSets))
+  const operator = f.installation.ok && f.installation.value !== undefined
+  return ds || operator ? {ds, operator} : undefined
+}
+
+function envOf(f: Facts): Map<string, {value?: string; source: string}> | undefined {
+  const ds = calicoNodeDaemonSet(need(f.daemonSets))
+  return ds ? calicoNodeEnv(ds, need(f.configMaps)) : undefined
+}
+
+function poolsOf(f: Facts, family: Family): IPPoolObject[] {
+  return (need(f.ipPools) ?? []).filter((p) => parseCidr(p.spec?.cidr ?? '')?.family === family)
+}
+
+export const installed: Check = {
+  id: 'calico.installed', title: 'Calico is installed', area: 'Calico', needs: ['daemonSets', 'installation', 'ipPools'],
+  run(f) {
+    const install = calicoInstall(f)
+    if (!install) {
+      return fail('no calico-node DaemonSet, no Tigera Installation' + (need(f.ipPools) === undefined ? ', no Calico CRDs' : ''),
+        'install Calico 3.11 or later with Calico IPAM (the runbook uses the Helm chart; docs.tigera.io covers the operator)')
+    }
+    const version = install.ds ? imageTag(calicoNodeContainer(install.ds)?.image) : undefined
+    const how = install.operator ? 'Tigera operator (Installation "default")' : `manifest/Helm (DaemonSet ${install.ds!.metadata?.namespace}/calico-node)`
+    const m = /^v?(\d+)\.(\d+)/.exec(version ?? '')
+    if (m && (Number(m[1]) < 3 || (Number(m[1]) === 3 && Number(m[2]) < 11))) {
+      return fail(`Calico ${version} via ${how}: dual-stack needs 3.11 or later`, 'upgrade Calico to 3.11 or later')
+    }
+    return pass(`Calico ${version ?? '(version unknown)'} via ${how}`, {version, operator: install.operator})
+  },
+}
+
+export const cniIpam: Check = {
+  id: 'calico.cni-ipam', title: 'CNI config assigns IPv4 and IPv6 with calico-ipam', area: 'Calico', needs: ['daemonSets', 'installation', 'ipPools', 'configMaps'],
+  run(f) {
+    const install = calicoInstall(f)
+    if (!install) return NOT_INSTALLED
+    if (install.operator && f.installation.ok) {
+      const pools = ((f.installation.value?.spec?.calicoNetwork as {ipPools?: Array<{cidr?: string}>} | undefined)?.ipPools ?? []).map((p) => p.cidr ?? '')
+      const v6 = pools.find((c) => parseCidr(c)?.family === 'ipv6')
+      return v6 ? pass(`the Installation has an IPv6 pool ${v6}; the operator writes the CNI config`)
+        : fail(`the Installation's calicoNetwork.ipPools has no IPv6 pool (${pools.join(', ') || 'none'})`, 'add an IPv6 entry to spec.calicoNetwork.ipPools of the Installation "default"')
+    }
+    const text = need(f.configMaps).get('calico-config')?.cni_network_config
+    if (!text) return fail('ConfigMap calico-config has no cni_network_config key', 'restore calico-config from the Calico manifest or chart')
+    const reading = readCniConfig(text)
+    const fix = 'in calico-config cni_network_config set "ipam": {"type": "calico-ipam", "assign_ipv4": "true", "assign_ipv6": "true"}, then restart calico-node (kubectl dualstack calico-restart)'
+    if (reading.error) return fail(`cni_network_config cannot be read: ${reading.error}`, fix)
+    const ipam = reading.ipam
+    if (!ipam || ipam.type !== 'calico-ipam') return fail(`the CNI ipam is ${ipam?.type ?? 'missing'}, not calico-ipam`, fix)
+    if (!ipam.assignIpv4 || !ipam.assignIpv6) {
+      return fail(`calico-ipam with assign_ipv4=${ipam.assignIpv4} assign_ipv6=${ipam.assignIpv6}: pods get only ${ipam.assignIpv6 ? 'IPv6' : 'IPv4'}`, fix)
+    }
+    return pass('calico-ipam with assign_ipv4 and assign_ipv6 "true"')
+  },
+}
+
+export const nodeEnv: Check = {
+  id: 'calico.node-env', title: 'calico-node environment enables IPv6', area: 'Calico', needs: ['daemonSets', 'installation', 'ipPools', 'configMaps'],
+  run(f): Outcome {
+    const install = calicoInstall(f)
+    if (!install) return NOT_INSTALLED
+    const env = envOf(f)
+    if (!env) return skip('calico-node is managed by the Tigera operator: its env comes from the Installation')
+    const value = (name: string) => env.get(name)?.value
+    const problems: string[] = []
+    const ip6 = value('IP6')
+    if (ip6 === undefined || ip6 === 'none' || ip6 === '') problems.push(`IP6 is ${ip6 === undefined ? 'unset' : `"${ip6}"`} (want autodetect)`)
+    else if (ip6 !== 'autodetect' && parseAddress(ip6)?.family !== 'ipv6') problems.push(`IP6 "${ip6}" is neither autodetect nor an IPv6 address`)
+    if (value('FELIX_IPV6SUPPORT') !== 'true') problems.push(`FELIX_IPV6SUPPORT is ${value('FELIX_IPV6SUPPORT') ?? 'unset'} (want true)`)
+    const cidr = value('CALICO_IPV6POOL_CIDR')
+    const parsed = cidr ? parseCidr(cidr) : undefined
+    if (!cidr) problems.push(`CALICO_IPV6POOL_CIDR is unset${env.get('CALICO_IPV6POOL_CIDR') ? ` (${env.get('CALICO_IPV6POOL_CIDR')!.source})` : ''}`)
+    else if (parsed?.family !== 'ipv6') problems.push(`CALICO_IPV6POOL_CIDR "${cidr}" is not an IPv6 CIDR`)
+    const observed = ['IP6', 'FELIX_IPV6SUPPORT', 'CALICO_IPV6POOL_CIDR', 'CALICO_IPV6POOL_NAT_OUTGOING'].map((n) => `${n}=${value(n) ?? '(unset)'}`).join(' ')
+    const fix = [
+      'set in the calico-node container env (Helm values calicoNode.env / extraEnv in the runbook):',
+      '  - {name: IP6, value: autodetect}',
+      '  - {name: FELIX_IPV6SUPPORT, value: "true"}',
+      '  - {name: CALICO_IPV6POOL_CIDR, value: "<IPv6 pod CIDR, e.g. fd00:10:244::/56>"}',
+      '  - {name: CALICO_IPV6POOL_NAT_OUTGOING, value: "true"}',
+    ].join('\n')
+    if (problems.length > 0) return fail(problems.join('; '), fix, {env: Object.fromEntries([...env].map(([k, v]) => [k, v.value]))})
+    if (value('CALICO_IPV6POOL_NAT_OUTGOING') !== 'true') {
+      return warn(`${observed}: without NAT outgoing, pods reach outside over IPv6 only if their range is routed`, fix)
+    }
+    return pass(observed)
+  },
+}
+
+export const podsReady: Check = {
+  id: 'calico.pods-ready', title: 'A Ready calico-node pod on every node', area: 'Calico', needs: ['daemonSets', 'installation', 'ipPools', 'systemPods', 'nodes'],
+  run(f) {
+    if (!calicoInstall(f)) return NOT_INSTALLED
+    const pods = need(f.systemPods).filter((p) => p.metadata?.labels?.['k8s-app'] === 'calico-node')
+    const ready = (p: (typeof pods)[number]) => p.status?.phase === 'Running' && (p.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
+    const nodes = need(f.nodes).map((n) => n.metadata?.name ?? '')
+    const without = nodes.filter((n) => !pods.some((p) => p.spec?.nodeName === n && ready(p)))
+    const restarts = pods.reduce((sum, p) => sum + (p.status?.containerStatuses ?? []).reduce((s, c) => s + (c.restartCount ?? 0), 0), 0)
+    const restartNote = restarts > 0 ? `; ${restarts} container restart(s) in total` : ''
+    if (without.length > 0) {
+      return fail(`no Ready calico-node pod on ${without.length} of ${nodes.length} nodes: ${listSome(without)}${restartNote}`,
+        'kubectl -n kube-system describe pod -l k8s-app=calico-node, and its logs, on those nodes')
+    }
+    return pass(`${nodes.length} of ${nodes.length} nodes have a Ready calico-node pod${restartNote}`)
+  },
+}
+
+function poolCheck(family: Family): Check {
+  const name = family === 'ipv4' ? 'IPv4' : 'IPv6'
+  return {
+    id: `calico.ippool.${family}`, title: `An enabled ${name} IPPool exists`, area: 'Calico', needs: ['daemonSets', 'installation', 'ipPools'],
+    run(f) {
+      if (!calicoInstall(f)) return NOT_INSTALLED
+      const pools = poolsOf(f, family)
+      const enabled = pools.filter((p) => !p.spec?.disabled)
+      if (enabled.length > 0) return pass(enabled.map((p) => `${p.metadata?.name} ${p.spec?.cidr}`).join(', '))
+      const fix = family === 'ipv6'
+        ? 'calico-node creates default-ipv6-ippool at start-up from CALICO_IPV6POOL_CIDR when no IPv6 pool exists: set it (see calico.node-env), then restart calico-node (kubectl dualstack calico-restart)'
+        : 'create an IPv4 IPPool, or restart calico-node with CALICO_IPV4POOL_CIDR set'
+      return fail(pools.length > 0 ? `every ${name} pool is disabled: ${pools.map((p) => p.metadata?.name).join(', ')}` : `no ${name} IPPool`, fix)
+    },
+  }
+}
+export const ipv4Pool = poolCheck('ipv4')
+export const ipv6Pool = poolCheck('ipv6')
+
+export const cidrMatch: Check = {
+  id: 'calico.ippool.cidr-match', title: 'The IPv6 pool has the configured CIDR', area: 'Calico', needs: ['daemonSets', 'installation', 'ipPools', 'configMaps'],
+  run(f) {
+    if (!calicoInstall(f)) return NOT_INSTALLED
+    const wanted = envOf(f)?.get('CALICO_IPV6POOL_CIDR')?.value
+    if (!wanted) return skip('CALICO_IPV6POOL_CIDR is not set on calico-node: nothing to compare with')
+    const want = parseCidr(wanted)?.text
+    const pools = poolsOf(f, 'ipv6')
+    if (pools.length === 0) return skip('there is no IPv6 pool yet (see calico.ippool.ipv6)')
+    if (pools.some((p) => parseCidr(p.spec?.cidr ?? '')?.text === want)) return pass(`an IPv6 pool has ${want}, as CALICO_IPV6POOL_CIDR asks`)
+    const pool = pools.find((p) => p.metadata?.name === 'default-ipv6-ippool') ?? pools[0]!
+    return fail(`${pool.metadata?.name} has ${pool.spec?.cidr} but CALICO_IPV6POOL_CIDR is ${wanted}: calico-node never edits an existing pool`,
+      `kubectl dualstack ippool fix   (plans, backs up and recreates ${pool.metadata?.name} from CALICO_IPV6POOL_CIDR; by hand: kubectl delete ippool ${pool.metadata?.name}, then restart every calico pod in kube-system)`,
+      {pool: pool.metadata?.name, poolCidr: pool.spec?.cidr, configured: wanted})
+  },
+}
+
+export const natOutgoing: Check = {
+  id: 'calico.ippool.nat-outgoing', title: 'NAT outgoing on the IPv6 pool', area: 'Calico', needs: ['daemonSets', 'installation', 'ipPools', 'configMaps'],
+  run(f) {
+    if (!calicoInstall(f)) return NOT_INSTALLED
+    const pools = poolsOf(f, 'ipv6').filter((p) => !p.spec?.disabled)
+    if (pools.length === 0) return skip('there is no enabled IPv6 pool (see calico.ippool.ipv6)')
+    const configured = envOf(f)?.get('CALICO_IPV6POOL_NAT_OUTGOING')?.value
+    const off = pools.filter((p) => p.spec?.natOutgoing !== true)
+    if (off.length === 0) return pass(`natOutgoing true on ${pools.map((p) => p.metadata?.name).join(', ')}`)
+    const names = off.map((p) => p.metadata?.name ?? '')
+    const fix = `kubectl patch ippools.crd.projectcalico.org ${names[0]} --type merge -p '{"spec":{"natOutgoing":true}}'   (and set CALICO_IPV6POOL_NAT_OUTGOING=true so a recreated pool keeps it)`
+    if (configured === 'true') {
+      return fail(`natOutgoing is false on ${names.join(', ')} but CALICO_IPV6POOL_NAT_OUTGOING is true: the pool predates the setting`, fix)
+    }
+    return warn(`natOutgoing is false on ${names.join(', ')} (CALICO_IPV6POOL_NAT_OUTGOING ${configured ?? 'unset, default false'}): pods reach outside over IPv6 only if their range is routed`, fix)
+  },
+}
+
+// Calico's IPPool validation (docs.tigera.io/calico/latest/reference/resources/ippool): blockSize 20-32 for
+// IPv4 and 116-128 for IPv6, no larger than the pool; IPIP encapsulates IPv4 only.
+const BLOCK_RANGE: Record<Family, [number, number]> = {ipv4: [20, 32], ipv6: [116, 128]}
+
+export const blockSize: Check = {
+  id: 'calico.ippool.block-size', title: 'Pool block sizes and encapsulation are valid', area: 'Calico', needs: ['daemonSets', 'installation', 'ipPools'],
+  run(f) {
+    if (!calicoInstall(f)) return NOT_INSTALLED
+    const problems: string[] = []
+    const pools = need(f.ipPools) ?? []
+    for (const pool of pools) {
+      const cidr = parseCidr(pool.spec?.cidr ?? '')
+      const name = pool.metadata?.name
+      if (!cidr) {
+        problems.push(`${name}: cidr "${pool.spec?.cidr}" is not a CIDR`)
+        continue
+      }
+      const size = pool.spec?.blockSize ?? (cidr.family === 'ipv4' ? 26 : 122)
+      const [min, max] = BLOCK_RANGE[cidr.family]
+      if (size < min || size > max) problems.push(`${name}: blockSize ${size} is outside ${min}-${max} for ${cidr.family === 'ipv4' ? 'IPv4' : 'IPv6'}`)
+      if (size < cidr.prefix) problems.push(`${name}: blockSize /${size} is larger than the pool ${cidr.text}`)
+      if (cidr.family === 'ipv6' && pool.spec?.ipipMode && pool.spec.ipipMode !== 'Never') problems.push(`${name}: ipipMode ${pool.spec.ipipMode} on an IPv6 pool (IPIP carries IPv4 only)`)
+    }
+    if (problems.length > 0) return fail(problems.join('; '), 'recreate the pool with a valid blockSize (IPv4 20-32, IPv6 116-128, not larger than the pool) and ipipMode Never for IPv6 (kubectl dualstack ippool fix)')
+    return pass(pools.map((p) => `${p.metadata?.name} /${p.spec?.blockSize ?? '?'}`).join(', ') || 'no pools')
+  },
+}

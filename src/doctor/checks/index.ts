@@ -1,0 +1,16 @@
+// Every doctor check, in report order. Ids are a contract: users pass them to --only/--skip and CI parses them.
+import type {Check} from '../check.js'
+import * as calico from './calico.js'
+import * as kubeProxy from './kube-proxy.js'
+import * as kubernetes from './kubernetes.js'
+import * as nodes from './nodes.js'
+import * as workloads from './workloads.js'
+
+export const CHECKS: readonly Check[] = [
+  kubernetes.version, kubernetes.featureGate, kubernetes.serviceCidr, kubernetes.nodeCidrs,
+  nodes.addresses, nodes.ipv6Forwarding,
+  calico.installed, calico.cniIpam, calico.nodeEnv, calico.podsReady, calico.ipv4Pool, calico.ipv6Pool,
+  calico.cidrMatch, calico.natOutgoing, calico.blockSize,
+  kubeProxy.mode, kubeProxy.clusterCidr,
+  workloads.podIps, workloads.dnsService,
+]

@@ -1,0 +1,49 @@
+import {addressFamily} from '../../net/ip.js'
+import {fail, listSome, need, pass, skip, type Check, type Outcome} from '../check.js'
+import {NO_HOST_POD} from '../facts.js'
+
+export const addresses: Check = {
+  id: 'node.addresses', title: 'Nodes have an InternalIP of each family', area: 'Nodes', needs: ['nodes'],
+  run(f) {
+    const nodes = need(f.nodes)
+    const missing = nodes.flatMap((n) => {
+      const families = new Set((n.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => addressFamily(a.address)))
+      const lack = (['ipv4', 'ipv6'] as const).filter((fam) => !families.has(fam))
+      return lack.length > 0 ? [`${n.metadata?.name} (no ${lack.join(', no ')})`] : []
+    })
+    if (missing.length === 0) return pass(`all ${nodes.length} nodes have IPv4 and IPv6 InternalIPs`)
+    return fail(`${missing.length} of ${nodes.length} nodes lack an InternalIP family: ${listSome(missing)}`,
+      "give each node an IPv6 address on its main interface and start kubelet with --node-ip=<IPv4>,<IPv6>; Calico's IP6=autodetect needs it too")
+  },
+}
+
+const PERSIST = [
+  'on each listed node: sysctl -w net.ipv6.conf.all.forwarding=1   (takes effect now, lost on reboot)',
+  'to keep it, RancherOS (the runbook): write fwdipv6.yml with',
+  '  #cloud-config',
+  '  rancher:',
+  '    sysctl:',
+  '      net.ipv6.conf.all.forwarding: 1',
+  '  then: sudo ros config merge -i fwdipv6.yml',
+  "other Linux: echo 'net.ipv6.conf.all.forwarding = 1' | sudo tee /etc/sysctl.d/99-ipv6-forwarding.conf && sudo sysctl --system",
+].join('\n')
+
+export const ipv6Forwarding: Check = {
+  id: 'node.ipv6-forwarding', title: 'IPv6 forwarding is on on every node', area: 'Nodes', needs: ['forwarding'],
+  run(f): Outcome {
+    const readings = need(f.forwarding)
+    const off = readings.filter((r) => r.value !== undefined && r.value !== '1')
+    const unread = readings.filter((r) => r.error)
+    const details = {nodes: Object.fromEntries(readings.map((r) => [r.node, r.value ?? `error: ${r.error}`]))}
+    if (off.length > 0) {
+      return fail(`net.ipv6.conf.all.forwarding is ${off[0]!.value} on ${off.length} of ${readings.length} nodes: ${listSome(off.map((r) => r.node))}`, PERSIST, details)
+    }
+    if (unread.length === readings.length && unread.every((r) => r.error === NO_HOST_POD)) {
+      return skip(`${NO_HOST_POD}: install Calico, or read it on each node with: sysctl net.ipv6.conf.all.forwarding`)
+    }
+    if (unread.length > 0) {
+      return {status: 'error', message: `could not read forwarding on ${listSome(unread.map((r) => `${r.node} (${r.error})`), 3)}`, details}
+    }
+    return pass(`net.ipv6.conf.all.forwarding = 1 on all ${readings.length} nodes`, details)
+  },
+}

@@ -1,0 +1,241 @@
+// Everything doctor looks at, read once per run. Checks are pure functions over these facts.
+import type {ClusterClient} from '../cluster/kube.js'
+import type {KubeObject, PodObject, Target} from '../cluster/types.js'
+import {DualstackError} from '../errors.js'
+import {parseKubeVersion, usesLegacyIpFamily, type KubeVersion} from '../k8s/version.js'
+import {addressFamily} from '../net/ip.js'
+import {podIpRow, type Stack} from '../pods/pod-ips.js'
+import {mapLimit} from './concurrency.js'
+
+export type Fact<T> = {ok: true; value: T} | {ok: false; error: string}
+
+export interface NodeObject extends KubeObject {
+  spec?: {podCIDRs?: string[]; podCIDR?: string}
+  status?: {addresses?: Array<{type: string; address: string}>; nodeInfo?: {kubeletVersion?: string; kubeProxyVersion?: string}}
+}
+
+export interface ContainerSpec {
+  name: string
+  image?: string
+  command?: string[]
+  args?: string[]
+  env?: Array<{name: string; value?: string; valueFrom?: {configMapKeyRef?: {name: string; key: string}}}>
+}
+
+export interface PodDetail extends PodObject {
+  metadata?: PodObject['metadata'] & {ownerReferences?: Array<{kind: string; name: string}>}
+  spec?: PodObject['spec'] & {containers?: ContainerSpec[]}
+  status?: PodObject['status'] & {
+    conditions?: Array<{type: string; status: string}>
+    containerStatuses?: Array<{name: string; ready?: boolean; restartCount?: number}>
+  }
+}
+
+export interface DaemonSetObject extends KubeObject {
+  spec?: {template?: {spec?: {containers?: ContainerSpec[]; hostNetwork?: boolean}}}
+  status?: {desiredNumberScheduled?: number; numberReady?: number}
+}
+
+export interface IPPoolObject extends KubeObject {
+  spec?: {cidr?: string; blockSize?: number; ipipMode?: string; vxlanMode?: string; natOutgoing?: boolean; disabled?: boolean; nodeSelector?: string}
+}
+
+export interface ServiceObject extends KubeObject {
+  spec?: {clusterIP?: string; clusterIPs?: string[]; ipFamilies?: string[]; ipFamilyPolicy?: string; ipFamily?: string}
+}
+
+export interface ServiceProbe {
+  /** Addresses the API server allocated, by family; or its refusal. */
+  allocated: {ipv4?: string; ipv6?: string}
+  refusals: string[]
+}
+
+export interface NodeReading {
+  node: string
+  /** The pod the value was read through. */
+  pod?: string
+  value?: string
+  error?: string
+}
+
+export interface Facts {
+  target: Target
+  version: KubeVersion
+  nodes: Fact<NodeObject[]>
+  /** Pods of kube-system and calico-system, whole. */
+  systemPods: Fact<PodDetail[]>
+  /** Every pod, summarised: single-stack Running pods on the pod network. */
+  workloads: Fact<{total: number; singleStack: Array<{namespace: string; name: string; stack: Stack}>}>
+  daemonSets: Fact<DaemonSetObject[]>
+  /** kube-system and calico-system ConfigMaps by name. */
+  configMaps: Fact<Map<string, Record<string, string>>>
+  /** undefined when Calico's CRDs are not installed. */
+  ipPools: Fact<IPPoolObject[] | undefined>
+  /** The Tigera operator's Installation, if there is one. */
+  installation: Fact<KubeObject & {spec?: Record<string, unknown>} | undefined>
+  dnsService: Fact<ServiceObject | undefined>
+  serviceProbe: Fact<ServiceProbe>
+  forwarding: Fact<NodeReading[]>
+  kubeletFeatureGates: Fact<Array<NodeReading & {gates?: Record<string, boolean>}>>
+}
+
+export type FactName = Exclude<keyof Facts, 'target' | 'version'>
+
+export interface GatherOptions {
+  /** Only these facts are read (what the selected checks need). */
+  needed: ReadonlySet<FactName>
+  concurrency: number
+  execTimeoutMs: number
+  onProgress?: (what: string, done: number, total: number) => void
+}
+
+const NOT_GATHERED = {ok: false as const, error: 'not gathered'}
+const SYSTEM_NAMESPACES = new Set(['kube-system', 'calico-system'])
+
+async function fact<T>(fn: () => Promise<T>): Promise<Fact<T>> {
+  try {
+    return {ok: true, value: await fn()}
+  } catch (error) {
+    if (error instanceof DualstackError) return {ok: false, error: error.message}
+    return {ok: false, error: (error as Error).message}
+  }
+}
+
+function nodeName(obj: KubeObject): string {
+  return obj.metadata?.name ?? ''
+}
+
+/** A Running pod with host networking on the node, preferring calico-node: exec in it reads the node's sysctls. */
+export function hostPodOn(pods: readonly PodDetail[], node: string): PodDetail | undefined {
+  const candidates = pods.filter((p) => p.spec?.nodeName === node && p.spec?.hostNetwork && p.status?.phase === 'Running')
+  return candidates.find((p) => p.metadata?.labels?.['k8s-app'] === 'calico-node') ?? candidates[0]
+}
+
+export const NO_HOST_POD = 'no Running hostNetwork pod (calico-node) on the node to read it through'
+
+const PROBE_NAME = 'kubectl-dualstack-doctor-probe'
+
+async function probeServices(client: ClusterClient, version: KubeVersion): Promise<ServiceProbe> {
+  const path = `/api/v1/namespaces/${encodeURIComponent(client.target.namespace)}/services`
+  const base = {apiVersion: 'v1', kind: 'Service', metadata: {name: PROBE_NAME, labels: {'app.kubernetes.io/managed-by': 'kubectl-dualstack'}}}
+  const ports = [{port: 80, protocol: 'TCP'}]
+  const result: ServiceProbe = {allocated: {}, refusals: []}
+  const attempt = async (spec: Record<string, unknown>) => {
+    try {
+      return await client.request<ServiceObject>('POST', path, {query: {dryRun: 'All'}, body: {...base, spec: {...spec, ports}}})
+    } catch (error) {
+      if (error instanceof DualstackError && 'code' in error && (error as {code: number}).code === 422) {
+        result.refusals.push(error.message)
+        return undefined
+      }
+      throw error
+    }
+  }
+  const record = (svc: ServiceObject | undefined) => {
+    const ips = svc?.spec?.clusterIPs ?? (svc?.spec?.clusterIP ? [svc.spec.clusterIP] : [])
+    for (const ip of ips) {
+      const family = addressFamily(ip)
+      if (family) result.allocated[family] ??= ip
+    }
+  }
+  if (usesLegacyIpFamily(version)) {
+    // Before 1.20 a Service has one family, chosen by the alpha `ipFamily` field: ask for each in turn.
+    record(await attempt({ipFamily: 'IPv4'}))
+    record(await attempt({ipFamily: 'IPv6'}))
+  } else {
+    record(await attempt({ipFamilyPolicy: 'RequireDualStack'}))
+  }
+  return result
+}
+
+export async function gatherFacts(client: ClusterClient, options: GatherOptions): Promise<Facts> {
+  // The one read that must succeed: without it nothing else can be said (exit 3).
+  const versionInfo = await client.request<{gitVersion: string}>('GET', '/version')
+  const version = parseKubeVersion(versionInfo.gitVersion) ?? {major: 0, minor: 0, gitVersion: versionInfo.gitVersion}
+  const want = (name: FactName) => options.needed.has(name)
+  const needPods = want('systemPods') || want('workloads') || want('forwarding')
+
+  const podsFact = needPods ? fact(async () => {
+    const system: PodDetail[] = []
+    const singleStack: Array<{namespace: string; name: string; stack: Stack}> = []
+    let total = 0
+    for await (const page of client.listPages<PodDetail>('/api/v1/pods')) {
+      for (const pod of page) {
+        total++
+        if (SYSTEM_NAMESPACES.has(pod.metadata?.namespace ?? '')) system.push(pod)
+        const row = podIpRow(pod)
+        if (row.phase === 'Running' && !row.hostNetwork && row.stack !== 'dual') singleStack.push({namespace: row.namespace, name: row.name, stack: row.stack})
+      }
+    }
+    return {system, workloads: {total, singleStack}}
+  }) : Promise.resolve(NOT_GATHERED)
+  const needNodes = want('nodes') || want('forwarding') || want('kubeletFeatureGates')
+  const nodesFact = needNodes ? fact(() => client.listAll<NodeObject>('/api/v1/nodes')) : Promise.resolve(NOT_GATHERED)
+
+  const [nodes, pods, daemonSets, configMaps, ipPools, installation, dnsService, serviceProbe] = await Promise.all([
+    nodesFact,
+    podsFact,
+    want('daemonSets') ? fact(async () => (await client.listAll<DaemonSetObject>('/apis/apps/v1/daemonsets'))
+      .filter((ds) => SYSTEM_NAMESPACES.has(ds.metadata?.namespace ?? ''))) : NOT_GATHERED,
+    want('configMaps') ? fact(async () => {
+      const maps = new Map<string, Record<string, string>>()
+      for (const ns of SYSTEM_NAMESPACES) {
+        for (const cm of await client.listAll<KubeObject & {data?: Record<string, string>}>(`/api/v1/namespaces/${ns}/configmaps`)) {
+          if (!maps.has(nodeName(cm))) maps.set(nodeName(cm), cm.data ?? {})
+        }
+      }
+      return maps
+    }) : NOT_GATHERED,
+    want('ipPools') ? fact(async () => {
+      const group = await client.getIfExists('/apis/crd.projectcalico.org/v1')
+      return group ? client.listAll<IPPoolObject>('/apis/crd.projectcalico.org/v1/ippools') : undefined
+    }) : NOT_GATHERED,
+    want('installation') ? fact(async () => {
+      const group = await client.getIfExists('/apis/operator.tigera.io/v1')
+      return group ? client.getIfExists<KubeObject & {spec?: Record<string, unknown>}>('/apis/operator.tigera.io/v1/installations/default') : undefined
+    }) : NOT_GATHERED,
+    want('dnsService') ? fact(() => client.getIfExists<ServiceObject>('/api/v1/namespaces/kube-system/services/kube-dns')) : NOT_GATHERED,
+    want('serviceProbe') ? fact(() => probeServices(client, version)) : NOT_GATHERED,
+  ])
+
+  const systemPods: Fact<PodDetail[]> = pods.ok ? {ok: true, value: pods.value.system} : pods
+  const workloads: Facts['workloads'] = pods.ok ? {ok: true, value: pods.value.workloads} : pods
+
+  let forwarding: Fact<NodeReading[]> = NOT_GATHERED
+  if (want('forwarding')) {
+    forwarding = !nodes.ok ? nodes : !systemPods.ok ? systemPods : await fact(async () => {
+      const names = nodes.value.map(nodeName)
+      let done = 0
+      return mapLimit(names, options.concurrency, async (node): Promise<NodeReading> => {
+        const pod = hostPodOn(systemPods.value, node)
+        try {
+          if (!pod) return {node, error: NO_HOST_POD}
+          const container = pod.spec?.containers?.find((c) => c.name === 'calico-node')?.name ?? pod.spec?.containers?.[0]?.name ?? ''
+          const result = await client.exec(pod.metadata!.namespace!, pod.metadata!.name!, container, ['cat', '/proc/sys/net/ipv6/conf/all/forwarding'], options.execTimeoutMs)
+          const base = {node, pod: `${pod.metadata!.namespace}/${pod.metadata!.name}`}
+          if (result.timedOut) return {...base, error: `exec timed out after ${options.execTimeoutMs / 1000}s`}
+          if (result.exitCode !== 0) return {...base, error: `exec exited ${result.exitCode}: ${result.stderr.trim()}`}
+          return {...base, value: result.stdout.trim()}
+        } catch (error) {
+          return {node, error: (error as Error).message}
+        } finally {
+          options.onProgress?.('reading IPv6 forwarding on nodes', ++done, names.length)
+        }
+      })
+    })
+  }
+
+  let kubeletFeatureGates: Facts['kubeletFeatureGates'] = NOT_GATHERED
+  if (want('kubeletFeatureGates')) {
+    kubeletFeatureGates = !nodes.ok ? nodes : await fact(() => mapLimit(nodes.value.map(nodeName), options.concurrency, async (node) => {
+      try {
+        const configz = await client.request<{kubeletconfig?: {featureGates?: Record<string, boolean>}}>('GET', `/api/v1/nodes/${encodeURIComponent(node)}/proxy/configz`)
+        return {node, gates: configz.kubeletconfig?.featureGates ?? {}}
+      } catch (error) {
+        return {node, error: (error as Error).message}
+      }
+    }))
+  }
+
+  return {target: client.target, version, nodes, systemPods, workloads, daemonSets, configMaps, ipPools, installation, dnsService, serviceProbe, forwarding, kubeletFeatureGates}
+}

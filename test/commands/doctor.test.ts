@@ -1,0 +1,229 @@
+// doctor against simulated clusters: the shipped scenarios, one mutation of the healthy cluster per failure
+// mode (each asserting the status of every check), read-only proof, RBAC, selection and output formats.
+import type {Scenario} from '../sim/scenario.js'
+import type {Obj} from '../sim/store.js'
+import {runPlugin, startSim, type RunningSim} from '../sim/harness.js'
+
+const ALL_IDS = [
+  'k8s.version', 'k8s.feature-gate', 'apiserver.service-cidr', 'controller.node-cidrs', 'node.addresses', 'node.ipv6-forwarding',
+  'calico.installed', 'calico.cni-ipam', 'calico.node-env', 'calico.pods-ready', 'calico.ippool.ipv4', 'calico.ippool.ipv6',
+  'calico.ippool.cidr-match', 'calico.ippool.nat-outgoing', 'calico.ippool.block-size', 'kube-proxy.mode', 'kube-proxy.cluster-cidr',
+  'workloads.pod-ips', 'dns.service',
+]
+
+interface DoctorJson {
+  cluster: {server: string; context: string; version: string; distribution: string; calico: string | null}
+  checks: Array<{id: string; title: string; status: string; message: string; remediation?: string; details?: unknown}>
+  summary: Record<string, number>
+}
+
+async function doctor(sim: RunningSim, ...args: string[]): Promise<{code: number; report: DoctorJson; stderr: string}> {
+  const result = await runPlugin(['doctor', '-o', 'json', '--kubeconfig', sim.kubeconfig, ...args])
+  return {code: result.code, report: JSON.parse(result.stdout || '{}') as DoctorJson, stderr: result.stderr}
+}
+
+function statuses(report: DoctorJson): Record<string, string> {
+  return Object.fromEntries(report.checks.map((c) => [c.id, c.status]))
+}
+
+function allPassExcept(overrides: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(ALL_IDS.map((id) => [id, overrides[id] ?? 'pass']))
+}
+
+function objectOf(s: Scenario, kind: string, name: string): Obj {
+  const obj = s.objects!.find((o) => o.kind === kind && o.metadata.name === name)
+  if (!obj) throw new Error(`scenario has no ${kind} ${name}`)
+  return obj
+}
+
+function calicoEnv(s: Scenario): Array<{name: string; value?: string}> {
+  return objectOf(s, 'DaemonSet', 'calico-node').spec.template.spec.containers[0].env
+}
+
+function setEnv(s: Scenario, name: string, value: string | undefined): void {
+  const env = calicoEnv(s)
+  const at = env.findIndex((e) => e.name === name)
+  if (at >= 0) env.splice(at, 1)
+  if (value !== undefined) env.push({name, value})
+}
+
+describe('doctor on the runbook RKE 1.18 cluster', () => {
+  let sim: RunningSim
+  beforeAll(async () => {
+    sim = await startSim('runbook-rke-1.18')
+  })
+  afterAll(() => sim.stop())
+
+  it('fails exactly on the stale pool CIDR, NAT outgoing, the node without forwarding and the single-stack pods', async () => {
+    const {code, report} = await doctor(sim)
+    expect(code).toBe(1)
+    expect(statuses(report)).toEqual(allPassExcept({
+      'k8s.version': 'warn', 'node.ipv6-forwarding': 'fail', 'calico.ippool.cidr-match': 'fail', 'calico.ippool.nat-outgoing': 'fail',
+      'workloads.pod-ips': 'fail', 'kube-proxy.mode': 'skip', 'kube-proxy.cluster-cidr': 'skip', 'dns.service': 'skip',
+    }))
+    const byId = Object.fromEntries(report.checks.map((c) => [c.id, c]))
+    expect(byId['node.ipv6-forwarding']!.message).toBe('net.ipv6.conf.all.forwarding is 0 on 1 of 3 nodes: node-2')
+    expect(byId['node.ipv6-forwarding']!.remediation).toContain('ros config merge -i fwdipv6.yml')
+    expect(byId['calico.ippool.cidr-match']!.message).toContain('default-ipv6-ippool has 2001:0:0:1::/104 but CALICO_IPV6POOL_CIDR is 2001:0:0:2::/104')
+    expect(byId['calico.ippool.cidr-match']!.remediation).toContain('kubectl dualstack ippool fix')
+    expect(byId['workloads.pod-ips']!.message).toContain('3 Running pod(s) have one family')
+    expect(byId['kube-proxy.mode']!.message).toContain('kubectl dualstack lint')
+    expect(report.cluster).toMatchObject({context: 'sim', version: 'v1.18.20', distribution: 'rke', calico: 'v3.13.4'})
+    expect(report.summary).toEqual({pass: 11, warn: 1, fail: 4, skip: 3, error: 0})
+  })
+
+  it('is read-only: the only writes are dry-runs, and each resource is listed once', async () => {
+    const before = sim.server.sim.requests.length
+    await doctor(sim)
+    const requests = sim.server.sim.requests.slice(before)
+    const writes = requests.filter((r) => ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(r.verb))
+    expect(writes.length).toBeGreaterThan(0)
+    expect(writes.every((r) => r.dryRun && r.resource === 'services')).toBe(true)
+    const lists = requests.filter((r) => r.verb === 'list').map((r) => `${r.resource} ${r.namespace ?? '*'}`)
+    expect(lists.sort()).toEqual(['configmaps calico-system', 'configmaps kube-system', 'daemonsets *', 'ippools *', 'nodes *', 'pods *'])
+    expect(requests.filter((r) => r.verb === 'exec')).toHaveLength(3)
+  })
+
+  it('the table groups checks by area, with fixes under failures and a summary', async () => {
+    const result = await runPlugin(['doctor', '--kubeconfig', sim.kubeconfig])
+    expect(result.code).toBe(1)
+    expect(result.stdout).toMatch(/^Cluster: context "sim" at https:\/\/127\.0\.0\.1:\d+, Kubernetes v1\.18\.20 \(rke\), Calico v3\.13\.4\n/)
+    expect(result.stdout).toMatch(/\nNodes\n {2}✔ pass {2}node\.addresses +all 3 nodes/)
+    expect(result.stdout).toMatch(/✖ fail {2}node\.ipv6-forwarding +net\.ipv6\.conf\.all\.forwarding is 0 on 1 of 3 nodes: node-2\n +fix: on each listed node: sysctl -w net\.ipv6\.conf\.all\.forwarding=1/)
+    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe('11 passed, 1 warned, 4 failed, 3 skipped, 0 errored')
+  })
+
+  it('--only and --skip select checks by id or prefix; --strict makes warnings fail', async () => {
+    const only = await doctor(sim, '--only', 'calico.ippool,k8s.version')
+    expect(report(only).map((c) => c.id)).toEqual(['k8s.version', 'calico.ippool.ipv4', 'calico.ippool.ipv6', 'calico.ippool.cidr-match', 'calico.ippool.nat-outgoing', 'calico.ippool.block-size'])
+    const warnOnly = await doctor(sim, '--only', 'k8s.version')
+    expect(warnOnly.code).toBe(0)
+    expect((await doctor(sim, '--only', 'k8s.version', '--strict')).code).toBe(1)
+    const skipped = await doctor(sim, '--skip', 'node,calico,workloads')
+    expect(skipped.code).toBe(0)
+    expect(report(skipped).some((c) => c.id.startsWith('calico'))).toBe(false)
+    const unknown = await runPlugin(['doctor', '--only', 'calico.nope', '--kubeconfig', sim.kubeconfig])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toMatch(/^error: unknown check id "calico\.nope"; known ids: k8s\.version, /)
+  })
+
+  it('-o junit gives one testcase per check', async () => {
+    const result = await runPlugin(['doctor', '-o', 'junit', '--kubeconfig', sim.kubeconfig])
+    expect(result.stdout).toContain('<testsuite name="kubectl-dualstack doctor" tests="19" failures="4" errors="0" skipped="3">')
+    expect(result.stdout.match(/<testcase /g)).toHaveLength(19)
+    expect(result.stdout).toMatch(/<testcase classname="doctor.Nodes" name="node.ipv6-forwarding">\n\s+<failure message="fail: net.ipv6.conf.all.forwarding is 0 on 1 of 3 nodes: node-2">/)
+  })
+
+  it('a read-only user gets error for what it may not do, and results for the rest', async () => {
+    const kc = sim.writeKubeconfig('kc-viewer', {user: 'viewer'})
+    const result = await runPlugin(['doctor', '-o', 'json', '--kubeconfig', kc])
+    const got = statuses(JSON.parse(result.stdout))
+    expect(got['apiserver.service-cidr']).toBe('error')
+    expect(got['node.ipv6-forwarding']).toBe('error')
+    expect(got['calico.ippool.cidr-match']).toBe('fail')
+    expect(JSON.parse(result.stdout).checks.find((c: {id: string}) => c.id === 'apiserver.service-cidr').message).toContain('cannot create resource "services"')
+    expect(result.code).toBe(1)
+  })
+})
+
+function report(r: {report: DoctorJson}) {
+  return r.report.checks
+}
+
+type Mutation = (s: Scenario) => void
+
+// One failure mode each, made from the healthy cluster; the expected statuses of the checks that change.
+const FAILURE_MODES: Array<[string, Mutation, Record<string, string>]> = [
+  ['an IPv4-only service range', (s) => {
+    s.serviceCIDRs = [s.serviceCIDRs[0]!]
+    objectOf(s, 'Service', 'svc-hellok8s').spec = {selector: {app: 'hello-k8s'}, ports: [{port: 80, targetPort: 8080}]}
+    objectOf(s, 'Service', 'kube-dns').spec.ipFamilyPolicy = 'SingleStack'
+  }, {'apiserver.service-cidr': 'fail', 'dns.service': 'warn'}],
+  ['a node without an IPv6 address', (s) => {
+    s.nodes[2]!.addresses = [s.nodes[2]!.addresses[0]!]
+  }, {'node.addresses': 'fail'}],
+  ['a node without IPv6 forwarding', (s) => {
+    s.nodes[1]!.sysctls = {'net.ipv6.conf.all.forwarding': '0'}
+  }, {'node.ipv6-forwarding': 'fail'}],
+  ['nodes without IPv6 podCIDRs and no Calico IPAM', (s) => {
+    s.calico = false
+    s.objects = s.objects!.filter((o) => !['calico-node', 'calico-kube-controllers', 'calico-config'].includes(o.metadata.name))
+    s.nodes[0]!.podCIDRs = ['10.244.0.0/24']
+  }, {
+    // IPv6 forwarding is still read, through kube-proxy's hostNetwork pods.
+    'controller.node-cidrs': 'fail', 'calico.installed': 'fail', 'calico.cni-ipam': 'skip', 'calico.node-env': 'skip',
+    'calico.pods-ready': 'skip', 'calico.ippool.ipv4': 'skip', 'calico.ippool.ipv6': 'skip', 'calico.ippool.cidr-match': 'skip',
+    'calico.ippool.nat-outgoing': 'skip', 'calico.ippool.block-size': 'skip', 'workloads.pod-ips': 'fail',
+  }],
+  ['a CNI config without assign_ipv6', (s) => {
+    const cm = objectOf(s, 'ConfigMap', 'calico-config')
+    cm.data = {...(cm.data as Record<string, string>), cni_network_config: (cm.data as Record<string, string>).cni_network_config!.replace('"assign_ipv6": "true"', '"assign_ipv6": "false"')}
+  }, {'calico.cni-ipam': 'fail', 'workloads.pod-ips': 'fail'}],
+  ['calico-node without FELIX_IPV6SUPPORT', (s) => setEnv(s, 'FELIX_IPV6SUPPORT', 'false'), {
+    // No IPv6 pool while the CNI config asks for IPv6: new pods cannot start (Pending), so none is single-stack.
+    'calico.node-env': 'fail', 'calico.ippool.ipv6': 'fail', 'calico.ippool.cidr-match': 'skip', 'calico.ippool.nat-outgoing': 'skip',
+  }],
+  ['calico-node without NAT outgoing for IPv6', (s) => setEnv(s, 'CALICO_IPV6POOL_NAT_OUTGOING', undefined), {
+    'calico.node-env': 'warn', 'calico.ippool.nat-outgoing': 'warn',
+  }],
+  ['a calico-node pod that is not Ready', (s) => {
+    s.nodes[2]!.ready = false
+  }, {'calico.pods-ready': 'fail', 'node.ipv6-forwarding': 'error'}],
+  ['an IPv6 pool with another CIDR than calico-node asks for', (s) => {
+    s.objects!.push({apiVersion: 'crd.projectcalico.org/v1', kind: 'IPPool', metadata: {name: 'default-ipv6-ippool'},
+      spec: {cidr: 'fd00:99::/56', blockSize: 122, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: true, nodeSelector: 'all()'}})
+  }, {'calico.ippool.cidr-match': 'fail'}],
+  ['an IPv6 pool with an invalid block size and IPIP', (s) => {
+    s.objects!.push({apiVersion: 'crd.projectcalico.org/v1', kind: 'IPPool', metadata: {name: 'default-ipv6-ippool'},
+      spec: {cidr: 'fd00:10:244::/56', blockSize: 112, ipipMode: 'Always', vxlanMode: 'Never', natOutgoing: true, nodeSelector: 'all()'}})
+  }, {'calico.ippool.block-size': 'fail'}],
+  ['kube-proxy with one family in its cluster CIDR', (s) => {
+    const cm = objectOf(s, 'ConfigMap', 'kube-proxy')
+    cm.data = {'config.conf': 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nclusterCIDR: 10.244.0.0/16\nmode: iptables\n'}
+  }, {'kube-proxy.cluster-cidr': 'fail'}],
+  ['the removed IPv6DualStack gate still set on a 1.31 kubelet', (s) => {
+    s.nodes[0]!.kubeletFeatureGates = {IPv6DualStack: true}
+  }, {'k8s.feature-gate': 'fail'}],
+  ['an alpha-era cluster whose controller-manager lacks the gate', (s) => {
+    s.kubernetes.version = 'v1.19.16'
+    for (const n of s.nodes) n.kubeletFeatureGates = {IPv6DualStack: true}
+  }, {'k8s.version': 'warn', 'k8s.feature-gate': 'fail', 'dns.service': 'warn'}],
+]
+
+describe.each(FAILURE_MODES)('doctor on a healthy cluster with %s', (_name, mutate, expected) => {
+  let sim: RunningSim
+  beforeAll(async () => {
+    sim = await startSim('healthy-dual-stack', mutate)
+  })
+  afterAll(() => sim.stop())
+
+  it('reports exactly the expected statuses', async () => {
+    const {code, report: r} = await doctor(sim)
+    expect(statuses(r)).toEqual(allPassExcept(expected))
+    expect(code).toBe(Object.values(expected).some((s) => s === 'fail' || s === 'error') ? 1 : 0)
+  })
+})
+
+describe('doctor on the shipped clusters', () => {
+  it('passes everything on the healthy cluster, exit 0', async () => {
+    const sim = await startSim('healthy-dual-stack')
+    try {
+      const {code, report: r} = await doctor(sim)
+      expect(statuses(r)).toEqual(allPassExcept({}))
+      expect(code).toBe(0)
+      expect(r.cluster).toMatchObject({version: 'v1.31.4', distribution: 'kubeadm', calico: 'v3.28.2'})
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it('cannot reach the cluster: exit 3', async () => {
+    const sim = await startSim('healthy-dual-stack')
+    const kc = sim.kubeconfig
+    await sim.server.stop()
+    const result = await runPlugin(['doctor', '--kubeconfig', kc])
+    expect(result.code).toBe(3)
+    expect(result.stderr).toMatch(/^error: cannot connect to the API server: connection refused/)
+    await sim.stop()
+  })
+})
