@@ -2,7 +2,7 @@
 import type {ClusterClient} from '../cluster/kube.js'
 import type {KubeObject, PodObject, Target} from '../cluster/types.js'
 import {DualstackError} from '../errors.js'
-import {parseKubeVersion, usesLegacyIpFamily, type KubeVersion} from '../k8s/version.js'
+import {dualStackStage, parseKubeVersion, usesLegacyIpFamily, type KubeVersion} from '../k8s/version.js'
 import {addressFamily} from '../net/ip.js'
 import {podIpRow, type Stack} from '../pods/pod-ips.js'
 import {mapLimit} from './concurrency.js'
@@ -226,7 +226,12 @@ export async function gatherFacts(client: ClusterClient, options: GatherOptions)
   }
 
   let kubeletFeatureGates: Facts['kubeletFeatureGates'] = NOT_GATHERED
-  if (want('kubeletFeatureGates')) {
+  const stage = dualStackStage(version)
+  if (want('kubeletFeatureGates') && (stage === 'ga' || stage === 'gate-removed')) {
+    // From 1.23 a kubelet refuses to start with the gate set false (GA, locked) or set at all (removed in
+    // 1.25), so a running kubelet already proves it: no need to ask thousands of them.
+    kubeletFeatureGates = {ok: true, value: []}
+  } else if (want('kubeletFeatureGates')) {
     kubeletFeatureGates = !nodes.ok ? nodes : await fact(() => mapLimit(nodes.value.map(nodeName), options.concurrency, async (node) => {
       try {
         const configz = await client.request<{kubeletconfig?: {featureGates?: Record<string, boolean>}}>('GET', `/api/v1/nodes/${encodeURIComponent(node)}/proxy/configz`)

@@ -181,8 +181,8 @@ const FAILURE_MODES: Array<[string, Mutation, Record<string, string>]> = [
     const cm = objectOf(s, 'ConfigMap', 'kube-proxy')
     cm.data = {'config.conf': 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nclusterCIDR: 10.244.0.0/16\nmode: iptables\n'}
   }, {'kube-proxy.cluster-cidr': 'fail'}],
-  ['the removed IPv6DualStack gate still set on a 1.31 kubelet', (s) => {
-    s.nodes[0]!.kubeletFeatureGates = {IPv6DualStack: true}
+  ['the removed IPv6DualStack gate still set on a 1.31 controller-manager', (s) => {
+    objectOf(s, 'Pod', 'kube-controller-manager-cp-1').spec.containers[0].command.push('--feature-gates=IPv6DualStack=true')
   }, {'k8s.feature-gate': 'fail'}],
   ['an alpha-era cluster whose controller-manager lacks the gate', (s) => {
     s.kubernetes.version = 'v1.19.16'

@@ -97,8 +97,11 @@ export class Controllers {
       const nodeSelector: Record<string, string> = ds.spec?.template?.spec?.nodeSelector ?? {}
       const eligible = this.nodes().filter((n) => Object.entries(nodeSelector).every(([k, v]) => n.metadata.labels?.[k] === v))
       const pods = this.podsOf(ds)
+      // Index by node once: large generated clusters have thousands of nodes.
+      const byNode = new Map<string, Obj[]>()
+      for (const p of pods) byNode.set(p.spec?.nodeName, [...(byNode.get(p.spec?.nodeName) ?? []), p])
       for (const node of eligible) {
-        const onNode = pods.filter((p) => p.spec?.nodeName === node.metadata.name)
+        const onNode = byNode.get(node.metadata.name) ?? []
         // A template change rolls the pod: the old one goes, a new one with the new template comes.
         for (const stale of onNode.filter((p) => p.metadata.labels?.['controller-revision-hash'] !== hash)) {
           this.sim.store.delete(podType, stale.metadata.namespace, stale.metadata.name)
@@ -107,7 +110,8 @@ export class Controllers {
           this.sim.store.create(podType, this.newPod(ds, 'DaemonSet', 'apps/v1', ds.metadata.name, hash, node.metadata.name))
         }
       }
-      for (const orphan of pods.filter((p) => !eligible.some((n) => n.metadata.name === p.spec?.nodeName))) {
+      const eligibleNames = new Set(eligible.map((n) => n.metadata.name))
+      for (const orphan of pods.filter((p) => !eligibleNames.has(p.spec?.nodeName))) {
         this.sim.store.delete(podType, orphan.metadata.namespace, orphan.metadata.name)
       }
       const current = this.podsOf(ds)

@@ -1,6 +1,7 @@
 // Generated clusters for benchmarks: many pods, loaded straight into the store.
 import {nthAddress} from '../../src/net/ip.js'
 import type {SimCluster} from './cluster.js'
+import type {Scenario} from './scenario.js'
 import {timestamp, type Obj} from './store.js'
 
 /** Adds `count` Running dual-stack pods across the scenario's nodes, in namespaces of 1,000 pods. */
@@ -24,4 +25,12 @@ export function generatePods(sim: SimCluster, count: number): void {
     })
   }
   sim.store.bulkLoad(podType, pods)
+}
+
+/** Grows a scenario to `count` dual-stack nodes (before the cluster starts, so DaemonSets cover them all). */
+export function generateNodes(scenario: Scenario, count: number): void {
+  scenario.nodes = Array.from({length: count}, (_, i) => ({
+    name: `node-${String(i).padStart(5, '0')}`,
+    addresses: [nthAddress('10.128.0.0/12', BigInt(i + 10)), nthAddress('fd00:128::/64', BigInt(i + 10))],
+  }))
 }

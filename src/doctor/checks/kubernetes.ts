@@ -61,6 +61,8 @@ export const featureGate: Check = {
     const hidden = ['kube-apiserver', 'kube-controller-manager'].filter((c) => !seen.has(c))
     const hiddenNote = hidden.length > 0 ? ` ${hidden.join(' and ')} run outside Kubernetes here (not visible): check their flags with \`kubectl dualstack lint\`.` : ''
     const unreadableNote = unreadable.length > 0 ? ` kubelet config not readable on ${listSome(unreadable)}.` : ''
+    const kubeletNote = stage === 'ga' || stage === 'gate-removed' ? ' Running kubelets cannot carry a locked or removed gate.' : ''
+    if (settings.length === 0 && kubeletNote) return pass(`${f.version.gitVersion}:${kubeletNote}${hiddenNote}`)
     if (settings.length === 0) return skip(`no component's feature gates are visible.${hiddenNote}${unreadableNote}`)
     if (stage === 'alpha') {
       const off = settings.filter((s) => s.value !== true).map((s) => s.where)
@@ -76,7 +78,7 @@ export const featureGate: Check = {
         return fail(`IPv6DualStack is still set on ${listSome(set)}, but ${f.version.gitVersion} removed the gate: components refuse to start with it`,
           'remove IPv6DualStack from --feature-gates (and kubelet featureGates) on those components')
       }
-      return pass(`the gate is not set anywhere visible, as ${f.version.gitVersion} requires.${hiddenNote}`)
+      return pass(`the gate is not set on any visible component, as ${f.version.gitVersion} requires.${kubeletNote}${hiddenNote}`)
     }
     const disabled = settings.filter((s) => s.value === false).map((s) => s.where)
     if (disabled.length > 0) {
