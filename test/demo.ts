@@ -19,6 +19,8 @@ try {
   show('the same bytes from the plugin', 'kubectl dualstack pod-ips hello-k8s -n default -o plain', await runPlugin(['pod-ips', 'hello-k8s', '-n', 'default', '-o', 'plain', ...kc]))
   show('every pod, by family', 'kubectl dualstack pod-ips -A', await runPlugin(['pod-ips', '-A', ...kc]))
   show('as a CI gate: pods created before dual-stack fail it', 'kubectl dualstack pod-ips -A --require-dual -o wide', await runPlugin(['pod-ips', '-A', '--require-dual', '-o', 'wide', ...kc]))
+  show('every runbook check at once: the stale pool, NAT outgoing, node-2 forwarding and the old pods fail', 'kubectl dualstack doctor',
+    await runPlugin(['doctor', ...kc]))
   console.log('\nTo explore by hand: npm run sim -- runbook-rke-1.18 --kubeconfig-out /tmp/dualstack.kubeconfig')
   console.log('then, in another shell: KUBECONFIG=/tmp/dualstack.kubeconfig kubectl get pods -A   (or kubectl dualstack ...)')
 } finally {

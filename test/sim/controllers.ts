@@ -7,7 +7,7 @@ import {parseCidr, type Family} from '../../src/net/ip.js'
 import type {SimCluster} from './cluster.js'
 import {familyName} from './ipam.js'
 import {matchesLabelSelectorObject} from './selectors.js'
-import {randomSuffix, timestamp, type Obj} from './store.js'
+import {timestamp, type Obj} from './store.js'
 
 type Env = Array<{name: string; value?: string; valueFrom?: {configMapKeyRef?: {name: string; key: string}}}>
 
@@ -79,7 +79,8 @@ export class Controllers {
     return {
       apiVersion: 'v1', kind: 'Pod',
       metadata: {
-        name: `${nameBase}-${randomSuffix()}`,
+        name: '',
+        generateName: `${nameBase}-`,
         namespace: owner.metadata.namespace,
         labels: {...template.metadata?.labels, [ownerKind === 'DaemonSet' ? 'controller-revision-hash' : 'pod-template-hash']: hash},
         annotations: template.metadata?.annotations,

@@ -157,7 +157,11 @@ export class Store {
   /** Fills server-set metadata; returns the stored copy. dryRun validates without storing. */
   create(type: ResourceType, obj: Obj, dryRun = false): Obj {
     const meta = obj.metadata
-    if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix()
+    if (!meta.name && meta.generateName) {
+      // Like the apiserver, retry the random suffix until the name is free.
+      do meta.name = meta.generateName + randomSuffix()
+      while (this.get(type, meta.namespace, meta.name))
+    }
     if (this.get(type, meta.namespace, meta.name)) throw errors.alreadyExists(type, meta.name)
     meta.uid = randomUUID()
     meta.creationTimestamp = timestamp()
