@@ -98,6 +98,10 @@ export function execError(error: unknown, target: Target, namespace: string, pod
   const code = Number(/\b(40[0-9]|429|50[0-9])\b/.exec(text)?.[1] ?? NaN)
   if (!Number.isNaN(code)) {
     const body = /\{.*\}/s.exec(text)?.[0] ?? ''
+    if (code === 403 && !body) {
+      // The WebSocket upgrade refusal carries no Status body: say what was denied ourselves.
+      return apiErrorFromStatus(403, JSON.stringify({message: `cannot create resource "pods/exec" in API group "" in the namespace "${namespace}"`}), 'exec', '', target)
+    }
     return apiErrorFromStatus(code, body, 'exec', `/api/v1/namespaces/${namespace}/pods/${pod}/exec`, target)
   }
   return transportError(error, target, 0)

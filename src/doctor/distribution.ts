@@ -1,5 +1,14 @@
 // Which distribution built the cluster, from what it shows (doctor explains what it cannot see by it).
+import {imageTag} from '../calico/env.js'
+import {calicoNodeContainer, calicoNodeDaemonSet} from '../calico/node.js'
 import type {Facts} from './facts.js'
+
+/** Calico's version from calico-node's image tag; null when there is no calico-node to be seen. */
+export function calicoVersion(f: Facts): string | null {
+  const ds = f.daemonSets.ok ? calicoNodeDaemonSet(f.daemonSets.value) : undefined
+  if (!ds) return null
+  return imageTag(calicoNodeContainer(ds)?.image) ?? 'unknown version'
+}
 
 export function detectDistribution(f: Facts): string {
   const version = f.version.gitVersion

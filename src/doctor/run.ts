@@ -3,7 +3,7 @@ import type {ClusterClient} from '../cluster/kube.js'
 import {UsageError} from '../errors.js'
 import {MissingFact, STATUSES, type Check, type CheckResult, type Status} from './check.js'
 import {CHECKS} from './checks/index.js'
-import {detectDistribution} from './distribution.js'
+import {calicoVersion, detectDistribution} from './distribution.js'
 import {gatherFacts, type FactName, type Facts} from './facts.js'
 
 export interface DoctorReport {
@@ -55,12 +55,11 @@ export async function runDoctor(client: ClusterClient, options: DoctorOptions): 
   const needed = new Set<FactName>(['nodes', 'systemPods', 'daemonSets', 'configMaps', ...checks.flatMap((c) => c.needs)])
   const facts = await gatherFacts(client, {needed, concurrency: options.concurrency, execTimeoutMs: options.execTimeoutMs, onProgress: options.onProgress})
   const results = runChecks(checks, facts)
-  const calico = results.find((r) => r.id === 'calico.installed')
   return {
     cluster: {
       server: facts.target.server, context: facts.target.context, version: facts.version.gitVersion,
       distribution: detectDistribution(facts),
-      calico: calico?.status === 'pass' ? ((calico.details?.version as string | undefined) ?? 'installed') : null,
+      calico: calicoVersion(facts),
     },
     checks: results,
     summary: summarise(results),

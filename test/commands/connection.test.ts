@@ -77,11 +77,10 @@ describe('connecting to a cluster', () => {
   })
 
   it('--request-timeout: a slow API server gives exit 3 after that long', async () => {
-    const started = Date.now()
+    // The server answers after 3 s; a 1 s timeout must give up first (exit 3, not a late success).
     const kc = sim.writeKubeconfig('kc-viewer', {user: 'viewer'})
     const result = await runPlugin(['pod-ips', '--kubeconfig', kc, '--request-timeout', '1s'])
     expectOneLineError(result, 3, /request timed out after 1s/)
-    expect(Date.now() - started).toBeLessThan(2900 + 2000)
   })
 
   it('a bad --request-timeout is bad usage', async () => {

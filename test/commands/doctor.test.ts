@@ -121,7 +121,9 @@ describe('doctor on the runbook RKE 1.18 cluster', () => {
     expect(got['apiserver.service-cidr']).toBe('error')
     expect(got['node.ipv6-forwarding']).toBe('error')
     expect(got['calico.ippool.cidr-match']).toBe('fail')
-    expect(JSON.parse(result.stdout).checks.find((c: {id: string}) => c.id === 'apiserver.service-cidr').message).toContain('cannot create resource "services"')
+    const checks = JSON.parse(result.stdout).checks as Array<{id: string; message: string}>
+    expect(checks.find((c) => c.id === 'apiserver.service-cidr')!.message).toContain('User "viewer" cannot create resource "services"')
+    expect(checks.find((c) => c.id === 'node.ipv6-forwarding')!.message).toMatch(/^could not read forwarding on 3 of 3 nodes \(node-1, node-2, node-3\): forbidden: cannot create resource "pods\/exec" in API group "" in the namespace "kube-system"/)
     expect(result.code).toBe(1)
   })
 })
@@ -188,6 +190,16 @@ const FAILURE_MODES: Array<[string, Mutation, Record<string, string>]> = [
     s.kubernetes.version = 'v1.19.16'
     for (const n of s.nodes) n.kubeletFeatureGates = {IPv6DualStack: true}
   }, {'k8s.version': 'warn', 'k8s.feature-gate': 'fail', 'dns.service': 'warn'}],
+  ['a Kubernetes too old for dual-stack', (s) => {
+    s.kubernetes.version = 'v1.15.12'
+    for (const n of s.nodes) n.kubeletFeatureGates = {IPv6DualStack: true}
+  }, {'k8s.version': 'fail', 'k8s.feature-gate': 'skip', 'dns.service': 'warn'}],
+  ['kube-proxy in iptables mode on 1.18', (s) => {
+    s.kubernetes.version = 'v1.18.20'
+    for (const n of s.nodes) n.kubeletFeatureGates = {IPv6DualStack: true}
+    for (const name of ['kube-apiserver-cp-1', 'kube-controller-manager-cp-1']) objectOf(s, 'Pod', name).spec.containers[0].command.push('--feature-gates=IPv6DualStack=true')
+    objectOf(s, 'ConfigMap', 'kube-proxy').data = {'config.conf': 'kind: KubeProxyConfiguration\nclusterCIDR: 10.244.0.0/16,fd00:10:244::/56\nmode: iptables\nfeatureGates: {IPv6DualStack: true}\n'}
+  }, {'k8s.version': 'warn', 'kube-proxy.mode': 'fail', 'dns.service': 'warn'}],
 ]
 
 describe.each(FAILURE_MODES)('doctor on a healthy cluster with %s', (_name, mutate, expected) => {
@@ -212,6 +224,37 @@ describe('doctor on the shipped clusters', () => {
       expect(statuses(r)).toEqual(allPassExcept({}))
       expect(code).toBe(0)
       expect(r.cluster).toMatchObject({version: 'v1.31.4', distribution: 'kubeadm', calico: 'v3.28.2'})
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it('IPv4-only: fails what dual-stack still lacks', async () => {
+    const sim = await startSim('ipv4-only')
+    try {
+      const {code, report: r} = await doctor(sim)
+      expect(statuses(r)).toEqual(allPassExcept({
+        'apiserver.service-cidr': 'fail', 'node.addresses': 'fail', 'calico.cni-ipam': 'fail', 'calico.node-env': 'fail', 'calico.ippool.ipv6': 'fail',
+        'calico.ippool.cidr-match': 'skip', 'calico.ippool.nat-outgoing': 'skip', 'kube-proxy.mode': 'skip', 'kube-proxy.cluster-cidr': 'skip',
+        'workloads.pod-ips': 'fail', 'dns.service': 'skip',
+      }))
+      expect(r.checks.find((c) => c.id === 'apiserver.service-cidr')!.message).toContain('this cluster is not configured for dual-stack services')
+      expect(code).toBe(1)
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it('without Calico: says so once and skips the Calico details; k3s is recognised', async () => {
+    const sim = await startSim('no-calico')
+    try {
+      const {report: r} = await doctor(sim)
+      const calicoDetails = ALL_IDS.filter((id) => id.startsWith('calico.') && id !== 'calico.installed')
+      expect(statuses(r)).toEqual(allPassExcept({
+        'calico.installed': 'fail', ...Object.fromEntries(calicoDetails.map((id) => [id, 'skip'])),
+        'node.ipv6-forwarding': 'skip', 'kube-proxy.mode': 'skip', 'kube-proxy.cluster-cidr': 'skip', 'dns.service': 'skip',
+      }))
+      expect(r.cluster).toMatchObject({distribution: 'k3s', calico: null})
     } finally {
       await sim.stop()
     }

@@ -30,7 +30,7 @@ function proxyConfig(f: Facts): ProxyConfig | undefined {
   return {mode: flag('proxy-mode') ?? 'iptables', clusterCIDR: flag('cluster-cidr'), source: 'DaemonSet kube-system/kube-proxy flags'}
 }
 
-const NOT_VISIBLE = skip("kube-proxy's configuration is not visible in the cluster (RKE1 runs it outside Kubernetes): check cluster.yml with `kubectl dualstack lint`")
+const NOT_VISIBLE = skip("kube-proxy's configuration is not visible in the cluster (RKE1 and k3s run it outside Kubernetes): check the cluster's config files with `kubectl dualstack lint`")
 
 export const mode: Check = {
   id: 'kube-proxy.mode', title: 'kube-proxy mode supports dual-stack', area: 'kube-proxy', needs: ['configMaps', 'daemonSets'],

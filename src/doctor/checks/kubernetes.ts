@@ -1,3 +1,5 @@
+import {parse} from 'yaml'
+
 import type {PodDetail} from '../facts.js'
 import {dualStackStage, usesLegacyIpFamily} from '../../k8s/version.js'
 import {parseCidr} from '../../net/ip.js'
@@ -32,6 +34,16 @@ function gateInArgs(args: readonly string[]): boolean | undefined {
   return undefined
 }
 
+function kubeProxyConfigGate(configText: string | undefined): boolean | undefined {
+  if (!configText) return undefined
+  try {
+    const value = (parse(configText) as {featureGates?: Record<string, unknown>} | null)?.featureGates?.IPv6DualStack
+    return value === undefined ? undefined : value === true || value === 'true'
+  } catch {
+    return undefined
+  }
+}
+
 const CONTROL_PLANE = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy']
 
 function componentOf(pod: PodDetail): string | undefined {
@@ -41,7 +53,7 @@ function componentOf(pod: PodDetail): string | undefined {
 }
 
 export const featureGate: Check = {
-  id: 'k8s.feature-gate', title: 'IPv6DualStack feature gate', area: 'Kubernetes', needs: ['kubeletFeatureGates', 'systemPods'],
+  id: 'k8s.feature-gate', title: 'IPv6DualStack feature gate', area: 'Kubernetes', needs: ['kubeletFeatureGates', 'systemPods', 'configMaps'],
   run(f) {
     const stage = dualStackStage(f.version)
     if (stage === 'unsupported') return skip('the version has no dual-stack to enable')
@@ -55,7 +67,9 @@ export const featureGate: Check = {
       if (!component) continue
       seen.add(component)
       const args = (pod.spec?.containers ?? []).flatMap((c) => [...(c.command ?? []), ...(c.args ?? [])])
-      settings.push({where: `${component} (${pod.metadata?.name})`, value: gateInArgs(args)})
+      // kube-proxy may take its gates from its config file (ConfigMap kube-proxy) instead of flags.
+      const value = gateInArgs(args) ?? (component === 'kube-proxy' ? kubeProxyConfigGate(need(f.configMaps).get('kube-proxy')?.['config.conf']) : undefined)
+      settings.push({where: `${component} (${pod.metadata?.name})`, value})
     }
     const unreadable = need(f.kubeletFeatureGates).filter((r) => r.error).map((r) => r.node)
     const hidden = ['kube-apiserver', 'kube-controller-manager'].filter((c) => !seen.has(c))

@@ -42,7 +42,11 @@ export const ipv6Forwarding: Check = {
       return skip(`${NO_HOST_POD}: install Calico, or read it on each node with: sysctl net.ipv6.conf.all.forwarding`)
     }
     if (unread.length > 0) {
-      return {status: 'error', message: `could not read forwarding on ${listSome(unread.map((r) => `${r.node} (${r.error})`), 3)}`, details}
+      const reasons = new Set(unread.map((r) => r.error))
+      const message = reasons.size === 1
+        ? `could not read forwarding on ${unread.length} of ${readings.length} nodes (${listSome(unread.map((r) => r.node), 5)}): ${[...reasons][0]}`
+        : `could not read forwarding on ${listSome(unread.map((r) => `${r.node} (${r.error})`), 3)}`
+      return {status: 'error', message, details}
     }
     return pass(`net.ipv6.conf.all.forwarding = 1 on all ${readings.length} nodes`, details)
   },
