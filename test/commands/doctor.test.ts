@@ -134,6 +134,18 @@ function report(r: {report: DoctorJson}) {
 
 type Mutation = (s: Scenario) => void
 
+/** The healthy cluster, installed by the Tigera operator instead of the manifest. */
+function viaOperator(ipPools: Array<Record<string, unknown>>): Mutation {
+  return (s) => {
+    s.calicoOperator = true
+    s.objects = s.objects!.filter((o) => o.metadata.name !== 'calico-config')
+    const ds = objectOf(s, 'DaemonSet', 'calico-node')
+    ds.metadata.namespace = 'calico-system'
+    ds.spec.template.spec.containers[0].env = [{name: 'DATASTORE_TYPE', value: 'kubernetes'}, {name: 'IP', value: 'autodetect'}, {name: 'IP6', value: 'autodetect'}]
+    s.objects.push({apiVersion: 'operator.tigera.io/v1', kind: 'Installation', metadata: {name: 'default'}, spec: {calicoNetwork: {ipPools}}})
+  }
+}
+
 // One failure mode each, made from the healthy cluster; the expected statuses of the checks that change.
 const FAILURE_MODES: Array<[string, Mutation, Record<string, string>]> = [
   ['an IPv4-only service range', (s) => {
@@ -200,6 +212,15 @@ const FAILURE_MODES: Array<[string, Mutation, Record<string, string>]> = [
     for (const name of ['kube-apiserver-cp-1', 'kube-controller-manager-cp-1']) objectOf(s, 'Pod', name).spec.containers[0].command.push('--feature-gates=IPv6DualStack=true')
     objectOf(s, 'ConfigMap', 'kube-proxy').data = {'config.conf': 'kind: KubeProxyConfiguration\nclusterCIDR: 10.244.0.0/16,fd00:10:244::/56\nmode: iptables\nfeatureGates: {IPv6DualStack: true}\n'}
   }, {'k8s.version': 'warn', 'kube-proxy.mode': 'fail', 'dns.service': 'warn'}],
+  ['Calico from the Tigera operator, dual-stack', viaOperator([
+    {cidr: '10.244.0.0/16', encapsulation: 'None', natOutgoing: 'Enabled'}, {cidr: 'fd00:10:244::/56', encapsulation: 'None', natOutgoing: 'Enabled'},
+  ]), {'calico.node-env': 'skip'}],
+  ['Calico from the Tigera operator without an IPv6 pool', viaOperator([{cidr: '10.244.0.0/16', encapsulation: 'None', natOutgoing: 'Enabled'}]), {
+    'calico.node-env': 'skip', 'calico.cni-ipam': 'fail', 'calico.ippool.ipv6': 'fail', 'calico.ippool.cidr-match': 'skip', 'calico.ippool.nat-outgoing': 'skip', 'workloads.pod-ips': 'fail',
+  }],
+  ['execs slower than --exec-timeout', (s) => {
+    s.execLatencyMs = 5000
+  }, {'node.ipv6-forwarding': 'error'}],
 ]
 
 describe.each(FAILURE_MODES)('doctor on a healthy cluster with %s', (_name, mutate, expected) => {
@@ -210,7 +231,7 @@ describe.each(FAILURE_MODES)('doctor on a healthy cluster with %s', (_name, muta
   afterAll(() => sim.stop())
 
   it('reports exactly the expected statuses', async () => {
-    const {code, report: r} = await doctor(sim)
+    const {code, report: r} = await doctor(sim, '--exec-timeout', '2s')
     expect(statuses(r)).toEqual(allPassExcept(expected))
     expect(code).toBe(Object.values(expected).some((s) => s === 'fail' || s === 'error') ? 1 : 0)
   })

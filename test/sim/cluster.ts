@@ -43,7 +43,7 @@ export class SimCluster {
   readonly podAllocators = new Map<string, RangeAllocator>()
 
   constructor(readonly scenario: Scenario) {
-    this.registry = new ResourceRegistry(scenario.calico)
+    this.registry = new ResourceRegistry(scenario.calico, scenario.calicoOperator === true)
     this.serviceIps = new ServiceIpAllocators(scenario.serviceCIDRs)
     this.users = scenario.users ?? DEFAULT_USERS
     this.faults = (scenario.faults ?? []).map((f) => ({...f, hits: 0}))

@@ -53,6 +53,7 @@ export class Controllers {
         this.daemonSets()
         this.deployments()
         this.calicoNode()
+        this.tigeraOperator()
         this.pendingPods()
         this.endpoints()
         if (this.sim.store.resourceVersion === before) break
@@ -196,8 +197,37 @@ export class Controllers {
     }
   }
 
+  private installation(): Obj | undefined {
+    if (!this.sim.scenario.calicoOperator) return undefined
+    return this.sim.store.get(this.t('operator.tigera.io/v1', 'Installation'), undefined, 'default')
+  }
+
+  /** The Tigera operator creates the Installation's ipPools as IPPools once; it does not edit them afterwards. */
+  private tigeraOperator(): void {
+    const installation = this.installation()
+    if (!installation) return
+    const poolType = this.t('crd.projectcalico.org/v1', 'IPPool')
+    for (const pool of (installation.spec?.calicoNetwork?.ipPools ?? []) as Array<Record<string, string | number>>) {
+      const cidr = parseCidr(String(pool.cidr ?? ''))
+      if (!cidr) continue
+      const name = String(pool.name ?? `default-${cidr.family}-ippool`)
+      if (this.sim.store.get(poolType, undefined, name)) continue
+      const encapsulation = String(pool.encapsulation ?? 'IPIP')
+      this.sim.store.create(poolType, {apiVersion: 'crd.projectcalico.org/v1', kind: 'IPPool', metadata: {name}, spec: {
+        cidr: cidr.text, blockSize: Number(pool.blockSize ?? (cidr.family === 'ipv4' ? 26 : 122)),
+        ipipMode: encapsulation.startsWith('IPIP') && cidr.family === 'ipv4' ? 'Always' : 'Never',
+        vxlanMode: encapsulation.startsWith('VXLAN') ? 'Always' : 'Never',
+        natOutgoing: (pool.natOutgoing ?? 'Enabled') === 'Enabled', nodeSelector: String(pool.nodeSelector ?? 'all()')}})
+    }
+  }
+
   /** What Calico's CNI config asks for: assign_ipv4 / assign_ipv6 in calico-config's cni_network_config. */
   private cniFamilies(): Family[] {
+    const installation = this.installation()
+    if (installation) {
+      // The operator writes the CNI config with a family for each pool of the Installation.
+      return [...new Set(((installation.spec?.calicoNetwork?.ipPools ?? []) as Array<{cidr?: string}>).flatMap((p) => parseCidr(p.cidr ?? '')?.family ?? []))]
+    }
     const cm = this.sim.store.get(this.t('v1', 'ConfigMap'), 'kube-system', 'calico-config')
     const cni: string | undefined = (cm as {data?: Record<string, string>} | undefined)?.data?.cni_network_config
     if (!cni) return ['ipv4']

@@ -48,6 +48,10 @@ export const CALICO: ResourceType[] = [
   {group: 'crd.projectcalico.org', version: 'v1', kind: 'BlockAffinity', plural: 'blockaffinities', singular: 'blockaffinity', namespaced: false, verbs: RW},
 ]
 
+export const TIGERA_OPERATOR: ResourceType[] = [
+  {group: 'operator.tigera.io', version: 'v1', kind: 'Installation', plural: 'installations', singular: 'installation', namespaced: false, verbs: RW, subresources: ['status']},
+]
+
 export function apiVersionOf(type: ResourceType): string {
   return type.group ? `${type.group}/${type.version}` : type.version
 }
@@ -60,8 +64,8 @@ export function typeKey(type: ResourceType): string {
 export class ResourceRegistry {
   readonly types: ResourceType[]
 
-  constructor(withCalico: boolean) {
-    this.types = [...CORE, ...APPS, ...OTHER, ...(withCalico ? CALICO : [])]
+  constructor(withCalico: boolean, withOperator = false) {
+    this.types = [...CORE, ...APPS, ...OTHER, ...(withCalico ? CALICO : []), ...(withOperator ? TIGERA_OPERATOR : [])]
   }
 
   find(group: string, version: string, plural: string): ResourceType | undefined {

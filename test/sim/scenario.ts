@@ -59,6 +59,8 @@ export interface Scenario {
   serviceCIDRs: string[]
   clusterCIDRs: string[]
   calico: boolean
+  /** Calico installed by the Tigera operator: serves operator.tigera.io Installations, whose ipPools become IPPools. */
+  calicoOperator?: boolean
   nodes: NodeSpec[]
   users?: UserSpec[]
   faults?: FaultSpec[]

@@ -18,6 +18,22 @@ function calicoInstall(f: Facts): CalicoInstall | undefined {
   return ds || operator ? {ds, operator} : undefined
 }
 
+/** The Installation's calicoNetwork.ipPools (operator installs). */
+function installationPools(f: Facts): Array<{cidr?: string; natOutgoing?: string}> {
+  const spec = f.installation.ok ? f.installation.value?.spec : undefined
+  return ((spec?.calicoNetwork as {ipPools?: Array<{cidr?: string; natOutgoing?: string}>} | undefined)?.ipPools) ?? []
+}
+
+/** What the installation asks for the IPv6 pool: from the Installation (operator) or calico-node's env. */
+function configuredIpv6(f: Facts, install: CalicoInstall): {cidr?: string; natOutgoing?: string; source: string} {
+  if (install.operator) {
+    const pool = installationPools(f).find((p) => parseCidr(p.cidr ?? '')?.family === 'ipv6')
+    return {cidr: pool?.cidr, natOutgoing: pool ? String((pool.natOutgoing ?? 'Enabled') === 'Enabled') : undefined, source: 'the Installation\'s IPv6 pool'}
+  }
+  const env = envOf(f)
+  return {cidr: env?.get('CALICO_IPV6POOL_CIDR')?.value, natOutgoing: env?.get('CALICO_IPV6POOL_NAT_OUTGOING')?.value, source: 'CALICO_IPV6POOL_CIDR'}
+}
+
 function envOf(f: Facts): Map<string, {value?: string; source: string}> | undefined {
   const ds = calicoNodeDaemonSet(need(f.daemonSets))
   return ds ? calicoNodeEnv(ds, need(f.configMaps)) : undefined
@@ -51,7 +67,7 @@ export const cniIpam: Check = {
     const install = calicoInstall(f)
     if (!install) return NOT_INSTALLED
     if (install.operator && f.installation.ok) {
-      const pools = ((f.installation.value?.spec?.calicoNetwork as {ipPools?: Array<{cidr?: string}>} | undefined)?.ipPools ?? []).map((p) => p.cidr ?? '')
+      const pools = installationPools(f).map((p) => p.cidr ?? '')
       const v6 = pools.find((c) => parseCidr(c)?.family === 'ipv6')
       return v6 ? pass(`the Installation has an IPv6 pool ${v6}; the operator writes the CNI config`)
         : fail(`the Installation's calicoNetwork.ipPools has no IPv6 pool (${pools.join(', ') || 'none'})`, 'add an IPv6 entry to spec.calicoNetwork.ipPools of the Installation "default"')
@@ -76,7 +92,7 @@ export const nodeEnv: Check = {
     const install = calicoInstall(f)
     if (!install) return NOT_INSTALLED
     const env = envOf(f)
-    if (!env) return skip('calico-node is managed by the Tigera operator: its env comes from the Installation')
+    if (install.operator || !env) return skip('calico-node is configured by the Tigera operator from the Installation (see calico.cni-ipam)')
     const value = (name: string) => env.get(name)?.value
     const problems: string[] = []
     const ip6 = value('IP6')
@@ -143,15 +159,17 @@ export const ipv6Pool = poolCheck('ipv6')
 export const cidrMatch: Check = {
   id: 'calico.ippool.cidr-match', title: 'The IPv6 pool has the configured CIDR', area: 'Calico', needs: ['daemonSets', 'installation', 'ipPools', 'configMaps'],
   run(f) {
-    if (!calicoInstall(f)) return NOT_INSTALLED
-    const wanted = envOf(f)?.get('CALICO_IPV6POOL_CIDR')?.value
-    if (!wanted) return skip('CALICO_IPV6POOL_CIDR is not set on calico-node: nothing to compare with')
+    const install = calicoInstall(f)
+    if (!install) return NOT_INSTALLED
+    const configured = configuredIpv6(f, install)
+    const wanted = configured.cidr
+    if (!wanted) return skip(`${install.operator ? 'the Installation has no IPv6 pool' : 'CALICO_IPV6POOL_CIDR is not set on calico-node'}: nothing to compare with`)
     const want = parseCidr(wanted)?.text
     const pools = poolsOf(f, 'ipv6')
     if (pools.length === 0) return skip('there is no IPv6 pool yet (see calico.ippool.ipv6)')
-    if (pools.some((p) => parseCidr(p.spec?.cidr ?? '')?.text === want)) return pass(`an IPv6 pool has ${want}, as CALICO_IPV6POOL_CIDR asks`)
+    if (pools.some((p) => parseCidr(p.spec?.cidr ?? '')?.text === want)) return pass(`an IPv6 pool has ${want}, as ${configured.source} asks`)
     const pool = pools.find((p) => p.metadata?.name === 'default-ipv6-ippool') ?? pools[0]!
-    return fail(`${pool.metadata?.name} has ${pool.spec?.cidr} but CALICO_IPV6POOL_CIDR is ${wanted}: calico-node never edits an existing pool`,
+    return fail(`${pool.metadata?.name} has ${pool.spec?.cidr} but ${configured.source} is ${wanted}: ${install.operator ? 'the operator' : 'calico-node'} never edits an existing pool`,
       `kubectl dualstack ippool fix   (plans, backs up and recreates ${pool.metadata?.name} from CALICO_IPV6POOL_CIDR; by hand: kubectl delete ippool ${pool.metadata?.name}, then restart every calico pod in kube-system)`,
       {pool: pool.metadata?.name, poolCidr: pool.spec?.cidr, configured: wanted})
   },
@@ -160,16 +178,17 @@ export const cidrMatch: Check = {
 export const natOutgoing: Check = {
   id: 'calico.ippool.nat-outgoing', title: 'NAT outgoing on the IPv6 pool', area: 'Calico', needs: ['daemonSets', 'installation', 'ipPools', 'configMaps'],
   run(f) {
-    if (!calicoInstall(f)) return NOT_INSTALLED
+    const install = calicoInstall(f)
+    if (!install) return NOT_INSTALLED
     const pools = poolsOf(f, 'ipv6').filter((p) => !p.spec?.disabled)
     if (pools.length === 0) return skip('there is no enabled IPv6 pool (see calico.ippool.ipv6)')
-    const configured = envOf(f)?.get('CALICO_IPV6POOL_NAT_OUTGOING')?.value
+    const configured = configuredIpv6(f, install).natOutgoing
     const off = pools.filter((p) => p.spec?.natOutgoing !== true)
     if (off.length === 0) return pass(`natOutgoing true on ${pools.map((p) => p.metadata?.name).join(', ')}`)
     const names = off.map((p) => p.metadata?.name ?? '')
     const fix = `kubectl patch ippools.crd.projectcalico.org ${names[0]} --type merge -p '{"spec":{"natOutgoing":true}}'   (and set CALICO_IPV6POOL_NAT_OUTGOING=true so a recreated pool keeps it)`
     if (configured === 'true') {
-      return fail(`natOutgoing is false on ${names.join(', ')} but CALICO_IPV6POOL_NAT_OUTGOING is true: the pool predates the setting`, fix)
+      return fail(`natOutgoing is false on ${names.join(', ')} but ${install.operator ? "the Installation's IPv6 pool has natOutgoing Enabled" : 'CALICO_IPV6POOL_NAT_OUTGOING is true'}: the pool predates the setting`, fix)
     }
     return warn(`natOutgoing is false on ${names.join(', ')} (CALICO_IPV6POOL_NAT_OUTGOING ${configured ?? 'unset, default false'}): pods reach outside over IPv6 only if their range is routed`, fix)
   },
