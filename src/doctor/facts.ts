@@ -148,6 +148,47 @@ async function probeServices(client: ClusterClient, version: KubeVersion): Promi
   return result
 }
 
+/** net.ipv6.conf.all.forwarding of every node, read by exec into a hostNetwork pod on it, N at a time. */
+async function readForwarding(client: ClusterClient, options: GatherOptions, nodes: Fact<NodeObject[]>, pods: Fact<PodDetail[]>): Promise<Fact<NodeReading[]>> {
+  if (!nodes.ok) return nodes
+  if (!pods.ok) return pods
+  const names = nodes.value.map(nodeName)
+  let done = 0
+  return fact(() => mapLimit(names, options.concurrency, async (node): Promise<NodeReading> => {
+    const pod = hostPodOn(pods.value, node)
+    try {
+      if (!pod) return {node, error: NO_HOST_POD}
+      const container = pod.spec?.containers?.find((c) => c.name === 'calico-node')?.name ?? pod.spec?.containers?.[0]?.name ?? ''
+      const result = await client.exec(pod.metadata!.namespace!, pod.metadata!.name!, container, ['cat', '/proc/sys/net/ipv6/conf/all/forwarding'], options.execTimeoutMs)
+      const base = {node, pod: `${pod.metadata!.namespace}/${pod.metadata!.name}`}
+      if (result.timedOut) return {...base, error: `exec timed out after ${options.execTimeoutMs / 1000}s`}
+      if (result.exitCode !== 0) return {...base, error: `exec exited ${result.exitCode}: ${result.stderr.trim()}`}
+      return {...base, value: result.stdout.trim()}
+    } catch (error) {
+      return {node, error: (error as Error).message}
+    } finally {
+      options.onProgress?.('reading IPv6 forwarding on nodes', ++done, names.length)
+    }
+  }))
+}
+
+/** featureGates of every kubelet, from /configz through the node proxy. */
+async function readKubeletGates(client: ClusterClient, options: GatherOptions, version: KubeVersion, nodes: Fact<NodeObject[]>): Promise<Facts['kubeletFeatureGates']> {
+  const stage = dualStackStage(version)
+  // From 1.23 a kubelet refuses to start with the gate set false (GA, locked) or set at all (removed in
+  // 1.25), so a running kubelet already proves it: no need to ask thousands of them.
+  if (stage === 'ga' || stage === 'gate-removed') return {ok: true, value: []}
+  if (!nodes.ok) return nodes
+  return fact(() => mapLimit(nodes.value.map(nodeName), options.concurrency, async (node) => {
+    try {
+      const configz = await client.request<{kubeletconfig?: {featureGates?: Record<string, boolean>}}>('GET', `/api/v1/nodes/${encodeURIComponent(node)}/proxy/configz`)
+      return {node, gates: configz.kubeletconfig?.featureGates ?? {}}
+    } catch (error) {
+      return {node, error: (error as Error).message}
+    }
+  }))
+}
+
 export async function gatherFacts(client: ClusterClient, options: GatherOptions): Promise<Facts> {
   // The one read that must succeed: without it nothing else can be said (exit 3).
   const versionInfo = await client.request<{gitVersion: string}>('GET', '/version')
@@ -172,9 +213,16 @@ export async function gatherFacts(client: ClusterClient, options: GatherOptions)
   const needNodes = want('nodes') || want('forwarding') || want('kubeletFeatureGates')
   const nodesFact = needNodes ? fact(() => client.listAll<NodeObject>('/api/v1/nodes')) : Promise.resolve(NOT_GATHERED)
 
-  const [nodes, pods, daemonSets, configMaps, ipPools, installation, dnsService, serviceProbe] = await Promise.all([
+  const systemPodsFact: Promise<Fact<PodDetail[]>> = podsFact.then((p) => (p.ok ? {ok: true, value: p.value.system} : p))
+  // Per-node reads start as soon as the nodes and pods are known, while the other reads go on.
+  const forwardingFact = want('forwarding') ? Promise.all([nodesFact, systemPodsFact]).then(([n, p]) => readForwarding(client, options, n, p)) : NOT_GATHERED
+  const gatesFact = want('kubeletFeatureGates') ? nodesFact.then((n) => readKubeletGates(client, options, version, n)) : NOT_GATHERED
+  const [nodes, pods, systemPods, forwarding, kubeletFeatureGates, daemonSets, configMaps, ipPools, installation, dnsService, serviceProbe] = await Promise.all([
     nodesFact,
     podsFact,
+    systemPodsFact,
+    forwardingFact,
+    gatesFact,
     want('daemonSets') ? fact(async () => (await client.listAll<DaemonSetObject>('/apis/apps/v1/daemonsets'))
       .filter((ds) => SYSTEM_NAMESPACES.has(ds.metadata?.namespace ?? ''))) : NOT_GATHERED,
     want('configMaps') ? fact(async () => {
@@ -198,49 +246,7 @@ export async function gatherFacts(client: ClusterClient, options: GatherOptions)
     want('serviceProbe') ? fact(() => probeServices(client, version)) : NOT_GATHERED,
   ])
 
-  const systemPods: Fact<PodDetail[]> = pods.ok ? {ok: true, value: pods.value.system} : pods
   const workloads: Facts['workloads'] = pods.ok ? {ok: true, value: pods.value.workloads} : pods
-
-  let forwarding: Fact<NodeReading[]> = NOT_GATHERED
-  if (want('forwarding')) {
-    forwarding = !nodes.ok ? nodes : !systemPods.ok ? systemPods : await fact(async () => {
-      const names = nodes.value.map(nodeName)
-      let done = 0
-      return mapLimit(names, options.concurrency, async (node): Promise<NodeReading> => {
-        const pod = hostPodOn(systemPods.value, node)
-        try {
-          if (!pod) return {node, error: NO_HOST_POD}
-          const container = pod.spec?.containers?.find((c) => c.name === 'calico-node')?.name ?? pod.spec?.containers?.[0]?.name ?? ''
-          const result = await client.exec(pod.metadata!.namespace!, pod.metadata!.name!, container, ['cat', '/proc/sys/net/ipv6/conf/all/forwarding'], options.execTimeoutMs)
-          const base = {node, pod: `${pod.metadata!.namespace}/${pod.metadata!.name}`}
-          if (result.timedOut) return {...base, error: `exec timed out after ${options.execTimeoutMs / 1000}s`}
-          if (result.exitCode !== 0) return {...base, error: `exec exited ${result.exitCode}: ${result.stderr.trim()}`}
-          return {...base, value: result.stdout.trim()}
-        } catch (error) {
-          return {node, error: (error as Error).message}
-        } finally {
-          options.onProgress?.('reading IPv6 forwarding on nodes', ++done, names.length)
-        }
-      })
-    })
-  }
-
-  let kubeletFeatureGates: Facts['kubeletFeatureGates'] = NOT_GATHERED
-  const stage = dualStackStage(version)
-  if (want('kubeletFeatureGates') && (stage === 'ga' || stage === 'gate-removed')) {
-    // From 1.23 a kubelet refuses to start with the gate set false (GA, locked) or set at all (removed in
-    // 1.25), so a running kubelet already proves it: no need to ask thousands of them.
-    kubeletFeatureGates = {ok: true, value: []}
-  } else if (want('kubeletFeatureGates')) {
-    kubeletFeatureGates = !nodes.ok ? nodes : await fact(() => mapLimit(nodes.value.map(nodeName), options.concurrency, async (node) => {
-      try {
-        const configz = await client.request<{kubeletconfig?: {featureGates?: Record<string, boolean>}}>('GET', `/api/v1/nodes/${encodeURIComponent(node)}/proxy/configz`)
-        return {node, gates: configz.kubeletconfig?.featureGates ?? {}}
-      } catch (error) {
-        return {node, error: (error as Error).message}
-      }
-    }))
-  }
 
   return {target: client.target, version, nodes, systemPods, workloads, daemonSets, configMaps, ipPools, installation, dnsService, serviceProbe, forwarding, kubeletFeatureGates}
 }
