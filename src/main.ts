@@ -1,12 +1,9 @@
 import {execute} from '@oclif/core'
 
-import {ExitCode} from './errors.js'
+import {installInterruptHandler} from './interrupt.js'
 
-/** Runs the CLI. Ctrl-C exits 130, as shells expect from an interrupted command. */
+/** Runs the CLI. Ctrl-C runs registered clean-ups and exits 130, as shells expect from an interrupted command. */
 export async function run(binUrl: string): Promise<void> {
-  process.once('SIGINT', () => {
-    process.stderr.write('\ninterrupted\n')
-    process.exit(ExitCode.Interrupted)
-  })
+  installInterruptHandler()
   await execute({dir: binUrl})
 }

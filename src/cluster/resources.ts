@@ -1,5 +1,5 @@
 // Paths and reads for the resources the commands use, on top of ClusterClient.
-import {UsageError} from '../errors.js'
+import {ApiError, UsageError} from '../errors.js'
 import type {ClusterClient} from './kube.js'
 import type {PodObject} from './types.js'
 
@@ -23,4 +23,55 @@ export async function* podPages(client: ClusterClient, selection: PodSelection):
   }
   const path = selection.namespace === undefined ? '/api/v1/pods' : `/api/v1/namespaces/${encodeURIComponent(selection.namespace)}/pods`
   yield* client.listPages<PodObject>(path, {labelSelector: selection.labelSelector, fieldSelector: selection.fieldSelector})
+}
+
+export interface PodRef {
+  namespace: string
+  name: string
+}
+
+/** Creates a pod from a manifest (generateName allowed) and returns its name. */
+export async function createPod(client: ClusterClient, namespace: string, manifest: Record<string, unknown>): Promise<PodRef> {
+  const created = await client.request<PodObject>('POST', `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`, {body: manifest})
+  return {namespace, name: created.metadata?.name ?? ''}
+}
+
+export async function deletePod(client: ClusterClient, pod: PodRef): Promise<void> {
+  try {
+    await client.request('DELETE', `/api/v1/namespaces/${encodeURIComponent(pod.namespace)}/pods/${encodeURIComponent(pod.name)}`, {body: {gracePeriodSeconds: 0}})
+  } catch (error) {
+    // Already gone is what we wanted.
+    if (!(error instanceof ApiError && error.code === 404)) throw error
+  }
+}
+
+export async function getPod(client: ClusterClient, pod: PodRef): Promise<PodObject> {
+  return client.request<PodObject>('GET', `/api/v1/namespaces/${encodeURIComponent(pod.namespace)}/pods/${encodeURIComponent(pod.name)}`)
+}
+
+export function isPodReady(pod: PodObject): boolean {
+  const status = pod.status as (PodObject['status'] & {conditions?: Array<{type: string; status: string}>}) | undefined
+  return status?.phase === 'Running' && (status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
+}
+
+/** Polls until the pod is Ready; throws a TimeoutError naming the pod's last state. */
+export async function waitForPodReady(client: ClusterClient, pod: PodRef, timeoutMs: number, onWait?: (state: string) => void): Promise<PodObject> {
+  const deadline = Date.now() + timeoutMs
+  let state = 'unknown'
+  while (Date.now() < deadline) {
+    const current = await getPod(client, pod)
+    if (isPodReady(current)) return current
+    state = podState(current)
+    onWait?.(state)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  }
+  throw new PodNotReadyError(`pod ${pod.namespace}/${pod.name} was not Ready after ${timeoutMs / 1000}s (${state})`)
+}
+
+export class PodNotReadyError extends Error {}
+
+function podState(pod: PodObject): string {
+  const status = pod.status as (PodObject['status'] & {containerStatuses?: Array<{state?: {waiting?: {reason?: string}}}>}) | undefined
+  const waiting = status?.containerStatuses?.map((c) => c.state?.waiting?.reason).find((r) => r)
+  return waiting ?? status?.phase ?? 'Pending'
 }

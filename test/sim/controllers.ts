@@ -169,8 +169,17 @@ export class Controllers {
     const podType = this.t('v1', 'Pod')
     const ready = this.readyNodes()
     let spread = 0
+    const unpullable = new Set(this.sim.scenario.unpullableImages ?? [])
     for (const pod of this.sim.store.list(podType)) {
       if (pod.status?.phase) continue
+      const stuck = ((pod.spec?.containers ?? []) as Array<{name: string; image: string}>).find((c) => unpullable.has(c.image))
+      if (stuck) {
+        this.sim.store.write(podType, {...pod, spec: {...pod.spec, nodeName: pod.spec?.nodeName ?? ready[0]?.metadata.name}, status: {
+          phase: 'Pending', conditions: [{type: 'Ready', status: 'False', reason: 'ContainersNotReady'}],
+          containerStatuses: [{name: stuck.name, image: stuck.image, ready: false, restartCount: 0, state: {waiting: {reason: 'ImagePullBackOff', message: `Back-off pulling image "${stuck.image}"`}}}],
+        }})
+        continue
+      }
       const nodeName: string | undefined = pod.spec?.nodeName ?? ready[spread++ % Math.max(ready.length, 1)]?.metadata.name
       // A pod bound to a NotReady node never starts (its kubelet is not there to run it).
       if (!nodeName || !ready.some((n) => n.metadata.name === nodeName)) continue

@@ -66,6 +66,8 @@ export interface Scenario {
   faults?: FaultSpec[]
   /** Milliseconds each exec takes (models a real kubelet round trip). */
   execLatencyMs?: number
+  /** Images no node can pull: pods using them stay Pending in ImagePullBackOff. */
+  unpullableImages?: string[]
   /** Hosts outside the cluster that pods may try to reach. */
   external?: Array<{address: string; name?: string}>
   objects?: Obj[]

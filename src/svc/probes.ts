@@ -1,0 +1,41 @@
+// The commands svc-check runs in the source pod, as argv arrays (never a shell string built from cluster
+// data), and the parsers for their output. Every address is validated before it is used.
+import {parseAddress, type Family} from '../net/ip.js'
+
+function checked(address: string, family: Family): string {
+  const parsed = parseAddress(address)
+  if (!parsed || parsed.family !== family) throw new Error(`not an ${family} address: ${JSON.stringify(address)}`)
+  return parsed.text
+}
+
+/** ping (IPv4) or ping6 (IPv6, the runbook's command; works with iputils and busybox images). */
+export function pingArgv(family: Family, address: string, count = 3, waitSeconds = 2): string[] {
+  return [family === 'ipv6' ? 'ping6' : 'ping', '-c', String(count), '-W', String(waitSeconds), checked(address, family)]
+}
+
+/** Average round trip from ping's summary line ("rtt min/avg/max/mdev = a/b/c/d ms", busybox: "round-trip ..."). */
+export function parsePing(stdout: string): {received: number; avgMs?: number} {
+  const received = Number(/(\d+) (?:packets )?received/.exec(stdout)?.[1] ?? 0)
+  const rtt = /(?:rtt|round-trip) min\/avg\/max(?:\/mdev)? = [\d.]+\/([\d.]+)\//.exec(stdout)
+  return {received, ...(rtt ? {avgMs: Number(rtt[1])} : {})}
+}
+
+export function httpUrl(family: Family, address: string, port: number): string {
+  const ip = checked(address, family)
+  return family === 'ipv6' ? `http://[${ip}]:${port}/` : `http://${ip}:${port}/`
+}
+
+/** curl with -g (so IPv6 brackets are not a glob), connect and total timeouts, printing code and time. */
+export function curlArgv(url: string, timeoutSeconds: number): string[] {
+  return ['curl', '-g', '-s', '-o', '/dev/null', '--connect-timeout', String(timeoutSeconds), '-m', String(timeoutSeconds), '-w', '%{http_code} %{time_total}', url]
+}
+
+export function parseCurl(stdout: string): {httpCode: number; seconds?: number} {
+  const m = /(\d{3}) ([\d.]+)/.exec(stdout.trim())
+  return m ? {httpCode: Number(m[1]), seconds: Number(m[2])} : {httpCode: 0}
+}
+
+/** What curl's exit codes mean, for messages. */
+export const CURL_EXIT: Record<number, string> = {
+  6: 'could not resolve the host', 7: 'connection refused or no route', 28: 'timed out', 52: 'empty reply from the server', 56: 'connection reset',
+}

@@ -1,0 +1,206 @@
+// svc-check: the runbook's validation for one Service, per family: ClusterIP, endpoints, ping to the
+// backends and HTTP to the ClusterIP, from a pod inside the cluster.
+import {randomBytes} from 'node:crypto'
+
+import type {ClusterClient} from '../cluster/kube.js'
+import {createPod, deletePod, getPod, isPodReady, PodNotReadyError, waitForPodReady, type PodRef} from '../cluster/resources.js'
+import type {PodObject} from '../cluster/types.js'
+import {hostPodOn, type PodDetail} from '../doctor/facts.js'
+import {DualstackError, ExitCode, UsageError} from '../errors.js'
+import {onInterrupt} from '../interrupt.js'
+import {addressFamily, type Family} from '../net/ip.js'
+import {rawPodIps} from '../pods/pod-ips.js'
+import {CURL_EXIT, curlArgv, httpUrl, parseCurl, parsePing, pingArgv} from './probes.js'
+import {readService, type ServiceView} from './service.js'
+
+export type TestKind = 'service-ip' | 'endpoints' | 'ping' | 'http'
+
+export interface TestResult {
+  kind: TestKind
+  family: Family
+  target: string
+  status: 'pass' | 'fail' | 'skip'
+  latencyMs?: number
+  message: string
+}
+
+export interface SvcCheckReport {
+  service: {name: string; namespace: string; clusterIPs: string[]; ipFamilies: string[]; ipFamilyPolicy: string | null}
+  source: {pod: string; created: boolean}
+  results: TestResult[]
+}
+
+export interface SvcCheckOptions {
+  namespace: string
+  service: string
+  from?: string
+  image: string
+  families: Family[]
+  port?: number
+  probeTimeoutSeconds: number
+  readyTimeoutMs: number
+  keep: boolean
+  onProgress?: (message: string) => void
+}
+
+export const PLUGIN_LABELS = {'app.kubernetes.io/managed-by': 'kubectl-dualstack', 'app.kubernetes.io/component': 'svc-check'}
+const MAX_PING_TARGETS = 3
+
+function familyLabel(family: Family): string {
+  return family === 'ipv4' ? 'IPv4' : 'IPv6'
+}
+
+function probePod(image: string): Record<string, unknown> {
+  return {
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: {name: `dualstack-svc-check-${randomBytes(3).toString('hex')}`, labels: PLUGIN_LABELS},
+    spec: {
+      restartPolicy: 'Never', terminationGracePeriodSeconds: 0,
+      containers: [{name: 'probe', image, command: ['sleep', '3600']}],
+    },
+  }
+}
+
+/** Families the Service is meant to have: ipFamilies, or the alpha ipFamily before 1.20. */
+function serviceFamilies(view: ServiceView): string[] {
+  return view.spec.ipFamilies ?? (view.spec.ipFamily ? [view.spec.ipFamily] : view.clusterIPs.map((ip) => familyLabel(addressFamily(ip)!)))
+}
+
+export async function runSvcCheck(client: ClusterClient, options: SvcCheckOptions): Promise<SvcCheckReport> {
+  const view = await readService(client, options.namespace, options.service)
+  const port = options.port ?? view.spec.ports?.[0]?.port
+  if (!port) throw new UsageError(`Service ${options.namespace}/${options.service} has no ports`, 'pass --port')
+
+  let source: PodRef
+  let created = false
+  let unregister = () => {}
+  if (options.from) {
+    source = {namespace: options.namespace, name: options.from}
+    const pod = await getPod(client, source)
+    if (!isPodReady(pod)) throw new UsageError(`pod ${options.namespace}/${options.from} is not Running and Ready`, 'pick a Ready pod for --from, or leave it out to have one created')
+  } else {
+    source = await createPod(client, options.namespace, probePod(options.image))
+    created = true
+    unregister = onInterrupt(() => (options.keep ? Promise.resolve() : deletePod(client, source)))
+  }
+  try {
+    let sourcePod: PodObject
+    try {
+      sourcePod = created ? await waitForPodReady(client, source, options.readyTimeoutMs, (state) => options.onProgress?.(`waiting for pod ${source.name} to be Ready (${state})`)) : await getPod(client, source)
+    } catch (error) {
+      if (error instanceof PodNotReadyError) {
+        throw new DualstackError(error.message, ExitCode.ProblemsFound, `check that the image ${options.image} can be pulled (clusters often need an internal mirror: --image)`)
+      }
+      throw error
+    }
+    const results = await runTests(client, view, source, sourcePod, port, options)
+    await explainFailures(client, results, view, sourcePod)
+    return {
+      service: {name: view.name, namespace: view.namespace, clusterIPs: view.clusterIPs, ipFamilies: serviceFamilies(view), ipFamilyPolicy: view.spec.ipFamilyPolicy ?? null},
+      source: {pod: source.name, created},
+      results,
+    }
+  } finally {
+    unregister()
+    if (created && !options.keep) await deletePod(client, source)
+  }
+}
+
+async function runTests(client: ClusterClient, view: ServiceView, source: PodRef, sourcePod: PodObject, port: number, options: SvcCheckOptions): Promise<TestResult[]> {
+  const results: TestResult[] = []
+  const families = serviceFamilies(view)
+  const sourceFamilies = new Set(rawPodIps(sourcePod).map((ip) => addressFamily(ip)))
+  const execTimeoutMs = (options.probeTimeoutSeconds * 3 + 10) * 1000
+  const container = (sourcePod.spec as {containers?: Array<{name: string}>} | undefined)?.containers?.[0]?.name ?? 'probe'
+  const exec = (argv: string[]) => client.exec(source.namespace, source.name, container, argv, execTimeoutMs)
+
+  for (const family of options.families) {
+    const label = familyLabel(family)
+    const clusterIp = view.clusterIPs.find((ip) => addressFamily(ip) === family)
+    results.push(clusterIp
+      ? {kind: 'service-ip', family, target: clusterIp, status: 'pass', message: `ClusterIP ${clusterIp}`}
+      : {kind: 'service-ip', family, target: view.name, status: 'fail',
+        message: `the Service has no ${label} ClusterIP (ipFamilyPolicy ${view.spec.ipFamilyPolicy ?? 'unset'}, families ${families.join(', ') || 'none'}): a single-stack Service; recreate it with ipFamilyPolicy PreferDualStack or RequireDualStack`})
+
+    const backends = view.endpoints[family]
+    const noEndpointsWhy = !families.includes(label) ? 'the Service is not of this family' : 'its pods have no address of this family (created before dual-stack?), or none is Ready'
+    results.push(backends.length > 0
+      ? {kind: 'endpoints', family, target: view.name, status: 'pass', message: `${backends.length} ${label} endpoint(s): ${backends.slice(0, 5).map((b) => b.ip).join(', ')}`}
+      : {kind: 'endpoints', family, target: view.name, status: 'fail', message: `no ${label} endpoints: ${noEndpointsWhy}`})
+
+    const sourceLacks = !sourceFamilies.has(family)
+    const targets = backends.slice(0, MAX_PING_TARGETS)
+    if (targets.length === 0) results.push({kind: 'ping', family, target: '-', status: 'skip', message: `no ${label} endpoint to ping`})
+    for (const backend of targets) {
+      if (sourceLacks) {
+        results.push({kind: 'ping', family, target: backend.ip, status: 'fail', message: `the source pod ${source.name} has no ${label} address`})
+        continue
+      }
+      options.onProgress?.(`ping ${backend.ip}`)
+      const r = await exec(pingArgv(family, backend.ip, 3, options.probeTimeoutSeconds))
+      const parsed = parsePing(r.stdout)
+      const who = backend.pod ? ` (pod ${backend.pod}${backend.node ? ` on ${backend.node}` : ''})` : ''
+      results.push(r.exitCode === 0
+        ? {kind: 'ping', family, target: backend.ip, status: 'pass', ...(parsed.avgMs !== undefined ? {latencyMs: parsed.avgMs} : {}), message: `${parsed.received} replies${who}`}
+        : {kind: 'ping', family, target: backend.ip, status: 'fail', message: `no reply${who}: ${r.timedOut ? 'exec timed out' : (r.stderr.trim() || 'packets lost').split('\n')[0]}`})
+    }
+
+    if (!clusterIp) {
+      results.push({kind: 'http', family, target: '-', status: 'skip', message: `no ${label} ClusterIP to call`})
+    } else if (sourceLacks) {
+      results.push({kind: 'http', family, target: `${clusterIp}:${port}`, status: 'fail', message: `the source pod ${source.name} has no ${label} address`})
+    } else {
+      const url = httpUrl(family, clusterIp, port)
+      options.onProgress?.(`curl ${url}`)
+      const r = await exec(curlArgv(url, options.probeTimeoutSeconds))
+      const parsed = parseCurl(r.stdout)
+      results.push(r.exitCode === 0 && parsed.httpCode > 0
+        ? {kind: 'http', family, target: url, status: 'pass', ...(parsed.seconds !== undefined ? {latencyMs: Math.round(parsed.seconds * 100_000) / 100} : {}), message: `HTTP ${parsed.httpCode}`}
+        : {kind: 'http', family, target: url, status: 'fail', message: `curl failed (exit ${r.exitCode}: ${CURL_EXIT[r.exitCode] ?? (r.stderr.trim() || 'no answer')})`})
+    }
+  }
+  return results
+}
+
+/**
+ * Adds the likely cause to failed ping/HTTP tests when the cluster shows one: IPv6 forwarding off on the
+ * source's or a backend's node (read through calico-node, as doctor does).
+ */
+async function explainFailures(client: ClusterClient, results: TestResult[], view: ServiceView, sourcePod: PodObject): Promise<void> {
+  const failed = results.filter((r) => (r.kind === 'ping' || r.kind === 'http') && r.status === 'fail' && !r.message.includes('has no'))
+  if (failed.length === 0) return
+  let hostPods: PodDetail[] = []
+  try {
+    hostPods = await client.listAll<PodDetail>('/api/v1/namespaces/kube-system/pods', {labelSelector: 'k8s-app=calico-node'})
+  } catch {
+    // No permission or no Calico: fall back to pointing at doctor.
+  }
+  const forwarding = new Map<string, string | undefined>()
+  const readForwarding = async (node: string | undefined, family: Family): Promise<string | undefined> => {
+    if (!node || family !== 'ipv6') return undefined
+    if (!forwarding.has(node)) {
+      const pod = hostPodOn(hostPods, node)
+      let value: string | undefined
+      if (pod) {
+        try {
+          const r = await client.exec(pod.metadata!.namespace!, pod.metadata!.name!, pod.spec?.containers?.[0]?.name ?? 'calico-node', ['cat', '/proc/sys/net/ipv6/conf/all/forwarding'], 10_000)
+          if (r.exitCode === 0) value = r.stdout.trim()
+        } catch {
+          value = undefined
+        }
+      }
+      forwarding.set(node, value)
+    }
+    return forwarding.get(node)
+  }
+  for (const result of failed) {
+    const nodes = [sourcePod.spec?.nodeName, ...(result.kind === 'ping'
+      ? view.endpoints[result.family].filter((b) => b.ip === result.target).map((b) => b.node)
+      : view.endpoints[result.family].map((b) => b.node))]
+    const off: string[] = []
+    for (const node of new Set(nodes)) if ((await readForwarding(node, result.family)) === '0') off.push(node!)
+    result.message += off.length > 0
+      ? `; likely cause: IPv6 forwarding is off on node ${off.join(', ')} (kubectl dualstack doctor --only node.ipv6-forwarding)`
+      : '; run kubectl dualstack doctor to find the cause'
+  }
+}
