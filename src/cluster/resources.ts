@@ -1,7 +1,7 @@
 // Paths and reads for the resources the commands use, on top of ClusterClient.
 import {ApiError, UsageError} from '../errors.js'
 import type {ClusterClient} from './kube.js'
-import type {PodObject} from './types.js'
+import type {KubeObject, PodObject} from './types.js'
 
 export interface PodSelection {
   /** undefined means all namespaces (-A). */
@@ -74,4 +74,18 @@ function podState(pod: PodObject): string {
   const status = pod.status as (PodObject['status'] & {containerStatuses?: Array<{state?: {waiting?: {reason?: string}}}>}) | undefined
   const waiting = status?.containerStatuses?.map((c) => c.state?.waiting?.reason).find((r) => r)
   return waiting ?? status?.phase ?? 'Pending'
+}
+
+/** Creates any namespaced (or cluster-scoped) object from its collection path; returns what the server stored. */
+export async function createObject<T extends KubeObject>(client: ClusterClient, collectionPath: string, manifest: Record<string, unknown>): Promise<T> {
+  return client.request<T>('POST', collectionPath, {body: manifest})
+}
+
+/** Deletes an object; a 404 is what we wanted anyway. */
+export async function deleteObject(client: ClusterClient, objectPath: string): Promise<void> {
+  try {
+    await client.request('DELETE', objectPath, {body: {propagationPolicy: 'Background'}})
+  } catch (error) {
+    if (!(error instanceof ApiError && error.code === 404)) throw error
+  }
 }

@@ -180,7 +180,9 @@ export class Controllers {
         }})
         continue
       }
-      const nodeName: string | undefined = pod.spec?.nodeName ?? ready[spread++ % Math.max(ready.length, 1)]?.metadata.name
+      const selector: Record<string, string> = pod.spec?.nodeSelector ?? {}
+      const fits = ready.filter((n) => Object.entries(selector).every(([k, v]) => n.metadata.labels?.[k] === v))
+      const nodeName: string | undefined = pod.spec?.nodeName ?? fits[spread++ % Math.max(fits.length, 1)]?.metadata.name
       // A pod bound to a NotReady node never starts (its kubelet is not there to run it).
       if (!nodeName || !ready.some((n) => n.metadata.name === nodeName)) continue
       const ips = pod.spec?.hostNetwork ? this.sim.nodeAddresses(nodeName) : this.allocatePodIps(nodeName)
