@@ -11,6 +11,7 @@ import {onInterrupt} from '../interrupt.js'
 import {parseKubeVersion, usesLegacyIpFamily} from '../k8s/version.js'
 import {addressFamily, parseAddress, type Family} from '../net/ip.js'
 import {rawPodIps} from '../pods/pod-ips.js'
+import {ForwardingReader, forwardingCause} from './diagnose.js'
 import {CURL_EXIT, curlArgv, httpUrl, parseCurl, parsePing, pingArgv} from './probes.js'
 
 export type ConnectivityTest = 'pod-to-pod/same-node' | 'pod-to-pod/cross-node' | 'pod-to-service' | 'dns' | 'external'
@@ -158,7 +159,8 @@ async function runMatrix(client: ClusterClient, namespace: string, w: Workload, 
     client.exec(namespace, pod.metadata!.name!, 'client', argv, (timeout * 3 + 10) * 1000)
   const label = (family: Family) => (family === 'ipv4' ? 'IPv4' : 'IPv6')
 
-  const http = async (test: ConnectivityTest, family: Family, from: {node: string; pod: PodObject}, to: string, ip: string | undefined, port: number) => {
+  const forwarding = new ForwardingReader(client)
+  const http = async (test: ConnectivityTest, family: Family, from: {node: string; pod: PodObject}, to: string, ip: string | undefined, port: number, toNodes: string[]) => {
     const fromName = `${from.pod.metadata!.name} (${from.node})`
     if (!ip) return results.push({test, family, from: fromName, to, status: 'fail', message: `${to} has no ${label(family)} address`})
     if (!ipOf(from.pod, family)) return results.push({test, family, from: fromName, to, status: 'fail', message: `${from.pod.metadata!.name} has no ${label(family)} address`})
@@ -168,17 +170,17 @@ async function runMatrix(client: ClusterClient, namespace: string, w: Workload, 
     return results.push(r.exitCode === 0 && parsed.httpCode > 0
       ? {test, family, from: fromName, to: `${to} ${ip}`, status: 'pass', ...(parsed.seconds !== undefined ? {latencyMs: Math.round(parsed.seconds * 100_000) / 100} : {}), message: `HTTP ${parsed.httpCode}`}
       : {test, family, from: fromName, to: `${to} ${ip}`, status: 'fail', message: `curl exit ${r.exitCode}: ${CURL_EXIT[r.exitCode] ?? (r.stderr.trim() || 'no answer')}${
-        family === 'ipv6' ? `; check IPv6 forwarding on the nodes involved (kubectl dualstack doctor --only node.ipv6-forwarding)` : '; run kubectl dualstack doctor to find the cause'}`})
+        forwardingCause(family === 'ipv6' ? await forwarding.ipv6ForwardingOff([from.node, ...toNodes]) : [])}`})
   }
 
   for (const family of options.families) {
     for (const c of w.clients) {
       const same = w.servers.find((s) => s.node === c.node)
       const other = w.servers.find((s) => s.node !== c.node)
-      if (same) await http('pod-to-pod/same-node', family, c, same.pod.metadata!.name!, ipOf(same.pod, family), SERVER_PORT)
-      if (other) await http('pod-to-pod/cross-node', family, c, other.pod.metadata!.name!, ipOf(other.pod, family), SERVER_PORT)
+      if (same) await http('pod-to-pod/same-node', family, c, same.pod.metadata!.name!, ipOf(same.pod, family), SERVER_PORT, [same.node])
+      if (other) await http('pod-to-pod/cross-node', family, c, other.pod.metadata!.name!, ipOf(other.pod, family), SERVER_PORT, [other.node])
       else results.push({test: 'pod-to-pod/cross-node', family, from: c.pod.metadata!.name!, to: '-', status: 'skip', message: 'only one usable node'})
-      await http('pod-to-service', family, c, `service/${w.services[family]?.name ?? 'server'}`, w.services[family]?.ip, 80)
+      await http('pod-to-service', family, c, `service/${w.services[family]?.name ?? 'server'}`, w.services[family]?.ip, 80, w.servers.map((s) => s.node))
     }
     // DNS: the Service's name answers with its ClusterIP of the family (A for IPv4, AAAA for IPv6).
     const c = w.clients[0]!

@@ -5,11 +5,11 @@ import {randomBytes} from 'node:crypto'
 import type {ClusterClient} from '../cluster/kube.js'
 import {createPod, deletePod, getPod, isPodReady, PodNotReadyError, waitForPodReady, type PodRef} from '../cluster/resources.js'
 import type {PodObject} from '../cluster/types.js'
-import {hostPodOn, type PodDetail} from '../doctor/facts.js'
 import {DualstackError, ExitCode, UsageError} from '../errors.js'
 import {onInterrupt} from '../interrupt.js'
 import {addressFamily, type Family} from '../net/ip.js'
 import {rawPodIps} from '../pods/pod-ips.js'
+import {ForwardingReader, forwardingCause} from './diagnose.js'
 import {CURL_EXIT, curlArgv, httpUrl, parseCurl, parsePing, pingArgv} from './probes.js'
 import {readService, type ServiceView} from './service.js'
 
@@ -162,45 +162,14 @@ async function runTests(client: ClusterClient, view: ServiceView, source: PodRef
   return results
 }
 
-/**
- * Adds the likely cause to failed ping/HTTP tests when the cluster shows one: IPv6 forwarding off on the
- * source's or a backend's node (read through calico-node, as doctor does).
- */
+/** Adds the likely cause to failed ping/HTTP tests: IPv6 forwarding off on the source's or a backend's node. */
 async function explainFailures(client: ClusterClient, results: TestResult[], view: ServiceView, sourcePod: PodObject): Promise<void> {
   const failed = results.filter((r) => (r.kind === 'ping' || r.kind === 'http') && r.status === 'fail' && !r.message.includes('has no'))
   if (failed.length === 0) return
-  let hostPods: PodDetail[] = []
-  try {
-    hostPods = await client.listAll<PodDetail>('/api/v1/namespaces/kube-system/pods', {labelSelector: 'k8s-app=calico-node'})
-  } catch {
-    // No permission or no Calico: fall back to pointing at doctor.
-  }
-  const forwarding = new Map<string, string | undefined>()
-  const readForwarding = async (node: string | undefined, family: Family): Promise<string | undefined> => {
-    if (!node || family !== 'ipv6') return undefined
-    if (!forwarding.has(node)) {
-      const pod = hostPodOn(hostPods, node)
-      let value: string | undefined
-      if (pod) {
-        try {
-          const r = await client.exec(pod.metadata!.namespace!, pod.metadata!.name!, pod.spec?.containers?.[0]?.name ?? 'calico-node', ['cat', '/proc/sys/net/ipv6/conf/all/forwarding'], 10_000)
-          if (r.exitCode === 0) value = r.stdout.trim()
-        } catch {
-          value = undefined
-        }
-      }
-      forwarding.set(node, value)
-    }
-    return forwarding.get(node)
-  }
+  const reader = new ForwardingReader(client)
   for (const result of failed) {
-    const nodes = [sourcePod.spec?.nodeName, ...(result.kind === 'ping'
-      ? view.endpoints[result.family].filter((b) => b.ip === result.target).map((b) => b.node)
-      : view.endpoints[result.family].map((b) => b.node))]
-    const off: string[] = []
-    for (const node of new Set(nodes)) if ((await readForwarding(node, result.family)) === '0') off.push(node!)
-    result.message += off.length > 0
-      ? `; likely cause: IPv6 forwarding is off on node ${off.join(', ')} (kubectl dualstack doctor --only node.ipv6-forwarding)`
-      : '; run kubectl dualstack doctor to find the cause'
+    const backends = view.endpoints[result.family].filter((b) => result.kind === 'http' || b.ip === result.target)
+    const off = result.family === 'ipv6' ? await reader.ipv6ForwardingOff([sourcePod.spec?.nodeName, ...backends.map((b) => b.node)]) : []
+    result.message += forwardingCause(off)
   }
 }

@@ -1,6 +1,8 @@
 // connectivity against the simulated cluster: the matrix per family, what a node without IPv6 forwarding
 // and NAT outgoing off do to it, and everything it made deleted (request record and store).
-import {runPlugin, startSim, type RunningSim} from '../sim/harness.js'
+import {spawn} from 'node:child_process'
+
+import {PLUGIN, runPlugin, startSim, testEnv, type RunningSim} from '../sim/harness.js'
 
 interface Report {
   namespace: string
@@ -62,7 +64,9 @@ describe('connectivity', () => {
       expect(v6('pod-to-pod/same-node', 'client-0')).toBe('pass')
       expect(v6('pod-to-pod/cross-node', 'client-0')).toBe('fail')
       expect(v6('pod-to-pod/same-node', 'client-1')).toBe('fail')
-      expect(failed.find((r) => r.test.startsWith('pod-to-pod'))!.message).toContain('check IPv6 forwarding on the nodes involved')
+      for (const r of failed.filter((x) => x.test.startsWith('pod-to-pod'))) {
+        expect(r.message).toContain('likely cause: IPv6 forwarding is off on node worker-1 (kubectl dualstack doctor --only node.ipv6-forwarding)')
+      }
       expect(report.results.find((r) => r.test === 'external')!.message).toContain('natOutgoing')
       expectCleanedUp(sim, report.namespace)
     } finally {
@@ -81,6 +85,23 @@ describe('connectivity', () => {
       expect(table.stdout).toContain('Failures:')
       const junit = await runPlugin(['connectivity', '--timeout', '1s', '-o', 'junit', '--kubeconfig', sim.kubeconfig])
       expect(junit.stdout).toMatch(/<testsuite name="kubectl-dualstack connectivity" tests="14" failures="\d+" errors="0" skipped="0">/)
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it('Ctrl-C in the middle: exit 130 and the whole workload is deleted', async () => {
+    const sim = await startSim('healthy-dual-stack', (s) => {
+      s.execLatencyMs = 10_000
+    })
+    try {
+      const child = spawn(PLUGIN, ['connectivity', '--kubeconfig', sim.kubeconfig], {env: testEnv()})
+      const deadline = Date.now() + 20_000
+      while (!sim.server.sim.requests.some((r) => r.verb === 'exec') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+      child.kill('SIGINT')
+      expect(await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))).toBe(130)
+      const namespace = sim.server.sim.requests.find((r) => r.verb === 'create' && r.resource === 'pods')!.namespace!
+      expectCleanedUp(sim, namespace)
     } finally {
       await sim.stop()
     }
