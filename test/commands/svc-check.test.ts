@@ -82,6 +82,22 @@ describe('svc-check on the healthy cluster', () => {
   })
 })
 
+describe('svc-check on the runbook 1.18 cluster', () => {
+  it("reads Endpoints (no EndpointSlices before 1.21) and proves the runbook's IPv6 Service", async () => {
+    const sim = await startSim('runbook-rke-1.18')
+    try {
+      const {code, report} = await svcCheck(sim, 'svc-hellok8s', '--from', 'netshoot', '--family', 'ipv6')
+      expect(outcomes(report)).toEqual(['ipv6 service-ip pass', 'ipv6 endpoints pass', 'ipv6 ping pass', 'ipv6 http pass'])
+      expect(report.service).toMatchObject({ipFamilies: ['IPv6'], ipFamilyPolicy: null, clusterIPs: [expect.stringMatching(/^2001:0:0:3::/)]})
+      expect(code).toBe(0)
+      expect(sim.server.sim.requests.some((r) => r.resource === 'endpoints' && r.name === 'svc-hellok8s')).toBe(true)
+      expect(sim.server.sim.requests.some((r) => r.resource === 'endpointslices')).toBe(false)
+    } finally {
+      await sim.stop()
+    }
+  })
+})
+
 describe('svc-check failures and their likely causes', () => {
   it('a node without IPv6 forwarding: IPv6 fails and the message names the node', async () => {
     const sim = await startSim('healthy-dual-stack', (s) => {

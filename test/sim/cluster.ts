@@ -43,7 +43,7 @@ export class SimCluster {
   readonly podAllocators = new Map<string, RangeAllocator>()
 
   constructor(readonly scenario: Scenario) {
-    this.registry = new ResourceRegistry(scenario.calico, scenario.calicoOperator === true)
+    this.registry = new ResourceRegistry(scenario.calico, scenario.calicoOperator === true, versionAtLeast(scenario.kubernetes.version, 1, 21))
     this.serviceIps = new ServiceIpAllocators(scenario.serviceCIDRs)
     this.users = scenario.users ?? DEFAULT_USERS
     this.faults = (scenario.faults ?? []).map((f) => ({...f, hits: 0}))

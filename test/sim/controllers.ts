@@ -317,7 +317,7 @@ export class Controllers {
   private endpoints(): void {
     const svcType = this.t('v1', 'Service')
     const epType = this.t('v1', 'Endpoints')
-    const sliceType = this.t('discovery.k8s.io/v1', 'EndpointSlice')
+    const sliceType = this.sim.registry.byKind('discovery.k8s.io/v1', 'EndpointSlice')
     for (const svc of this.sim.store.list(svcType)) {
       const selector: Record<string, string> | undefined = svc.spec?.selector
       if (!selector || svc.metadata.name === 'kubernetes') continue
@@ -337,16 +337,16 @@ export class Controllers {
       const existing = this.sim.store.get(epType, ns, svc.metadata.name)
       if (!existing) this.sim.store.create(epType, endpoints)
       else if (JSON.stringify(existing.subsets) !== JSON.stringify(endpoints.subsets)) this.sim.store.write(epType, {...endpoints, metadata: existing.metadata})
-      for (const fam of families) {
+      for (const fam of sliceType ? families : []) {
         const name = `${svc.metadata.name}-${fam.toLowerCase()}`
         const slice: Obj = {apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', addressType: fam,
           metadata: {name, namespace: ns, labels: {'kubernetes.io/service-name': svc.metadata.name, 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io'},
             ownerReferences: [{apiVersion: 'v1', kind: 'Service', name: svc.metadata.name, uid: svc.metadata.uid!, controller: true}]},
           endpoints: addressesOf(fam).map((a) => ({addresses: [a.ip], conditions: {ready: true, serving: true, terminating: false}, nodeName: a.nodeName, targetRef: a.targetRef})),
           ports}
-        const old = this.sim.store.get(sliceType, ns, name)
-        if (!old) this.sim.store.create(sliceType, slice)
-        else if (JSON.stringify(old.endpoints) !== JSON.stringify(slice.endpoints)) this.sim.store.write(sliceType, {...slice, metadata: old.metadata})
+        const old = this.sim.store.get(sliceType!, ns, name)
+        if (!old) this.sim.store.create(sliceType!, slice)
+        else if (JSON.stringify(old.endpoints) !== JSON.stringify(slice.endpoints)) this.sim.store.write(sliceType!, {...slice, metadata: old.metadata})
       }
     }
   }

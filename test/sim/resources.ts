@@ -64,8 +64,10 @@ export function typeKey(type: ResourceType): string {
 export class ResourceRegistry {
   readonly types: ResourceType[]
 
-  constructor(withCalico: boolean, withOperator = false) {
-    this.types = [...CORE, ...APPS, ...OTHER, ...(withCalico ? CALICO : []), ...(withOperator ? TIGERA_OPERATOR : [])]
+  /** discovery.k8s.io/v1 (EndpointSlices) is served from Kubernetes 1.21; older clusters have Endpoints only. */
+  constructor(withCalico: boolean, withOperator = false, withEndpointSlices = true) {
+    const other = OTHER.filter((t) => withEndpointSlices || t.group !== 'discovery.k8s.io')
+    this.types = [...CORE, ...APPS, ...other, ...(withCalico ? CALICO : []), ...(withOperator ? TIGERA_OPERATOR : [])]
   }
 
   find(group: string, version: string, plural: string): ResourceType | undefined {
