@@ -104,3 +104,34 @@ export function addressOffset(cidr: string, address: string): bigint | undefined
   if (net.family === 'ipv4') return new Address4(addr.text).bigInt() - new Address4(net.text).startAddress().bigInt()
   return new Address6(addr.text).bigInt() - new Address6(net.text).startAddress().bigInt()
 }
+
+/** Two CIDRs of the same family share addresses when either contains the other's network address. */
+export function cidrsOverlap(a: string, b: string): boolean {
+  const x = parseCidr(a)
+  const y = parseCidr(b)
+  if (!x || !y || x.family !== y.family) return false
+  const start = (c: ParsedCidr) => c.text.split('/')[0]!
+  return cidrContains(x.text, start(y)) || cidrContains(y.text, start(x))
+}
+
+/** True when `inner` lies wholly inside `outer`. */
+export function cidrWithin(inner: string, outer: string): boolean {
+  const i = parseCidr(inner)
+  const o = parseCidr(outer)
+  return !!i && !!o && i.family === o.family && i.prefix >= o.prefix && cidrContains(o.text, i.text.split('/')[0]!)
+}
+
+const PRIVATE_V4 = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16']
+
+/**
+ * Whether a range is private: RFC 1918 for IPv4, unique local fc00::/7 (RFC 4193) for IPv6. For others,
+ * what the range is, for the message (2001::/32 is Teredo, RFC 4380).
+ */
+export function privateRange(cidr: string): {private: boolean; what?: string} {
+  const net = parseCidr(cidr)
+  if (!net) return {private: true}
+  if (net.family === 'ipv4') return PRIVATE_V4.some((p) => cidrWithin(net.text, p)) ? {private: true} : {private: false, what: 'public IPv4 space'}
+  if (cidrWithin(net.text, 'fc00::/7')) return {private: true}
+  if (cidrWithin(net.text, '2001::/32')) return {private: false, what: 'inside 2001::/32, the Teredo prefix'}
+  return {private: false, what: 'global IPv6 space'}
+}

@@ -1,0 +1,55 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../base-command.js'
+import {ExitCode, UsageError} from '../errors.js'
+import {parseKubeVersion} from '../k8s/version.js'
+import {buildModel} from '../lint/model.js'
+import {readLintInputs} from '../lint/reader.js'
+import {runLint} from '../lint/rules.js'
+import {renderJunit} from '../render/junit.js'
+import {lintJunitCases, lintModel, renderLintText, renderSarif, type LintReport} from '../render/lint.js'
+import {renderJson} from '../render/structured.js'
+
+export default class Lint extends BaseCommand {
+  static override summary = 'Find dual-stack mistakes in cluster config files, offline (for merge-request pipelines)'
+  static override description = `Reads YAML files and directories: RKE cluster.yml and a values.yaml with a cluster: block, Calico Helm values (calicoNode.env, env, extraEnv), the calico-config ConfigMap and calico-node DaemonSet, and Services. Helm templates ({{ }}) are reported as not linted.
+Exit 1 when an error is found (with --strict, a warning too), 2 on bad input.`
+
+  static override examples = [
+    '<%= config.bin %> lint values.yaml values-calico.yaml svc.yaml --kubernetes-version v1.18.20',
+    '<%= config.bin %> lint clusters/ -o sarif > dualstack.sarif',
+  ]
+
+  static override enableJsonFlag = true
+  static override strict = false
+  static override args = {paths: Args.string({description: 'Files or directories to lint', required: true})}
+  static override flags = {
+    'kubernetes-version': Flags.string({description: 'Target Kubernetes version (enables the feature-gate and version rules), e.g. v1.18.20'}),
+    strict: Flags.boolean({description: 'Warnings fail the run too (exit 1)'}),
+    output: Flags.string({char: 'o', description: 'Output format', options: ['table', 'json', 'junit', 'sarif'], default: 'table'}),
+  }
+
+  async run(): Promise<unknown> {
+    const {argv, flags} = await this.parse(Lint)
+    let version
+    if (flags['kubernetes-version']) {
+      version = parseKubeVersion(flags['kubernetes-version'])
+      if (!version) throw new UsageError(`"${flags['kubernetes-version']}" is not a Kubernetes version`, 'pass it as v1.28.3 or 1.28')
+    }
+    const {documents, skipped} = readLintInputs(argv as string[])
+    const findings = runLint(buildModel(documents), version)
+    const report: LintReport = {
+      files: new Set([...documents.map((d) => d.file), ...skipped.map((s) => s.file)]).size,
+      findings, skipped,
+      summary: {error: findings.filter((f) => f.severity === 'error').length, warning: findings.filter((f) => f.severity === 'warning').length},
+    }
+    if (!this.jsonEnabled()) {
+      if (flags.output === 'json') this.log(renderJson(lintModel(report)))
+      else if (flags.output === 'sarif') this.log(renderSarif(report, process.cwd()))
+      else if (flags.output === 'junit') this.log(renderJunit('kubectl-dualstack lint', lintJunitCases(report)))
+      else this.log(renderLintText(report, this.theme(flags['no-color'])))
+    }
+    if (report.summary.error > 0 || (flags.strict && report.summary.warning > 0)) process.exitCode = ExitCode.ProblemsFound
+    return lintModel(report)
+  }
+}

@@ -1,0 +1,142 @@
+// What the config files say about dual-stack, wherever they say it: RKE cluster.yml, the runbook's
+// `cluster:` block in a Helm values.yaml (camelCase), Calico Helm values, the calico-config ConfigMap,
+// the calico-node DaemonSet and Services. Every setting keeps its position.
+import type {LintDocument, Position} from './reader.js'
+
+export interface Setting {
+  value: string
+  at: Position
+  /** How the setting is named where it was found, for messages. */
+  where: string
+}
+
+export type Component = 'kube-apiserver' | 'kube-controller-manager' | 'kubelet' | 'kube-proxy'
+
+export interface ComponentConfig {
+  /** Flags (extra_args) by flag name, plus the distribution's own fields mapped to flag names. */
+  flags: Map<string, Setting>
+  /** The RKE `service_cluster_ip_range` / `serviceClusterIpRange` field of kube-api. */
+  rkeServiceRange?: Setting
+}
+
+export interface ConfigModel {
+  components: Map<Component, ComponentConfig[]>
+  calicoEnv: Map<string, Setting>
+  cniConfigs: Setting[]
+  services: Array<{name: string; ipFamily?: Setting; at: Position}>
+  /** Where an RKE-style cluster config was found (rancher/rke#1902 applies). */
+  rke: Position[]
+}
+
+type Json = Record<string, unknown>
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+const COMPONENT_KEYS: Record<string, Component> = {
+  'kube-api': 'kube-apiserver', kubeApi: 'kube-apiserver', kube_api: 'kube-apiserver',
+  'kube-controller': 'kube-controller-manager', kubeController: 'kube-controller-manager', kube_controller: 'kube-controller-manager',
+  kubelet: 'kubelet',
+  kubeproxy: 'kube-proxy', kubeProxy: 'kube-proxy', 'kube-proxy': 'kube-proxy',
+}
+
+// RKE fields that stand for component flags (rke docs: config-options/services).
+const FIELD_FLAGS: Record<string, string> = {
+  service_cluster_ip_range: 'service-cluster-ip-range', serviceClusterIpRange: 'service-cluster-ip-range',
+  cluster_cidr: 'cluster-cidr', clusterCidr: 'cluster-cidr',
+}
+
+function setting(doc: LintDocument, value: unknown, path: Array<string | number>, where: string): Setting {
+  return {value: String(value), at: doc.at(path), where}
+}
+
+function readComponents(doc: LintDocument, model: ConfigModel, container: Json, base: Array<string | number>, label: string): boolean {
+  let found = false
+  for (const [key, component] of Object.entries(COMPONENT_KEYS)) {
+    const block = container[key]
+    if (!isObject(block)) continue
+    found = true
+    const config: ComponentConfig = {flags: new Map()}
+    for (const [field, flag] of Object.entries(FIELD_FLAGS)) {
+      if (block[field] === undefined) continue
+      const s = setting(doc, block[field], [...base, key, field], `${label}${key}.${field}`)
+      if (component === 'kube-apiserver' && flag === 'service-cluster-ip-range') config.rkeServiceRange = s
+      else config.flags.set(flag, s)
+    }
+    for (const argsKey of ['extra_args', 'extraArgs']) {
+      const args = block[argsKey]
+      if (!isObject(args)) continue
+      for (const [flag, value] of Object.entries(args)) config.flags.set(flag, setting(doc, value, [...base, key, argsKey, flag], `${label}${key}.${argsKey}.${flag}`))
+    }
+    model.components.set(component, [...(model.components.get(component) ?? []), config])
+  }
+  return found
+}
+
+function readEnvMap(doc: LintDocument, model: ConfigModel, env: unknown, base: Array<string | number>, label: string): void {
+  if (!isObject(env)) return
+  for (const [name, value] of Object.entries(env)) {
+    if (/^(CALICO_|FELIX_|IP6?$|NO_DEFAULT_POOLS)/.test(name)) model.calicoEnv.set(name, setting(doc, value, [...base, name], `${label}${name}`))
+  }
+}
+
+export function buildModel(documents: readonly LintDocument[]): ConfigModel {
+  const model: ConfigModel = {components: new Map(), calicoEnv: new Map(), cniConfigs: [], services: [], rke: []}
+  const configMaps = new Map<string, Record<string, string>>()
+  for (const doc of documents) {
+    const v = doc.value as Json
+    if (isObject(v) && v.kind === 'ConfigMap' && isObject(v.metadata) && isObject(v.data)) configMaps.set(String(v.metadata.name), v.data as Record<string, string>)
+  }
+  for (const doc of documents) {
+    const root = doc.value
+    if (!isObject(root)) continue
+    // Kubernetes objects.
+    if (typeof root.kind === 'string' && typeof root.apiVersion === 'string') {
+      const name = isObject(root.metadata) ? String(root.metadata.name ?? '') : ''
+      if (root.kind === 'ConfigMap' && name === 'calico-config' && isObject(root.data) && typeof root.data.cni_network_config === 'string') {
+        model.cniConfigs.push(setting(doc, root.data.cni_network_config, ['data', 'cni_network_config'], 'calico-config cni_network_config'))
+      }
+      if (root.kind === 'DaemonSet' && name === 'calico-node') {
+        const containers = ((root.spec as Json | undefined)?.template as Json | undefined)?.spec as Json | undefined
+        const list = (containers?.containers as Json[] | undefined) ?? []
+        const index = list.findIndex((c) => c.name === 'calico-node')
+        for (const [i, entry] of ((list[index]?.env as Json[] | undefined) ?? []).entries()) {
+          const path = ['spec', 'template', 'spec', 'containers', index, 'env', i]
+          const ref = (entry.valueFrom as Json | undefined)?.configMapKeyRef as {name?: string; key?: string} | undefined
+          const value = ref ? configMaps.get(ref.name ?? '')?.[ref.key ?? ''] : entry.value
+          if (value !== undefined) model.calicoEnv.set(String(entry.name), setting(doc, value, [...path, ref ? 'valueFrom' : 'value'], `calico-node env ${String(entry.name)}`))
+        }
+      }
+      if (root.kind === 'Service') {
+        const spec = root.spec as Json | undefined
+        model.services.push({name, at: doc.at(['metadata', 'name']), ...(spec?.ipFamily !== undefined ? {ipFamily: setting(doc, spec.ipFamily, ['spec', 'ipFamily'], `Service ${name} spec.ipFamily`)} : {})})
+      }
+      continue
+    }
+    // RKE cluster.yml (services:), and the runbook's values.yaml `cluster:` block (camelCase, maybe with services:).
+    const candidates: Array<[Json, Array<string | number>, string]> = [[root, [], '']]
+    if (isObject(root.services)) candidates.push([root.services, ['services'], 'services.'])
+    if (isObject(root.cluster)) {
+      candidates.push([root.cluster, ['cluster'], 'cluster.'])
+      if (isObject(root.cluster.services)) candidates.push([root.cluster.services, ['cluster', 'services'], 'cluster.services.'])
+    }
+    for (const [container, base, label] of candidates) {
+      if (readComponents(doc, model, container, base, label)) model.rke.push(doc.at(base))
+    }
+    // Calico Helm values: calicoNode.env, env, extraEnv.
+    if (isObject(root.calicoNode)) readEnvMap(doc, model, root.calicoNode.env, ['calicoNode', 'env'], 'calicoNode.env.')
+    readEnvMap(doc, model, root.env, ['env'], 'env.')
+    readEnvMap(doc, model, root.extraEnv, ['extraEnv'], 'extraEnv.')
+  }
+  return model
+}
+
+/** A flag of a component, from any of the files that configure it. */
+export function flagOf(model: ConfigModel, component: Component, flag: string): Setting | undefined {
+  for (const config of model.components.get(component) ?? []) {
+    const s = config.flags.get(flag)
+    if (s) return s
+  }
+  return undefined
+}

@@ -1,0 +1,266 @@
+// lint rules: each a stable id, a severity and a pure function from the config model to findings.
+import {readCniConfig} from '../calico/cni-config.js'
+import {dualStackStage, atLeast, usesLegacyIpFamily, type KubeVersion} from '../k8s/version.js'
+import {cidrsOverlap, cidrWithin, parseAddress, parseCidr, privateRange, type Family} from '../net/ip.js'
+import {flagOf, type Component, type ConfigModel, type Setting} from './model.js'
+import type {Position} from './reader.js'
+
+export type Severity = 'error' | 'warning'
+
+export interface Finding {
+  rule: string
+  severity: Severity
+  message: string
+  fix?: string
+  at: Position
+}
+
+export interface LintRule {
+  id: string
+  title: string
+  check(model: ConfigModel, version: KubeVersion | undefined): Finding[]
+}
+
+function finding(rule: string, severity: Severity, s: Setting, message: string, fix?: string): Finding {
+  return {rule, severity, message: `${s.where}: ${message}`, ...(fix ? {fix} : {}), at: s.at}
+}
+
+function cidrList(s: Setting): string[] {
+  return s.value.split(',').map((c) => c.trim()).filter((c) => c !== '')
+}
+
+function families(s: Setting): Set<Family | undefined> {
+  return new Set(cidrList(s).map((c) => parseCidr(c)?.family))
+}
+
+/** The service range kube-apiserver really gets: its flag (RKE extra_args win), else the RKE field. */
+function apiserverServiceRange(model: ConfigModel): Setting | undefined {
+  return flagOf(model, 'kube-apiserver', 'service-cluster-ip-range') ?? model.components.get('kube-apiserver')?.find((c) => c.rkeServiceRange)?.rkeServiceRange
+}
+
+const dualRanges: LintRule = {
+  id: 'cidr.dual', title: 'Service and cluster CIDRs list one CIDR of each family',
+  check(model) {
+    const out: Finding[] = []
+    const check = (s: Setting | undefined, what: string) => {
+      if (!s) return
+      const bad = cidrList(s).filter((c) => !parseCidr(c))
+      if (bad.length > 0) out.push(finding(this.id, 'error', s, `"${bad.join(', ')}" is not a CIDR`, 'write each range as address/prefix, e.g. 10.96.0.0/16'))
+      const fams = families(s)
+      if (!(fams.has('ipv4') && fams.has('ipv6')) || cidrList(s).length !== 2) {
+        out.push(finding(this.id, 'error', s, `${what} "${s.value}" is not one IPv4 and one IPv6 CIDR`, `set it to "<IPv4 CIDR>,<IPv6 CIDR>"`))
+      }
+    }
+    check(apiserverServiceRange(model), 'the service range')
+    check(flagOf(model, 'kube-controller-manager', 'cluster-cidr'), 'the cluster CIDR')
+    check(flagOf(model, 'kube-proxy', 'cluster-cidr'), 'the cluster CIDR')
+    return out
+  },
+}
+
+function sameRanges(a: Setting, b: Setting): boolean {
+  const norm = (s: Setting) => cidrList(s).map((c) => parseCidr(c)?.text ?? c).sort().join(',')
+  return norm(a) === norm(b)
+}
+
+const agree: LintRule = {
+  id: 'cidr.agree', title: 'Components agree on the service range and cluster CIDR',
+  check(model) {
+    const out: Finding[] = []
+    const api = apiserverServiceRange(model)
+    const cmService = flagOf(model, 'kube-controller-manager', 'service-cluster-ip-range')
+    if (api && cmService && !sameRanges(api, cmService)) out.push(finding(this.id, 'error', cmService, `"${cmService.value}" differs from kube-apiserver's "${api.value}" (${api.where})`, 'give both the same service range'))
+    const cm = flagOf(model, 'kube-controller-manager', 'cluster-cidr')
+    const proxy = flagOf(model, 'kube-proxy', 'cluster-cidr')
+    if (cm && proxy && !sameRanges(cm, proxy)) out.push(finding(this.id, 'error', proxy, `"${proxy.value}" differs from kube-controller-manager's "${cm.value}" (${cm.where})`, 'give kube-proxy the same cluster CIDR'))
+    return out
+  },
+}
+
+// rancher/rke#1902: RKE's GetKubernetesServiceIP parses `service_cluster_ip_range` as one CIDR, so the
+// dual range must be given to kube-apiserver through extra_args while the field keeps the IPv4 range.
+const rkeExtraArgs: LintRule = {
+  id: 'rke.service-range-extra-args', title: 'RKE: the dual service range is in kube-api extra_args (rancher/rke#1902)',
+  check(model) {
+    const out: Finding[] = []
+    for (const config of model.components.get('kube-apiserver') ?? []) {
+      const field = config.rkeServiceRange
+      if (!field) continue
+      const extra = config.flags.get('service-cluster-ip-range')
+      if (cidrList(field).length > 1) {
+        out.push(finding(this.id, 'error', field, `RKE reads this field as one CIDR (GetKubernetesServiceIP, rancher/rke#1902)`, `keep only the IPv4 range here and put "${field.value}" in extra_args service-cluster-ip-range`))
+      } else if (!extra || !families(extra).has('ipv6')) {
+        out.push(finding(this.id, 'error', field, `the IPv6 service range must also be passed in kube-api extra_args (rancher/rke#1902)`, `add extra_args: {service-cluster-ip-range: "${field.value},<IPv6 CIDR>"}`))
+      }
+    }
+    return out
+  },
+}
+
+// kube-apiserver refuses IPv6 service ranges larger than /108 (cmd/kube-apiserver/app/options/validation.go:
+// "the mask must be >= 108" for 128-bit addresses, with the bitmap allocator).
+const serviceRangeSize: LintRule = {
+  id: 'cidr.service-ipv6-size', title: 'The IPv6 service range is no larger than kube-apiserver allows',
+  check(model) {
+    const s = apiserverServiceRange(model)
+    if (!s) return []
+    return cidrList(s).flatMap((c) => {
+      const net = parseCidr(c)
+      return net?.family === 'ipv6' && net.prefix < 108
+        ? [finding(this.id, 'error', s, `${net.text} is larger than /108, which kube-apiserver refuses for IPv6 service ranges`, 'use a /108 to /112 IPv6 service range')]
+        : []
+    })
+  },
+}
+
+const overlap: LintRule = {
+  id: 'cidr.overlap', title: 'Pod and service ranges do not overlap',
+  check(model) {
+    const svc = apiserverServiceRange(model)
+    const pods = flagOf(model, 'kube-controller-manager', 'cluster-cidr') ?? flagOf(model, 'kube-proxy', 'cluster-cidr')
+    if (!svc || !pods) return []
+    const out: Finding[] = []
+    for (const a of cidrList(svc)) for (const b of cidrList(pods)) {
+      if (cidrsOverlap(a, b)) out.push(finding(this.id, 'error', svc, `service range ${a} overlaps the pod range ${b} (${pods.where})`, 'pick disjoint service and pod ranges'))
+    }
+    return out
+  },
+}
+
+const poolInClusterCidr: LintRule = {
+  id: 'calico.pool-in-cluster-cidr', title: "Calico's pool CIDRs lie inside the cluster CIDR",
+  check(model) {
+    const cluster = flagOf(model, 'kube-controller-manager', 'cluster-cidr') ?? flagOf(model, 'kube-proxy', 'cluster-cidr')
+    if (!cluster) return []
+    return ['CALICO_IPV4POOL_CIDR', 'CALICO_IPV6POOL_CIDR'].flatMap((name) => {
+      const pool = model.calicoEnv.get(name)
+      const net = pool ? parseCidr(pool.value) : undefined
+      if (!pool || !net) return []
+      const inside = cidrList(cluster).some((c) => cidrWithin(net.text, c))
+      return inside ? [] : [finding(this.id, 'error', pool, `${net.text} is not inside the cluster CIDR "${cluster.value}" (${cluster.where})`, 'make the pool a part of the cluster CIDR of its family (kube-proxy treats other pod addresses as outside traffic)')]
+    })
+  },
+}
+
+const calicoEnv: LintRule = {
+  id: 'calico.node-env', title: 'calico-node env enables IPv6',
+  check(model) {
+    const env = model.calicoEnv
+    if (env.size === 0) return []
+    const out: Finding[] = []
+    const ip6 = env.get('IP6')
+    if (ip6 && ip6.value !== 'autodetect' && parseAddress(ip6.value)?.family !== 'ipv6') {
+      out.push(finding(this.id, 'error', ip6, `IP6 "${ip6.value}" disables or breaks IPv6 (want autodetect)`, 'IP6: autodetect'))
+    }
+    const felix = env.get('FELIX_IPV6SUPPORT')
+    if (felix && felix.value !== 'true') out.push(finding(this.id, 'error', felix, `FELIX_IPV6SUPPORT is "${felix.value}"`, 'FELIX_IPV6SUPPORT: "true"'))
+    const cidr = env.get('CALICO_IPV6POOL_CIDR')
+    if (cidr && parseCidr(cidr.value)?.family !== 'ipv6') out.push(finding(this.id, 'error', cidr, `"${cidr.value}" is not an IPv6 CIDR`, 'CALICO_IPV6POOL_CIDR: "<IPv6 pod CIDR>"'))
+    const nat = env.get('CALICO_IPV6POOL_NAT_OUTGOING')
+    if (cidr && nat?.value !== 'true') {
+      out.push(finding(this.id, 'warning', nat ?? cidr, `CALICO_IPV6POOL_NAT_OUTGOING is ${nat ? `"${nat.value}"` : 'unset (default false)'}: pods reach outside over IPv6 only if their range is routed`, 'CALICO_IPV6POOL_NAT_OUTGOING: "true"'))
+    }
+    const first = env.values().next().value as Setting
+    const sawIpv6Setting = ip6 || felix || cidr
+    if (!sawIpv6Setting) out.push(finding(this.id, 'error', first, 'no IP6, FELIX_IPV6SUPPORT or CALICO_IPV6POOL_CIDR: calico-node stays IPv4-only', 'set IP6: autodetect, FELIX_IPV6SUPPORT: "true", CALICO_IPV6POOL_CIDR'))
+    return out
+  },
+}
+
+const cniAssign: LintRule = {
+  id: 'calico.cni-ipam', title: 'The CNI config assigns IPv4 and IPv6',
+  check(model) {
+    return model.cniConfigs.flatMap((s) => {
+      const r = readCniConfig(s.value)
+      if (r.error) return [finding(this.id, 'error', s, r.error)]
+      if (!r.ipam || r.ipam.type !== 'calico-ipam' || !r.ipam.assignIpv4 || !r.ipam.assignIpv6) {
+        return [finding(this.id, 'error', s, `ipam is ${r.ipam ? `${r.ipam.type} with assign_ipv4=${r.ipam.assignIpv4} assign_ipv6=${r.ipam.assignIpv6}` : 'missing'}`, '"ipam": {"type": "calico-ipam", "assign_ipv4": "true", "assign_ipv6": "true"}')]
+      }
+      return []
+    })
+  },
+}
+
+function gateIn(s: Setting | undefined): boolean | undefined {
+  const kv = s?.value.split(',').map((p) => p.split('=')).find(([k]) => k?.trim() === 'IPv6DualStack')
+  return kv ? kv[1]?.trim() === 'true' : undefined
+}
+
+const COMPONENTS: Component[] = ['kube-apiserver', 'kube-controller-manager', 'kubelet', 'kube-proxy']
+
+// IPv6DualStack by release: kubernetes.io/docs/reference/command-line-tools-reference/feature-gates-removed.
+const featureGate: LintRule = {
+  id: 'k8s.feature-gate', title: 'IPv6DualStack set where the version needs it, absent where it was removed',
+  check(model, version) {
+    if (!version) return []
+    const stage = dualStackStage(version)
+    const out: Finding[] = []
+    for (const component of COMPONENTS) {
+      const configs = model.components.get(component)
+      if (!configs) continue
+      const gates = flagOf(model, component, 'feature-gates')
+      const value = gateIn(gates)
+      const anchor = gates ?? [...configs[0]!.flags.values()][0] ?? configs[0]!.rkeServiceRange
+      if (!anchor) continue
+      if (stage === 'alpha' && value !== true) out.push(finding(this.id, 'error', anchor, `${component} needs --feature-gates=IPv6DualStack=true on ${version.gitVersion} (alpha)`, 'feature-gates: "IPv6DualStack=true"'))
+      if (stage === 'gate-removed' && value !== undefined) out.push(finding(this.id, 'error', gates!, `${version.gitVersion} removed the IPv6DualStack gate: ${component} refuses to start with it`, 'remove IPv6DualStack from feature-gates'))
+      if ((stage === 'beta' || stage === 'ga') && value === false) out.push(finding(this.id, 'error', gates!, `IPv6DualStack=false turns dual-stack off`, 'remove IPv6DualStack=false'))
+    }
+    return out
+  },
+}
+
+const proxyMode: LintRule = {
+  id: 'kube-proxy.mode', title: 'kube-proxy mode serves both families on the version',
+  check(model, version) {
+    const mode = flagOf(model, 'kube-proxy', 'proxy-mode')
+    if (!version || atLeast(version, 1, 19)) return []
+    if (mode?.value === 'ipvs') return []
+    const anchor = mode ?? [...(model.components.get('kube-proxy')?.[0]?.flags.values() ?? [])][0]
+    return anchor ? [finding(this.id, 'error', anchor, `kube-proxy mode ${mode?.value ?? 'iptables (default)'}: before 1.19 only ipvs serves both families`, 'proxy-mode: "ipvs"')] : []
+  },
+}
+
+const serviceIpFamily: LintRule = {
+  id: 'service.ip-family', title: 'Services do not use the removed ipFamily field',
+  check(model, version) {
+    return model.services.flatMap((svc) => {
+      if (!svc.ipFamily) return []
+      const removed = !version || !usesLegacyIpFamily(version)
+      return [finding(this.id, removed && version ? 'error' : 'warning', svc.ipFamily,
+        `ipFamily is the 1.16-1.19 alpha field; from 1.20 it is ${removed && version ? 'dropped by the API server' : 'gone'}`,
+        `spec: {ipFamilyPolicy: SingleStack, ipFamilies: [${svc.ipFamily.value}]}   (or PreferDualStack/RequireDualStack with both families)`)]
+    })
+  },
+}
+
+const SUGGEST: Record<Family, string> = {ipv4: 'an RFC 1918 range such as 10.244.0.0/16', ipv6: 'a unique local range such as fd00:10:244::/56'}
+
+const notPrivate: LintRule = {
+  id: 'range.not-private', title: 'Cluster ranges are private',
+  check(model) {
+    const settings: Setting[] = []
+    const add = (s: Setting | undefined) => s && settings.push(s)
+    for (const component of COMPONENTS) for (const config of model.components.get(component) ?? []) {
+      add(config.rkeServiceRange)
+      add(config.flags.get('service-cluster-ip-range'))
+      add(config.flags.get('cluster-cidr'))
+    }
+    add(model.calicoEnv.get('CALICO_IPV4POOL_CIDR'))
+    add(model.calicoEnv.get('CALICO_IPV6POOL_CIDR'))
+    return settings.flatMap((s) => cidrList(s).flatMap((c) => {
+      const net = parseCidr(c)
+      const r = privateRange(c)
+      return net && !r.private ? [finding(this.id, 'warning', s, `${net.text} is ${r.what}: use a private range`, `e.g. ${SUGGEST[net.family]}`)] : []
+    }))
+  },
+}
+
+export const LINT_RULES: readonly LintRule[] = [
+  featureGate, dualRanges, agree, rkeExtraArgs, serviceRangeSize, overlap, poolInClusterCidr, calicoEnv, cniAssign, proxyMode, serviceIpFamily, notPrivate,
+]
+
+export function runLint(model: ConfigModel, version: KubeVersion | undefined): Finding[] {
+  const findings = LINT_RULES.flatMap((rule) => rule.check(model, version))
+  return findings.sort((a, b) => a.at.file.localeCompare(b.at.file) || a.at.line - b.at.line || a.at.column - b.at.column || a.rule.localeCompare(b.rule))
+}

@@ -1,0 +1,61 @@
+import path from 'node:path'
+
+import type {Finding} from '../lint/rules.js'
+import {LINT_RULES} from '../lint/rules.js'
+import type {Skipped} from '../lint/reader.js'
+import type {JunitCase} from './junit.js'
+import type {Theme} from './theme.js'
+
+export interface LintReport {
+  files: number
+  findings: Finding[]
+  skipped: Skipped[]
+  summary: {error: number; warning: number}
+}
+
+function where(f: Finding): string {
+  return `${f.at.file}:${f.at.line}:${f.at.column}`
+}
+
+export function renderLintText(report: LintReport, theme: Theme): string {
+  const lines: string[] = []
+  for (const f of report.findings) {
+    lines.push(`${where(f)}: ${f.severity === 'error' ? theme.fail('error') : theme.warn('warning')} ${f.message} ${theme.dim(`[${f.rule}]`)}`)
+    if (f.fix) lines.push(`    fix: ${f.fix}`)
+  }
+  for (const s of report.skipped) lines.push(`${s.file}: ${theme.dim('not linted')}: ${s.reason}`)
+  lines.push(`${report.files} file(s): ${report.summary.error} error(s), ${report.summary.warning} warning(s)${report.skipped.length > 0 ? `, ${report.skipped.length} not linted` : ''}`)
+  return lines.join('\n')
+}
+
+export function lintModel(report: LintReport): unknown {
+  return {
+    findings: report.findings.map((f) => ({rule: f.rule, severity: f.severity, file: f.at.file, line: f.at.line, column: f.at.column, message: f.message, ...(f.fix ? {fix: f.fix} : {})})),
+    skipped: report.skipped,
+    summary: report.summary,
+  }
+}
+
+export function lintJunitCases(report: LintReport): JunitCase[] {
+  return [
+    ...report.findings.map((f) => ({classname: `lint.${f.rule}`, name: where(f), outcome: f.severity === 'error' ? 'failure' as const : 'passed' as const, message: `${f.severity}: ${f.message}`, body: f.fix})),
+    ...report.skipped.map((s) => ({classname: 'lint.not-linted', name: s.file, outcome: 'skipped' as const, message: s.reason})),
+  ]
+}
+
+/** SARIF 2.1.0, which code-scanning tools (GitHub, GitLab) read. */
+export function renderSarif(report: LintReport, cwd: string): string {
+  return JSON.stringify({
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [{
+      tool: {driver: {name: 'kubectl-dualstack lint', rules: LINT_RULES.map((r) => ({id: r.id, shortDescription: {text: r.title}}))}},
+      results: report.findings.map((f) => ({
+        ruleId: f.rule,
+        level: f.severity,
+        message: {text: f.fix ? `${f.message} Fix: ${f.fix}` : f.message},
+        locations: [{physicalLocation: {artifactLocation: {uri: path.relative(cwd, path.resolve(f.at.file)).split(path.sep).join('/')}, region: {startLine: f.at.line, startColumn: f.at.column}}}],
+      })),
+    }],
+  }, null, 2)
+}

@@ -1,0 +1,101 @@
+// lint on files: the runbook's files give exactly the expected findings, a clean config none, and every
+// rule has a failing case (written here next to its expectation) and passes on the clean fixture.
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import {ROOT, runPlugin} from '../sim/harness.js'
+
+const RUNBOOK = path.join(ROOT, 'test/fixtures/lint/runbook')
+const CLEAN = path.join(ROOT, 'test/fixtures/lint/clean')
+
+interface LintJson {
+  findings: Array<{rule: string; severity: string; file: string; line: number; column: number; message: string; fix?: string}>
+  skipped: Array<{file: string; reason: string}>
+  summary: {error: number; warning: number}
+}
+
+async function lint(...args: string[]): Promise<{code: number; report: LintJson; stderr: string}> {
+  const result = await runPlugin(['lint', ...args, '-o', 'json'])
+  return {code: result.code, report: JSON.parse(result.stdout || '{}') as LintJson, stderr: result.stderr}
+}
+
+function brief(report: LintJson): string[] {
+  return report.findings.map((f) => `${path.basename(f.file)}:${f.line} ${f.severity} ${f.rule}`)
+}
+
+describe('lint on the runbook files', () => {
+  it('finds the non-private ranges and the alpha ipFamily field, and nothing else', async () => {
+    const {code, report} = await lint(RUNBOOK, '--kubernetes-version', 'v1.18.20')
+    expect(brief(report)).toEqual([
+      'svc-ipv6.yaml:9 warning service.ip-family',
+      'values-calico.yaml:6 warning range.not-private',
+      'values-rancher-aplic.yaml:6 warning range.not-private',
+      'values-rancher-aplic.yaml:8 warning range.not-private',
+      'values-rancher-aplic.yaml:8 warning range.not-private',
+      'values-rancher-aplic.yaml:11 warning range.not-private',
+      'values-rancher-aplic.yaml:11 warning range.not-private',
+      'values-rancher-aplic.yaml:18 warning range.not-private',
+      'values-rancher-aplic.yaml:18 warning range.not-private',
+    ])
+    expect(report.findings.find((f) => f.message.includes('2001:0:0:2::/104'))!.message).toContain('Teredo')
+    expect(report.findings[0]!.fix).toContain('ipFamilies: [IPv6]')
+    expect(report.skipped).toEqual([{file: path.join(RUNBOOK, 'calico-node.yaml'), reason: expect.stringContaining('a Helm template')}])
+    expect(code).toBe(0)
+    expect((await lint(RUNBOOK, '--kubernetes-version', 'v1.18.20', '--strict')).code).toBe(1)
+  })
+
+  it('writes file:line:column findings with fixes, and SARIF and JUnit for CI', async () => {
+    const text = await runPlugin(['lint', RUNBOOK])
+    expect(text.stdout).toContain(`${path.join(RUNBOOK, 'values-calico.yaml')}:6:27: warning calicoNode.env.CALICO_IPV6POOL_CIDR: 2001:0:0:2::/104 is inside 2001::/32, the Teredo prefix: use a private range [range.not-private]\n    fix: e.g. a unique local range such as fd00:10:244::/56`)
+    expect(text.stdout.trimEnd().split('\n').at(-1)).toBe('5 file(s): 0 error(s), 9 warning(s), 1 not linted')
+    const sarif = JSON.parse((await runPlugin(['lint', RUNBOOK, '-o', 'sarif'])).stdout)
+    expect(sarif.version).toBe('2.1.0')
+    expect(sarif.runs[0].results[0]).toMatchObject({ruleId: 'service.ip-family', level: 'warning', locations: [{physicalLocation: {region: {startLine: 9, startColumn: 13}}}]})
+    expect(sarif.runs[0].tool.driver.rules.map((r: {id: string}) => r.id)).toContain('rke.service-range-extra-args')
+    const junit = (await runPlugin(['lint', RUNBOOK, '-o', 'junit'])).stdout
+    expect(junit.match(/<testcase /g)).toHaveLength(10)
+  })
+})
+
+describe('lint rules', () => {
+  it('a clean modern dual-stack config produces no finding', async () => {
+    const {code, report} = await lint(CLEAN, '--kubernetes-version', 'v1.30.2')
+    expect(report.findings).toEqual([])
+    expect(code).toBe(0)
+  })
+
+  const RKE = (api: string, controller: string, proxy: string) => `services:\n  kube-api:\n${api}\n  kube-controller:\n${controller}\n  kubeproxy:\n${proxy}\n`
+  const GOOD_API = '    service_cluster_ip_range: 10.43.0.0/16\n    extra_args:\n      service-cluster-ip-range: "10.43.0.0/16,fd00:43::/112"'
+  const GOOD_CM = '    cluster_cidr: "10.42.0.0/16,fd00:42::/56"'
+  const GOOD_PROXY = '    extra_args:\n      cluster-cidr: "10.42.0.0/16,fd00:42::/56"'
+  const CASES: Array<[string, string, Record<string, string>, string[], string[]]> = [
+    ['cidr.dual', 'a single-family cluster CIDR', {'cluster.yml': RKE(GOOD_API, '    cluster_cidr: "10.42.0.0/16"', '    extra_args:\n      cluster-cidr: "10.42.0.0/16"')}, [], ['cluster.yml:7 error cidr.dual', 'cluster.yml:10 error cidr.dual']],
+    ['cidr.agree', 'kube-proxy disagreeing with the controller', {'cluster.yml': RKE(GOOD_API, GOOD_CM, '    extra_args:\n      cluster-cidr: "10.42.0.0/16,fd00:99::/56"')}, [], ['cluster.yml:10 error cidr.agree']],
+    ['rke.service-range-extra-args', 'the IPv6 service range missing from extra_args (rancher/rke#1902)', {'cluster.yml': RKE('    service_cluster_ip_range: 10.43.0.0/16', GOOD_CM, GOOD_PROXY)}, [], ['cluster.yml:3 error cidr.dual', 'cluster.yml:3 error rke.service-range-extra-args']],
+    ['cidr.service-ipv6-size', 'an IPv6 service range of /64', {'cluster.yml': RKE(GOOD_API.replace('fd00:43::/112', 'fd00:43::/64'), GOOD_CM, GOOD_PROXY)}, [], ['cluster.yml:5 error cidr.service-ipv6-size']],
+    ['cidr.overlap', 'a service range inside the pod range', {'cluster.yml': RKE(GOOD_API.replace('fd00:43::/112', 'fd00:42::/112'), GOOD_CM, GOOD_PROXY)}, [], ['cluster.yml:5 error cidr.overlap']],
+    ['calico.pool-in-cluster-cidr', 'a pool outside the cluster CIDR', {'cluster.yml': RKE(GOOD_API, GOOD_CM, GOOD_PROXY), 'values.yaml': 'calicoNode:\n  env:\n    IP6: autodetect\n    FELIX_IPV6SUPPORT: "true"\n    CALICO_IPV6POOL_CIDR: "fd00:77::/56"\n    CALICO_IPV6POOL_NAT_OUTGOING: "true"\n'}, [], ['values.yaml:5 error calico.pool-in-cluster-cidr']],
+    ['calico.node-env', 'FELIX_IPV6SUPPORT off and no NAT outgoing', {'values.yaml': 'calicoNode:\n  env:\n    IP6: autodetect\n    FELIX_IPV6SUPPORT: "false"\n    CALICO_IPV6POOL_CIDR: "fd00:42::/56"\n'}, [], ['values.yaml:4 error calico.node-env', 'values.yaml:5 warning calico.node-env']],
+    ['calico.cni-ipam', 'a CNI config without assign_ipv6', {'cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: calico-config}\ndata:\n  cni_network_config: \'{"plugins": [{"type": "calico", "mtu": __CNI_MTU__, "ipam": {"type": "calico-ipam"}}]}\'\n'}, [], ['cm.yaml:5 error calico.cni-ipam']],
+    ['k8s.feature-gate', 'a 1.18 kubelet without the gate', {'cluster.yml': 'services:\n  kubelet:\n    extra_args:\n      max-pods: "110"\n'}, ['--kubernetes-version', '1.18'], ['cluster.yml:4 error k8s.feature-gate']],
+    ['k8s.feature-gate', 'the removed gate on 1.30', {'cluster.yml': 'services:\n  kubelet:\n    extra_args:\n      feature-gates: "IPv6DualStack=true"\n'}, ['--kubernetes-version', '1.30'], ['cluster.yml:4 error k8s.feature-gate']],
+    ['kube-proxy.mode', 'iptables mode on 1.18', {'cluster.yml': 'services:\n  kubeproxy:\n    extra_args:\n      feature-gates: "IPv6DualStack=true"\n      proxy-mode: iptables\n'}, ['--kubernetes-version', '1.18'], ['cluster.yml:5 error kube-proxy.mode']],
+    ['service.ip-family', 'ipFamily on a 1.20+ target', {'svc.yaml': 'apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ipFamily: IPv6\n  ports: [{port: 80}]\n'}, ['--kubernetes-version', '1.22'], ['svc.yaml:5 error service.ip-family']],
+  ]
+
+  it.each(CASES)('%s fails on %s', async (_rule, _case, files, args, expected) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-lint-'))
+    for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text)
+    const {code, report} = await lint(dir, ...args)
+    expect(brief(report)).toEqual(expected)
+    expect(code).toBe(expected.some((e) => e.includes(' error ')) ? 1 : 0)
+  })
+
+  it('bad input is exit 2', async () => {
+    const missing = await runPlugin(['lint', '/nonexistent/values.yaml'])
+    expect(missing).toMatchObject({code: 2, stderr: expect.stringMatching(/^error: \/nonexistent\/values\.yaml does not exist/)})
+    const version = await runPlugin(['lint', CLEAN, '--kubernetes-version', 'latest'])
+    expect(version).toMatchObject({code: 2, stderr: expect.stringMatching(/^error: "latest" is not a Kubernetes version/)})
+  })
+})
