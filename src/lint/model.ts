@@ -19,9 +19,16 @@ export interface ComponentConfig {
   rkeServiceRange?: Setting
 }
 
+export interface PoolConfig {
+  cidr: Setting
+  blockSize?: Setting
+}
+
 export interface ConfigModel {
   components: Map<Component, ComponentConfig[]>
   calicoEnv: Map<string, Setting>
+  /** Calico pools declared up front: a Tigera Installation's ipPools. */
+  pools: PoolConfig[]
   cniConfigs: Setting[]
   services: Array<{name: string; ipFamily?: Setting; at: Position}>
   /** Where an RKE-style cluster config was found (rancher/rke#1902 applies). */
@@ -82,7 +89,7 @@ function readEnvMap(doc: LintDocument, model: ConfigModel, env: unknown, base: A
 }
 
 export function buildModel(documents: readonly LintDocument[]): ConfigModel {
-  const model: ConfigModel = {components: new Map(), calicoEnv: new Map(), cniConfigs: [], services: [], rke: []}
+  const model: ConfigModel = {components: new Map(), calicoEnv: new Map(), pools: [], cniConfigs: [], services: [], rke: []}
   const configMaps = new Map<string, Record<string, string>>()
   for (const doc of documents) {
     const v = doc.value as Json
@@ -108,6 +115,18 @@ export function buildModel(documents: readonly LintDocument[]): ConfigModel {
           if (value !== undefined) model.calicoEnv.set(String(entry.name), setting(doc, value, [...path, ref ? 'valueFrom' : 'value'], `calico-node env ${String(entry.name)}`))
         }
       }
+      if (root.kind === 'ClusterConfiguration' || root.kind === 'KubeProxyConfiguration' || root.kind === 'KubeletConfiguration') {
+        readKubeadm(doc, model, root)
+      }
+      if (root.kind === 'Installation' && String(root.apiVersion).startsWith('operator.tigera.io')) {
+        const pools = (((root.spec as Json | undefined)?.calicoNetwork as Json | undefined)?.ipPools as Json[] | undefined) ?? []
+        pools.forEach((pool, i) => {
+          const base = ['spec', 'calicoNetwork', 'ipPools', i]
+          if (pool.cidr === undefined) return
+          model.pools.push({cidr: setting(doc, pool.cidr, [...base, 'cidr'], `Installation ipPools[${i}].cidr`),
+            ...(pool.blockSize !== undefined ? {blockSize: setting(doc, pool.blockSize, [...base, 'blockSize'], `Installation ipPools[${i}].blockSize`)} : {})})
+        })
+      }
       if (root.kind === 'Service') {
         const spec = root.spec as Json | undefined
         model.services.push({name, at: doc.at(['metadata', 'name']), ...(spec?.ipFamily !== undefined ? {ipFamily: setting(doc, spec.ipFamily, ['spec', 'ipFamily'], `Service ${name} spec.ipFamily`)} : {})})
@@ -124,6 +143,8 @@ export function buildModel(documents: readonly LintDocument[]): ConfigModel {
     for (const [container, base, label] of candidates) {
       if (readComponents(doc, model, container, base, label)) model.rke.push(doc.at(base))
     }
+    // RKE2 / k3s config.yaml: cluster-cidr, service-cidr and per-component "flag=value" arg lists.
+    readRke2(doc, model, root)
     // Calico Helm values: calicoNode.env, env, extraEnv.
     if (isObject(root.calicoNode)) readEnvMap(doc, model, root.calicoNode.env, ['calicoNode', 'env'], 'calicoNode.env.')
     readEnvMap(doc, model, root.env, ['env'], 'env.')
@@ -139,4 +160,67 @@ export function flagOf(model: ConfigModel, component: Component, flag: string): 
     if (s) return s
   }
   return undefined
+}
+
+function addFlags(model: ConfigModel, component: Component, flags: Array<[string, Setting]>): void {
+  if (flags.length === 0) return
+  model.components.set(component, [...(model.components.get(component) ?? []), {flags: new Map(flags)}])
+}
+
+/** kubeadm ClusterConfiguration (networking + extraArgs, a map before v1beta4, a name/value list since), KubeProxyConfiguration, KubeletConfiguration. */
+function readKubeadm(doc: LintDocument, model: ConfigModel, root: Json): void {
+  const extraArgs = (section: string): Array<[string, Setting]> => {
+    const args = (root[section] as Json | undefined)?.extraArgs
+    if (Array.isArray(args)) return (args as Json[]).map((a, i) => [String(a.name), setting(doc, a.value, [section, 'extraArgs', i, 'value'], `${section}.extraArgs ${String(a.name)}`)])
+    if (isObject(args)) return Object.entries(args).map(([k, v]) => [k, setting(doc, v, [section, 'extraArgs', k], `${section}.extraArgs.${k}`)])
+    return []
+  }
+  const gates = (path: string[], where: string): Array<[string, Setting]> => {
+    const map = path.reduce<unknown>((o, k) => (isObject(o) ? o[k] : undefined), root)
+    if (!isObject(map)) return []
+    return [['feature-gates', {value: Object.entries(map).map(([k, v]) => `${k}=${String(v)}`).join(','), at: doc.at(path), where}]]
+  }
+  if (root.kind === 'ClusterConfiguration') {
+    const net = root.networking as Json | undefined
+    const service = net?.serviceSubnet !== undefined ? setting(doc, net.serviceSubnet, ['networking', 'serviceSubnet'], 'networking.serviceSubnet') : undefined
+    const pods = net?.podSubnet !== undefined ? setting(doc, net.podSubnet, ['networking', 'podSubnet'], 'networking.podSubnet') : undefined
+    addFlags(model, 'kube-apiserver', [...(service ? [['service-cluster-ip-range', service] as [string, Setting]] : []), ...extraArgs('apiServer')])
+    addFlags(model, 'kube-controller-manager', [...(pods ? [['cluster-cidr', pods] as [string, Setting]] : []), ...(service ? [['service-cluster-ip-range', service] as [string, Setting]] : []), ...extraArgs('controllerManager')])
+  } else if (root.kind === 'KubeProxyConfiguration') {
+    const flags: Array<[string, Setting]> = []
+    if (root.clusterCIDR !== undefined) flags.push(['cluster-cidr', setting(doc, root.clusterCIDR, ['clusterCIDR'], 'KubeProxyConfiguration clusterCIDR')])
+    flags.push(['proxy-mode', setting(doc, root.mode || 'iptables', root.mode ? ['mode'] : [], 'KubeProxyConfiguration mode')])
+    addFlags(model, 'kube-proxy', [...flags, ...gates(['featureGates'], 'KubeProxyConfiguration featureGates')])
+  } else {
+    addFlags(model, 'kubelet', gates(['featureGates'], 'KubeletConfiguration featureGates'))
+  }
+}
+
+const RKE2_ARGS: Record<string, Component> = {
+  'kube-apiserver-arg': 'kube-apiserver', 'kube-controller-manager-arg': 'kube-controller-manager', 'kube-proxy-arg': 'kube-proxy', 'kubelet-arg': 'kubelet',
+}
+
+function readRke2(doc: LintDocument, model: ConfigModel, root: Json): void {
+  const recognised = ['cluster-cidr', 'service-cidr', ...Object.keys(RKE2_ARGS)].some((k) => root[k] !== undefined)
+  if (!recognised) return
+  const flags = new Map<Component, Array<[string, Setting]>>()
+  const add = (c: Component, f: string, s: Setting) => flags.set(c, [...(flags.get(c) ?? []), [f, s]])
+  if (root['service-cidr'] !== undefined) {
+    const s = setting(doc, root['service-cidr'], ['service-cidr'], 'service-cidr')
+    add('kube-apiserver', 'service-cluster-ip-range', s)
+  }
+  if (root['cluster-cidr'] !== undefined) {
+    const s = setting(doc, root['cluster-cidr'], ['cluster-cidr'], 'cluster-cidr')
+    add('kube-controller-manager', 'cluster-cidr', s)
+    add('kube-proxy', 'cluster-cidr', s)
+  }
+  for (const [key, component] of Object.entries(RKE2_ARGS)) {
+    const list = root[key]
+    if (!Array.isArray(list)) continue
+    list.forEach((entry, i) => {
+      const [flag, ...rest] = String(entry).replace(/^--/, '').split('=')
+      add(component, flag!, setting(doc, rest.join('='), [key, i], `${key}[${i}] ${flag}`))
+    })
+  }
+  for (const [component, list] of flags) addFlags(model, component, list)
 }

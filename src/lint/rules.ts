@@ -132,12 +132,57 @@ const poolInClusterCidr: LintRule = {
   check(model) {
     const cluster = flagOf(model, 'kube-controller-manager', 'cluster-cidr') ?? flagOf(model, 'kube-proxy', 'cluster-cidr')
     if (!cluster) return []
-    return ['CALICO_IPV4POOL_CIDR', 'CALICO_IPV6POOL_CIDR'].flatMap((name) => {
-      const pool = model.calicoEnv.get(name)
-      const net = pool ? parseCidr(pool.value) : undefined
-      if (!pool || !net) return []
+    const pools = [...['CALICO_IPV4POOL_CIDR', 'CALICO_IPV6POOL_CIDR'].flatMap((name) => model.calicoEnv.get(name) ?? []), ...model.pools.map((p) => p.cidr)]
+    return pools.flatMap((pool) => {
+      const net = parseCidr(pool.value)
+      if (!net) return []
       const inside = cidrList(cluster).some((c) => cidrWithin(net.text, c))
       return inside ? [] : [finding(this.id, 'error', pool, `${net.text} is not inside the cluster CIDR "${cluster.value}" (${cluster.where})`, 'make the pool a part of the cluster CIDR of its family (kube-proxy treats other pod addresses as outside traffic)')]
+    })
+  },
+}
+
+// kube-controller-manager's node CIDR allocator (pkg/controller/nodeipam/ipam/cidrset/cidr_set.go): the
+// node mask must not be shorter than the cluster prefix, and at most 16 bits longer (clusterSubnetMaxDiff).
+const nodeMask: LintRule = {
+  id: 'cidr.node-mask', title: 'Node CIDR mask sizes fit the cluster CIDR',
+  check(model) {
+    const cluster = flagOf(model, 'kube-controller-manager', 'cluster-cidr')
+    if (!cluster) return []
+    const out: Finding[] = []
+    for (const [flag, family] of [['node-cidr-mask-size-ipv4', 'ipv4'], ['node-cidr-mask-size-ipv6', 'ipv6']] as const) {
+      const mask = flagOf(model, 'kube-controller-manager', flag)
+      const net = cidrList(cluster).map((c) => parseCidr(c)).find((c) => c?.family === family)
+      if (!mask || !net) continue
+      const size = Number(mask.value)
+      if (!Number.isInteger(size) || size < net.prefix) out.push(finding(this.id, 'error', mask, `${flag}=${mask.value} is shorter than the cluster CIDR ${net.text}`, `use a mask longer than /${net.prefix}`))
+      else if (size - net.prefix > 16) out.push(finding(this.id, 'error', mask, `${flag}=${size} is ${size - net.prefix} bits longer than ${net.text}; kube-controller-manager allows at most 16`, `use a mask between /${net.prefix} and /${net.prefix + 16}`))
+    }
+    return out
+  },
+}
+
+// Calico IPPool blockSize (docs.tigera.io/calico/latest/reference/resources/ippool): 20-32 for IPv4,
+// 116-128 for IPv6, and no larger than the pool.
+const BLOCK_RANGE: Record<Family, [number, number]> = {ipv4: [20, 32], ipv6: [116, 128]}
+
+const blockSize: LintRule = {
+  id: 'calico.block-size', title: 'Calico block sizes are valid for their pools',
+  check(model) {
+    const pools = [...model.pools]
+    for (const family of ['IPV4', 'IPV6']) {
+      const cidr = model.calicoEnv.get(`CALICO_${family}POOL_CIDR`)
+      const size = model.calicoEnv.get(`CALICO_${family}POOL_BLOCK_SIZE`)
+      if (cidr) pools.push({cidr, ...(size ? {blockSize: size} : {})})
+    }
+    return pools.flatMap(({cidr, blockSize: size}) => {
+      const net = parseCidr(cidr.value)
+      if (!net || !size) return []
+      const value = Number(size.value)
+      const [min, max] = BLOCK_RANGE[net.family]
+      if (!Number.isInteger(value) || value < min || value > max) return [finding(this.id, 'error', size, `block size ${size.value} is outside ${min}-${max} for ${net.family === 'ipv4' ? 'IPv4' : 'IPv6'}`, `use ${net.family === 'ipv4' ? 26 : 122} (Calico's default)`)]
+      if (value < net.prefix) return [finding(this.id, 'error', size, `block size /${value} is larger than the pool ${net.text}`, 'use a block size no shorter than the pool prefix')]
+      return []
     })
   },
 }
@@ -248,6 +293,7 @@ const notPrivate: LintRule = {
     }
     add(model.calicoEnv.get('CALICO_IPV4POOL_CIDR'))
     add(model.calicoEnv.get('CALICO_IPV6POOL_CIDR'))
+    for (const pool of model.pools) add(pool.cidr)
     return settings.flatMap((s) => cidrList(s).flatMap((c) => {
       const net = parseCidr(c)
       const r = privateRange(c)
@@ -257,7 +303,7 @@ const notPrivate: LintRule = {
 }
 
 export const LINT_RULES: readonly LintRule[] = [
-  featureGate, dualRanges, agree, rkeExtraArgs, serviceRangeSize, overlap, poolInClusterCidr, calicoEnv, cniAssign, proxyMode, serviceIpFamily, notPrivate,
+  featureGate, dualRanges, agree, rkeExtraArgs, serviceRangeSize, nodeMask, overlap, poolInClusterCidr, blockSize, calicoEnv, cniAssign, proxyMode, serviceIpFamily, notPrivate,
 ]
 
 export function runLint(model: ConfigModel, version: KubeVersion | undefined): Finding[] {

@@ -59,9 +59,10 @@ describe('lint on the runbook files', () => {
 })
 
 describe('lint rules', () => {
-  it('a clean modern dual-stack config produces no finding', async () => {
-    const {code, report} = await lint(CLEAN, '--kubernetes-version', 'v1.30.2')
+  it.each(['clean', 'clean-kubeadm', 'clean-rke2'])('a clean modern dual-stack config (%s) produces no finding', async (dir) => {
+    const {code, report} = await lint(path.join(ROOT, 'test/fixtures/lint', dir), '--kubernetes-version', 'v1.30.2')
     expect(report.findings).toEqual([])
+    expect(report.skipped).toEqual([])
     expect(code).toBe(0)
   })
 
@@ -82,6 +83,11 @@ describe('lint rules', () => {
     ['k8s.feature-gate', 'the removed gate on 1.30', {'cluster.yml': 'services:\n  kubelet:\n    extra_args:\n      feature-gates: "IPv6DualStack=true"\n'}, ['--kubernetes-version', '1.30'], ['cluster.yml:4 error k8s.feature-gate']],
     ['kube-proxy.mode', 'iptables mode on 1.18', {'cluster.yml': 'services:\n  kubeproxy:\n    extra_args:\n      feature-gates: "IPv6DualStack=true"\n      proxy-mode: iptables\n'}, ['--kubernetes-version', '1.18'], ['cluster.yml:5 error kube-proxy.mode']],
     ['service.ip-family', 'ipFamily on a 1.20+ target', {'svc.yaml': 'apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ipFamily: IPv6\n  ports: [{port: 80}]\n'}, ['--kubernetes-version', '1.22'], ['svc.yaml:5 error service.ip-family']],
+    ['cidr.node-mask', 'an IPv6 node mask 72 bits longer than the cluster CIDR', {'cluster.yml': RKE(GOOD_API, GOOD_CM + '\n    extra_args:\n      node-cidr-mask-size-ipv6: "128"', GOOD_PROXY)}, [], ['cluster.yml:9 error cidr.node-mask']],
+    ['calico.block-size', 'an Installation pool with block size 112', {'installation.yaml': 'apiVersion: operator.tigera.io/v1\nkind: Installation\nmetadata: {name: default}\nspec:\n  calicoNetwork:\n    ipPools:\n      - {cidr: "fd00:42::/56", blockSize: 112}\n'}, [], ['installation.yaml:7 error calico.block-size']],
+    ['cidr.dual', 'a kubeadm ClusterConfiguration with one pod family', {'kubeadm.yaml': 'apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nnetworking:\n  podSubnet: 10.244.0.0/16\n  serviceSubnet: "10.96.0.0/16,fd00:10:96::/112"\n'}, [], ['kubeadm.yaml:4 error cidr.dual']],
+    ['cidr.dual', 'an RKE2 config with one service family', {'config.yaml': 'cluster-cidr: "10.42.0.0/16,fd00:42::/56"\nservice-cidr: 10.43.0.0/16\n'}, [], ['config.yaml:2 error cidr.dual']],
+    ['kube-proxy.mode', 'a KubeProxyConfiguration in iptables mode on 1.18', {'proxy.yaml': 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nclusterCIDR: "10.244.0.0/16,fd00:10:244::/56"\nfeatureGates: {IPv6DualStack: true}\nmode: iptables\n'}, ['--kubernetes-version', '1.18'], ['proxy.yaml:5 error kube-proxy.mode']],
   ]
 
   it.each(CASES)('%s fails on %s', async (_rule, _case, files, args, expected) => {
