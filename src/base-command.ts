@@ -37,8 +37,9 @@ export abstract class BaseCommand extends Command {
     } else if (err.oclif?.exit !== undefined) {
       // oclif's own parse errors (unknown flag, bad option value, missing argument): bad usage.
       code = ExitCode.Usage
-      const first = err.message.split('\n')[0]!.trim()
-      line = `${first}; see 'kubectl dualstack ${this.id?.replaceAll(':', ' ') ?? ''} --help'`
+      // oclif's message can run over lines ("Missing 1 required arg:\npaths ...\nSee more help with --help"): keep it on one.
+      const text = err.message.split('\n').map((l) => l.trim()).filter((l) => l && !/^See more help/.test(l)).join(' ')
+      line = `${text}; see 'kubectl dualstack ${this.id?.replaceAll(':', ' ') ?? ''} --help'`
     } else {
       code = ExitCode.ProblemsFound
       line = `unexpected error: ${err.message.split('\n')[0]}; re-run with --verbose and report it`

@@ -101,6 +101,8 @@ describe('lint rules', () => {
   it('bad input is exit 2', async () => {
     const missing = await runPlugin(['lint', '/nonexistent/values.yaml'])
     expect(missing).toMatchObject({code: 2, stderr: expect.stringMatching(/^error: \/nonexistent\/values\.yaml does not exist/)})
+    const none = await runPlugin(['lint'])
+    expect(none).toEqual({code: 2, stdout: '', stderr: "error: Missing 1 required arg: paths  Files or directories to lint; see 'kubectl dualstack lint --help'\n"})
     const version = await runPlugin(['lint', CLEAN, '--kubernetes-version', 'latest'])
     expect(version).toMatchObject({code: 2, stderr: expect.stringMatching(/^error: "latest" is not a Kubernetes version/)})
   })
