@@ -1,11 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 
 import {KubeCommand, kubeFlags} from '../base-command.js'
-import {parseDuration} from '../cluster/duration.js'
 import {ExitCode} from '../errors.js'
-import type {Family} from '../net/ip.js'
 import {renderJson} from '../render/structured.js'
 import {renderSvcCheckTable} from '../render/svc-check.js'
+import {probeFlags, probeSettings, progressLine} from '../svc/options.js'
 import {runSvcCheck, type SvcCheckReport} from '../svc/run.js'
 
 export default class SvcCheck extends KubeCommand {
@@ -25,26 +24,20 @@ Exit 0 when every test passed, 1 when any failed.`
     ...kubeFlags,
     from: Flags.string({description: 'Run the tests from this existing pod instead of creating one'}),
     image: Flags.string({description: 'Image of the pod created for the check (needs ping, ping6 and curl)', default: 'nicolaka/netshoot:latest'}),
-    family: Flags.string({description: 'Which families to test', options: ['ipv4', 'ipv6', 'all'], default: 'all'}),
+    ...probeFlags,
     port: Flags.integer({description: "Service port for the HTTP test (default: the Service's first port)", min: 1, max: 65_535}),
-    timeout: Flags.string({description: 'Timeout of each ping and HTTP test', default: '5s'}),
-    'ready-timeout': Flags.string({description: 'How long to wait for the created pod to be Ready', default: '2m'}),
-    keep: Flags.boolean({description: 'Keep the pod created for the check'}),
     output: Flags.string({char: 'o', description: 'Output format', options: ['table', 'json'], default: 'table'}),
   }
 
   async run(): Promise<SvcCheckReport> {
     const {args, flags} = await this.parse(SvcCheck)
-    const probeTimeoutMs = parseDuration(flags.timeout, '--timeout')
-    const readyTimeoutMs = parseDuration(flags['ready-timeout'], '--ready-timeout')
+    const settings = probeSettings(flags)
     const client = this.connect(flags)
-    const families: Family[] = flags.family === 'all' ? ['ipv4', 'ipv6'] : [flags.family as Family]
-    const progress = process.stderr.isTTY ? (message: string) => process.stderr.write(`\r\x1b[K${message}`) : undefined
+    const progress = progressLine()
     const report = await runSvcCheck(client, {
-      namespace: client.target.namespace, service: args.service, from: flags.from, image: flags.image, families, port: flags.port,
-      probeTimeoutSeconds: Math.max(1, Math.round(probeTimeoutMs / 1000)), readyTimeoutMs, keep: flags.keep, onProgress: progress,
+      ...settings, namespace: client.target.namespace, service: args.service, from: flags.from, image: flags.image, port: flags.port, onProgress: progress.update,
     })
-    if (progress) process.stderr.write('\r\x1b[K')
+    progress.done()
     if (this.jsonEnabled()) {
       // oclif prints the returned model
     } else if (flags.output === 'json') this.log(renderJson(report))

@@ -12,6 +12,7 @@ import {parseKubeVersion, usesLegacyIpFamily} from '../k8s/version.js'
 import {addressFamily, parseAddress, type Family} from '../net/ip.js'
 import {rawPodIps} from '../pods/pod-ips.js'
 import {ForwardingReader, forwardingCause} from './diagnose.js'
+import type {ProbeSettings} from './options.js'
 import {CURL_EXIT, curlArgv, httpUrl, parseCurl, parsePing, pingArgv} from './probes.js'
 
 export type ConnectivityTest = 'pod-to-pod/same-node' | 'pod-to-pod/cross-node' | 'pod-to-service' | 'dns' | 'external'
@@ -33,15 +34,11 @@ export interface ConnectivityReport {
   summary: {pass: number; fail: number; skip: number}
 }
 
-export interface ConnectivityOptions {
+export interface ConnectivityOptions extends ProbeSettings {
   namespace?: string
   image: string
   serverImage: string
-  families: Family[]
   externalTarget?: string
-  probeTimeoutSeconds: number
-  readyTimeoutMs: number
-  keep: boolean
   onProgress?: (message: string) => void
 }
 

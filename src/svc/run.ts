@@ -10,6 +10,7 @@ import {onInterrupt} from '../interrupt.js'
 import {addressFamily, type Family} from '../net/ip.js'
 import {rawPodIps} from '../pods/pod-ips.js'
 import {ForwardingReader, forwardingCause} from './diagnose.js'
+import type {ProbeSettings} from './options.js'
 import {CURL_EXIT, curlArgv, httpUrl, parseCurl, parsePing, pingArgv} from './probes.js'
 import {readService, type ServiceView} from './service.js'
 
@@ -30,16 +31,12 @@ export interface SvcCheckReport {
   results: TestResult[]
 }
 
-export interface SvcCheckOptions {
+export interface SvcCheckOptions extends ProbeSettings {
   namespace: string
   service: string
   from?: string
   image: string
-  families: Family[]
   port?: number
-  probeTimeoutSeconds: number
-  readyTimeoutMs: number
-  keep: boolean
   onProgress?: (message: string) => void
 }
 
