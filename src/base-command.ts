@@ -2,7 +2,7 @@
 // become a single stderr line and an exit code.
 import {Command, Flags} from '@oclif/core'
 
-import {ClusterClient} from './cluster/kube.js'
+import type {ClusterClient} from './cluster/kube.js'
 import {DualstackError, ExitCode} from './errors.js'
 import {colourWanted, makeTheme, type Theme} from './render/theme.js'
 
@@ -51,7 +51,9 @@ export abstract class BaseCommand extends Command {
 }
 
 export abstract class KubeCommand extends BaseCommand {
-  protected connect(flags: {kubeconfig?: string; context?: string; namespace?: string; 'request-timeout'?: string}): ClusterClient {
+  /** client-node is loaded here, on first use: commands that never reach a cluster (lint, --help) start faster. */
+  protected async connect(flags: {kubeconfig?: string; context?: string; namespace?: string; 'request-timeout'?: string}): Promise<ClusterClient> {
+    const {ClusterClient} = await import('./cluster/kube.js')
     return ClusterClient.connect({
       kubeconfig: flags.kubeconfig,
       context: flags.context,

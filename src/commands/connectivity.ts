@@ -33,7 +33,7 @@ Exit 0 when every test passed, 1 when any failed.`
   async run(): Promise<ConnectivityReport> {
     const {flags} = await this.parse(Connectivity)
     const settings = probeSettings(flags)
-    const client = this.connect(flags)
+    const client = await this.connect(flags)
     const progress = progressLine()
     const report = await runConnectivity(client, {
       ...settings, namespace: flags['namespace-for-tests'], image: flags.image, serverImage: flags['server-image'],

@@ -34,7 +34,7 @@ Read-only. Exit 0 when nothing failed or errored (with --strict, nothing warned 
   async run(): Promise<unknown> {
     const {flags} = await this.parse(Doctor)
     const execTimeoutMs = parseDuration(flags['exec-timeout'], '--exec-timeout')
-    const client = this.connect(flags)
+    const client = await this.connect(flags)
     const progress = process.stderr.isTTY ? (what: string, done: number, total: number) => {
       process.stderr.write(`\r${what}: ${done}/${total}${done === total ? '\r\x1b[K' : ''}`)
     } : undefined

@@ -32,7 +32,7 @@ Pods are read page by page, so memory stays flat on large clusters. Exit 1 with 
 
   async run(): Promise<PodIpReport> {
     const {args, flags} = await this.parse(PodIps)
-    const client = this.connect(flags)
+    const client = await this.connect(flags)
     const output = this.jsonEnabled() ? 'json' : flags.output
     const selection = {
       namespace: flags['all-namespaces'] ? undefined : client.target.namespace,

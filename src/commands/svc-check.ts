@@ -32,7 +32,7 @@ Exit 0 when every test passed, 1 when any failed.`
   async run(): Promise<SvcCheckReport> {
     const {args, flags} = await this.parse(SvcCheck)
     const settings = probeSettings(flags)
-    const client = this.connect(flags)
+    const client = await this.connect(flags)
     const progress = progressLine()
     const report = await runSvcCheck(client, {
       ...settings, namespace: client.target.namespace, service: args.service, from: flags.from, image: flags.image, port: flags.port, onProgress: progress.update,
