@@ -25,6 +25,13 @@ describe('the plugin in a terminal', () => {
     expect(result.stdout).toMatch(ANSI)
   })
 
+  it('doctor shows its progress on a terminal, and not when piped', async () => {
+    const tty = await inTty(['doctor', '--only', 'node.ipv6-forwarding', '--kubeconfig', sim.kubeconfig])
+    expect(tty.stdout).toContain('reading IPv6 forwarding on nodes: 3/3')
+    const piped = await runPlugin(['doctor', '--only', 'node.ipv6-forwarding', '--kubeconfig', sim.kubeconfig])
+    expect(piped.stderr).toBe('')
+  })
+
   it('never colours with NO_COLOR, --no-color, or when piped', async () => {
     expect((await inTty(['pod-ips', '-A', '--kubeconfig', sim.kubeconfig], {NO_COLOR: '1'})).stdout).not.toMatch(ANSI)
     expect((await inTty(['pod-ips', '-A', '--no-color', '--kubeconfig', sim.kubeconfig])).stdout).not.toMatch(ANSI)
