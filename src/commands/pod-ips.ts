@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {KubeCommand, kubeFlags} from '../base-command.js'
 import {podPages} from '../cluster/resources.js'
 import {ExitCode} from '../errors.js'
-import {addToSummary, emptySummary, podIpRow, rawPodIps, violatesRequireDual, type PodIpReport, type PodIpRow} from '../pods/pod-ips.js'
+import {collectPodIps, type PodIpReport} from '../pods/pod-ips.js'
 import {podIpModel, renderPodIpTable} from '../render/pod-ips.js'
 import {renderJson, renderYaml} from '../render/structured.js'
 
@@ -40,21 +40,10 @@ Pods are read page by page, so memory stays flat on large clusters. Exit 1 with 
       labelSelector: flags.selector,
       fieldSelector: flags['field-selector'],
     }
-    const streamPlain = output === 'plain'
-    const report: PodIpReport = {items: [], summary: emptySummary()}
-    const offenders: PodIpRow[] = []
-    for await (const page of podPages(client, selection)) {
-      let plain = ''
-      for (const pod of page) {
-        const row = podIpRow(pod)
-        addToSummary(report.summary, row)
-        if (flags['require-dual'] && violatesRequireDual(row)) offenders.push(row)
-        // plain is streamed: exactly the bytes of the runbook's go-template, in API order.
-        if (streamPlain) plain += rawPodIps(pod).map((ip) => `${ip}\n`).join('')
-        else report.items.push(row)
-      }
-      if (plain) process.stdout.write(plain)
-    }
+    const plain = output === 'plain'
+    const {report, offenders} = await collectPodIps(podPages(client, selection), {
+      keepRows: !plain, requireDual: flags['require-dual'], onRawPage: plain ? (text) => process.stdout.write(text) : undefined,
+    })
 
     if (output === 'table' || output === 'wide') {
       this.log(renderPodIpTable(report, {allNamespaces: flags['all-namespaces'], wide: output === 'wide', now: Date.now(), theme: this.theme(flags['no-color'])}))

@@ -82,3 +82,34 @@ export function addToSummary(summary: PodIpSummary, row: PodIpRow): void {
 export function violatesRequireDual(row: PodIpRow): boolean {
   return row.phase === 'Running' && !row.hostNetwork && row.stack !== 'dual'
 }
+
+export interface CollectOptions {
+  /** Keep every row (table, json, yaml); plain output streams instead. */
+  keepRows: boolean
+  requireDual: boolean
+  /** Receives each page's raw addresses, exactly as the runbook's go-template prints them. */
+  onRawPage?: (text: string) => void
+}
+
+/**
+ * Walks the pages of a pod list once. Pods are classified only when something needs it: plain output
+ * without --require-dual just copies addresses, which keeps the big-cluster path cheap.
+ */
+export async function collectPodIps(pages: AsyncIterable<PodObject[]>, options: CollectOptions): Promise<{report: PodIpReport; offenders: PodIpRow[]}> {
+  const report: PodIpReport = {items: [], summary: emptySummary()}
+  const offenders: PodIpRow[] = []
+  const classify = options.keepRows || options.requireDual
+  for await (const page of pages) {
+    let raw = ''
+    for (const pod of page) {
+      if (options.onRawPage) raw += rawPodIps(pod).map((ip) => `${ip}\n`).join('')
+      if (!classify) continue
+      const row = podIpRow(pod)
+      addToSummary(report.summary, row)
+      if (options.requireDual && violatesRequireDual(row)) offenders.push(row)
+      if (options.keepRows) report.items.push(row)
+    }
+    if (raw) options.onRawPage?.(raw)
+  }
+  return {report, offenders}
+}

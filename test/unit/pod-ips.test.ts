@@ -1,5 +1,5 @@
 import type {PodObject} from '../../src/cluster/types.js'
-import {addToSummary, emptySummary, podIpRow, rawPodIps, violatesRequireDual} from '../../src/pods/pod-ips.js'
+import {addToSummary, collectPodIps, emptySummary, podIpRow, rawPodIps, violatesRequireDual} from '../../src/pods/pod-ips.js'
 import {renderPodIpTable} from '../../src/render/pod-ips.js'
 import {makeTheme} from '../../src/render/theme.js'
 
@@ -54,5 +54,27 @@ describe('pod-ips table', () => {
       'old             node-1   3.2.0.5       <none>                ipv4',
       '3 pods: 2 dual-stack, 1 single-stack (1 IPv4 only, 0 IPv6 only), 0 without an IP',
     ].join('\n'))
+  })
+})
+
+describe('collectPodIps', () => {
+  async function* pages(...lists: PodObject[][]) {
+    yield* lists
+  }
+  const pods = [pod('a', ['10.0.0.1', 'fd00::1']), pod('b', ['10.0.0.2'])]
+
+  it('streams raw addresses page by page, in API order', async () => {
+    const chunks: string[] = []
+    const {report} = await collectPodIps(pages([pods[0]!], [pods[1]!]), {keepRows: false, requireDual: false, onRawPage: (t) => chunks.push(t)})
+    expect(chunks).toEqual(['10.0.0.1\nfd00::1\n', '10.0.0.2\n'])
+    expect(report.items).toEqual([])
+  })
+
+  it('classifies when rows are kept or --require-dual asks', async () => {
+    const kept = await collectPodIps(pages(pods), {keepRows: true, requireDual: false})
+    expect(kept.report.items.map((r) => r.stack)).toEqual(['dual', 'ipv4'])
+    expect(kept.report.summary).toEqual({total: 2, dual: 1, ipv4: 1, ipv6: 0, none: 0})
+    const gate = await collectPodIps(pages(pods), {keepRows: false, requireDual: true, onRawPage: () => undefined})
+    expect(gate.offenders.map((r) => r.name)).toEqual(['b'])
   })
 })
