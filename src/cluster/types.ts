@@ -42,3 +42,21 @@ export interface Target {
   namespace: string
   user: string
 }
+
+export interface ContainerSpec {
+  name: string
+  image?: string
+  command?: string[]
+  args?: string[]
+  env?: Array<{name: string; value?: string; valueFrom?: {configMapKeyRef?: {name: string; key: string}}}>
+}
+
+export interface PodDetail extends PodObject {
+  metadata?: PodObject['metadata'] & {ownerReferences?: Array<{kind: string; name: string}>}
+  spec?: PodObject['spec'] & {containers?: ContainerSpec[]}
+  status?: PodObject['status'] & {
+    conditions?: Array<{type: string; status: string}>
+    containerStatuses?: Array<{name: string; ready?: boolean; restartCount?: number}>
+  }
+}
+

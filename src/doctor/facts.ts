@@ -1,7 +1,8 @@
 // Everything doctor looks at, read once per run. Checks are pure functions over these facts.
 import type {ClusterClient} from '../cluster/kube.js'
-import type {KubeObject, PodObject, Target} from '../cluster/types.js'
-import {DualstackError} from '../errors.js'
+import {hostPodOn, readIpv6Forwarding} from '../cluster/node-sysctl.js'
+import type {ContainerSpec, KubeObject, PodDetail, Target} from '../cluster/types.js'
+import {ApiError, DualstackError} from '../errors.js'
 import {dualStackStage, parseKubeVersion, usesLegacyIpFamily, type KubeVersion} from '../k8s/version.js'
 import {addressFamily} from '../net/ip.js'
 import {podIpRow, type Stack} from '../pods/pod-ips.js'
@@ -12,23 +13,6 @@ export type Fact<T> = {ok: true; value: T} | {ok: false; error: string}
 export interface NodeObject extends KubeObject {
   spec?: {podCIDRs?: string[]; podCIDR?: string}
   status?: {addresses?: Array<{type: string; address: string}>; nodeInfo?: {kubeletVersion?: string; kubeProxyVersion?: string}}
-}
-
-export interface ContainerSpec {
-  name: string
-  image?: string
-  command?: string[]
-  args?: string[]
-  env?: Array<{name: string; value?: string; valueFrom?: {configMapKeyRef?: {name: string; key: string}}}>
-}
-
-export interface PodDetail extends PodObject {
-  metadata?: PodObject['metadata'] & {ownerReferences?: Array<{kind: string; name: string}>}
-  spec?: PodObject['spec'] & {containers?: ContainerSpec[]}
-  status?: PodObject['status'] & {
-    conditions?: Array<{type: string; status: string}>
-    containerStatuses?: Array<{name: string; ready?: boolean; restartCount?: number}>
-  }
 }
 
 export interface DaemonSetObject extends KubeObject {
@@ -105,12 +89,6 @@ function nodeName(obj: KubeObject): string {
   return obj.metadata?.name ?? ''
 }
 
-/** A Running pod with host networking on the node, preferring calico-node: exec in it reads the node's sysctls. */
-export function hostPodOn(pods: readonly PodDetail[], node: string): PodDetail | undefined {
-  const candidates = pods.filter((p) => p.spec?.nodeName === node && p.spec?.hostNetwork && p.status?.phase === 'Running')
-  return candidates.find((p) => p.metadata?.labels?.['k8s-app'] === 'calico-node') ?? candidates[0]
-}
-
 export const NO_HOST_POD = 'no Running hostNetwork pod (calico-node) on the node to read it through'
 
 const PROBE_NAME = 'kubectl-dualstack-doctor-probe'
@@ -124,7 +102,7 @@ async function probeServices(client: ClusterClient, version: KubeVersion): Promi
     try {
       return await client.request<ServiceObject>('POST', path, {query: {dryRun: 'All'}, body: {...base, spec: {...spec, ports}}})
     } catch (error) {
-      if (error instanceof DualstackError && 'code' in error && (error as {code: number}).code === 422) {
+      if (error instanceof ApiError && error.code === 422) {
         result.refusals.push(error.message)
         return undefined
       }
@@ -158,14 +136,7 @@ async function readForwarding(client: ClusterClient, options: GatherOptions, nod
     const pod = hostPodOn(pods.value, node)
     try {
       if (!pod) return {node, error: NO_HOST_POD}
-      const container = pod.spec?.containers?.find((c) => c.name === 'calico-node')?.name ?? pod.spec?.containers?.[0]?.name ?? ''
-      const result = await client.exec(pod.metadata!.namespace!, pod.metadata!.name!, container, ['cat', '/proc/sys/net/ipv6/conf/all/forwarding'], options.execTimeoutMs)
-      const base = {node, pod: `${pod.metadata!.namespace}/${pod.metadata!.name}`}
-      if (result.timedOut) return {...base, error: `exec timed out after ${options.execTimeoutMs / 1000}s`}
-      if (result.exitCode !== 0) return {...base, error: `exec exited ${result.exitCode}: ${result.stderr.trim()}`}
-      return {...base, value: result.stdout.trim()}
-    } catch (error) {
-      return {node, error: (error as Error).message}
+      return {node, pod: `${pod.metadata!.namespace}/${pod.metadata!.name}`, ...(await readIpv6Forwarding(client, pod, options.execTimeoutMs))}
     } finally {
       options.onProgress?.('reading IPv6 forwarding on nodes', ++done, names.length)
     }
@@ -250,3 +221,5 @@ export async function gatherFacts(client: ClusterClient, options: GatherOptions)
 
   return {target: client.target, version, nodes, systemPods, workloads, daemonSets, configMaps, ipPools, installation, dnsService, serviceProbe, forwarding, kubeletFeatureGates}
 }
+
+export type {ContainerSpec, PodDetail} from '../cluster/types.js'

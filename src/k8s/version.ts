@@ -36,3 +36,9 @@ export function dualStackStage(v: KubeVersion): DualStackStage {
 export function usesLegacyIpFamily(v: KubeVersion): boolean {
   return !atLeast(v, 1, 20)
 }
+
+/** The value of a gate in a --feature-gates value ("A=true,B=false"); undefined when it is not set. */
+export function featureGateValue(flagValue: string, gate = 'IPv6DualStack'): boolean | undefined {
+  const setting = flagValue.split(',').map((kv) => kv.split('=')).find(([k]) => k?.trim() === gate)
+  return setting ? setting[1]?.trim().toLowerCase() === 'true' : undefined
+}

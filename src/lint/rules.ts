@@ -1,6 +1,7 @@
 // lint rules: each a stable id, a severity and a pure function from the config model to findings.
 import {readCniConfig} from '../calico/cni-config.js'
-import {dualStackStage, atLeast, usesLegacyIpFamily, type KubeVersion} from '../k8s/version.js'
+import {blockSizeProblem, DEFAULT_BLOCK_SIZE} from '../calico/pools.js'
+import {dualStackStage, atLeast, featureGateValue, usesLegacyIpFamily, type KubeVersion} from '../k8s/version.js'
 import {cidrsOverlap, cidrWithin, parseAddress, parseCidr, privateRange, type Family} from '../net/ip.js'
 import {flagOf, type Component, type ConfigModel, type Setting} from './model.js'
 import type {Position} from './reader.js'
@@ -162,10 +163,6 @@ const nodeMask: LintRule = {
   },
 }
 
-// Calico IPPool blockSize (docs.tigera.io/calico/latest/reference/resources/ippool): 20-32 for IPv4,
-// 116-128 for IPv6, and no larger than the pool.
-const BLOCK_RANGE: Record<Family, [number, number]> = {ipv4: [20, 32], ipv6: [116, 128]}
-
 const blockSize: LintRule = {
   id: 'calico.block-size', title: 'Calico block sizes are valid for their pools',
   check(model) {
@@ -178,11 +175,8 @@ const blockSize: LintRule = {
     return pools.flatMap(({cidr, blockSize: size}) => {
       const net = parseCidr(cidr.value)
       if (!net || !size) return []
-      const value = Number(size.value)
-      const [min, max] = BLOCK_RANGE[net.family]
-      if (!Number.isInteger(value) || value < min || value > max) return [finding(this.id, 'error', size, `block size ${size.value} is outside ${min}-${max} for ${net.family === 'ipv4' ? 'IPv4' : 'IPv6'}`, `use ${net.family === 'ipv4' ? 26 : 122} (Calico's default)`)]
-      if (value < net.prefix) return [finding(this.id, 'error', size, `block size /${value} is larger than the pool ${net.text}`, 'use a block size no shorter than the pool prefix')]
-      return []
+      const problem = blockSizeProblem(net, Number(size.value))
+      return problem ? [finding(this.id, 'error', size, problem, `use ${DEFAULT_BLOCK_SIZE[net.family]} (Calico's default), no shorter than the pool prefix`)] : []
     })
   },
 }
@@ -226,10 +220,6 @@ const cniAssign: LintRule = {
   },
 }
 
-function gateIn(s: Setting | undefined): boolean | undefined {
-  const kv = s?.value.split(',').map((p) => p.split('=')).find(([k]) => k?.trim() === 'IPv6DualStack')
-  return kv ? kv[1]?.trim() === 'true' : undefined
-}
 
 const COMPONENTS: Component[] = ['kube-apiserver', 'kube-controller-manager', 'kubelet', 'kube-proxy']
 
@@ -244,7 +234,7 @@ const featureGate: LintRule = {
       const configs = model.components.get(component)
       if (!configs) continue
       const gates = flagOf(model, component, 'feature-gates')
-      const value = gateIn(gates)
+      const value = gates ? featureGateValue(gates.value) : undefined
       const anchor = gates ?? [...configs[0]!.flags.values()][0] ?? configs[0]!.rkeServiceRange
       if (!anchor) continue
       if (stage === 'alpha' && value !== true) out.push(finding(this.id, 'error', anchor, `${component} needs --feature-gates=IPv6DualStack=true on ${version.gitVersion} (alpha)`, 'feature-gates: "IPv6DualStack=true"'))

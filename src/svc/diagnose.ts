@@ -1,7 +1,8 @@
 // Likely causes for failed probes: IPv6 forwarding off on a node, read through its calico-node pod as
 // doctor does. Read lazily, once per node, and only when something failed.
 import type {ClusterClient} from '../cluster/kube.js'
-import {hostPodOn, type PodDetail} from '../doctor/facts.js'
+import {hostPodOn, readIpv6Forwarding} from '../cluster/node-sysctl.js'
+import type {PodDetail} from '../cluster/types.js'
 
 export class ForwardingReader {
   private hostPods?: Promise<PodDetail[]>
@@ -29,13 +30,7 @@ export class ForwardingReader {
     // No permission to list or exec, or no Calico: no cause to offer, and the caller points to doctor.
     this.hostPods ??= this.client.listAll<PodDetail>('/api/v1/namespaces/kube-system/pods', {labelSelector: 'k8s-app=calico-node'}).catch(() => [])
     const pod = hostPodOn(await this.hostPods, node)
-    if (!pod) return undefined
-    try {
-      const r = await this.client.exec(pod.metadata!.namespace!, pod.metadata!.name!, pod.spec?.containers?.[0]?.name ?? 'calico-node', ['cat', '/proc/sys/net/ipv6/conf/all/forwarding'], 10_000)
-      return r.exitCode === 0 ? r.stdout.trim() : undefined
-    } catch {
-      return undefined
-    }
+    return pod ? (await readIpv6Forwarding(this.client, pod, 10_000)).value : undefined
   }
 }
 

@@ -1,8 +1,6 @@
 // connectivity against the simulated cluster: the matrix per family, what a node without IPv6 forwarding
 // and NAT outgoing off do to it, and everything it made deleted (request record and store).
-import {spawn} from 'node:child_process'
-
-import {PLUGIN, runPlugin, startSim, testEnv, type RunningSim} from '../sim/harness.js'
+import {interruptPlugin, runPlugin, startSim, type RunningSim} from '../sim/harness.js'
 
 interface Report {
   namespace: string
@@ -95,11 +93,8 @@ describe('connectivity', () => {
       s.execLatencyMs = 10_000
     })
     try {
-      const child = spawn(PLUGIN, ['connectivity', '--kubeconfig', sim.kubeconfig], {env: testEnv()})
-      const deadline = Date.now() + 20_000
-      while (!sim.server.sim.requests.some((r) => r.verb === 'exec') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
-      child.kill('SIGINT')
-      expect(await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))).toBe(130)
+      const {code} = await interruptPlugin(['connectivity', '--kubeconfig', sim.kubeconfig], () => sim.server.sim.requests.some((r) => r.verb === 'exec'))
+      expect(code).toBe(130)
       const namespace = sim.server.sim.requests.find((r) => r.verb === 'create' && r.resource === 'pods')!.namespace!
       expectCleanedUp(sim, namespace)
     } finally {

@@ -1,10 +1,8 @@
 // svc-check against the simulated cluster: every test per family, the likely causes of failures, and the
 // pod it creates always deleted (on success, on error, on Ctrl-C), proven by the request record.
-import {spawn} from 'node:child_process'
-
 import type {Scenario} from '../sim/scenario.js'
 import type {Obj} from '../sim/store.js'
-import {PLUGIN, runPlugin, startSim, testEnv, type RunningSim} from '../sim/harness.js'
+import {interruptPlugin, runPlugin, startSim, type RunningSim} from '../sim/harness.js'
 
 interface Report {
   service: {name: string; namespace: string; clusterIPs: string[]; ipFamilies: string[]; ipFamilyPolicy: string | null}
@@ -173,13 +171,7 @@ describe('svc-check failures and their likely causes', () => {
       s.execLatencyMs = 10_000
     })
     try {
-      const child = spawn(PLUGIN, ['svc-check', 'svc-hellok8s', '--kubeconfig', sim.kubeconfig], {env: testEnv()})
-      let stderr = ''
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-      const deadline = Date.now() + 20_000
-      while (!sim.server.sim.requests.some((r) => r.verb === 'exec') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
-      child.kill('SIGINT')
-      const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
+      const {code, stderr} = await interruptPlugin(['svc-check', 'svc-hellok8s', '--kubeconfig', sim.kubeconfig], () => sim.server.sim.requests.some((r) => r.verb === 'exec'))
       expect(code).toBe(130)
       expect(stderr).toContain('interrupted: cleaning up')
       const life = probePodLifecycle(sim)

@@ -1,8 +1,6 @@
 // How the plugin behaves as a terminal program: colour only on a TTY, NO_COLOR and --no-color, Ctrl-C,
 // unknown commands.
-import {spawn} from 'node:child_process'
-
-import {PLUGIN, run, runPlugin, startSim, testEnv, type RunningSim} from '../sim/harness.js'
+import {interruptPlugin, PLUGIN, run, runPlugin, startSim, testEnv, type RunningSim} from '../sim/harness.js'
 
 const ANSI = /\x1b\[[0-9;]*m/ // eslint-disable-line no-control-regex
 
@@ -40,15 +38,8 @@ describe('the plugin in a terminal', () => {
 
   it('Ctrl-C exits 130', async () => {
     const kc = sim.writeKubeconfig('kc-viewer', {user: 'viewer'})
-    const child = spawn(PLUGIN, ['pod-ips', '-A', '--kubeconfig', kc], {env: testEnv()})
-    let stderr = ''
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    // Wait until the request is at the (slow) API server, then interrupt.
-    const deadline = Date.now() + 15_000
-    while (!sim.server.sim.requests.some((r) => r.user === 'viewer') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
-    await new Promise((r) => setTimeout(r, 200))
-    child.kill('SIGINT')
-    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
+    // Interrupt once the request is at the (slow) API server.
+    const {code, stderr} = await interruptPlugin(['pod-ips', '-A', '--kubeconfig', kc], () => sim.server.sim.requests.some((r) => r.user === 'viewer'))
     expect(code).toBe(130)
     expect(stderr).toContain('interrupted')
   })

@@ -1,6 +1,6 @@
 // Helpers for tests: start a simulated cluster from a scenario, write its kubeconfig, and run the real
 // plugin binary or the real kubectl against it in a subprocess.
-import {execFile} from 'node:child_process'
+import {execFile, spawn} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -80,4 +80,16 @@ const KUBECTL_CACHE = mkdtempSync(path.join(tmpdir(), 'dualstack-kubectl-cache-'
 /** The real kubectl. It is on PATH on every machine here and in CI: a missing kubectl fails the test. */
 export function runKubectl(args: string[], extraEnv: Record<string, string | undefined> = {}): Promise<RunResult> {
   return run('kubectl', args, testEnv({KUBECACHEDIR: KUBECTL_CACHE, ...extraEnv}))
+}
+
+/** Starts the plugin, sends it SIGINT (Ctrl-C) once `ready()` holds, and returns how it ended. */
+export async function interruptPlugin(args: string[], ready: () => boolean, extraEnv: Record<string, string | undefined> = {}): Promise<{code: number | null; stderr: string}> {
+  const child = spawn(PLUGIN, args, {env: testEnv(extraEnv)})
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
+  const deadline = Date.now() + 20_000
+  while (!ready() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+  child.kill('SIGINT')
+  return {code: await exited, stderr}
 }

@@ -1,7 +1,9 @@
 import {readCniConfig} from '../../calico/cni-config.js'
+import {blockSizeProblem, DEFAULT_BLOCK_SIZE} from '../../calico/pools.js'
 import {imageTag} from '../../calico/env.js'
 import {calicoNodeContainer, calicoNodeDaemonSet, calicoNodeEnv} from '../../calico/node.js'
 import {parseAddress, parseCidr, type Family} from '../../net/ip.js'
+import {isPodReady} from '../../cluster/resources.js'
 import {fail, listSome, need, pass, skip, warn, type Check, type Outcome} from '../check.js'
 import type {DaemonSetObject, Facts, IPPoolObject} from '../facts.js'
 
@@ -124,9 +126,8 @@ export const podsReady: Check = {
   run(f) {
     if (!calicoInstall(f)) return NOT_INSTALLED
     const pods = need(f.systemPods).filter((p) => p.metadata?.labels?.['k8s-app'] === 'calico-node')
-    const ready = (p: (typeof pods)[number]) => p.status?.phase === 'Running' && (p.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
     const nodes = need(f.nodes).map((n) => n.metadata?.name ?? '')
-    const without = nodes.filter((n) => !pods.some((p) => p.spec?.nodeName === n && ready(p)))
+    const without = nodes.filter((n) => !pods.some((p) => p.spec?.nodeName === n && isPodReady(p)))
     const restarts = pods.reduce((sum, p) => sum + (p.status?.containerStatuses ?? []).reduce((s, c) => s + (c.restartCount ?? 0), 0), 0)
     const restartNote = restarts > 0 ? `; ${restarts} container restart(s) in total` : ''
     if (without.length > 0) {
@@ -194,10 +195,7 @@ export const natOutgoing: Check = {
   },
 }
 
-// Calico's IPPool validation (docs.tigera.io/calico/latest/reference/resources/ippool): blockSize 20-32 for
-// IPv4 and 116-128 for IPv6, no larger than the pool; IPIP encapsulates IPv4 only.
-const BLOCK_RANGE: Record<Family, [number, number]> = {ipv4: [20, 32], ipv6: [116, 128]}
-
+// Block sizes per src/calico/pools.ts; IPIP encapsulates IPv4 only.
 export const blockSize: Check = {
   id: 'calico.ippool.block-size', title: 'Pool block sizes and encapsulation are valid', area: 'Calico', needs: ['daemonSets', 'installation', 'ipPools'],
   run(f) {
@@ -211,10 +209,8 @@ export const blockSize: Check = {
         problems.push(`${name}: cidr "${pool.spec?.cidr}" is not a CIDR`)
         continue
       }
-      const size = pool.spec?.blockSize ?? (cidr.family === 'ipv4' ? 26 : 122)
-      const [min, max] = BLOCK_RANGE[cidr.family]
-      if (size < min || size > max) problems.push(`${name}: blockSize ${size} is outside ${min}-${max} for ${cidr.family === 'ipv4' ? 'IPv4' : 'IPv6'}`)
-      if (size < cidr.prefix) problems.push(`${name}: blockSize /${size} is larger than the pool ${cidr.text}`)
+      const problem = blockSizeProblem(cidr, pool.spec?.blockSize ?? DEFAULT_BLOCK_SIZE[cidr.family])
+      if (problem) problems.push(`${name}: ${problem}`)
       if (cidr.family === 'ipv6' && pool.spec?.ipipMode && pool.spec.ipipMode !== 'Never') problems.push(`${name}: ipipMode ${pool.spec.ipipMode} on an IPv6 pool (IPIP carries IPv4 only)`)
     }
     if (problems.length > 0) return fail(problems.join('; '), 'recreate the pool with a valid blockSize (IPv4 20-32, IPv6 116-128, not larger than the pool) and ipipMode Never for IPv6 (kubectl dualstack ippool fix)')

@@ -1,7 +1,7 @@
 import {parse} from 'yaml'
 
 import type {PodDetail} from '../facts.js'
-import {dualStackStage, usesLegacyIpFamily} from '../../k8s/version.js'
+import {dualStackStage, featureGateValue, usesLegacyIpFamily} from '../../k8s/version.js'
 import {parseCidr} from '../../net/ip.js'
 import {fail, listSome, need, pass, skip, warn, type Check} from '../check.js'
 
@@ -28,8 +28,8 @@ export const version: Check = {
 function gateInArgs(args: readonly string[]): boolean | undefined {
   for (const arg of args) {
     const m = /^--feature-gates=(.*)$/.exec(arg)
-    const setting = m?.[1]?.split(',').map((kv) => kv.split('=')).find(([k]) => k?.trim() === 'IPv6DualStack')
-    if (setting) return setting[1]?.trim().toLowerCase() === 'true'
+    const value = m ? featureGateValue(m[1]!) : undefined
+    if (value !== undefined) return value
   }
   return undefined
 }
