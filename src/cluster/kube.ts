@@ -117,6 +117,7 @@ export class ClusterClient {
   readonly target: Target
   private readonly kc: KubeConfig
   private readonly timeoutMs: number
+  private execClient?: Exec
 
   private constructor(loaded: LoadedConfig, timeoutMs: number) {
     this.kc = loaded.kc
@@ -189,6 +190,9 @@ export class ClusterClient {
     const stderr = collector()
     return new Promise<ExecResult>((resolve, reject) => {
       let settled = false
+      let socket: {close(): void} | undefined
+      // Output frames may still be in flight behind the status frame: the result settles when the socket closes.
+      let exitCode: number | undefined
       const finish = (result: ExecResult | Error) => {
         if (settled) return
         settled = true
@@ -200,20 +204,18 @@ export class ClusterClient {
         socket?.close()
         finish({exitCode: -1, stdout: stdout.text(), stderr: stderr.text(), timedOut: true})
       }, timeoutMs)
-      let socket: {close(): void} | undefined
       const onStatus = (status: V1Status) => {
         const code = status.status === 'Success' ? 0 : Number(status.details?.causes?.find((c) => c.reason === 'ExitCode')?.message ?? NaN)
         if (Number.isNaN(code)) finish(new ApiError(`exec in ${namespace}/${pod} failed: ${status.message ?? status.reason}`, 500, status.reason, ExitCode.ProblemsFound))
-        // Output frames may still be in flight behind the status frame: settle once the socket closes.
-        else pendingCode = code
+        else exitCode = code
       }
-      let pendingCode: number | undefined
-      new Exec(this.kc).exec(namespace, pod, container, argv, stdout.stream, stderr.stream, null, false, onStatus)
+      this.execClient ??= new Exec(this.kc)
+      this.execClient.exec(namespace, pod, container, argv, stdout.stream, stderr.stream, null, false, onStatus)
         .then((ws) => {
           socket = ws
-          ws.on('close', () => finish(pendingCode === undefined
+          ws.on('close', () => finish(exitCode === undefined
             ? new ApiError(`exec in ${namespace}/${pod} ended without an exit status`, 500, undefined, ExitCode.ProblemsFound)
-            : {exitCode: pendingCode, stdout: stdout.text(), stderr: stderr.text(), timedOut: false}))
+            : {exitCode, stdout: stdout.text(), stderr: stderr.text(), timedOut: false}))
         })
         .catch((error: unknown) => finish(execError(error, this.target, namespace, pod)))
     })

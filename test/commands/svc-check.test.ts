@@ -28,6 +28,13 @@ function probePodLifecycle(sim: RunningSim): {created: number; deleted: string[]
   return {created, deleted, left}
 }
 
+function expectOneProbePodCreatedAndDeleted(sim: RunningSim): void {
+  const life = probePodLifecycle(sim)
+  expect(life.created).toBe(1)
+  expect(life.deleted).toHaveLength(1)
+  expect(life.left).toEqual([])
+}
+
 function objectOf(s: Scenario, kind: string, name: string): Obj {
   return s.objects!.find((o) => o.kind === kind && o.metadata.name === name)!
 }
@@ -157,10 +164,7 @@ describe('svc-check failures and their likely causes', () => {
       const result = await runPlugin(['svc-check', 'svc-hellok8s', '--image', 'registry.invalid/netshoot:latest', '--ready-timeout', '2s', '--kubeconfig', sim.kubeconfig])
       expect(result.code).toBe(1)
       expect(result.stderr).toMatch(/^error: pod default\/dualstack-svc-check-[0-9a-f]{6} was not Ready after 2s \(ImagePullBackOff\); check that the image registry.invalid\/netshoot:latest can be pulled/)
-      const life = probePodLifecycle(sim)
-      expect(life.created).toBe(1)
-      expect(life.deleted).toHaveLength(1)
-      expect(life.left).toEqual([])
+      expectOneProbePodCreatedAndDeleted(sim)
     } finally {
       await sim.stop()
     }
@@ -174,10 +178,7 @@ describe('svc-check failures and their likely causes', () => {
       const {code, stderr} = await interruptPlugin(['svc-check', 'svc-hellok8s', '--kubeconfig', sim.kubeconfig], () => sim.server.sim.requests.some((r) => r.verb === 'exec'))
       expect(code).toBe(130)
       expect(stderr).toContain('interrupted: cleaning up')
-      const life = probePodLifecycle(sim)
-      expect(life.created).toBe(1)
-      expect(life.deleted).toHaveLength(1)
-      expect(life.left).toEqual([])
+      expectOneProbePodCreatedAndDeleted(sim)
     } finally {
       await sim.stop()
     }

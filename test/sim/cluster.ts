@@ -86,14 +86,12 @@ export class SimCluster {
     }
     // The `kubernetes` Service takes the first address of the primary service range, as the apiserver does.
     const svc = this.type('v1', 'Service')
-    const primary = this.scenario.serviceCIDRs[0]!
     const kubernetesIp = this.serviceIps.byFamily.get(this.serviceIps.primary)!.allocateNext(false)
     this.store.create(svc, {
       apiVersion: 'v1', kind: 'Service', metadata: {name: 'kubernetes', namespace: 'default', labels: {component: 'apiserver', provider: 'kubernetes'}},
       spec: {type: 'ClusterIP', clusterIP: kubernetesIp, ports: [{name: 'https', port: 443, protocol: 'TCP', targetPort: 6443}],
         ...(this.legacyServiceFamilies ? {} : {clusterIPs: [kubernetesIp], ipFamilies: [this.serviceIps.primary], ipFamilyPolicy: 'SingleStack'})},
     })
-    void primary
     for (const obj of this.scenario.objects ?? []) this.apply(obj)
     this.controllers.reconcile()
   }
