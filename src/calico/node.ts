@@ -1,5 +1,5 @@
 // Locating calico-node and reading its configuration from the facts doctor gathers.
-import type {DaemonSetObject} from '../doctor/facts.js'
+import type {DaemonSetObject} from '../cluster/types.js'
 import {resolveEnv, type ResolvedEnvValue} from './env.js'
 
 /** The calico-node DaemonSet: kube-system for manifest/Helm installs, calico-system for the operator. */

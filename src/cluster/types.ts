@@ -60,3 +60,33 @@ export interface PodDetail extends PodObject {
   }
 }
 
+export interface NodeObject extends KubeObject {
+  spec?: {podCIDRs?: string[]; podCIDR?: string}
+  status?: {addresses?: Array<{type: string; address: string}>; nodeInfo?: {kubeletVersion?: string; kubeProxyVersion?: string}}
+}
+
+export interface DaemonSetObject extends KubeObject {
+  spec?: {template?: {spec?: {containers?: ContainerSpec[]; hostNetwork?: boolean}}}
+  status?: {desiredNumberScheduled?: number; numberReady?: number}
+}
+
+/** Calico's IPPool spec, as crd.projectcalico.org/v1 and projectcalico.org/v3 both carry it. */
+export interface IPPoolSpec {
+  cidr?: string
+  blockSize?: number
+  ipipMode?: string
+  vxlanMode?: string
+  natOutgoing?: boolean
+  disabled?: boolean
+  nodeSelector?: string
+  disableBGPExport?: boolean
+  allowedUses?: string[]
+}
+
+export interface IPPoolObject extends KubeObject {
+  spec?: IPPoolSpec
+}
+
+export interface ServiceObject extends KubeObject {
+  spec?: {clusterIP?: string; clusterIPs?: string[]; ipFamilies?: string[]; ipFamilyPolicy?: string; ipFamily?: string}
+}

@@ -3,9 +3,9 @@ import {Flags} from '@oclif/core'
 import {KubeCommand, kubeFlags} from '../base-command.js'
 import {parseDuration} from '../cluster/duration.js'
 import type {Status} from '../doctor/check.js'
-import {runDoctor, type DoctorReport} from '../doctor/run.js'
+import {runDoctor} from '../doctor/run.js'
 import {ExitCode} from '../errors.js'
-import {doctorModel, renderDoctorTable} from '../render/doctor.js'
+import {doctorJunitCases, doctorModel, renderDoctorTable} from '../render/doctor.js'
 import {renderJunit} from '../render/junit.js'
 import {renderJson, renderYaml} from '../render/structured.js'
 
@@ -42,21 +42,10 @@ Read-only. Exit 0 when nothing failed or errored (with --strict, nothing warned 
     const output = this.jsonEnabled() ? 'json' : flags.output
     if (output === 'table') this.log(renderDoctorTable(report, this.theme(flags['no-color'])))
     else if (output === 'yaml') this.log(renderYaml(doctorModel(report)))
-    else if (output === 'junit') this.log(renderJunit('kubectl-dualstack doctor', junitCases(report, flags.strict)))
+    else if (output === 'junit') this.log(renderJunit('kubectl-dualstack doctor', doctorJunitCases(report, flags.strict)))
     else if (!this.jsonEnabled()) this.log(renderJson(doctorModel(report)))
     const failing: Status[] = flags.strict ? ['fail', 'error', 'warn'] : ['fail', 'error']
     if (report.checks.some((c) => failing.includes(c.status))) process.exitCode = ExitCode.ProblemsFound
     return doctorModel(report)
   }
-}
-
-function junitCases(report: DoctorReport, strict: boolean) {
-  return report.checks.map((c) => ({
-    classname: `doctor.${c.area}`,
-    name: c.id,
-    outcome: c.status === 'fail' || (strict && c.status === 'warn') ? 'failure' as const
-      : c.status === 'error' ? 'error' as const : c.status === 'skip' ? 'skipped' as const : 'passed' as const,
-    message: `${c.status}: ${c.message}`,
-    body: c.remediation,
-  }))
 }

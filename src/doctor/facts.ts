@@ -1,7 +1,7 @@
 // Everything doctor looks at, read once per run. Checks are pure functions over these facts.
 import type {ClusterClient} from '../cluster/kube.js'
 import {hostPodOn, readIpv6Forwarding} from '../cluster/node-sysctl.js'
-import type {ContainerSpec, KubeObject, PodDetail, Target} from '../cluster/types.js'
+import type {DaemonSetObject, IPPoolObject, KubeObject, NodeObject, PodDetail, ServiceObject, Target} from '../cluster/types.js'
 import {ApiError, DualstackError} from '../errors.js'
 import {dualStackStage, parseKubeVersion, usesLegacyIpFamily, type KubeVersion} from '../k8s/version.js'
 import {addressFamily} from '../net/ip.js'
@@ -9,24 +9,6 @@ import {podIpRow, type Stack} from '../pods/pod-ips.js'
 import {mapLimit} from './concurrency.js'
 
 export type Fact<T> = {ok: true; value: T} | {ok: false; error: string}
-
-export interface NodeObject extends KubeObject {
-  spec?: {podCIDRs?: string[]; podCIDR?: string}
-  status?: {addresses?: Array<{type: string; address: string}>; nodeInfo?: {kubeletVersion?: string; kubeProxyVersion?: string}}
-}
-
-export interface DaemonSetObject extends KubeObject {
-  spec?: {template?: {spec?: {containers?: ContainerSpec[]; hostNetwork?: boolean}}}
-  status?: {desiredNumberScheduled?: number; numberReady?: number}
-}
-
-export interface IPPoolObject extends KubeObject {
-  spec?: {cidr?: string; blockSize?: number; ipipMode?: string; vxlanMode?: string; natOutgoing?: boolean; disabled?: boolean; nodeSelector?: string}
-}
-
-export interface ServiceObject extends KubeObject {
-  spec?: {clusterIP?: string; clusterIPs?: string[]; ipFamilies?: string[]; ipFamilyPolicy?: string; ipFamily?: string}
-}
 
 export interface ServiceProbe {
   /** Addresses the API server allocated, by family; or its refusal. */
@@ -222,4 +204,4 @@ export async function gatherFacts(client: ClusterClient, options: GatherOptions)
   return {target: client.target, version, nodes, systemPods, workloads, daemonSets, configMaps, ipPools, installation, dnsService, serviceProbe, forwarding, kubeletFeatureGates}
 }
 
-export type {ContainerSpec, PodDetail} from '../cluster/types.js'
+export type {ContainerSpec, DaemonSetObject, IPPoolObject, NodeObject, PodDetail, ServiceObject} from '../cluster/types.js'

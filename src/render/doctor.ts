@@ -1,5 +1,6 @@
 import type {CheckResult, Status} from '../doctor/check.js'
 import type {DoctorReport} from '../doctor/run.js'
+import type {JunitCase} from './junit.js'
 import type {Theme} from './theme.js'
 
 const SYMBOL: Record<Status, string> = {pass: '✔', warn: '!', fail: '✖', skip: '-', error: '?'}
@@ -44,4 +45,16 @@ export function doctorModel(report: DoctorReport): unknown {
     })),
     summary: report.summary,
   }
+}
+
+/** One JUnit testcase per check; with --strict a warning fails its case too. */
+export function doctorJunitCases(report: DoctorReport, strict: boolean): JunitCase[] {
+  return report.checks.map((c) => ({
+    classname: `doctor.${c.area}`,
+    name: c.id,
+    outcome: c.status === 'fail' || (strict && c.status === 'warn') ? 'failure' as const
+      : c.status === 'error' ? 'error' as const : c.status === 'skip' ? 'skipped' as const : 'passed' as const,
+    message: `${c.status}: ${c.message}`,
+    body: c.remediation,
+  }))
 }

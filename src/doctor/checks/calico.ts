@@ -1,54 +1,45 @@
 import {readCniConfig} from '../../calico/cni-config.js'
 import {blockSizeProblem, DEFAULT_BLOCK_SIZE} from '../../calico/pools.js'
 import {imageTag} from '../../calico/env.js'
-import {calicoNodeContainer, calicoNodeDaemonSet, calicoNodeEnv} from '../../calico/node.js'
+import {calicoInstall, calicoNodeEnvOf, configuredPool, installationPools, poolsOfFamily, type CalicoInstall, type InstallationObject, type InstallationPool} from '../../calico/install.js'
+import {calicoNodeContainer} from '../../calico/node.js'
 import {parseAddress, parseCidr, type Family} from '../../net/ip.js'
 import {isPodReady} from '../../cluster/resources.js'
 import {fail, listSome, need, pass, skip, warn, type Check, type Outcome} from '../check.js'
-import type {DaemonSetObject, Facts, IPPoolObject} from '../facts.js'
+import type {Facts, IPPoolObject} from '../facts.js'
 
 const NOT_INSTALLED = skip('Calico is not installed')
 
-interface CalicoInstall {
-  ds?: DaemonSetObject
-  operator: boolean
+function installationOf(f: Facts): InstallationObject | undefined {
+  return f.installation.ok ? f.installation.value : undefined
 }
 
-function calicoInstall(f: Facts): CalicoInstall | undefined {
-  const ds = calicoNodeDaemonSet(need(f.daemonSets))
-  const operator = f.installation.ok && f.installation.value !== undefined
-  return ds || operator ? {ds, operator} : undefined
+function calicoInstallOf(f: Facts): CalicoInstall | undefined {
+  return calicoInstall(need(f.daemonSets), installationOf(f))
 }
 
-/** The Installation's calicoNetwork.ipPools (operator installs). */
-function installationPools(f: Facts): Array<{cidr?: string; natOutgoing?: string}> {
-  const spec = f.installation.ok ? f.installation.value?.spec : undefined
-  return ((spec?.calicoNetwork as {ipPools?: Array<{cidr?: string; natOutgoing?: string}>} | undefined)?.ipPools) ?? []
+function installationPoolsOf(f: Facts): InstallationPool[] {
+  return installationPools(installationOf(f))
+}
+
+function envOf(f: Facts) {
+  const install = calicoInstallOf(f)
+  return install ? calicoNodeEnvOf(install, need(f.configMaps)) : undefined
 }
 
 /** What the installation asks for the IPv6 pool: from the Installation (operator) or calico-node's env. */
-function configuredIpv6(f: Facts, install: CalicoInstall): {cidr?: string; natOutgoing?: string; source: string} {
-  if (install.operator) {
-    const pool = installationPools(f).find((p) => parseCidr(p.cidr ?? '')?.family === 'ipv6')
-    return {cidr: pool?.cidr, natOutgoing: pool ? String((pool.natOutgoing ?? 'Enabled') === 'Enabled') : undefined, source: 'the Installation\'s IPv6 pool'}
-  }
-  const env = envOf(f)
-  return {cidr: env?.get('CALICO_IPV6POOL_CIDR')?.value, natOutgoing: env?.get('CALICO_IPV6POOL_NAT_OUTGOING')?.value, source: 'CALICO_IPV6POOL_CIDR'}
-}
-
-function envOf(f: Facts): Map<string, {value?: string; source: string}> | undefined {
-  const ds = calicoNodeDaemonSet(need(f.daemonSets))
-  return ds ? calicoNodeEnv(ds, need(f.configMaps)) : undefined
+function configuredIpv6(f: Facts, install: CalicoInstall) {
+  return configuredPool(install, 'ipv6', installationOf(f), install.operator ? undefined : envOf(f))
 }
 
 function poolsOf(f: Facts, family: Family): IPPoolObject[] {
-  return (need(f.ipPools) ?? []).filter((p) => parseCidr(p.spec?.cidr ?? '')?.family === family)
+  return poolsOfFamily(need(f.ipPools) ?? [], family)
 }
 
 export const installed: Check = {
   id: 'calico.installed', title: 'Calico is installed', area: 'Calico', needs: ['daemonSets', 'installation', 'ipPools'],
   run(f) {
-    const install = calicoInstall(f)
+    const install = calicoInstallOf(f)
     if (!install) {
       return fail('no calico-node DaemonSet, no Tigera Installation' + (need(f.ipPools) === undefined ? ', no Calico CRDs' : ''),
         'install Calico 3.11 or later with Calico IPAM (the runbook uses the Helm chart; docs.tigera.io covers the operator)')
@@ -66,10 +57,10 @@ export const installed: Check = {
 export const cniIpam: Check = {
   id: 'calico.cni-ipam', title: 'CNI config assigns IPv4 and IPv6 with calico-ipam', area: 'Calico', needs: ['daemonSets', 'installation', 'ipPools', 'configMaps'],
   run(f) {
-    const install = calicoInstall(f)
+    const install = calicoInstallOf(f)
     if (!install) return NOT_INSTALLED
     if (install.operator && f.installation.ok) {
-      const pools = installationPools(f).map((p) => p.cidr ?? '')
+      const pools = installationPoolsOf(f).map((p) => p.cidr ?? '')
       const v6 = pools.find((c) => parseCidr(c)?.family === 'ipv6')
       return v6 ? pass(`the Installation has an IPv6 pool ${v6}; the operator writes the CNI config`)
         : fail(`the Installation's calicoNetwork.ipPools has no IPv6 pool (${pools.join(', ') || 'none'})`, 'add an IPv6 entry to spec.calicoNetwork.ipPools of the Installation "default"')
@@ -91,7 +82,7 @@ export const cniIpam: Check = {
 export const nodeEnv: Check = {
   id: 'calico.node-env', title: 'calico-node environment enables IPv6', area: 'Calico', needs: ['daemonSets', 'installation', 'ipPools', 'configMaps'],
   run(f): Outcome {
-    const install = calicoInstall(f)
+    const install = calicoInstallOf(f)
     if (!install) return NOT_INSTALLED
     const env = envOf(f)
     if (install.operator || !env) return skip('calico-node is configured by the Tigera operator from the Installation (see calico.cni-ipam)')
@@ -124,7 +115,7 @@ export const nodeEnv: Check = {
 export const podsReady: Check = {
   id: 'calico.pods-ready', title: 'A Ready calico-node pod on every node', area: 'Calico', needs: ['daemonSets', 'installation', 'ipPools', 'systemPods', 'nodes'],
   run(f) {
-    if (!calicoInstall(f)) return NOT_INSTALLED
+    if (!calicoInstallOf(f)) return NOT_INSTALLED
     const pods = need(f.systemPods).filter((p) => p.metadata?.labels?.['k8s-app'] === 'calico-node')
     const nodes = need(f.nodes).map((n) => n.metadata?.name ?? '')
     const without = nodes.filter((n) => !pods.some((p) => p.spec?.nodeName === n && isPodReady(p)))
@@ -143,7 +134,7 @@ function poolCheck(family: Family): Check {
   return {
     id: `calico.ippool.${family}`, title: `An enabled ${name} IPPool exists`, area: 'Calico', needs: ['daemonSets', 'installation', 'ipPools'],
     run(f) {
-      if (!calicoInstall(f)) return NOT_INSTALLED
+      if (!calicoInstallOf(f)) return NOT_INSTALLED
       const pools = poolsOf(f, family)
       const enabled = pools.filter((p) => !p.spec?.disabled)
       if (enabled.length > 0) return pass(enabled.map((p) => `${p.metadata?.name} ${p.spec?.cidr}`).join(', '))
@@ -160,7 +151,7 @@ export const ipv6Pool = poolCheck('ipv6')
 export const cidrMatch: Check = {
   id: 'calico.ippool.cidr-match', title: 'The IPv6 pool has the configured CIDR', area: 'Calico', needs: ['daemonSets', 'installation', 'ipPools', 'configMaps'],
   run(f) {
-    const install = calicoInstall(f)
+    const install = calicoInstallOf(f)
     if (!install) return NOT_INSTALLED
     const configured = configuredIpv6(f, install)
     const wanted = configured.cidr
@@ -179,7 +170,7 @@ export const cidrMatch: Check = {
 export const natOutgoing: Check = {
   id: 'calico.ippool.nat-outgoing', title: 'NAT outgoing on the IPv6 pool', area: 'Calico', needs: ['daemonSets', 'installation', 'ipPools', 'configMaps'],
   run(f) {
-    const install = calicoInstall(f)
+    const install = calicoInstallOf(f)
     if (!install) return NOT_INSTALLED
     const pools = poolsOf(f, 'ipv6').filter((p) => !p.spec?.disabled)
     if (pools.length === 0) return skip('there is no enabled IPv6 pool (see calico.ippool.ipv6)')
@@ -199,7 +190,7 @@ export const natOutgoing: Check = {
 export const blockSize: Check = {
   id: 'calico.ippool.block-size', title: 'Pool block sizes and encapsulation are valid', area: 'Calico', needs: ['daemonSets', 'installation', 'ipPools'],
   run(f) {
-    if (!calicoInstall(f)) return NOT_INSTALLED
+    if (!calicoInstallOf(f)) return NOT_INSTALLED
     const problems: string[] = []
     const pools = need(f.ipPools) ?? []
     for (const pool of pools) {
