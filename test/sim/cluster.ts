@@ -1,6 +1,7 @@
 // The simulated cluster's state: the store, the resource types it serves, address allocation, users and
 // faults. The HTTP layer (server.ts) and the controllers (controllers.ts) work on it.
 import {addressFamily, parseCidr, type Family} from '../../src/net/ip.js'
+import {CalicoIpam} from './calico-ipam.js'
 import {Controllers} from './controllers.js'
 import {applyDefaults} from './defaults.js'
 import {RangeAllocator, ServiceIpAllocators} from './ipam.js'
@@ -39,11 +40,13 @@ export class SimCluster {
   readonly users: UserSpec[]
   faults: Array<FaultSpec & {hits: number}>
   readonly controllers: Controllers
-  /** Pod-network allocators keyed by CIDR (Calico pools, or node podCIDRs without Calico). */
+  /** Pod-network allocators keyed by CIDR: the nodes' podCIDRs, on clusters without Calico. */
   readonly podAllocators = new Map<string, RangeAllocator>()
+  /** Calico IPAM: blocks per node inside the pools, stored as IPAMBlocks. */
+  readonly calicoIpam = new CalicoIpam(this)
 
   constructor(readonly scenario: Scenario) {
-    this.registry = new ResourceRegistry(scenario.calico, scenario.calicoOperator === true, versionAtLeast(scenario.kubernetes.version, 1, 21))
+    this.registry = new ResourceRegistry(scenario.calico, scenario.calicoOperator === true, versionAtLeast(scenario.kubernetes.version, 1, 21), scenario.calicoApiServer === true)
     this.serviceIps = new ServiceIpAllocators(scenario.serviceCIDRs)
     this.users = scenario.users ?? DEFAULT_USERS
     this.faults = (scenario.faults ?? []).map((f) => ({...f, hits: 0}))
@@ -93,6 +96,15 @@ export class SimCluster {
         ...(this.legacyServiceFamilies ? {} : {clusterIPs: [kubernetesIp], ipFamilies: [this.serviceIps.primary], ipFamilyPolicy: 'SingleStack'})},
     })
     for (const obj of this.scenario.objects ?? []) this.apply(obj)
+    // Addresses the scenario gave its pods are Calico IPAM allocations, once every pool is there.
+    if (this.scenario.calico) {
+      for (const pod of this.store.list(this.type('v1', 'Pod'))) {
+        if (pod.spec?.hostNetwork || !pod.spec?.nodeName) continue
+        for (const {ip} of (pod.status?.podIPs as Array<{ip: string}> | undefined) ?? []) {
+          this.calicoIpam.markUsed(ip, {namespace: pod.metadata.namespace, pod: pod.metadata.name, node: pod.spec.nodeName})
+        }
+      }
+    }
     this.controllers.reconcile()
   }
 
@@ -106,7 +118,7 @@ export class SimCluster {
     }
     applyDefaults(type.kind, copy)
     if (type.kind === 'Service') this.serviceIps.allocateForCreate(type, copy, false, this.legacyServiceFamilies)
-    if (type.kind === 'Pod') this.markPodIpsUsed(copy)
+    if (type.kind === 'Pod' && !this.scenario.calico) this.markPodIpsUsed(copy)
     const created = this.store.create(type, copy)
     // Scenarios may date objects (pods from before dual-stack); keep their age.
     if (obj.metadata.creationTimestamp) created.metadata.creationTimestamp = obj.metadata.creationTimestamp
@@ -167,6 +179,16 @@ export class SimCluster {
   user(token: string | undefined): UserSpec | undefined {
     if (!token) return undefined
     return this.users.find((u) => u.token === token)
+  }
+
+  /** What a SelfSubjectAccessReview answers: whether the user's rules allow it. */
+  accessReview(user: UserSpec, attributes: {verb?: string; group?: string; resource?: string; subresource?: string; namespace?: string; name?: string}): {allowed: boolean; reason?: string} {
+    try {
+      this.authorize(user, attributes.verb ?? '', {plural: attributes.resource ?? '', group: attributes.group ?? ''}, attributes.subresource || undefined, attributes.namespace || undefined, attributes.name)
+      return {allowed: true, reason: user.admin ? 'the user is a cluster admin' : 'allowed by the user\'s rules'}
+    } catch {
+      return {allowed: false}
+    }
   }
 
   /** RBAC: throws the apiserver's 403 when the user's rules do not allow verb on resource. */

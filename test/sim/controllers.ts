@@ -25,8 +25,16 @@ export class Controllers {
   /** calico-node pods whose start-up (pool creation) has run. */
   private readonly startedCalicoPods = new Set<string>()
 
+  /** Addresses of deleted pods, given back to IPAM on the next pass (as the CNI's DEL does). */
+  private readonly released: string[] = []
+
   constructor(private readonly sim: SimCluster) {
-    sim.store.subscribe(() => this.schedule())
+    sim.store.subscribe((event) => {
+      if (event.type === 'DELETED' && event.object.kind === 'Pod' && !event.object.spec?.hostNetwork) {
+        for (const {ip} of (event.object.status?.podIPs as Array<{ip: string}> | undefined) ?? []) this.released.push(ip)
+      }
+      this.schedule()
+    })
   }
 
   private t(apiVersion: string, kind: string) {
@@ -49,6 +57,7 @@ export class Controllers {
     try {
       // Each pass may create objects other controllers react to; a few passes settle any chain.
       for (let pass = 0; pass < 5; pass++) {
+        this.releaseAddresses()
         const before = this.sim.store.resourceVersion
         this.daemonSets()
         this.deployments()
@@ -60,6 +69,13 @@ export class Controllers {
       }
     } finally {
       this.running = false
+    }
+  }
+
+  private releaseAddresses(): void {
+    for (const ip of this.released.splice(0)) {
+      if (this.sim.scenario.calico) this.sim.calicoIpam.release(ip)
+      else for (const allocator of this.sim.podAllocators.values()) if (allocator.contains(ip)) allocator.release(ip)
     }
   }
 
@@ -185,7 +201,7 @@ export class Controllers {
       const nodeName: string | undefined = pod.spec?.nodeName ?? fits[spread++ % Math.max(fits.length, 1)]?.metadata.name
       // A pod bound to a NotReady node never starts (its kubelet is not there to run it).
       if (!nodeName || !ready.some((n) => n.metadata.name === nodeName)) continue
-      const ips = pod.spec?.hostNetwork ? this.sim.nodeAddresses(nodeName) : this.allocatePodIps(nodeName)
+      const ips = pod.spec?.hostNetwork ? this.sim.nodeAddresses(nodeName) : this.allocatePodIps(pod, nodeName)
       // Like Calico's CNI before any pool exists: the pod stays Pending (ContainerCreating).
       if (ips === undefined) continue
       const now = timestamp()
@@ -249,14 +265,18 @@ export class Controllers {
     return [...(flag('assign_ipv4', true) ? ['ipv4' as const] : []), ...(flag('assign_ipv6', false) ? ['ipv6' as const] : [])]
   }
 
-  private allocatePodIps(nodeName: string): string[] | undefined {
+  private allocatePodIps(pod: Obj, nodeName: string): string[] | undefined {
     const ips: string[] = []
     if (this.sim.scenario.calico) {
       for (const family of this.cniFamilies()) {
         const pool = this.sim.calicoPools(family)[0]
-        // Calico's CNI fails the pod when a family it must assign has no pool: the pod waits.
-        if (!pool) return undefined
-        ips.push(this.sim.podAllocator(parseCidr(pool.spec.cidr)!.text).allocateNext(false))
+        // Calico's CNI fails the pod when a family it must assign has no (enabled) pool: the pod waits.
+        const ip = pool && this.sim.calicoIpam.assign(pool, {namespace: pod.metadata.namespace, pod: pod.metadata.name, node: nodeName})
+        if (!ip) {
+          for (const given of ips) this.sim.calicoIpam.release(given)
+          return undefined
+        }
+        ips.push(ip)
       }
     } else {
       for (const cidr of (this.sim.node(nodeName)?.spec?.podCIDRs as string[] | undefined) ?? []) ips.push(this.sim.podAllocator(cidr).allocateNext(false))

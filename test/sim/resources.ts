@@ -13,6 +13,8 @@ export interface ResourceType {
   /** Field selectors the real apiserver accepts for this type (besides metadata.name/namespace). */
   fields?: string[]
   subresources?: string[]
+  /** Served from another type's storage (an aggregated API over CRDs): that type's group and version. */
+  storedAs?: {group: string; version: string}
 }
 
 const RW = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']
@@ -48,6 +50,16 @@ export const CALICO: ResourceType[] = [
   {group: 'crd.projectcalico.org', version: 'v1', kind: 'BlockAffinity', plural: 'blockaffinities', singular: 'blockaffinity', namespaced: false, verbs: RW},
 ]
 
+/** Calico's API server: projectcalico.org/v3 over the same objects as the CRDs, with Calico's validation. */
+export const CALICO_API_SERVER: ResourceType[] = [
+  {group: 'projectcalico.org', version: 'v3', kind: 'IPPool', plural: 'ippools', singular: 'ippool', namespaced: false, verbs: RW,
+    storedAs: {group: 'crd.projectcalico.org', version: 'v1'}},
+]
+
+export const AUTHORIZATION: ResourceType[] = [
+  {group: 'authorization.k8s.io', version: 'v1', kind: 'SelfSubjectAccessReview', plural: 'selfsubjectaccessreviews', singular: '', namespaced: false, verbs: ['create']},
+]
+
 export const TIGERA_OPERATOR: ResourceType[] = [
   {group: 'operator.tigera.io', version: 'v1', kind: 'Installation', plural: 'installations', singular: 'installation', namespaced: false, verbs: RW, subresources: ['status']},
 ]
@@ -58,16 +70,18 @@ export function apiVersionOf(type: ResourceType): string {
 
 /** Identifies a type in maps: "pods", "apps/daemonsets", "crd.projectcalico.org/ippools". */
 export function typeKey(type: ResourceType): string {
-  return type.group ? `${type.group}/${type.plural}` : type.plural
+  const group = type.storedAs?.group ?? type.group
+  return group ? `${group}/${type.plural}` : type.plural
 }
 
 export class ResourceRegistry {
   readonly types: ResourceType[]
 
   /** discovery.k8s.io/v1 (EndpointSlices) is served from Kubernetes 1.21; older clusters have Endpoints only. */
-  constructor(withCalico: boolean, withOperator = false, withEndpointSlices = true) {
+  constructor(withCalico: boolean, withOperator = false, withEndpointSlices = true, withCalicoApiServer = false) {
     const other = OTHER.filter((t) => withEndpointSlices || t.group !== 'discovery.k8s.io')
-    this.types = [...CORE, ...APPS, ...other, ...(withCalico ? CALICO : []), ...(withOperator ? TIGERA_OPERATOR : [])]
+    this.types = [...CORE, ...APPS, ...other, ...AUTHORIZATION, ...(withCalico ? CALICO : []), ...(withCalico && withCalicoApiServer ? CALICO_API_SERVER : []),
+      ...(withOperator ? TIGERA_OPERATOR : [])]
   }
 
   find(group: string, version: string, plural: string): ResourceType | undefined {

@@ -61,6 +61,8 @@ export interface Scenario {
   calico: boolean
   /** Calico installed by the Tigera operator: serves operator.tigera.io Installations, whose ipPools become IPPools. */
   calicoOperator?: boolean
+  /** Calico's API server is installed: projectcalico.org/v3 is served, and validates IPPools as Calico does. */
+  calicoApiServer?: boolean
   nodes: NodeSpec[]
   users?: UserSpec[]
   faults?: FaultSpec[]

@@ -6,6 +6,7 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {AddressInfo, Socket} from 'node:net'
 import {setTimeout as sleep} from 'node:timers/promises'
 
+import {cidrsOverlap, parseCidr} from '../../src/net/ip.js'
 import {makeCertificates, type Certificates} from './certs.js'
 import {SimCluster} from './cluster.js'
 import {handleExecUpgrade} from './exec.js'
@@ -192,6 +193,8 @@ export class SimServer {
       const discovery = this.discovery(url.pathname)
       if (discovery !== undefined) return reply(200, discovery)
       if (!route) throw errors.pathNotFound()
+      // Every authenticated user may ask what it may do (system:basic-user).
+      if (route.type.kind === 'SelfSubjectAccessReview' && verb === 'create') return reply(201, this.accessReview(parsed.user!, await readBody(req)))
       this.sim.authorize(parsed.user!, verb, route.type, route.subresource, route.namespace, route.name)
       const result = await this.resource(req, res, parsed, route)
       if (result === undefined) {
@@ -266,7 +269,24 @@ export class SimServer {
     return {openapi: '3.0.0', info: {title: 'Kubernetes', version: this.sim.version}, paths, components: {schemas: {}}}
   }
 
+  private accessReview(user: UserSpec, text: string): unknown {
+    const review = JSON.parse(text || '{}') as {spec?: {resourceAttributes?: Record<string, string>}}
+    const attributes = review.spec?.resourceAttributes ?? {}
+    return {apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', metadata: {creationTimestamp: null}, spec: review.spec ?? {},
+      status: this.sim.accessReview(user, attributes)}
+  }
+
   private async resource(req: IncomingMessage, res: ServerResponse, parsed: ParsedRequest, route: Route): Promise<{code: number; body: unknown} | undefined> {
+    const result = await this.resourceInStorage(req, res, parsed, route)
+    const served = route.type.storedAs
+    if (!served || !result) return result
+    // An aggregated API over CRDs: objects are stored as the CRD's version and served as this one.
+    const asServed = (obj: unknown) => (obj && typeof obj === 'object' && 'metadata' in obj ? {...(obj as Obj), apiVersion: apiVersionOf(route.type)} : obj)
+    const body = result.body as {items?: unknown[]}
+    return {code: result.code, body: Array.isArray(body?.items) ? {...body, items: body.items.map(asServed)} : asServed(body)}
+  }
+
+  private async resourceInStorage(req: IncomingMessage, res: ServerResponse, parsed: ParsedRequest, route: Route): Promise<{code: number; body: unknown} | undefined> {
     const {type} = route
     const store = this.sim.store
     const query = parsed.url.searchParams
@@ -297,7 +317,8 @@ export class SimServer {
         applyDefaults(type.kind, obj)
         if (type.kind === 'Service') this.sim.serviceIps.allocateForCreate(type, obj, dryRun, this.sim.legacyServiceFamilies)
         validate(type, obj)
-        return {code: 201, body: store.create(type, obj, dryRun)}
+        this.validateCalico(type, obj)
+        return {code: 201, body: store.create(type, stored(type, obj), dryRun)}
       }
       case 'update': {
         const obj = this.body(await readBody(req), type, route)
@@ -305,7 +326,8 @@ export class SimServer {
         if (obj.metadata.name !== route.name) throw errors.badRequest('the name of the object does not match the name on the URL')
         keepImmutable(type, current, obj)
         validate(type, obj)
-        return {code: 200, body: store.update(type, obj, dryRun, {statusOnly: route.subresource === 'status'})}
+        this.validateCalico(type, obj)
+        return {code: 200, body: store.update(type, stored(type, obj), dryRun, {statusOnly: route.subresource === 'status'})}
       }
       case 'patch': {
         const current = store.mustGet(type, route.namespace, route.name!)
@@ -320,7 +342,8 @@ export class SimServer {
         obj.metadata = {...obj.metadata, resourceVersion: (patch as {metadata?: {resourceVersion?: string}})?.metadata?.resourceVersion ?? current.metadata.resourceVersion}
         keepImmutable(type, current, obj)
         validate(type, obj)
-        return {code: 200, body: store.update(type, obj, dryRun, {statusOnly: route.subresource === 'status'})}
+        this.validateCalico(type, obj)
+        return {code: 200, body: store.update(type, stored(type, obj), dryRun, {statusOnly: route.subresource === 'status'})}
       }
       case 'delete': {
         const gone = store.delete(type, route.namespace, route.name!, dryRun)
@@ -335,6 +358,27 @@ export class SimServer {
       }
       default:
         throw errors.methodNotAllowed()
+    }
+  }
+
+  /**
+   * Calico's API server validates IPPools (libcalico-go validateIPPoolSpec and the IPPool client's overlap
+   * check); the CRDs do not, which is why writes through crd.projectcalico.org/v1 can store a broken pool.
+   */
+  private validateCalico(type: ResourceType, obj: Obj): void {
+    if (type.group !== 'projectcalico.org' || type.kind !== 'IPPool') return
+    const invalid = (detail: string) => errors.invalid(type, obj.metadata.name, [{field: 'spec.cidr', value: obj.spec?.cidr, detail}])
+    const cidr = parseCidr(obj.spec?.cidr ?? '')
+    if (!cidr) throw invalid('IPPool CIDR must be a valid subnet')
+    if (cidr.hadHostBits) throw invalid('IP pool CIDR is not strictly masked')
+    const blockSize: number = obj.spec.blockSize ?? (cidr.family === 'ipv4' ? 26 : 122)
+    const [min, max] = cidr.family === 'ipv4' ? [20, 32] : [116, 128]
+    if (blockSize < min || blockSize > max) throw errors.invalid(type, obj.metadata.name, [{field: 'spec.blockSize', value: blockSize, detail: `block size must be between ${min} and ${max}`}])
+    if (!obj.spec.disabled && cidr.prefix > blockSize) throw invalid('IP pool size is too small for use with Calico IPAM. It must be equal to or greater than the block size.')
+    if (cidr.family === 'ipv6' && obj.spec.ipipMode && obj.spec.ipipMode !== 'Never') throw errors.invalid(type, obj.metadata.name, [{field: 'spec.ipipMode', value: obj.spec.ipipMode, detail: 'IPIPMode other than \'Never\' is not supported on an IPv6 IP pool'}])
+    for (const other of this.sim.store.list(type)) {
+      if (other.metadata.name === obj.metadata.name) continue
+      if (cidrsOverlap(other.spec?.cidr ?? '', cidr.text)) throw invalid(`IPPool(${obj.metadata.name}) CIDR overlaps with IPPool(s) ${other.metadata.name}`)
     }
   }
 
@@ -473,6 +517,12 @@ export class SimServer {
       else reject(errors.internal((error as Error).message))
     }
   }
+}
+
+/** What goes into storage: for an aggregated API, the object as the backing CRD's version. */
+function stored(type: ResourceType, obj: Obj): Obj {
+  if (type.storedAs) obj.apiVersion = `${type.storedAs.group}/${type.storedAs.version}`
+  return obj
 }
 
 function wantsTable(req: IncomingMessage): boolean {
