@@ -2,11 +2,15 @@
 import {ExitCode} from './errors.js'
 
 type Cleanup = () => Promise<void>
-const cleanups = new Set<Cleanup>()
+const cleanups = new Map<Cleanup, number>()
+const DEFAULT_GRACE_MS = 15_000
 
-/** Registers a clean-up to run on Ctrl-C; returns a function that unregisters it. */
-export function onInterrupt(cleanup: Cleanup): () => void {
-  cleanups.add(cleanup)
+/**
+ * Registers a clean-up to run on Ctrl-C, with how long it may take (a repair that must put a pool back
+ * needs longer than deleting a test pod); returns a function that unregisters it.
+ */
+export function onInterrupt(cleanup: Cleanup, graceMs = DEFAULT_GRACE_MS): () => void {
+  cleanups.set(cleanup, graceMs)
   return () => cleanups.delete(cleanup)
 }
 
@@ -15,9 +19,10 @@ export function installInterruptHandler(): void {
   process.on('SIGINT', () => {
     if (interrupted) process.exit(ExitCode.Interrupted) // a second Ctrl-C does not wait for clean-up
     interrupted = true
-    const pending = [...cleanups]
+    const pending = [...cleanups.keys()]
     process.stderr.write(pending.length > 0 ? '\ninterrupted: cleaning up (Ctrl-C again to skip)\n' : '\ninterrupted\n')
-    const deadline = new Promise((resolve) => setTimeout(resolve, 15_000).unref())
+    const graceMs = Math.max(DEFAULT_GRACE_MS, ...cleanups.values())
+    const deadline = new Promise((resolve) => setTimeout(resolve, graceMs).unref())
     void Promise.race([Promise.allSettled(pending.map((c) => c())), deadline]).then(() => process.exit(ExitCode.Interrupted))
   })
 }

@@ -8,7 +8,8 @@ import {addressFamily} from '../net/ip.js'
 import {podIpRow, type Stack} from '../pods/pod-ips.js'
 import {mapLimit} from './concurrency.js'
 
-export type Fact<T> = {ok: true; value: T} | {ok: false; error: string}
+/** A read's value, or why it failed (with the typed error, for commands that cannot go on without it). */
+export type Fact<T> = {ok: true; value: T} | {ok: false; error: string; cause?: DualstackError}
 
 export interface ServiceProbe {
   /** Addresses the API server allocated, by family; or its refusal. */
@@ -62,7 +63,7 @@ async function fact<T>(fn: () => Promise<T>): Promise<Fact<T>> {
   try {
     return {ok: true, value: await fn()}
   } catch (error) {
-    if (error instanceof DualstackError) return {ok: false, error: error.message}
+    if (error instanceof DualstackError) return {ok: false, error: error.message, cause: error}
     return {ok: false, error: (error as Error).message}
   }
 }

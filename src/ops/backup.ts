@@ -1,0 +1,57 @@
+// Before any change, the object as it is goes to a YAML file that `kubectl apply -f` restores.
+import {closeSync, fsyncSync, mkdirSync, openSync, writeSync} from 'node:fs'
+import {homedir} from 'node:os'
+import path from 'node:path'
+import {stringify} from 'yaml'
+
+import type {KubeObject, Target} from '../cluster/types.js'
+import {UsageError} from '../errors.js'
+
+export function defaultBackupDir(): string {
+  return path.join(process.env.HOME ?? homedir(), '.kube', 'dualstack-backups')
+}
+
+/** Only what apply needs: no uid, resourceVersion, timestamps or managed fields (they would make apply fail). */
+export function restorable<T extends KubeObject & {spec?: unknown}>(obj: T): KubeObject & {spec?: unknown} {
+  const meta = obj.metadata ?? {}
+  const annotations = Object.fromEntries(Object.entries(meta.annotations ?? {}).filter(([k]) => k !== 'kubectl.kubernetes.io/last-applied-configuration'))
+  return {
+    apiVersion: obj.apiVersion, kind: obj.kind,
+    metadata: {name: meta.name, ...(meta.labels && Object.keys(meta.labels).length > 0 ? {labels: meta.labels} : {}),
+      ...(Object.keys(annotations).length > 0 ? {annotations} : {})},
+    ...(obj.spec !== undefined ? {spec: obj.spec} : {}),
+  }
+}
+
+/** A file name that says what, where and when, safe whatever the context is called. */
+function fileName(obj: KubeObject, target: Target, now: Date): string {
+  const safe = (text: string) => text.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80)
+  const stamp = now.toISOString().replace(/[:.]/g, '').replace(/Z$/, 'Z')
+  return `${safe((obj.kind ?? 'object').toLowerCase())}-${safe(obj.metadata?.name ?? 'unnamed')}-${safe(target.context)}-${stamp}.yaml`
+}
+
+/** Writes the backup (mode 0600, flushed to disk) and returns its path. */
+export function writeBackup(dir: string, obj: KubeObject & {spec?: unknown}, target: Target, now = new Date()): string {
+  try {
+    mkdirSync(dir, {recursive: true, mode: 0o700})
+  } catch (error) {
+    throw new UsageError(`cannot create the backup directory ${dir}: ${(error as Error).message}`, 'pass --backup-dir DIR with a writable directory')
+  }
+  const file = path.join(dir, fileName(obj, target, now))
+  const text = [
+    `# ${obj.kind} ${obj.metadata?.name} from context "${target.context}" (${target.server}), saved by kubectl-dualstack at ${now.toISOString()}`,
+    `# restore: kubectl --context ${JSON.stringify(target.context)} apply -f ${JSON.stringify(file)}`,
+    stringify(restorable(obj), {lineWidth: 0}),
+  ].join('\n')
+  let fd: number | undefined
+  try {
+    fd = openSync(file, 'wx', 0o600)
+    writeSync(fd, text)
+    fsyncSync(fd)
+  } catch (error) {
+    throw new UsageError(`cannot write the backup ${file}: ${(error as Error).message}`, 'pass --backup-dir DIR with a writable directory')
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
+  return file
+}

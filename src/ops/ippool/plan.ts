@@ -1,0 +1,244 @@
+// ippool fix, as data: from what the cluster shows, what is wrong with a family's pool, which strategy fixes
+// it, what that touches, and each action in order. Pure: no cluster access, so every rule is unit-testable.
+import type {CalicoInstall, InstallationObject} from '../../calico/install.js'
+import {installationPools} from '../../calico/install.js'
+import {effectiveSpec, poolDifferences, poolFromEnv, poolProblems, type PoolField} from '../../calico/pools.js'
+import type {IPPoolObject, IPPoolSpec} from '../../cluster/types.js'
+import {cidrsOverlap, parseCidr, type Family} from '../../net/ip.js'
+import {groupByOwner, type Impact, type OwnerGroup} from '../pods.js'
+
+export type StrategyFlag = 'auto' | 'recreate' | 'migrate'
+export type Strategy = 'none' | 'create' | 'patch' | 'recreate' | 'migrate'
+
+export type Action =
+  | {kind: 'backup'; pool: string}
+  | {kind: 'create-pool'; pool: string; spec: IPPoolSpec}
+  | {kind: 'update-pool'; pool: string; spec: IPPoolSpec}
+  | {kind: 'delete-pool'; pool: string}
+  | {kind: 'verify-pool'; pool: string; spec: IPPoolSpec}
+  | {kind: 'recreate-pods'; pool: string; groups: OwnerGroup[]}
+  | {kind: 'delete-pool-if-unused'; pool: string; cidr: string}
+
+export interface Difference {
+  field: PoolField
+  from: unknown
+  to: unknown
+  source?: string
+}
+
+export interface PoolFixPlan {
+  /** The pool being fixed (its current name). */
+  pool: string
+  family: Family
+  /** The API the writes go through. */
+  apiVersion: string
+  from: IPPoolSpec | null
+  to: {name: string; spec: IPPoolSpec}
+  wrong: Difference[]
+  strategy: Strategy
+  impact: Impact
+  actions: Action[]
+  /**
+   * Actions before this index are undone when a later one fails (the run ends in the original state); once
+   * it is reached the desired pools are in place, and a failure leaves them and says how to finish.
+   */
+  commitAt: number
+  notes: string[]
+}
+
+export interface Refusal {
+  refused: string
+  hint?: string
+}
+
+export interface PlanInput {
+  family: Family
+  cidr?: string
+  strategy: StrategyFlag
+  force: boolean
+  recreatePods: boolean
+  evictBare: boolean
+  install: CalicoInstall
+  installation?: InstallationObject
+  env?: ReadonlyMap<string, {value?: string}>
+  pools: readonly IPPoolObject[]
+  /** The pool to fix (see pickPool), undefined when the family has none. */
+  target?: IPPoolObject
+  impact: Impact
+  apiVersion: string
+}
+
+const familyName = (family: Family) => (family === 'ipv4' ? 'IPv4' : 'IPv6')
+
+/** The pool of the family to fix: calico-node's default-ipvN-ippool, else the only one. */
+export function pickPool(pools: readonly IPPoolObject[], family: Family): IPPoolObject | undefined | Refusal {
+  const ofFamily = pools.filter((p) => parseCidr(p.spec?.cidr ?? '')?.family === family)
+  const byName = ofFamily.find((p) => p.metadata?.name === `default-${family}-ippool`)
+  if (byName) return byName
+  if (ofFamily.length <= 1) return ofFamily[0]
+  return {refused: `there are ${ofFamily.length} ${familyName(family)} pools (${ofFamily.map((p) => p.metadata?.name).join(', ')}) and none is default-${family}-ippool`,
+    hint: 'ippool fix repairs the pool calico-node creates; edit the others with kubectl'}
+}
+
+export function isRefusal(value: unknown): value is Refusal {
+  return typeof value === 'object' && value !== null && 'refused' in value
+}
+
+/** Who would put the pool back if it were changed behind their back: GitOps, Helm, or the Tigera operator. */
+export function poolManager(pool: IPPoolObject, install: CalicoInstall, installation: InstallationObject | undefined): {operator: boolean; text: string; fix: string} | undefined {
+  const labels = pool.metadata?.labels ?? {}
+  const annotations = pool.metadata?.annotations ?? {}
+  const name = pool.metadata?.name ?? ''
+  const inInstallation = installationPools(installation).some((p) => p.name === name || (p.cidr && parseCidr(p.cidr)?.text === parseCidr(pool.spec?.cidr ?? '')?.text))
+  if (install.operator && (inInstallation || labels['app.kubernetes.io/managed-by'] === 'tigera-operator')) {
+    return {operator: true, text: `the Tigera operator (it is in the Installation "default", spec.calicoNetwork.ipPools)`,
+      fix: 'change the pool in the Installation instead: kubectl edit installation default (spec.calicoNetwork.ipPools); see docs.tigera.io "Migrate from one IP pool to another" for operator installs'}
+  }
+  const tracking = annotations['argocd.argoproj.io/tracking-id']
+  if (tracking || labels['argocd.argoproj.io/instance']) {
+    const app = tracking ? tracking.split(':')[0] : labels['argocd.argoproj.io/instance']
+    return {operator: false, text: `Argo CD application "${app}" (${tracking ? 'annotation argocd.argoproj.io/tracking-id' : 'label argocd.argoproj.io/instance'})`,
+      fix: `change the IPPool ${name} in application "${app}"'s source in Git and sync it; otherwise Argo CD puts it back`}
+  }
+  for (const kind of ['kustomize', 'helm'] as const) {
+    const owner = labels[`${kind}.toolkit.fluxcd.io/name`]
+    if (owner) {
+      const ns = labels[`${kind}.toolkit.fluxcd.io/namespace`] ?? 'flux-system'
+      const what = kind === 'kustomize' ? 'Kustomization' : 'HelmRelease'
+      return {operator: false, text: `Flux ${what} ${ns}/${owner} (label ${kind}.toolkit.fluxcd.io/name)`,
+        fix: `change the IPPool ${name} in the Git source of Flux ${what} ${ns}/${owner}; otherwise Flux puts it back at its next reconcile`}
+    }
+  }
+  const release = annotations['meta.helm.sh/release-name']
+  if (release || labels['app.kubernetes.io/managed-by'] === 'Helm') {
+    const ns = annotations['meta.helm.sh/release-namespace'] ?? ''
+    return {operator: false, text: `Helm release ${release ? `"${release}"${ns ? ` in ${ns}` : ''}` : '(label app.kubernetes.io/managed-by=Helm)'}`,
+      fix: `change the pool in the chart's values (kept in Git) and upgrade the release; otherwise the next upgrade puts it back`}
+  }
+  if (labels['app.kubernetes.io/instance'] && !release) {
+    const app = labels['app.kubernetes.io/instance']
+    return {operator: false, text: `Argo CD application "${app}" (label app.kubernetes.io/instance, Argo CD's tracking label)`,
+      fix: `change the IPPool ${name} in application "${app}"'s source in Git and sync it; otherwise Argo CD puts it back`}
+  }
+  return undefined
+}
+
+/** A name for a migration's new pool that says what it is: default-ipv6-ippool-fd00-10-244---56. */
+export function migratedPoolName(family: Family, cidr: string): string {
+  return `default-${family}-ippool-${cidr.replace(/[.:/]/g, '-')}`.toLowerCase()
+}
+
+const PATCHABLE: ReadonlySet<PoolField> = new Set(['natOutgoing', 'nodeSelector', 'ipipMode', 'vxlanMode', 'disabled'])
+
+export function planPoolFix(input: PlanInput): PoolFixPlan | Refusal {
+  const {family, target, impact} = input
+  if (!input.env && !input.cidr) {
+    return {refused: `there is no calico-node DaemonSet to read ${family === 'ipv4' ? 'CALICO_IPV4POOL_CIDR' : 'CALICO_IPV6POOL_CIDR'} from`, hint: 'pass --cidr CIDR'}
+  }
+  const desired = poolFromEnv(input.env ?? new Map(), family, input.cidr)
+  if ('problem' in desired) return {refused: desired.problem}
+  // What calico-node does not derive from its env stays as the current pool has it.
+  if (target?.spec?.allowedUses) desired.spec.allowedUses = target.spec.allowedUses
+  const base = {family, apiVersion: input.apiVersion, impact, notes: [] as string[]}
+  const viaApiServer = input.apiVersion === 'projectcalico.org/v3'
+  base.notes.push(viaApiServer
+    ? 'writes go through projectcalico.org/v3: the Calico API server validates them'
+    : 'writes go through crd.projectcalico.org/v1, which skips Calico\'s validation: the new pool was checked here as Calico\'s API server would')
+
+  // Already fixed: an enabled pool of the family does what calico-node would create.
+  const matching = input.pools.find((p) => parseCidr(p.spec?.cidr ?? '')?.family === family && !p.spec?.disabled && poolDifferences(p.spec, desired.spec).length === 0)
+  if (matching) {
+    const stale = target && target !== matching && target.spec?.disabled ? target : undefined
+    if (stale) {
+      base.notes.push(`${stale.metadata?.name} (${stale.spec?.cidr}) is disabled and still ${impact.pods.length} pod(s) hold addresses from it: kubectl dualstack pods recreate --in-pool ${stale.metadata?.name}, then run ippool fix again to delete it`)
+    }
+    return {...base, notes: base.notes.slice(1), pool: matching.metadata?.name ?? '', from: matching.spec ?? null, to: {name: matching.metadata?.name ?? '', spec: desired.spec}, wrong: [], strategy: 'none', actions: [], commitAt: 0}
+  }
+
+  if (target) {
+    const manager = poolManager(target, input.install, input.installation)
+    if (manager?.operator) return {refused: `IPPool ${target.metadata?.name} is managed by ${manager.text}: it is not changed behind the operator's back`, hint: manager.fix}
+    if (manager && !input.force) return {refused: `IPPool ${target.metadata?.name} is managed by ${manager.text}, which would put it back`, hint: `${manager.fix}; or pass --force`}
+  }
+
+  const others = input.pools.filter((p) => p.metadata?.name !== target?.metadata?.name)
+  const current = target ? effectiveSpec(target.spec) : undefined
+  const want = effectiveSpec(desired.spec)
+  const wrong: Difference[] = target
+    ? poolDifferences(target.spec, desired.spec).map((field) => ({field, from: current![field], to: want[field], source: desired.sources[field] ?? (field === 'disabled' ? 'calico-node creates pools enabled' : undefined)}))
+    : [{field: 'cidr', from: null, to: want.cidr, source: desired.sources.cidr}]
+
+  if (!target) {
+    const problems = poolProblems(desired.name, desired.spec, others)
+    if (problems.length > 0) return {refused: `the ${familyName(family)} pool calico-node would create is not valid: ${problems.join('; ')}`}
+    return {...base, pool: desired.name, from: null, to: {name: desired.name, spec: desired.spec}, wrong, strategy: 'create',
+      actions: [{kind: 'create-pool', pool: desired.name, spec: desired.spec}, {kind: 'verify-pool', pool: desired.name, spec: desired.spec}], commitAt: 2,
+      notes: [...base.notes, `there is no ${familyName(family)} pool: it is created exactly as calico-node creates it at start-up, so no calico-node restart is needed`]}
+  }
+
+  const name = target.metadata?.name ?? ''
+  const holders = impact.pods.length
+  const patchable = wrong.every((d) => PATCHABLE.has(d.field) || (d.field === 'blockSize' && holders === 0 && impact.tunnels.length === 0 && !viaApiServer))
+  const from = target.spec ?? null
+  if (patchable) {
+    const spec = {...target.spec, ...desired.spec, cidr: target.spec?.cidr ?? desired.spec.cidr, disabled: false}
+    const problems = poolProblems(name, spec, others)
+    if (problems.length > 0) return {refused: `the fixed pool would not be valid: ${problems.join('; ')}`}
+    return {...base, pool: name, from, to: {name, spec}, wrong, strategy: 'patch',
+      actions: [{kind: 'backup', pool: name}, {kind: 'update-pool', pool: name, spec}, {kind: 'verify-pool', pool: name, spec}], commitAt: 3,
+      notes: [...base.notes, `only ${wrong.map((d) => d.field).join(', ')} differ: the pool is updated in place, nothing is deleted and no pod loses its address`]}
+  }
+
+  let strategy: 'recreate' | 'migrate' = input.strategy === 'auto' ? (holders > 0 ? 'migrate' : 'recreate') : input.strategy
+  const holderText = `${holders} pod(s) hold addresses from ${name} (${target.spec?.cidr})`
+  if (strategy === 'recreate' && holders > 0 && !input.force) {
+    return {refused: `${holderText}: recreating the pool under them leaves their addresses outside every pool`,
+      hint: 'use --strategy migrate (Calico\'s documented migration; --recreate-pods moves them), or --force'}
+  }
+  if (strategy === 'migrate' && cidrsOverlap(desired.spec.cidr, target.spec?.cidr ?? '')) {
+    const blockOnly = wrong.every((d) => d.field !== 'cidr')
+    if (input.strategy === 'migrate' || !input.force) {
+      return {refused: blockOnly
+        ? `the block size of ${name} cannot change while ${holders} pod(s) use it, and a migration needs a new range`
+        : `a migration needs a new range that does not overlap ${name} (${target.spec?.cidr}); ${desired.spec.cidr} does`,
+      hint: 'pass --cidr with a range that does not overlap the current pool'}
+    }
+    strategy = 'recreate'
+  }
+
+  if (strategy === 'recreate') {
+    const problems = poolProblems(name, desired.spec, others)
+    if (problems.length > 0) return {refused: `the new pool would not be valid: ${problems.join('; ')}`}
+    const notes = [...base.notes,
+      `${name} is deleted and written again exactly as calico-node writes it at start-up (${desired.spec.cidr}): no calico-node restart is needed and no node loses networking`]
+    if (holders > 0) notes.push(`--force: ${holderText}; they keep them, outside every pool, until recreated (kubectl dualstack pods recreate --single-stack or a rollout restart)`)
+    if (impact.tunnels.length > 0) notes.push(`${impact.tunnels.length} node tunnel address(es) lie in the old range: calico-node gives the nodes new ones from the new pool`)
+    if (impact.blocks) notes.push(`${impact.blocks} IPAM block(s) of the old range stay affine to their nodes until Calico's IPAM garbage collection releases them`)
+    return {...base, pool: name, from, to: {name, spec: desired.spec}, wrong, strategy: 'recreate',
+      actions: [{kind: 'backup', pool: name}, {kind: 'delete-pool', pool: name}, {kind: 'create-pool', pool: name, spec: desired.spec}, {kind: 'verify-pool', pool: name, spec: desired.spec}],
+      commitAt: 4, notes}
+  }
+
+  const newName = migratedPoolName(family, desired.spec.cidr)
+  const problems = poolProblems(newName, desired.spec, input.pools)
+  if (problems.length > 0) return {refused: `the new pool would not be valid: ${problems.join('; ')}`}
+  const groups = groupByOwner(impact.pods, input.evictBare)
+  const disabled = {...target.spec, disabled: true}
+  const actions: Action[] = [
+    {kind: 'backup', pool: name},
+    {kind: 'create-pool', pool: newName, spec: desired.spec},
+    {kind: 'update-pool', pool: name, spec: disabled},
+    {kind: 'verify-pool', pool: newName, spec: desired.spec},
+  ]
+  const commitAt = actions.length
+  if (input.recreatePods && groups.length > 0) actions.push({kind: 'recreate-pods', pool: name, groups})
+  actions.push({kind: 'delete-pool-if-unused', pool: name, cidr: target.spec?.cidr ?? ''})
+  const notes = [...base.notes,
+    `Calico's migration: ${newName} (${desired.spec.cidr}) is created, ${name} is disabled so no new address comes from it; pods keep their addresses until recreated`,
+    input.recreatePods
+      ? `then the pods move, one owner at a time: ${groups.map((g) => `${g.owner ? `${g.owner.kind} ${g.namespace}/${g.owner.name}` : `bare pod(s) ${g.pods.map((p) => `${g.namespace}/${p}`).join(', ')}`} (${g.action === 'list' ? `listed only: ${g.why}` : g.action})`).join('; ')}`
+      : `the pods to move (pass --recreate-pods to move them now): ${groups.map((g) => `${g.owner ? `${g.owner.kind} ${g.namespace}/${g.owner.name}` : `bare pod(s) in ${g.namespace}`}: ${g.pods.join(', ')}`).join('; ')}`,
+    `${name} is deleted once nothing holds its addresses; until then it stays disabled`,
+  ]
+  return {...base, pool: name, from, to: {name: newName, spec: desired.spec}, wrong, strategy: 'migrate', actions, commitAt, notes}
+}

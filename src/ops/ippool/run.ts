@@ -1,0 +1,166 @@
+// ippool fix from start to end: look for a run in progress or left half-done, plan, stop there on --dry-run,
+// confirm, take the lock with the journal, execute. Or, with --resume / --rollback, finish a journal.
+import type {ClusterClient} from '../../cluster/kube.js'
+import {DualstackError, ExitCode, UsageError} from '../../errors.js'
+import {LockHeldError, RunLock, holderText} from '../lock.js'
+import type {Impact} from '../pods.js'
+import {describeAction, PoolFixExecutor, type ActionReport, type Journal, type Result} from './execute.js'
+import {gatherPoolFix, poolApi, type IppoolFixOptions} from './gather.js'
+import {isRefusal, planPoolFix, type Difference, type PoolFixPlan, type Strategy} from './plan.js'
+
+export interface PoolFixReport {
+  context: string
+  server: string
+  pool: string
+  family: string
+  apiVersion?: string
+  from: Record<string, unknown> | null
+  to: {name: string; spec: Record<string, unknown>} | null
+  wrong: Difference[]
+  strategy: Strategy | null
+  impact: {pods: string[]; tunnels: string[]; ipamBlocks?: number; leaked: string[]; ipamError?: string}
+  notes: string[]
+  actions: ActionReport[]
+  backup: string | null
+  result: Result
+  message: string
+  left: string[]
+  hint?: string
+}
+
+export interface RunPoolFixOptions extends IppoolFixOptions {
+  dryRun: boolean
+  resume: boolean
+  rollback: boolean
+  backupDir: string
+  timeoutMs: number
+  timeoutText: string
+  readyTimeoutMs: number
+  /** Asks the user (typed name) or checks --yes; throws to abort. Called with the plan already shown. */
+  confirm: (plan: PoolFixPlan) => Promise<void>
+  /** Shows the plan before anything is written (table output prints it; JSON prints it at the end). */
+  showPlan: (report: PoolFixReport) => void
+  onProgress?: (line: string) => void
+  /** Gets the executor, so Ctrl-C can ask it to stop at the next safe point. */
+  onExecutor?: (executor: PoolFixExecutor) => void
+}
+
+function impactView(impact: Impact): PoolFixReport['impact'] {
+  return {
+    pods: impact.pods.map((p) => `${p.namespace}/${p.name}`),
+    tunnels: impact.tunnels.map((t) => `${t.node} ${t.ip} (${t.type})`),
+    ...(impact.blocks !== undefined ? {ipamBlocks: impact.blocks} : {}),
+    leaked: impact.leaked.map((l) => `${l.ip} (${l.pod}, gone)`),
+    ...(impact.ipamError ? {ipamError: impact.ipamError} : {}),
+  }
+}
+
+function baseReport(client: ClusterClient, family: string): PoolFixReport {
+  return {context: client.target.context, server: client.target.server, pool: '', family, from: null, to: null, wrong: [], strategy: null,
+    impact: {pods: [], tunnels: [], leaked: []}, notes: [], actions: [], backup: null, result: 'refused', message: '', left: []}
+}
+
+function planReport(client: ClusterClient, plan: PoolFixPlan): PoolFixReport {
+  return {
+    ...baseReport(client, plan.family), pool: plan.pool, apiVersion: plan.apiVersion,
+    from: plan.from as Record<string, unknown> | null, to: plan.to as PoolFixReport['to'], wrong: plan.wrong, strategy: plan.strategy,
+    impact: impactView(plan.impact), notes: plan.notes,
+    actions: plan.actions.map((a) => ({kind: a.kind, pool: a.pool, title: describeAction(a), status: 'pending' as const})),
+    result: 'planned', message: '',
+  }
+}
+
+function unfinishedText(journal: Journal): string {
+  const at = journal.plan.actions[journal.done]
+  return `a previous ippool fix (${journal.plan.strategy} of ${journal.plan.pool}, started ${journal.startedAt}) stopped ${journal.state === 'rolling-back' ? 'while rolling back' : 'half-way'}: ` +
+    `${journal.done} of ${journal.plan.actions.length} actions done${at ? `, next: ${describeAction(at)}` : ''}${journal.error ? ` (${journal.error})` : ''}`
+}
+
+export async function runPoolFix(client: ClusterClient, options: RunPoolFixOptions): Promise<PoolFixReport> {
+  const deadline = Date.now() + options.timeoutMs
+  const holder = RunLock.holderFor('ippool fix', client.target.user)
+  const executorOptions = (lock: RunLock) => ({target: client.target, backupDir: options.backupDir, deadline, timeoutText: options.timeoutText, lock,
+    onProgress: options.onProgress, readyTimeoutMs: options.readyTimeoutMs})
+
+  if (options.resume || options.rollback) {
+    const api = await poolApi(client)
+    const namespace = await calicoNamespace(client)
+    let acquired
+    try {
+      acquired = await RunLock.acquire(client, namespace, holder, null)
+    } catch (error) {
+      if (error instanceof LockHeldError) return {...baseReport(client, options.family), result: 'refused', message: error.message, hint: 'wait for it to finish, or for the Lease to expire'}
+      throw error
+    }
+    const journal = acquired.unfinished as Journal | undefined
+    if (!journal || journal.command !== 'ippool fix') {
+      await acquired.lock.release()
+      throw new UsageError(`there is no unfinished ippool fix to ${options.resume ? 'resume' : 'roll back'} (no journal in Lease ${namespace}/kubectl-dualstack)`, 'run ippool fix without --resume/--rollback')
+    }
+    journal.api ??= api
+    const executor = new PoolFixExecutor(client, journal, executorOptions(acquired.lock))
+    options.onExecutor?.(executor)
+    options.onProgress?.(`${options.resume ? 'resuming' : 'rolling back'}: ${unfinishedText(journal)}`)
+    journal.state = 'running'
+    const outcome = options.resume ? await executor.run() : await executor.rollback('--rollback asked for', journal.done)
+    return {
+      ...baseReport(client, journal.plan.family), pool: journal.plan.pool, apiVersion: journal.api.apiVersion, from: journal.original?.spec as Record<string, unknown> ?? null,
+      to: journal.plan.to as PoolFixReport['to'], wrong: journal.plan.wrong, strategy: journal.plan.strategy, notes: journal.plan.notes,
+      actions: outcome.actions, backup: outcome.backup ?? null, result: outcome.result, message: outcome.message, left: outcome.left,
+    }
+  }
+
+  const gathered = await gatherPoolFix(client, options)
+  if (isRefusal(gathered)) return {...baseReport(client, options.family), message: gathered.refused, hint: gathered.hint}
+
+  // A run in progress, or one left half-done, comes first: never plan over it.
+  const lease = await RunLock.peek(client, gathered.namespace)
+  if (lease?.held) {
+    return {...baseReport(client, options.family), message: `another repair is running: Lease ${gathered.namespace}/kubectl-dualstack is held by ${lease.holder ? holderText(lease.holder) : lease.holderIdentity}${lease.expiresAt ? ` until ${lease.expiresAt.toISOString()} unless renewed` : ''}`,
+      hint: 'wait for it to finish'}
+  }
+  const left = lease?.journal as Journal | undefined
+  if (left && left.state !== 'finished' && left.state !== 'rolled-back') {
+    return {...baseReport(client, options.family), pool: left.plan?.pool ?? '', message: unfinishedText(left),
+      hint: 'finish it with --resume, or put the original back with --rollback'}
+  }
+
+  const plan = planPoolFix(gathered.input)
+  if (isRefusal(plan)) return {...baseReport(client, options.family), pool: gathered.target?.metadata?.name ?? '', impact: impactView(gathered.input.impact), message: plan.refused, hint: plan.hint}
+  const report = planReport(client, plan)
+  if (plan.strategy === 'none') return {...report, result: 'unchanged', actions: [], message: `nothing to do: IPPool ${plan.pool} already is what calico-node would create (${plan.to.spec.cidr})`}
+  if (options.dryRun) return {...report, result: 'planned', message: `dry run: nothing was written (${plan.actions.length} actions planned)`}
+
+  options.showPlan(report)
+  await options.confirm(plan)
+
+  const journal: Journal = {
+    version: 1, command: 'ippool fix', context: client.target.context, server: client.target.server, startedAt: new Date().toISOString(), api: gathered.api,
+    plan: {...plan, impact: {pods: plan.impact.pods.length, tunnels: plan.impact.tunnels.length}}, original: null, done: 0, state: 'running',
+  }
+  let acquired
+  try {
+    acquired = await RunLock.acquire(client, gathered.namespace, holder, journal)
+  } catch (error) {
+    if (error instanceof LockHeldError) return {...report, result: 'refused', message: error.message, hint: 'wait for it to finish'}
+    throw error
+  }
+  if (acquired.unfinished) {
+    await acquired.lock.release(acquired.unfinished)
+    return {...report, result: 'refused', message: unfinishedText(acquired.unfinished as Journal), hint: 'finish it with --resume, or put the original back with --rollback'}
+  }
+  const executor = new PoolFixExecutor(client, journal, executorOptions(acquired.lock))
+  options.onExecutor?.(executor)
+  const outcome = await executor.run()
+  return {...report, actions: outcome.actions, backup: outcome.backup ?? null, result: outcome.result, message: outcome.message, left: outcome.left}
+}
+
+/** Calico's namespace (where the Lease lives), from the calico-node DaemonSet or the operator's default. */
+async function calicoNamespace(client: ClusterClient): Promise<string> {
+  for (const ns of ['kube-system', 'calico-system']) {
+    if (await client.getIfExists(`/apis/apps/v1/namespaces/${ns}/daemonsets/calico-node`)) return ns
+  }
+  throw new DualstackError('Calico is not installed: no calico-node DaemonSet in kube-system or calico-system', ExitCode.ProblemsFound)
+}
+
+export const RESULT_EXIT: Record<Result, number> = {fixed: 0, unchanged: 0, planned: 0, refused: 1, 'rolled-back': 1, failed: 1}

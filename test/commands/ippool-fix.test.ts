@@ -1,0 +1,330 @@
+// ippool fix on simulated clusters, through the real binary: each strategy, each refusal, each step's
+// failure (the pool always ends as it was or as wanted), the lock, the journal, and doctor afterwards.
+import {existsSync, mkdtempSync, readdirSync, readFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {parse} from 'yaml'
+
+import {runPlugin, startSim, type RunningSim} from '../sim/harness.js'
+import type {Scenario} from '../sim/scenario.js'
+import type {Obj} from '../sim/store.js'
+import {poolOf, runbookUnused, withoutBarePods} from './ops-helpers.js'
+
+interface FixJson {
+  pool: string
+  family: string
+  from: Record<string, unknown> | null
+  to: {name: string; spec: Record<string, unknown>} | null
+  strategy: string | null
+  impact: {pods: string[]; tunnels: string[]; ipamBlocks?: number}
+  actions: Array<{kind: string; status: string; message?: string}>
+  backup: string | null
+  result: string
+  message: string
+  left: string[]
+  hint?: string
+}
+
+const ORIGINAL = {cidr: '2001:0:0:1::/104', blockSize: 122, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: false, nodeSelector: 'all()'}
+const DESIRED = {cidr: '2001:0:0:2::/104', blockSize: 122, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: true, nodeSelector: 'all()'}
+
+async function fix(sim: RunningSim, ...args: string[]): Promise<{code: number; report: FixJson; stderr: string}> {
+  const backups = mkdtempSync(path.join(tmpdir(), 'dualstack-backup-'))
+  const result = await runPlugin(['ippool', 'fix', '-o', 'json', '--kubeconfig', sim.kubeconfig, '--backup-dir', backups, ...args])
+  let report: FixJson
+  try {
+    report = JSON.parse(result.stdout) as FixJson
+  } catch {
+    throw new Error(`not JSON (exit ${result.code}): ${result.stdout}\n${result.stderr}`)
+  }
+  return {code: result.code, report, stderr: result.stderr}
+}
+
+async function doctorPools(sim: RunningSim): Promise<{code: number; statuses: Record<string, string>}> {
+  const result = await runPlugin(['doctor', '--only', 'calico.ippool', '-o', 'json', '--kubeconfig', sim.kubeconfig])
+  const report = JSON.parse(result.stdout) as {checks: Array<{id: string; status: string}>}
+  return {code: result.code, statuses: Object.fromEntries(report.checks.map((c) => [c.id, c.status]))}
+}
+
+describe('ippool fix: the runbook\'s stale pool, nothing using it', () => {
+  let sim: RunningSim
+  beforeAll(async () => {
+    sim = await startSim('runbook-rke-1.18', runbookUnused)
+  })
+  afterAll(() => sim.stop())
+
+  it('--dry-run plans a recreate and writes nothing at all', async () => {
+    const before = sim.server.sim.requests.length
+    const {code, report} = await fix(sim, '--dry-run')
+    expect(code).toBe(0)
+    expect(report).toMatchObject({pool: 'default-ipv6-ippool', family: 'ipv6', strategy: 'recreate', result: 'planned', backup: null})
+    expect(report.from).toMatchObject(ORIGINAL)
+    expect(report.to).toEqual({name: 'default-ipv6-ippool', spec: DESIRED})
+    expect(report.actions.map((a) => a.kind)).toEqual(['backup', 'delete-pool', 'create-pool', 'verify-pool'])
+    expect(report.impact.pods).toEqual([])
+    expect(sim.server.sim.requests.slice(before).filter((r) => !['get', 'list'].includes(r.verb))).toEqual([])
+  })
+
+  it('recreates the pool as calico-node would write it, with a backup; doctor\'s pool checks then pass; a second run does nothing', async () => {
+    expect((await doctorPools(sim)).code).toBe(1)
+    const before = sim.server.sim.requests.length
+    const {code, report, stderr} = await fix(sim, '--yes')
+    expect(stderr).toContain('[2/4] delete IPPool default-ipv6-ippool')
+    expect(code).toBe(0)
+    expect(report.result).toBe('fixed')
+    expect(report.actions.every((a) => a.status === 'done')).toBe(true)
+    expect(poolOf(sim, 'default-ipv6-ippool')?.spec).toEqual(DESIRED)
+    // The backup is the original, ready for kubectl apply.
+    const backup = parse(readFileSync(report.backup!, 'utf8')) as Obj
+    expect(backup).toEqual({apiVersion: 'crd.projectcalico.org/v1', kind: 'IPPool', metadata: {name: 'default-ipv6-ippool'}, spec: ORIGINAL})
+    const writes = sim.server.sim.requests.slice(before).filter((r) => sim.server.sim.writes().includes(r))
+    expect(writes.filter((w) => w.resource === 'ippools').map((w) => w.verb)).toEqual(['delete', 'create'])
+    // The Lease came and went.
+    expect(writes.filter((w) => w.resource === 'leases').map((w) => w.verb)).toEqual(expect.arrayContaining(['create', 'delete']))
+    expect(sim.server.sim.store.list(sim.server.sim.type('coordination.k8s.io/v1', 'Lease'))).toEqual([])
+    expect(await doctorPools(sim)).toEqual({code: 0, statuses: {'calico.ippool.ipv4': 'pass', 'calico.ippool.ipv6': 'pass', 'calico.ippool.cidr-match': 'pass',
+      'calico.ippool.nat-outgoing': 'pass', 'calico.ippool.block-size': 'pass'}})
+
+    const writesBefore = sim.server.sim.writes().length
+    const again = await fix(sim, '--yes')
+    expect(again.code).toBe(0)
+    expect(again.report.result).toBe('unchanged')
+    expect(again.report.message).toContain('nothing to do')
+    expect(sim.server.sim.writes().length).toBe(writesBefore)
+  })
+})
+
+describe('ippool fix: only NAT outgoing is wrong', () => {
+  let sim: RunningSim
+  beforeAll(async () => {
+    sim = await startSim('runbook-rke-1.18', (s) => {
+      poolIn(s, 'default-ipv6-ippool').spec.cidr = '2001:0:0:2::/104'
+    })
+  })
+  afterAll(() => sim.stop())
+
+  it('patches the pool in place: no delete, pods keep their addresses', async () => {
+    const before = sim.server.sim.writes().length
+    const {code, report} = await fix(sim, '--yes')
+    expect(code).toBe(0)
+    expect(report).toMatchObject({strategy: 'patch', result: 'fixed'})
+    expect(report.actions.map((a) => a.kind)).toEqual(['backup', 'update-pool', 'verify-pool'])
+    expect(sim.server.sim.writes().slice(before).filter((w) => w.resource === 'ippools').map((w) => w.verb)).toEqual(['update'])
+    expect(poolOf(sim, 'default-ipv6-ippool')?.spec.natOutgoing).toBe(true)
+  })
+})
+
+describe('ippool fix: a pool in use', () => {
+  let sim: RunningSim
+  beforeAll(async () => {
+    sim = await startSim('runbook-rke-1.18', withoutBarePods)
+  })
+  afterAll(() => sim.stop())
+
+  it('refuses to recreate it under its pods (exit 1, nothing written)', async () => {
+    const before = sim.server.sim.writes().length
+    const {code, report} = await fix(sim, '--strategy', 'recreate', '--yes')
+    expect(code).toBe(1)
+    expect(report.result).toBe('refused')
+    expect(report.message).toMatch(/^1 pod\(s\) hold addresses from default-ipv6-ippool \(2001:0:0:1::\/104\)/)
+    expect(report.hint).toContain('--strategy migrate')
+    expect(sim.server.sim.writes().length).toBe(before)
+  })
+
+  it('migrates: new pool, old one disabled, the pods moved by their owners, the old pool deleted once empty', async () => {
+    const {code, report} = await fix(sim, '--recreate-pods', '--yes')
+    expect(code).toBe(0)
+    expect(report).toMatchObject({strategy: 'migrate', result: 'fixed', left: []})
+    expect(report.impact.pods).toEqual([expect.stringMatching(/^kube-system\/calico-kube-controllers-/)])
+    expect(report.actions.map((a) => [a.kind, a.status])).toEqual([['backup', 'done'], ['create-pool', 'done'], ['update-pool', 'done'], ['verify-pool', 'done'],
+      ['recreate-pods', 'done'], ['delete-pool-if-unused', 'done']])
+    expect(poolOf(sim, 'default-ipv6-ippool')).toBeUndefined()
+    expect(poolOf(sim, 'default-ipv6-ippool-2001-0-0-2---104')?.spec).toEqual(DESIRED)
+    const kcc = sim.server.sim.store.list(sim.server.sim.type('v1', 'Pod'), 'kube-system').find((p) => p.metadata.name.startsWith('calico-kube-controllers-'))!
+    expect(kcc.status.podIPs.map((p: {ip: string}) => p.ip)).toEqual([expect.stringMatching(/^3\.2\./), expect.stringMatching(/^2001:0:0:2:/)])
+    expect((await doctorPools(sim)).code).toBe(0)
+  })
+})
+
+describe('ippool fix: the runbook cluster as it is (bare pods hold addresses)', () => {
+  let sim: RunningSim
+  beforeAll(async () => {
+    sim = await startSim('runbook-rke-1.18')
+  })
+  afterAll(() => sim.stop())
+
+  it('auto picks migrate; bare pods are listed, not deleted, and the old pool stays disabled', async () => {
+    const {code, report} = await fix(sim, '--recreate-pods', '--yes')
+    expect(code).toBe(0)
+    expect(report.strategy).toBe('migrate')
+    expect(report.left.join('\n')).toContain('hello-k8s, netshoot not recreated (a bare pod is gone for good once deleted)')
+    expect(report.left.join('\n')).toContain('IPPool default-ipv6-ippool (2001:0:0:1::/104) stays disabled: 2 pod(s) still hold its addresses')
+    expect(poolOf(sim, 'default-ipv6-ippool')?.spec.disabled).toBe(true)
+    expect(sim.server.sim.store.get(sim.server.sim.type('v1', 'Pod'), 'default', 'hello-k8s')).toBeDefined()
+    expect((await doctorPools(sim)).code).toBe(0)
+  })
+})
+
+describe('ippool fix: pools it must not change', () => {
+  it('refuses a pool the Tigera operator owns, saying how to change the Installation', async () => {
+    const sim = await startSim('healthy-dual-stack', (s) => {
+      s.calicoOperator = true
+      s.objects = s.objects!.filter((o) => o.metadata.name !== 'calico-config')
+      const ds = s.objects.find((o) => o.kind === 'DaemonSet' && o.metadata.name === 'calico-node')!
+      ds.metadata.namespace = 'calico-system'
+      s.objects.push({apiVersion: 'operator.tigera.io/v1', kind: 'Installation', metadata: {name: 'default'},
+        spec: {calicoNetwork: {ipPools: [{cidr: '10.244.0.0/16'}, {cidr: 'fd00:10:244::/56', natOutgoing: 'Enabled'}]}}})
+    })
+    try {
+      const {code, report} = await fix(sim, '--cidr', 'fd00:99::/56', '--yes', '--force')
+      expect(code).toBe(1)
+      expect(report.result).toBe('refused')
+      expect(report.message).toContain('is managed by the Tigera operator')
+      expect(report.hint).toContain('kubectl edit installation default')
+      expect(sim.server.sim.writes().filter((w) => w.resource === 'ippools')).toEqual([])
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it('refuses a pool Argo CD manages unless --force, naming the application', async () => {
+    const sim = await startSim('runbook-rke-1.18', (s) => {
+      runbookUnused(s)
+      poolIn(s, 'default-ipv6-ippool').metadata.annotations = {'argocd.argoproj.io/tracking-id': 'calico:crd.projectcalico.org/IPPool:/default-ipv6-ippool'}
+    })
+    try {
+      const refused = await fix(sim, '--yes')
+      expect(refused.code).toBe(1)
+      expect(refused.report.message).toBe('IPPool default-ipv6-ippool is managed by Argo CD application "calico" (annotation argocd.argoproj.io/tracking-id), which would put it back')
+      expect(refused.report.hint).toContain('source in Git')
+      expect(sim.server.sim.writes().filter((w) => w.resource === 'ippools')).toEqual([])
+      const forced = await fix(sim, '--yes', '--force')
+      expect(forced.report.result).toBe('fixed')
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it('refuses a --cidr that overlaps another pool; rejects a malformed or wrong-family --cidr as bad usage', async () => {
+    const sim = await startSim('runbook-rke-1.18', (s) => {
+      runbookUnused(s)
+      s.objects!.push({apiVersion: 'crd.projectcalico.org/v1', kind: 'IPPool', metadata: {name: 'extra-ipv6'},
+        spec: {cidr: '2001:0:0:5::/104', blockSize: 122, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: true, nodeSelector: '!all()', disabled: true}})
+    })
+    try {
+      const {code, report} = await fix(sim, '--cidr', '2001:0:0:5::/112', '--yes')
+      expect(code).toBe(1)
+      expect(report.message).toBe('the new pool would not be valid: 2001:0:0:5::/112 overlaps IPPool extra-ipv6 (2001:0:0:5::/104)')
+      const bad = await runPlugin(['ippool', 'fix', '--cidr', '2001:zz::/64', '--kubeconfig', sim.kubeconfig])
+      expect(bad).toMatchObject({code: 2, stderr: 'error: --cidr "2001:zz::/64" is not a CIDR; e.g. --cidr fd00:10:244::/56\n'})
+      const family = await runPlugin(['ippool', 'fix', '--cidr', '10.0.0.0/16', '--kubeconfig', sim.kubeconfig])
+      expect(family).toMatchObject({code: 2, stderr: 'error: --cidr 10.0.0.0/16 is IPv4 but --family is ipv6; pass --family ipv4\n'})
+      expect(sim.server.sim.writes().filter((w) => w.resource === 'ippools')).toEqual([])
+    } finally {
+      await sim.stop()
+    }
+  })
+})
+
+describe('ippool fix through the Calico API server', () => {
+  it('writes through projectcalico.org/v3 when it is served', async () => {
+    const sim = await startSim('runbook-rke-1.18', (s) => {
+      runbookUnused(s)
+      s.calicoApiServer = true
+    })
+    try {
+      const {code, report} = await fix(sim, '--yes')
+      expect(code).toBe(0)
+      expect(report.result).toBe('fixed')
+      const poolWritePaths = sim.server.sim.writes().filter((w) => w.resource === 'ippools').map((w) => `${w.verb} ${w.path.split('?')[0]}`)
+      expect(poolWritePaths).toEqual(['delete /apis/projectcalico.org/v3/ippools/default-ipv6-ippool', 'create /apis/projectcalico.org/v3/ippools'])
+      expect(poolOf(sim, 'default-ipv6-ippool')?.spec).toEqual(DESIRED)
+    } finally {
+      await sim.stop()
+    }
+  })
+})
+
+describe('ippool fix when a step fails', () => {
+  const cases: Array<[string, (s: Scenario) => void, RegExp]> = [
+    ['the delete answers 500', (s) => (s.faults = [{verb: 'delete', resource: 'ippools', code: 500, times: 1}]), /delete IPPool default-ipv6-ippool failed: the API server failed: injected fault: HTTP 500/],
+    ['the create answers 403', (s) => (s.faults = [{verb: 'create', resource: 'ippools', code: 403, times: 1}]),
+      /create IPPool default-ipv6-ippool .* failed: forbidden: .*User "admin" cannot create resource "ippools" in API group "crd.projectcalico.org"/],
+    ['the create is dropped', (s) => (s.faults = [{verb: 'create', resource: 'ippools', drop: true, times: 1}]), /failed: the API server closed the connection/],
+  ]
+  it.each(cases)('%s: rolled back, the original pool is there, exit 1', async (_name, faults, message) => {
+    const sim = await startSim('runbook-rke-1.18', (s) => {
+      runbookUnused(s)
+      faults(s)
+    })
+    try {
+      const {code, report} = await fix(sim, '--yes')
+      expect(code).toBe(1)
+      expect(report.result).toBe('rolled-back')
+      expect(report.message).toMatch(message)
+      expect(report.message).toContain('everything done was undone')
+      expect(poolOf(sim, 'default-ipv6-ippool')?.spec).toEqual(ORIGINAL)
+      expect(existsSync(report.backup!)).toBe(true)
+      expect(sim.server.sim.store.list(sim.server.sim.type('coordination.k8s.io/v1', 'Lease'))).toEqual([])
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it('a write that times out: the outcome is read back, and the original put back', async () => {
+    const sim = await startSim('runbook-rke-1.18', (s) => {
+      runbookUnused(s)
+      s.faults = [{verb: 'create', resource: 'ippools', latencyMs: 2500, times: 1}]
+    })
+    try {
+      const {code, report} = await fix(sim, '--yes', '--request-timeout', '1s')
+      expect(code).toBe(1)
+      expect(report.result).toBe('rolled-back')
+      expect(report.message).toContain('request timed out after 1s')
+      // The late create lands after the rollback has put the original back: it must not win.
+      await new Promise((resolve) => setTimeout(resolve, 2000))
+      expect(poolOf(sim, 'default-ipv6-ippool')?.spec).toEqual(ORIGINAL)
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it('a timeout of the whole run (--timeout) before the new pool is verified rolls back', async () => {
+    const sim = await startSim('runbook-rke-1.18', (s) => {
+      runbookUnused(s)
+      s.faults = [{verb: 'create', resource: 'ippools', latencyMs: 1500, times: 1}]
+    })
+    try {
+      const {code, report} = await fix(sim, '--yes', '--timeout', '1s')
+      expect(code).toBe(1)
+      expect(report).toMatchObject({result: 'rolled-back'})
+      expect(report.message).toMatch(/^timed out after 1s \(--timeout\)/)
+      expect(poolOf(sim, 'default-ipv6-ippool')?.spec).toEqual(ORIGINAL)
+    } finally {
+      await sim.stop()
+    }
+  })
+})
+
+describe('ippool fix: backups', () => {
+  it('writes to ~/.kube/dualstack-backups by default', async () => {
+    const sim = await startSim('runbook-rke-1.18', runbookUnused)
+    const home = mkdtempSync(path.join(tmpdir(), 'dualstack-home-'))
+    try {
+      const result = await runPlugin(['ippool', 'fix', '--yes', '--kubeconfig', sim.kubeconfig], {HOME: home})
+      expect(result.code).toBe(0)
+      const files = readdirSync(path.join(home, '.kube', 'dualstack-backups'))
+      expect(files).toEqual([expect.stringMatching(/^ippool-default-ipv6-ippool-sim-\d{4}-\d{2}-\d{2}T\d{9}Z\.yaml$/)])
+      expect(result.stdout).toContain(`Backup: ${path.join(home, '.kube', 'dualstack-backups', files[0]!)}`)
+    } finally {
+      await sim.stop()
+    }
+  })
+})
+
+function poolIn(s: Scenario, name: string): Obj {
+  const pool = s.objects!.find((o) => o.kind === 'IPPool' && o.metadata.name === name)
+  if (!pool) throw new Error(`no pool ${name}`)
+  return pool
+}
+
