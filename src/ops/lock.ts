@@ -180,32 +180,47 @@ export class RunLock {
       try {
         this.lease = await this.client.request<LeaseObject>('PUT', RunLock.path(this.namespace, LOCK_NAME), {body})
       } catch (error) {
-        if (error instanceof ApiError && (error.code === 409 || error.code === 404)) {
-          this.lost = `the Lease ${this.namespace}/${LOCK_NAME} was taken or removed by someone else while this run held it`
-          throw new Error(this.lost, {cause: error})
+        if (!(error instanceof ApiError && (error.code === 409 || error.code === 404))) throw error
+        // A conflict is not proof of a takeover: read it again, and carry on if it is still ours.
+        const now = await this.client.getIfExists<LeaseObject>(RunLock.path(this.namespace, LOCK_NAME))
+        if (now && now.spec?.holderIdentity === holderText(this.holder)) {
+          this.lease = now
+          const retry = RunLock.manifest(this.holder, JSON.parse(this.journalText), now)
+          retry.spec = {...retry.spec, acquireTime: now.spec?.acquireTime, leaseTransitions: now.spec?.leaseTransitions}
+          this.lease = await this.client.request<LeaseObject>('PUT', RunLock.path(this.namespace, LOCK_NAME), {body: retry})
+          return
         }
-        throw error
+        this.lost = `the Lease ${this.namespace}/${LOCK_NAME} was ${now ? `taken by ${now.spec?.holderIdentity ?? 'another run'}` : 'removed by someone else'} while this run held it`
+        throw new Error(this.lost, {cause: error})
       }
     })
     this.chain = next.catch(() => undefined)
     return next
   }
 
-  /** Gives the lock up. With a journal that is not finished, the Lease stays (unheld) so a later run can finish. */
-  async release(journal?: unknown): Promise<void> {
+  /**
+   * Gives the lock up. With a journal that is not finished, the Lease stays (unheld) so a later run can finish.
+   * Never throws: the work is done by now. Returns what went wrong, if the Lease could not be released.
+   */
+  async release(journal?: unknown): Promise<string | undefined> {
     clearInterval(this.timer)
     await this.chain
-    if (this.lost) return
-    if (journal !== undefined) {
-      const body = RunLock.manifest(this.holder, journal, this.lease)
+    if (this.lost) return undefined
+    const unheld = async (kept: unknown) => {
+      const body = RunLock.manifest(this.holder, kept, this.lease)
       body.spec = {...body.spec, holderIdentity: undefined, renewTime: undefined}
       this.lease = await this.client.request<LeaseObject>('PUT', RunLock.path(this.namespace, LOCK_NAME), {body})
-      return
     }
     try {
-      await this.client.request('DELETE', RunLock.path(this.namespace, LOCK_NAME), {body: {preconditions: {resourceVersion: this.lease.metadata?.resourceVersion}}})
+      if (journal !== undefined) return void (await unheld(journal))
+      await this.client.request('DELETE', RunLock.path(this.namespace, LOCK_NAME))
+      return undefined
     } catch (error) {
-      if (!(error instanceof ApiError && error.code === 404)) throw error
+      if (error instanceof ApiError && error.code === 404) return undefined
+      // Leave at least a journal that says the run finished, so no later run thinks it is half-done.
+      const finished = journal ?? {...(JSON.parse(this.journalText) as object), state: 'finished'}
+      await unheld(finished).catch(() => undefined)
+      return `the Lease ${this.namespace}/${LOCK_NAME} could not be released (${(error as Error).message}); it expires within ${LEASE_SECONDS}s`
     }
   }
 }

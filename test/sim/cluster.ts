@@ -38,7 +38,7 @@ export class SimCluster {
   readonly serviceIps: ServiceIpAllocators
   readonly requests: RequestRecord[] = []
   readonly users: UserSpec[]
-  faults: Array<FaultSpec & {hits: number}>
+  faults: Array<FaultSpec & {hits: number; seen?: number}>
   readonly controllers: Controllers
   /** Pod-network allocators keyed by CIDR: the nodes' podCIDRs, on clusters without Calico. */
   readonly podAllocators = new Map<string, RangeAllocator>()
@@ -206,11 +206,16 @@ export class SimCluster {
   }
 
   /** The first fault matching this request, counted. */
-  fault(verb: string, resource: string | undefined, user?: string): (FaultSpec & {hits: number}) | undefined {
-    const fault = this.faults.find((f) =>
-      (!f.verb || f.verb === verb) && (!f.resource || f.resource === resource) && (!f.user || f.user === user) && (f.times === undefined || f.hits < f.times))
-    if (fault) fault.hits++
-    return fault
+  fault(verb: string, resource: string | undefined, user?: string): (FaultSpec & {hits: number; seen?: number}) | undefined {
+    for (const f of this.faults) {
+      if ((f.verb && f.verb !== verb) || (f.resource && f.resource !== resource) || (f.user && f.user !== user)) continue
+      f.seen = (f.seen ?? 0) + 1
+      if (f.seen <= (f.skip ?? 0)) continue
+      if (f.times !== undefined && f.hits >= f.times) continue
+      f.hits++
+      return f
+    }
+    return undefined
   }
 
   /** Which family a pod address belongs to, and the pod or node behind an address. */

@@ -49,6 +49,8 @@ export interface FaultSpec {
   drop?: boolean
   /** Only the first N matching requests are affected. */
   times?: number
+  /** The first N matching requests pass untouched (to hit a later step). */
+  skip?: number
   retryAfterSeconds?: number
 }
 

@@ -121,6 +121,7 @@ export class PoolFixExecutor {
     const {actions, commitAt} = this.journal.plan
     for (let i = this.journal.done; i < actions.length; i++) {
       const stop = this.stopReason()
+      if (stop && this.options.lock.lost) return this.lockLost(stop)
       if (stop) return i < commitAt ? this.rollback(stop, i) : this.stopAfterCommit(stop, i)
       const action = actions[i]!
       this.progress(i, this.reports[i]!.title)
@@ -129,16 +130,35 @@ export class PoolFixExecutor {
       } catch (error) {
         const message = (error as Error).message
         this.reports[i] = {...this.reports[i]!, status: 'failed', message}
+        if (this.options.lock.lost) return this.lockLost(`${this.reports[i]!.title} failed: ${message}`)
         if (i < commitAt) return this.rollback(`${this.reports[i]!.title} failed: ${message}`, i)
         return this.failAfterCommit(`${this.reports[i]!.title} failed: ${message}`, i)
       }
       this.reports[i] = {...this.reports[i]!, status: 'done'}
       this.journal.done = i + 1
-      await this.record()
+      try {
+        await this.record()
+      } catch (error) {
+        // Without its journal the run cannot be finished by anyone else: treat it as this step failing.
+        const message = `the journal could not be written after it: ${(error as Error).message}`
+        if (this.options.lock.lost) return this.lockLost(message)
+        if (i + 1 < commitAt) return this.rollback(`${this.reports[i]!.title}: ${message}`, i)
+      }
     }
     this.journal.state = 'finished'
-    await this.options.lock.release()
+    await this.released(this.options.lock.release())
     return {result: 'fixed', message: this.successMessage(), actions: this.reports, left: this.left, backup: this.journal.backup}
+  }
+
+  private async released(release: Promise<string | undefined>): Promise<void> {
+    const problem = await release
+    if (problem) this.left.push(problem)
+  }
+
+  /** Someone else has the Lease now (a takeover after it expired): they finish or undo; this run must not write again. */
+  private lockLost(message: string): ExecOutcome {
+    return {result: 'failed', actions: this.reports, left: this.left, backup: this.journal.backup,
+      message: `${message}. Another run now holds the lock and the journal; it will finish or undo this one (see: kubectl -n ${this.options.lock.namespace} get lease kubectl-dualstack -o yaml)`}
   }
 
   private successMessage(): string {
@@ -291,14 +311,14 @@ export class PoolFixExecutor {
     } catch (error) {
       this.journal.state = 'failed'
       this.journal.error = `${reason}; rolling back failed too: ${(error as Error).message}`
-      await this.options.lock.release(this.journal).catch(() => undefined)
+      await this.released(this.options.lock.release(this.journal))
       const restore = this.journal.backup ? `kubectl apply -f ${this.journal.backup}` : 'the original pool is in the Lease journal'
       return {result: 'failed', actions: this.reports, left: this.left, backup: this.journal.backup,
         message: `${this.journal.error}. The original pool may be missing: run 'kubectl dualstack ippool fix --rollback' when the cluster answers again, or ${restore}`}
     }
     for (let i = reached + 1; i < this.reports.length; i++) if (this.reports[i]!.status === 'pending') this.reports[i]!.status = 'skipped'
     this.journal.state = 'rolled-back'
-    await this.options.lock.release()
+    await this.released(this.options.lock.release())
     return {result: 'rolled-back', actions: this.reports, left: this.left, backup: this.journal.backup,
       message: `${reason}; everything done was undone: IPPool ${this.journal.original?.metadata?.name ?? this.journal.plan.pool} is as it was`}
   }
@@ -309,7 +329,7 @@ export class PoolFixExecutor {
     const pending = this.journal.plan.actions.slice(at).map(describeAction)
     this.left.push(`${reason} before: ${pending.join('; ')}`)
     this.journal.state = 'finished'
-    await this.options.lock.release()
+    await this.released(this.options.lock.release())
     return {result: 'fixed', actions: this.reports, left: this.left, backup: this.journal.backup, message: `${this.successMessage()} (${reason}; see what is left)`}
   }
 
@@ -317,7 +337,7 @@ export class PoolFixExecutor {
     for (let i = at + 1; i < this.reports.length; i++) this.reports[i]!.status = 'skipped'
     this.journal.state = 'failed'
     this.journal.error = reason
-    await this.options.lock.release(this.journal).catch(() => undefined)
+    await this.released(this.options.lock.release(this.journal))
     return {result: 'failed', actions: this.reports, left: this.left, backup: this.journal.backup,
       message: `${reason}. The new pool is in place; finish with: kubectl dualstack ippool fix --resume`}
   }
