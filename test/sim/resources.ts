@@ -22,7 +22,7 @@ const RW = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'upd
 export const CORE: ResourceType[] = [
   {group: '', version: 'v1', kind: 'Pod', plural: 'pods', singular: 'pod', namespaced: true, shortNames: ['po'], categories: ['all'], verbs: RW,
     fields: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'spec.hostNetwork', 'status.phase', 'status.podIP', 'status.podIPs', 'status.nominatedNodeName'],
-    subresources: ['exec', 'status', 'log']},
+    subresources: ['exec', 'status', 'log', 'eviction']},
   {group: '', version: 'v1', kind: 'Node', plural: 'nodes', singular: 'node', namespaced: false, shortNames: ['no'], verbs: RW, fields: ['spec.unschedulable'], subresources: ['proxy', 'status']},
   {group: '', version: 'v1', kind: 'Service', plural: 'services', singular: 'service', namespaced: true, shortNames: ['svc'], categories: ['all'], verbs: RW, subresources: ['status']},
   {group: '', version: 'v1', kind: 'Endpoints', plural: 'endpoints', singular: 'endpoints', namespaced: true, shortNames: ['ep'], verbs: RW},
@@ -42,6 +42,7 @@ export const APPS: ResourceType[] = [
 export const OTHER: ResourceType[] = [
   {group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice', plural: 'endpointslices', singular: 'endpointslice', namespaced: true, verbs: RW, fields: ['addressType']},
   {group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', singular: 'lease', namespaced: true, verbs: RW},
+  {group: 'policy', version: 'v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets', singular: 'poddisruptionbudget', namespaced: true, shortNames: ['pdb'], verbs: RW, subresources: ['status']},
 ]
 
 export const CALICO: ResourceType[] = [

@@ -14,7 +14,8 @@ import {applyDefaults} from './defaults.js'
 import {jsonPatch, mergePatch, strategicMergePatch} from './patch.js'
 import {apiVersionOf, type ResourceType} from './resources.js'
 import type {Scenario, UserSpec} from './scenario.js'
-import {SelectorError, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector} from './selectors.js'
+import {isReady} from './controllers.js'
+import {SelectorError, matchesFields, matchesLabelSelectorObject, matchesLabels, parseFieldSelector, parseLabelSelector} from './selectors.js'
 import {SimError, errors} from './status.js'
 import type {Obj, StoreEvent} from './store.js'
 import {toTable} from './tables.js'
@@ -297,7 +298,8 @@ export class SimServer {
       !store.get(this.sim.type('v1', 'Namespace'), undefined, route.namespace)) {
       throw errors.namespaceNotFound(route.namespace)
     }
-    if (route.subresource && !['status', 'exec', 'proxy', 'log', 'scale'].includes(route.subresource)) throw errors.pathNotFound()
+    if (route.subresource && !['status', 'exec', 'proxy', 'log', 'scale', 'eviction'].includes(route.subresource)) throw errors.pathNotFound()
+    if (route.subresource === 'eviction' && parsed.verb === 'create') return this.evict(type, route, dryRun)
 
     switch (parsed.verb) {
       case 'get': {
@@ -359,6 +361,26 @@ export class SimServer {
       default:
         throw errors.methodNotAllowed()
     }
+  }
+
+  /**
+   * The eviction API: a pod is deleted unless a PodDisruptionBudget that selects it allows no disruption
+   * (healthy pods minus minAvailable, or maxUnavailable minus the unhealthy ones), which is a 429.
+   */
+  private evict(podType: ResourceType, route: Route, dryRun: boolean): {code: number; body: unknown} {
+    const pod = this.sim.store.mustGet(podType, route.namespace, route.name!)
+    const pdbType = this.sim.type('policy/v1', 'PodDisruptionBudget')
+    const pods = this.sim.store.list(podType, route.namespace)
+    for (const pdb of this.sim.store.list(pdbType, route.namespace)) {
+      if (!matchesLabelSelectorObject(pdb.spec?.selector ?? {}, pod.metadata.labels)) continue
+      const selected = pods.filter((p) => matchesLabelSelectorObject(pdb.spec?.selector ?? {}, p.metadata.labels))
+      const healthy = selected.filter(isReady).length
+      const needs = typeof pdb.spec?.minAvailable === 'number' ? pdb.spec.minAvailable
+        : typeof pdb.spec?.maxUnavailable === 'number' ? selected.length - pdb.spec.maxUnavailable : 0
+      if (healthy - needs < 1) throw errors.disruptionBudget(pdb.metadata.name, needs, healthy)
+    }
+    this.sim.store.delete(podType, route.namespace, route.name!, dryRun)
+    return {code: 201, body: {kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201}}
   }
 
   /**

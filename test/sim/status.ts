@@ -70,6 +70,10 @@ export const errors = {
   internal: (message: string) => new SimError(make(500, 'InternalError', `Internal error occurred: ${message}`, {causes: [{reason: '', message, field: ''}]})),
   tooManyRequests: (retryAfterSeconds: number) =>
     new SimError(make(429, 'TooManyRequests', 'Too many requests, please try again later.', {retryAfterSeconds}), {'Retry-After': String(retryAfterSeconds)}),
+  /** The eviction API's answer when a PodDisruptionBudget allows no disruption now (pkg/registry/core/pod/storage/eviction.go). */
+  disruptionBudget: (pdb: string, needs: number, has: number) =>
+    new SimError(make(429, 'TooManyRequests', 'Cannot evict pod as it would violate the pod\'s disruption budget.',
+      {causes: [{reason: 'DisruptionBudget', message: `The disruption budget ${pdb} needs ${needs} healthy pods and has ${has} currently`, field: ''}]})),
   unsupportedMediaType: (contentType: string) => new SimError(make(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got ${contentType})`)),
 }
 

@@ -1,0 +1,72 @@
+import {Flags} from '@oclif/core'
+
+import {KubeCommand, kubeFlags} from '../../base-command.js'
+import {parseDuration} from '../../cluster/duration.js'
+import {ExitCode, UsageError} from '../../errors.js'
+import {onInterrupt} from '../../interrupt.js'
+import {confirm} from '../../ops/confirm.js'
+import {runPodsRecreate, type PodsRecreateReport} from '../../ops/pods-recreate.js'
+import {renderPodsRecreate} from '../../render/pods-recreate.js'
+import {renderJson} from '../../render/structured.js'
+
+export default class PodsRecreate extends KubeCommand {
+  static override summary = 'Recreate pods so they get addresses of both families (or of a new pool), through their owners, one at a time'
+  static override description = `The fix doctor's workloads.pod-ips gives: pods created before dual-stack keep one family until recreated.
+Deployments, StatefulSets and DaemonSets are restarted as kubectl rollout restart does, one at a time, each waited for until available. Pods of other controllers are evicted (PodDisruptionBudgets are honoured: a blocked eviction is reported, never forced). Bare pods and Jobs are listed, not deleted, unless --evict-bare.
+Exit 0 when every owner was recreated (or --dry-run), 1 when one was blocked, failed or only listed, 2 on bad usage.`
+
+  static override examples = [
+    '<%= config.bin %> pods recreate --single-stack -A --dry-run',
+    '<%= config.bin %> pods recreate --single-stack -n shop -l app=web --yes',
+    '<%= config.bin %> pods recreate --in-pool default-ipv6-ippool -A',
+  ]
+
+  static override enableJsonFlag = true
+  static override flags = {
+    ...kubeFlags,
+    'single-stack': Flags.boolean({description: 'Select Running pods on the pod network that have one family', exactlyOne: ['single-stack', 'in-pool']}),
+    'in-pool': Flags.string({description: 'Select pods holding an address of this Calico IPPool', exactlyOne: ['single-stack', 'in-pool']}),
+    'all-namespaces': Flags.boolean({char: 'A', description: 'Select in all namespaces'}),
+    selector: Flags.string({char: 'l', description: 'Label selector'}),
+    'evict-bare': Flags.boolean({description: 'Also evict bare pods and Jobs\' pods (nothing recreates them)'}),
+    'dry-run': Flags.boolean({description: 'Show what would be recreated and stop'}),
+    yes: Flags.boolean({char: 'y', description: 'Do not ask (required when standard input is not a terminal)'}),
+    timeout: Flags.string({description: 'Stop starting new owners after this long', default: '30m'}),
+    'ready-timeout': Flags.string({description: 'How long each owner may take to be available again', default: '5m'}),
+    output: Flags.string({char: 'o', description: 'Output format', options: ['table', 'json'], default: 'table'}),
+  }
+
+  async run(): Promise<PodsRecreateReport> {
+    const {flags} = await this.parse(PodsRecreate)
+    if (flags['all-namespaces'] && flags.namespace) throw new UsageError('-A and -n cannot be used together', 'pass one of them')
+    const timeoutMs = parseDuration(flags.timeout, '--timeout')
+    const readyTimeoutMs = parseDuration(flags['ready-timeout'], '--ready-timeout')
+    const json = this.jsonEnabled() || flags.output === 'json'
+    const theme = this.theme(flags['no-color'])
+    const client = await this.connect(flags)
+    let interrupted: string | undefined
+    // Ctrl-C: no new owner is started; the one being waited for is left to its controller.
+    const unregister = onInterrupt(async () => {
+      interrupted = 'interrupted (Ctrl-C)'
+    })
+    try {
+      const report = await runPodsRecreate(client, {
+        namespace: flags['all-namespaces'] ? undefined : client.target.namespace, labelSelector: flags.selector,
+        singleStack: flags['single-stack'], inPool: flags['in-pool'], evictBare: flags['evict-bare'], dryRun: flags['dry-run'], timeoutMs, readyTimeoutMs,
+        showPlan: (plan) => {
+          if (!json) this.log(renderPodsRecreate(plan, theme))
+        },
+        confirm: (groups) => confirm({yes: flags.yes, expected: client.target.context, what: `${groups.filter((g) => g.action !== 'list').length} workload(s)`, target: client.target}),
+        stopped: () => interrupted,
+        onProgress: (line) => process.stderr.write(`${line}\n`),
+      })
+      if (json) {
+        if (!this.jsonEnabled()) this.log(renderJson(report))
+      } else this.log(renderPodsRecreate(report, theme))
+      if (report.result === 'incomplete') process.exitCode = ExitCode.ProblemsFound
+      return report
+    } finally {
+      unregister()
+    }
+  }
+}

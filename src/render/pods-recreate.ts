@@ -1,0 +1,21 @@
+import type {PodsRecreateReport} from '../ops/pods-recreate.js'
+import {listSome} from '../doctor/check.js'
+import {renderTable} from './table.js'
+import type {Theme} from './theme.js'
+
+const ACTION: Record<string, string> = {'rollout-restart': 'rollout restart', evict: 'evict', list: 'list only'}
+
+export function renderPodsRecreate(report: PodsRecreateReport, theme: Theme): string {
+  const lines: string[] = []
+  if (report.groups.length > 0) {
+    const ran = report.groups.some((g) => g.status !== 'pending')
+    lines.push(renderTable(['NAMESPACE', 'OWNER', 'PODS', 'ACTION', ...(ran ? ['RESULT'] : [])], report.groups.map((g) => [
+      g.namespace, g.owner ? `${g.owner.kind}/${g.owner.name}` : '<none>', listSome(g.pods, 3), ACTION[g.action] ?? g.action,
+      ...(ran ? [`${g.status}${g.message ? `: ${g.message}` : ''}`] : []),
+    ])))
+  }
+  const good = report.result !== 'incomplete'
+  lines.push((good ? theme.ok : theme.fail)(`${report.result}: ${report.message}`))
+  if (report.notes.length > 0) lines.push(...report.notes.map((n) => `  - ${n}`))
+  return lines.join('\n')
+}
