@@ -12,8 +12,8 @@ interface RecreateJson {
 
 /** IPv4-only CNI at first; a shop namespace with a Deployment, a bare pod, and a pod of a bare ReplicaSet behind a PDB. */
 function beforeDualStack(s: Scenario): void {
-  const cm = s.objects!.find((o) => o.metadata.name === 'calico-config')!
-  cm.data.cni_network_config = (cm.data.cni_network_config as string).replace('"assign_ipv6": "true"', '"assign_ipv6": "false"')
+  const cm = s.objects!.find((o) => o.metadata.name === 'calico-config')! as Obj & {data: Record<string, string>}
+  cm.data.cni_network_config = cm.data.cni_network_config!.replace('"assign_ipv6": "true"', '"assign_ipv6": "false"')
   const template = {metadata: {labels: {app: 'web'}}, spec: {containers: [{name: 'web', image: 'nginx:1.27'}]}}
   s.objects!.push(
     {apiVersion: 'apps/v1', kind: 'Deployment', metadata: {name: 'web', namespace: 'shop'}, spec: {replicas: 2, selector: {matchLabels: {app: 'web'}}, template}},

@@ -201,6 +201,11 @@ export class Controllers {
       const nodeName: string | undefined = pod.spec?.nodeName ?? fits[spread++ % Math.max(fits.length, 1)]?.metadata.name
       // A pod bound to a NotReady node never starts (its kubelet is not there to run it).
       if (!nodeName || !ready.some((n) => n.metadata.name === nodeName)) continue
+      const failing = this.sim.nodeSpec(nodeName)?.podsFail
+      if (failing) {
+        this.crashLoop(pod, nodeName, failing)
+        continue
+      }
       const ips = pod.spec?.hostNetwork ? this.sim.nodeAddresses(nodeName) : this.allocatePodIps(pod, nodeName)
       // Like Calico's CNI before any pool exists: the pod stays Pending (ContainerCreating).
       if (ips === undefined) continue
@@ -222,6 +227,23 @@ export class Controllers {
         },
       })
     }
+  }
+
+  /** A pod whose container keeps crashing: Running, never Ready, CrashLoopBackOff, and the kubelet's BackOff Event. */
+  private crashLoop(pod: Obj, nodeName: string, failing: {reason: string; message: string}): void {
+    const now = timestamp()
+    const containers: Array<{name: string; image: string}> = pod.spec?.containers ?? []
+    this.sim.store.write(this.t('v1', 'Pod'), {...pod, spec: {...pod.spec, nodeName}, status: {
+      phase: 'Running', hostIP: this.sim.nodeAddresses(nodeName)[0], startTime: now,
+      conditions: [{type: 'Ready', status: 'False', reason: 'ContainersNotReady', message: `containers with unready status: [${containers.map((c) => c.name).join(' ')}]`}],
+      containerStatuses: containers.map((c) => ({name: c.name, image: c.image, imageID: '', ready: false, started: false, restartCount: 3,
+        state: {waiting: {reason: 'CrashLoopBackOff', message: `back-off 40s restarting failed container=${c.name} pod=${pod.metadata.name}`}},
+        lastState: {terminated: {exitCode: 1, reason: 'Error', message: failing.message}}})),
+    }})
+    this.sim.store.create(this.t('v1', 'Event'), {apiVersion: 'v1', kind: 'Event',
+      metadata: {name: `${pod.metadata.name}.${Date.now().toString(16)}`, namespace: pod.metadata.namespace},
+      involvedObject: {kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid},
+      reason: failing.reason, message: failing.message, type: 'Warning', count: 3, firstTimestamp: now, lastTimestamp: now, source: {component: 'kubelet', host: nodeName}})
   }
 
   private installation(): Obj | undefined {

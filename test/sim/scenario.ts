@@ -15,6 +15,8 @@ export interface NodeSpec {
   sysctls?: Record<string, string>
   labels?: Record<string, string>
   ready?: boolean
+  /** New pods on this node start but never get Ready (a crash-looping container), with an Event saying why. */
+  podsFail?: {reason: string; message: string}
   /** featureGates of the kubelet's config, as /configz through the node proxy shows them. */
   kubeletFeatureGates?: Record<string, boolean>
 }

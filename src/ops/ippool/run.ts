@@ -119,8 +119,9 @@ export async function runPoolFix(client: ClusterClient, options: RunPoolFixOptio
     return {...baseReport(client, options.family), message: `another repair is running: Lease ${gathered.namespace}/kubectl-dualstack is held by ${lease.holder ? holderText(lease.holder) : lease.holderIdentity}${lease.expiresAt ? ` until ${lease.expiresAt.toISOString()} unless renewed` : ''}`,
       hint: 'wait for it to finish'}
   }
+  // Only a pool fix leaves something to finish; another command's journal (calico-restart) is just history.
   const left = lease?.journal as Journal | undefined
-  if (left && left.state !== 'finished' && left.state !== 'rolled-back') {
+  if (left && left.command === 'ippool fix' && left.state !== 'finished' && left.state !== 'rolled-back') {
     return {...baseReport(client, options.family), pool: left.plan?.pool ?? '', message: unfinishedText(left),
       hint: 'finish it with --resume, or put the original back with --rollback'}
   }
@@ -145,7 +146,7 @@ export async function runPoolFix(client: ClusterClient, options: RunPoolFixOptio
     if (error instanceof LockHeldError) return {...report, result: 'refused', message: error.message, hint: 'wait for it to finish'}
     throw error
   }
-  if (acquired.unfinished) {
+  if ((acquired.unfinished as Journal | undefined)?.command === 'ippool fix') {
     await acquired.lock.release(acquired.unfinished)
     return {...report, result: 'refused', message: unfinishedText(acquired.unfinished as Journal), hint: 'finish it with --resume, or put the original back with --rollback'}
   }

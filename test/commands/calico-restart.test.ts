@@ -1,0 +1,107 @@
+// calico-restart on simulated clusters: node by node, stopping at a node that does not come back, operator
+// installs, all at once, and the shared lock.
+import {runPlugin, startSim, type RunningSim} from '../sim/harness.js'
+import type {Scenario} from '../sim/scenario.js'
+
+interface RestartJson {
+  namespace: string
+  mode: string
+  nodes: Array<{node: string; pod: string; newPod?: string; status: string; reason?: string}>
+  controllers: Array<{pod: string; newPod?: string; status: string}>
+  result: string
+  message: string
+  warnings: string[]
+}
+
+async function restart(sim: RunningSim, ...args: string[]): Promise<{code: number; report: RestartJson; stderr: string}> {
+  const result = await runPlugin(['calico-restart', '-o', 'json', '--kubeconfig', sim.kubeconfig, ...args])
+  return {code: result.code, report: JSON.parse(result.stdout || '{}') as RestartJson, stderr: result.stderr}
+}
+
+describe('calico-restart on the runbook cluster', () => {
+  let sim: RunningSim
+  beforeEach(async () => {
+    sim = await startSim('runbook-rke-1.18')
+  })
+  afterEach(() => sim.stop())
+
+  it('--dry-run lists every node and writes nothing', async () => {
+    const {code, report} = await restart(sim, '--dry-run')
+    expect(code).toBe(0)
+    expect(report).toMatchObject({namespace: 'kube-system', mode: 'rolling', result: 'planned'})
+    expect(report.nodes.map((n) => n.node)).toEqual(['node-1', 'node-2', 'node-3'])
+    expect(report.controllers).toHaveLength(1)
+    expect(sim.server.sim.writes()).toEqual([])
+  })
+
+  it('restarts one node at a time, each replacement Ready before the next delete, then calico-kube-controllers', async () => {
+    const before = sim.server.sim.requests.length
+    const {code, report, stderr} = await restart(sim, '--yes')
+    expect(code).toBe(0)
+    expect(report.result).toBe('restarted')
+    expect(report.nodes.every((n) => n.status === 'restarted' && n.newPod && n.newPod !== n.pod)).toBe(true)
+    expect(report.controllers[0]).toMatchObject({status: 'restarted'})
+    expect(stderr).toContain('calico-node: 3 of 3 nodes restarted')
+    const requests = sim.server.sim.requests.slice(before)
+    const podDeletes = requests.filter((r) => r.verb === 'delete' && r.resource === 'pods')
+    expect(podDeletes.map((r) => r.name)).toEqual([...report.nodes.map((n) => n.pod), report.controllers[0]!.pod])
+    expect(podDeletes.every((r) => r.namespace === 'kube-system')).toBe(true)
+    // Between two deletes the plugin looked at the pods (waited for the replacement).
+    const at = podDeletes.map((d) => requests.indexOf(d))
+    for (let i = 1; i < at.length; i++) expect(requests.slice(at[i - 1]! + 1, at[i]).some((r) => r.verb === 'list' && r.resource === 'pods')).toBe(true)
+    // Nothing but pods (and the lock) was written: no spec edited.
+    expect(sim.server.sim.writes().filter((w) => !['pods', 'leases'].includes(w.resource ?? ''))).toEqual([])
+  })
+
+  it('stops at a node whose new pod never gets Ready, names it and says why (exit 1)', async () => {
+    sim.server.sim.scenario.nodes.find((n) => n.name === 'node-2')!.podsFail = {reason: 'BackOff', message: 'calico/node is not ready: BIRD is not ready: BGP not established with 10.10.0.11'}
+    const {code, report} = await restart(sim, '--yes', '--timeout', '2s')
+    expect(code).toBe(1)
+    expect(report.result).toBe('failed')
+    expect(report.nodes.map((n) => n.status)).toEqual(['restarted', 'failed', 'skipped'])
+    const failed = report.nodes[1]!
+    expect(failed.reason).toMatch(/^phase Running; container calico-node: CrashLoopBackOff/)
+    expect(failed.reason).toContain('events: BackOff: calico/node is not ready: BIRD is not ready')
+    expect(report.message).toMatch(/^calico-node on node-2 did not become Ready within 2s/)
+    expect(report.controllers[0]!.status).toBe('skipped')
+  })
+
+  it('--all-at-once warns and restarts every node together', async () => {
+    const {code, report} = await restart(sim, '--all-at-once', '--yes')
+    expect(code).toBe(0)
+    expect(report.mode).toBe('all-at-once')
+    expect(report.warnings[0]).toContain('every node\'s pod network is disrupted at the same time')
+    expect(report.nodes.every((n) => n.status === 'restarted')).toBe(true)
+  })
+
+  it('is refused while another repair holds the lock', async () => {
+    const c = sim.server.sim
+    const now = new Date().toISOString().replace('Z', '000Z')
+    c.store.create(c.type('coordination.k8s.io/v1', 'Lease'), {apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
+      metadata: {name: 'kubectl-dualstack', namespace: 'kube-system'}, spec: {holderIdentity: 'alice@laptop (pid 1, ippool fix)', leaseDurationSeconds: 60, acquireTime: now, renewTime: now}})
+    const {code, report} = await restart(sim, '--yes')
+    expect(code).toBe(1)
+    expect(report.result).toBe('refused')
+    expect(report.message).toContain('is held by alice@laptop (pid 1, ippool fix)')
+    expect(c.writes().filter((w) => w.resource === 'pods')).toEqual([])
+  })
+})
+
+describe('calico-restart on an operator install', () => {
+  it('restarts calico-node in calico-system', async () => {
+    const sim = await startSim('healthy-dual-stack', (s: Scenario) => {
+      s.calicoOperator = true
+      for (const o of s.objects!) if (o.metadata.name === 'calico-node' || o.metadata.name === 'calico-kube-controllers') o.metadata.namespace = 'calico-system'
+      s.objects!.push({apiVersion: 'operator.tigera.io/v1', kind: 'Installation', metadata: {name: 'default'}, spec: {calicoNetwork: {ipPools: [{cidr: '10.244.0.0/16'}, {cidr: 'fd00:10:244::/56'}]}}})
+    })
+    try {
+      const {code, report} = await restart(sim, '--yes')
+      expect(code).toBe(0)
+      expect(report.namespace).toBe('calico-system')
+      expect(report.nodes).toHaveLength(3)
+      expect(sim.server.sim.writes().filter((w) => w.resource === 'pods').every((w) => w.namespace === 'calico-system')).toBe(true)
+    } finally {
+      await sim.stop()
+    }
+  })
+})
