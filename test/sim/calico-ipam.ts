@@ -10,6 +10,8 @@ interface Block {
   cidr: string
   node: string
   size: number
+  /** The pool's own network address is never handed out: slot 0 of the pool's first block stays free. */
+  firstOfPool: boolean
   /** Slot -> attributes of the allocation. */
   used: Map<number, Record<string, string>>
 }
@@ -65,9 +67,10 @@ export class CalicoIpam {
       const blockCidr = this.blockCidr(cidr.text, blockSize, index)
       if (this.blocks.has(blockCidr)) continue
       this.nextBlock.set(cidr.text, index + 1)
-      const block: Block = {cidr: blockCidr, node: owner.node, size: Number(cidrSize(blockCidr)), used: new Map()}
+      const block: Block = {cidr: blockCidr, node: owner.node, size: Number(cidrSize(blockCidr)), firstOfPool: index === 0, used: new Map()}
       this.blocks.set(blockCidr, block)
-      return this.take(block, this.freeSlot(block)!, owner)
+      const slot = this.freeSlot(block)
+      if (slot !== undefined) return this.take(block, slot, owner)
     }
     return undefined
   }
@@ -82,7 +85,7 @@ export class CalicoIpam {
     const blockCidr = this.blockCidr(net.text, blockSize, index)
     let block = this.blocks.get(blockCidr)
     if (!block) {
-      block = {cidr: blockCidr, node: owner.node, size: Number(cidrSize(blockCidr)), used: new Map()}
+      block = {cidr: blockCidr, node: owner.node, size: Number(cidrSize(blockCidr)), firstOfPool: index === 0, used: new Map()}
       this.blocks.set(blockCidr, block)
     }
     this.take(block, Number(addressOffset(blockCidr, ip)!), owner)
@@ -102,7 +105,7 @@ export class CalicoIpam {
   }
 
   private freeSlot(block: Block): number | undefined {
-    for (let slot = 0; slot < block.size; slot++) if (!block.used.has(slot)) return slot
+    for (let slot = block.firstOfPool ? 1 : 0; slot < block.size; slot++) if (!block.used.has(slot)) return slot
     return undefined
   }
 
