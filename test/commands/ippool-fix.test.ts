@@ -1,6 +1,7 @@
 // ippool fix on simulated clusters, through the real binary: each strategy, each refusal, each step's
 // failure (the pool always ends as it was or as wanted), the lock, the journal, and doctor afterwards.
 import {existsSync, mkdtempSync, readdirSync, readFileSync} from 'node:fs'
+import {createServer, type AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {parse} from 'yaml'
@@ -306,6 +307,27 @@ describe('ippool fix when a step fails', () => {
   })
 })
 
+describe('ippool fix: a cluster it cannot reach', () => {
+  it('exits 3 with one line, before anything was written', async () => {
+    const sim = await startSim('runbook-rke-1.18')
+    try {
+      const port = await closedPort()
+      const dead = sim.writeKubeconfig('kc-dead', {server: `https://127.0.0.1:${port}`})
+      const result = await runPlugin(['ippool', 'fix', '--yes', '--kubeconfig', dead])
+      expect(result.code).toBe(3)
+      expect(result.stderr).toMatch(/^error: cannot connect to the API server: connection refused \(context "sim", server https:\/\/127\.0\.0\.1:\d+\); check that the cluster is running/)
+      expect(result.stderr.split('\n')).toHaveLength(2)
+      const viewer = sim.writeKubeconfig('kc-viewer', {user: 'nobody'})
+      const denied = await runPlugin(['ippool', 'fix', '--yes', '--kubeconfig', viewer])
+      expect(denied.code).toBe(3)
+      expect(denied.stderr).toMatch(/^error: forbidden: .*User "nobody" cannot (get|list) resource "\w+"/)
+      expect(sim.server.sim.writes()).toEqual([])
+    } finally {
+      await sim.stop()
+    }
+  })
+})
+
 describe('ippool fix: backups', () => {
   it('writes to ~/.kube/dualstack-backups by default', async () => {
     const sim = await startSim('runbook-rke-1.18', runbookUnused)
@@ -321,6 +343,15 @@ describe('ippool fix: backups', () => {
     }
   })
 })
+
+/** A port nothing listens on: one the system just gave out and took back. */
+async function closedPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const {port} = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
 
 function poolIn(s: Scenario, name: string): Obj {
   const pool = s.objects!.find((o) => o.kind === 'IPPool' && o.metadata.name === name)
