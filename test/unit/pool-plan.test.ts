@@ -3,7 +3,7 @@
 import {poolDifferences, poolFromEnv, poolProblems} from '../../src/calico/pools.js'
 import {calicoInstall} from '../../src/calico/install.js'
 import {isRefusal, migratedPoolName, pickPool, planPoolFix, poolManager, type PlanInput} from '../../src/ops/ippool/plan.js'
-import {groupByOwner, impactOf, type HolderPod} from '../../src/ops/pods.js'
+import {groupByOwner, impactOf, type HolderPod, type IpamBlock} from '../../src/ops/pods.js'
 import {rolloutWaiting} from '../../src/ops/recreate.js'
 
 const env = (vars: Record<string, string>) => new Map(Object.entries(vars).map(([k, v]) => [k, {value: v}]))
@@ -67,7 +67,7 @@ describe('who manages a pool', () => {
 describe('what holds a pool\'s addresses', () => {
   it('pods by IP, tunnels by node annotation and IPAM attributes, and allocations whose pod is gone', () => {
     const pods: HolderPod[] = [{namespace: 'a', name: 'web-1', ips: ['fd00::2']}]
-    const block = {spec: {cidr: 'fd00::/126', allocations: [null, 0, 1, 2], attributes: [
+    const block: IpamBlock = {spec: {cidr: 'fd00::/126', allocations: [null, 0, 1, 2], attributes: [
       {secondary: {node: 'n1', type: 'vxlanV6TunnelAddress'}}, {secondary: {namespace: 'a', pod: 'web-1', node: 'n1'}}, {secondary: {namespace: 'a', pod: 'gone', node: 'n1'}}]}}
     const nodes = [{metadata: {name: 'n2', annotations: {'projectcalico.org/IPv6VXLANTunnelAddr': 'fd00::40'}}}]
     const impact = impactOf('fd00::/64', pods, [block, {spec: {cidr: 'fd01::/122'}}], nodes)
