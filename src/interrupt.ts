@@ -26,3 +26,22 @@ export function installInterruptHandler(): void {
     void Promise.race([Promise.allSettled(pending.map((c) => c())), deadline]).then(() => process.exit(ExitCode.Interrupted))
   })
 }
+
+/**
+ * Ctrl-C for work that must end cleanly (a repair half-way): `stop` asks it to stop at its next safe point
+ * and says whether it had started; if so, the exit waits until `finished()` is called, once the work has
+ * reported. Before the work starts (planning, the confirmation prompt) Ctrl-C exits at once.
+ */
+export function stopOnInterrupt(stop: () => boolean, graceMs: number): {finished(): void} {
+  let finish: () => void = () => {}
+  const done = new Promise<void>((resolve) => (finish = resolve))
+  const unregister = onInterrupt(async () => {
+    if (stop()) await done
+  }, graceMs)
+  return {
+    finished() {
+      finish()
+      unregister()
+    },
+  }
+}

@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {KubeCommand, kubeFlags} from '../base-command.js'
 import {parseDuration} from '../cluster/duration.js'
 import {ExitCode} from '../errors.js'
-import {onInterrupt} from '../interrupt.js'
+import {stopOnInterrupt} from '../interrupt.js'
 import {runCalicoRestart, type CalicoRestartReport} from '../ops/calico-restart.js'
 import {confirm} from '../ops/confirm.js'
 import {renderCalicoRestart} from '../render/calico-restart.js'
@@ -38,12 +38,11 @@ It stops at the first node that does not come back and says why (phase, containe
     const theme = this.theme(flags['no-color'])
     const client = await this.connect(flags)
     let interrupted: string | undefined
-    let finished: () => void = () => {}
-    const done = new Promise<void>((resolve) => (finished = resolve))
-    // Ctrl-C: no further node is started; wait for the report (the lock is released on the way out).
-    const unregister = onInterrupt(async () => {
+    let started = false
+    // Ctrl-C: no further node is started; exit once the report is out (the lock is released on the way).
+    const interrupt = stopOnInterrupt(() => {
       interrupted = 'interrupted (Ctrl-C)'
-      await done
+      return started
     }, 30_000)
     let planShown = false
     try {
@@ -54,7 +53,10 @@ It stops at the first node that does not come back and says why (phase, containe
           this.log(renderCalicoRestart(plan, theme))
           planShown = true
         },
-        confirm: (plan) => confirm({yes: flags.yes, expected: 'calico-node', what: `calico-node on ${plan.nodes.length} node(s) in ${plan.namespace}`, target: client.target}),
+        confirm: async (plan) => {
+          await confirm({yes: flags.yes, expected: 'calico-node', what: `calico-node on ${plan.nodes.length} node(s) in ${plan.namespace}`, target: client.target})
+          started = true
+        },
         stopped: () => interrupted,
         onProgress: (line) => process.stderr.write(`${line}\n`),
       })
@@ -67,8 +69,7 @@ It stops at the first node that does not come back and says why (phase, containe
       if (report.result === 'failed' || report.result === 'refused') process.exitCode = ExitCode.ProblemsFound
       return report
     } finally {
-      finished()
-      unregister()
+      interrupt.finished()
     }
   }
 }

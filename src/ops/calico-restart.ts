@@ -5,6 +5,7 @@ import type {ClusterClient} from '../cluster/kube.js'
 import {isPodReady} from '../cluster/resources.js'
 import type {DaemonSetObject, KubeObject, PodDetail} from '../cluster/types.js'
 import {ApiError, DualstackError, ExitCode} from '../errors.js'
+import type {Interaction} from './interaction.js'
 import {LockHeldError, RunLock} from './lock.js'
 
 export type NodeStatus = 'pending' | 'restarted' | 'failed' | 'skipped'
@@ -34,16 +35,13 @@ export interface CalicoRestartReport {
   warnings: string[]
 }
 
-export interface CalicoRestartOptions {
+export interface CalicoRestartOptions extends Interaction<CalicoRestartReport, CalicoRestartReport> {
   maxUnavailable: number
   allAtOnce: boolean
   dryRun: boolean
   /** How long each node's (or batch's) new pod may take to be Ready. */
   timeoutMs: number
-  confirm: (report: CalicoRestartReport) => Promise<void>
-  showPlan: (report: CalicoRestartReport) => void
   stopped: () => string | undefined
-  onProgress?: (line: string) => void
 }
 
 interface EventObject extends KubeObject {

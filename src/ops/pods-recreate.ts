@@ -6,9 +6,10 @@ import {UsageError} from '../errors.js'
 import {podIpRow} from '../pods/pod-ips.js'
 import {CRD_POOLS, holdersOf} from './ippool/gather.js'
 import {controllerOf, groupByOwner, resolveOwners, type HolderPod, type OwnerGroup} from './pods.js'
+import type {Interaction} from './interaction.js'
 import {recreateGroups, type GroupOutcome} from './recreate.js'
 
-export interface PodsRecreateOptions {
+export interface PodsRecreateOptions extends Interaction<OwnerGroup[], PodsRecreateReport> {
   /** undefined: all namespaces. */
   namespace?: string
   labelSelector?: string
@@ -18,10 +19,7 @@ export interface PodsRecreateOptions {
   dryRun: boolean
   timeoutMs: number
   readyTimeoutMs: number
-  confirm: (groups: OwnerGroup[]) => Promise<void>
-  showPlan: (report: PodsRecreateReport) => void
   stopped: () => string | undefined
-  onProgress?: (line: string) => void
 }
 
 export type PodsRecreateResult = 'recreated' | 'planned' | 'nothing' | 'incomplete'

@@ -38,6 +38,12 @@ function startFix(sim: RunningSim, args: string[]) {
 }
 
 const poolDeleted = (sim: RunningSim) => () => sim.server.sim.requests.some((r) => r.verb === 'delete' && r.resource === 'ippools' && r.code === 200)
+/** The run's journal (in the Lease) records that it got past the delete. */
+const journalPastDelete = (sim: RunningSim) => () => {
+  const lease = sim.server.sim.store.list(sim.server.sim.type('coordination.k8s.io/v1', 'Lease'))[0]
+  const journal = JSON.parse(lease?.metadata.annotations?.['dualstack.kubectl.io/journal'] ?? 'null') as {done?: number} | null
+  return (journal?.done ?? 0) >= 2
+}
 const leases = (sim: RunningSim) => sim.server.sim.store.list(sim.server.sim.type('coordination.k8s.io/v1', 'Lease'))
 
 describe('ippool fix: two runs at once', () => {
@@ -45,7 +51,8 @@ describe('ippool fix: two runs at once', () => {
   beforeAll(async () => {
     sim = await startSim('runbook-rke-1.18', (s) => {
       runbookUnused(s)
-      s.faults = [{verb: 'create', resource: 'ippools', latencyMs: 2000, times: 1}]
+      // The first run's create takes long enough for a second run to come while it holds the lock.
+      s.faults = [{verb: 'create', resource: 'ippools', latencyMs: 6000, times: 1}]
     })
   })
   afterAll(() => sim.stop())
@@ -94,7 +101,7 @@ describe('ippool fix: a run killed half-way', () => {
       s.faults = [{verb: 'create', resource: 'ippools', latencyMs: 1000, times: 1}]
     })
     const run = startFix(sim, ['--yes'])
-    await run.until(poolDeleted(sim))
+    await run.until(journalPastDelete(sim))
     run.child.kill('SIGKILL')
     await run.exited
     // The create it had sent still lands (the server finishes what it received).

@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {KubeCommand, kubeFlags} from '../../base-command.js'
 import {parseDuration} from '../../cluster/duration.js'
 import {UsageError} from '../../errors.js'
-import {onInterrupt} from '../../interrupt.js'
+import {stopOnInterrupt} from '../../interrupt.js'
 import {parseCidr, type Family} from '../../net/ip.js'
 import {defaultBackupDir} from '../../ops/backup.js'
 import {confirm} from '../../ops/confirm.js'
@@ -62,13 +62,10 @@ Exit 0: fixed, unchanged or planned (--dry-run); 1: refused, rolled back or fail
     const client = await this.connect(flags)
 
     let executor: PoolFixExecutor | undefined
-    let finished: () => void = () => {}
-    const done = new Promise<void>((resolve) => (finished = resolve))
     // Ctrl-C: the executor stops at the next safe point and undoes or finishes; exit once it has reported.
-    const unregister = onInterrupt(async () => {
-      if (!executor) return
-      executor.interrupt()
-      await done
+    const interrupt = stopOnInterrupt(() => {
+      executor?.interrupt()
+      return executor !== undefined
     }, 120_000)
     let planShown = false
     try {
@@ -94,8 +91,7 @@ Exit 0: fixed, unchanged or planned (--dry-run); 1: refused, rolled back or fail
       process.exitCode = RESULT_EXIT[report.result]
       return report
     } finally {
-      finished()
-      unregister()
+      interrupt.finished()
     }
   }
 }

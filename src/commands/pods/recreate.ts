@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {KubeCommand, kubeFlags} from '../../base-command.js'
 import {parseDuration} from '../../cluster/duration.js'
 import {ExitCode, UsageError} from '../../errors.js'
-import {onInterrupt} from '../../interrupt.js'
+import {stopOnInterrupt} from '../../interrupt.js'
 import {confirm} from '../../ops/confirm.js'
 import {runPodsRecreate, type PodsRecreateReport} from '../../ops/pods-recreate.js'
 import {renderPodsRecreate} from '../../render/pods-recreate.js'
@@ -45,10 +45,12 @@ Exit 0 when every owner was recreated (or --dry-run), 1 when one was blocked, fa
     const theme = this.theme(flags['no-color'])
     const client = await this.connect(flags)
     let interrupted: string | undefined
-    // Ctrl-C: no new owner is started; the one being waited for is left to its controller.
-    const unregister = onInterrupt(async () => {
+    let started = false
+    // Ctrl-C: no new owner is started (the one being rolled is left to its controller); exit once reported.
+    const interrupt = stopOnInterrupt(() => {
       interrupted = 'interrupted (Ctrl-C)'
-    })
+      return started
+    }, 30_000)
     try {
       const report = await runPodsRecreate(client, {
         namespace: flags['all-namespaces'] ? undefined : client.target.namespace, labelSelector: flags.selector,
@@ -56,7 +58,10 @@ Exit 0 when every owner was recreated (or --dry-run), 1 when one was blocked, fa
         showPlan: (plan) => {
           if (!json) this.log(renderPodsRecreate(plan, theme))
         },
-        confirm: (groups) => confirm({yes: flags.yes, expected: client.target.context, what: `${groups.filter((g) => g.action !== 'list').length} workload(s)`, target: client.target}),
+        confirm: async (groups) => {
+          await confirm({yes: flags.yes, expected: client.target.context, what: `${groups.filter((g) => g.action !== 'list').length} workload(s)`, target: client.target})
+          started = true
+        },
         stopped: () => interrupted,
         onProgress: (line) => process.stderr.write(`${line}\n`),
       })
@@ -66,7 +71,7 @@ Exit 0 when every owner was recreated (or --dry-run), 1 when one was blocked, fa
       if (report.result === 'incomplete') process.exitCode = ExitCode.ProblemsFound
       return report
     } finally {
-      unregister()
+      interrupt.finished()
     }
   }
 }

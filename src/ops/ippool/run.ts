@@ -2,6 +2,7 @@
 // confirm, take the lock with the journal, execute. Or, with --resume / --rollback, finish a journal.
 import type {ClusterClient} from '../../cluster/kube.js'
 import {DualstackError, ExitCode, UsageError} from '../../errors.js'
+import type {Interaction} from '../interaction.js'
 import {LockHeldError, RunLock, holderText} from '../lock.js'
 import type {Impact} from '../pods.js'
 import {describeAction, PoolFixExecutor, type ActionReport, type Journal, type Result} from './execute.js'
@@ -28,7 +29,8 @@ export interface PoolFixReport {
   hint?: string
 }
 
-export interface RunPoolFixOptions extends IppoolFixOptions {
+/** confirm asks the user (typed name) or checks --yes, with the plan already shown; showPlan shows it before any write. */
+export interface RunPoolFixOptions extends IppoolFixOptions, Interaction<PoolFixPlan, PoolFixReport> {
   dryRun: boolean
   resume: boolean
   rollback: boolean
@@ -36,11 +38,6 @@ export interface RunPoolFixOptions extends IppoolFixOptions {
   timeoutMs: number
   timeoutText: string
   readyTimeoutMs: number
-  /** Asks the user (typed name) or checks --yes; throws to abort. Called with the plan already shown. */
-  confirm: (plan: PoolFixPlan) => Promise<void>
-  /** Shows the plan before anything is written (table output prints it; JSON prints it at the end). */
-  showPlan: (report: PoolFixReport) => void
-  onProgress?: (line: string) => void
   /** Gets the executor, so Ctrl-C can ask it to stop at the next safe point. */
   onExecutor?: (executor: PoolFixExecutor) => void
 }
