@@ -67,6 +67,7 @@ describe('doctor on the runbook RKE 1.18 cluster', () => {
     expect(byId['calico.ippool.cidr-match']!.message).toContain('default-ipv6-ippool has 2001:0:0:1::/104 but CALICO_IPV6POOL_CIDR is 2001:0:0:2::/104')
     expect(byId['calico.ippool.cidr-match']!.remediation).toContain('kubectl dualstack ippool fix')
     expect(byId['workloads.pod-ips']!.message).toContain('3 Running pod(s) have one family')
+    expect(byId['workloads.pod-ips']!.remediation).toContain('kubectl dualstack pods recreate --single-stack -A')
     expect(byId['kube-proxy.mode']!.message).toContain('kubectl dualstack lint')
     expect(report.cluster).toMatchObject({context: 'sim', version: 'v1.18.20', distribution: 'rke', calico: 'v3.13.4'})
     expect(report.summary).toEqual({pass: 11, warn: 1, fail: 4, skip: 3, error: 0})

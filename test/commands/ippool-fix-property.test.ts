@@ -3,7 +3,6 @@
 // says how to finish, and finishing it (--resume or --rollback) gets there. Hundreds of runs, seeded.
 import {spawn} from 'node:child_process'
 import {mkdtempSync} from 'node:fs'
-import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {PLUGIN, runPlugin, startSim, testEnv, type RunningSim} from '../sim/harness.js'
@@ -45,9 +44,10 @@ function sameSpec(spec: Record<string, unknown> | undefined, want: Record<string
 
 describe('ippool fix: the pool is never lost', () => {
   let sim: RunningSim
-  const backups = mkdtempSync(path.join(tmpdir(), 'dualstack-backup-'))
+  let backups: string
   beforeAll(async () => {
     sim = await startSim('runbook-rke-1.18', runbookUnused)
+    backups = mkdtempSync(path.join(sim.dir, 'backup-'))
   })
   afterAll(() => sim.stop())
 

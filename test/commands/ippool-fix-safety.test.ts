@@ -2,7 +2,6 @@
 // person at a terminal who types the wrong name. Real binary, real signals, a pseudo-terminal for the prompt.
 import {spawn} from 'node:child_process'
 import {mkdtempSync} from 'node:fs'
-import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {PLUGIN, runPlugin, startSim, testEnv, type RunningSim} from '../sim/harness.js'
@@ -11,13 +10,14 @@ import {poolOf, runbookUnused} from './ops-helpers.js'
 const ORIGINAL_CIDR = '2001:0:0:1::/104'
 const DESIRED_CIDR = '2001:0:0:2::/104'
 
-function backupDir(): string {
-  return mkdtempSync(path.join(tmpdir(), 'dualstack-backup-'))
+/** Inside the sim's directory, which stop() removes. */
+function backupDir(sim: RunningSim): string {
+  return mkdtempSync(path.join(sim.dir, 'backup-'))
 }
 
 /** Starts `ippool fix` in the background; `until` waits for a condition on the cluster, then `signal` sends one. */
 function startFix(sim: RunningSim, args: string[]) {
-  const child = spawn(PLUGIN, ['ippool', 'fix', '--kubeconfig', sim.kubeconfig, '--backup-dir', backupDir(), ...args], {env: testEnv()})
+  const child = spawn(PLUGIN, ['ippool', 'fix', '--kubeconfig', sim.kubeconfig, '--backup-dir', backupDir(sim), ...args], {env: testEnv()})
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
@@ -156,7 +156,7 @@ describe('ippool fix at a terminal', () => {
 
   /** Runs the plugin under `script` (a pseudo-terminal, as an interactive shell has) and types `answer` at the prompt. */
   async function atTerminal(answer: string): Promise<{code: number | null; output: string}> {
-    const cmd = [PLUGIN, 'ippool', 'fix', '--kubeconfig', sim.kubeconfig, '--backup-dir', backupDir()].map((a) => `'${a}'`).join(' ')
+    const cmd = [PLUGIN, 'ippool', 'fix', '--kubeconfig', sim.kubeconfig, '--backup-dir', backupDir(sim)].map((a) => `'${a}'`).join(' ')
     const child = spawn('script', ['-qec', cmd, '/dev/null'], {env: testEnv()})
     let output = ''
     child.stdout.on('data', (d: Buffer) => (output += d.toString()))

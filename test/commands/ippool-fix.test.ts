@@ -2,7 +2,6 @@
 // failure (the pool always ends as it was or as wanted), the lock, the journal, and doctor afterwards.
 import {existsSync, mkdtempSync, readdirSync, readFileSync} from 'node:fs'
 import {createServer, type AddressInfo} from 'node:net'
-import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {parse} from 'yaml'
 
@@ -30,7 +29,8 @@ const ORIGINAL = {cidr: '2001:0:0:1::/104', blockSize: 122, ipipMode: 'Never', v
 const DESIRED = {cidr: '2001:0:0:2::/104', blockSize: 122, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: true, nodeSelector: 'all()'}
 
 async function fix(sim: RunningSim, ...args: string[]): Promise<{code: number; report: FixJson; stderr: string}> {
-  const backups = mkdtempSync(path.join(tmpdir(), 'dualstack-backup-'))
+  // Inside the sim's directory, which stop() removes.
+  const backups = mkdtempSync(path.join(sim.dir, 'backup-'))
   const result = await runPlugin(['ippool', 'fix', '-o', 'json', '--kubeconfig', sim.kubeconfig, '--backup-dir', backups, ...args])
   let report: FixJson
   try {
@@ -331,7 +331,7 @@ describe('ippool fix: a cluster it cannot reach', () => {
 describe('ippool fix: backups', () => {
   it('writes to ~/.kube/dualstack-backups by default', async () => {
     const sim = await startSim('runbook-rke-1.18', runbookUnused)
-    const home = mkdtempSync(path.join(tmpdir(), 'dualstack-home-'))
+    const home = mkdtempSync(path.join(sim.dir, 'home-'))
     try {
       const result = await runPlugin(['ippool', 'fix', '--yes', '--kubeconfig', sim.kubeconfig], {HOME: home})
       expect(result.code).toBe(0)

@@ -8,7 +8,7 @@ export const podIps: Check = {
     if (singleStack.length === 0) return pass(`every Running pod on the pod network is dual-stack (${total} pods in all)`)
     const names = singleStack.map((p) => `${p.namespace}/${p.name}`)
     return fail(`${singleStack.length} Running pod(s) have one family, most likely created before dual-stack: ${listSome(names)}`,
-      'recreate them (kubectl rollout restart for their Deployments/DaemonSets/StatefulSets, delete bare pods); list them with: kubectl dualstack pod-ips -A --require-dual',
+      'kubectl dualstack pods recreate --single-stack -A   (through their owners, one at a time; --dry-run first; bare pods are listed, not deleted); list them with: kubectl dualstack pod-ips -A --require-dual',
       {pods: names})
   },
 }
