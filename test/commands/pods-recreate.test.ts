@@ -22,6 +22,10 @@ function beforeDualStack(s: Scenario): void {
       ownerReferences: [{apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'orphan', uid: '00000000-0000-0000-0000-000000000001', controller: true}]},
     spec: {containers: [{name: 'c', image: 'busybox:1.36'}]}},
     {apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: {name: 'orphan', namespace: 'shop'}, spec: {minAvailable: 1, selector: {matchLabels: {app: 'orphan'}}}},
+    {apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: {name: 'db', namespace: 'shop'}, spec: {replicas: 2, serviceName: 'db', selector: {matchLabels: {app: 'db'}},
+      template: {metadata: {labels: {app: 'db', tier: 'backend'}}, spec: {containers: [{name: 'db', image: 'postgres:17'}]}}}},
+    {apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: {name: 'agent', namespace: 'shop'}, spec: {selector: {matchLabels: {app: 'agent'}},
+      template: {metadata: {labels: {app: 'agent', tier: 'backend'}}, spec: {containers: [{name: 'agent', image: 'fluent-bit:3.2'}]}}}},
   )
 }
 
@@ -56,7 +60,8 @@ describe('pods recreate --single-stack', () => {
     expect(code).toBe(0)
     expect(report.result).toBe('planned')
     const shop = report.groups.filter((g) => g.namespace === 'shop').map((g) => [g.owner ? `${g.owner.kind}/${g.owner.name}` : '<bare>', g.action, g.pods.length])
-    expect(shop).toEqual([['Deployment/web', 'rollout-restart', 2], ['ReplicaSet/orphan', 'evict', 1], ['<bare>', 'list', 1]])
+    expect(shop).toEqual([['DaemonSet/agent', 'rollout-restart', 3], ['Deployment/web', 'rollout-restart', 2], ['ReplicaSet/orphan', 'evict', 1],
+      ['StatefulSet/db', 'rollout-restart', 2], ['<bare>', 'list', 1]])
     expect(sim.server.sim.writes().length).toBe(before)
   })
 
@@ -68,6 +73,14 @@ describe('pods recreate --single-stack', () => {
     expect(web).toHaveLength(2)
     for (const pod of web) expect(pod.status.podIPs).toHaveLength(2)
     expect(sim.server.sim.requests.some((r) => r.verb === 'patch' && r.resource === 'deployments' && r.name === 'web')).toBe(true)
+  })
+
+  it('a StatefulSet and a DaemonSet are rolled and waited for like kubectl rollout status', async () => {
+    const {code, report} = await recreate(sim, '--single-stack', '-n', 'shop', '-l', 'tier=backend', '--yes')
+    expect(code).toBe(0)
+    expect(report.groups.map((g) => [`${g.owner!.kind}/${g.owner!.name}`, g.status])).toEqual([['DaemonSet/agent', 'restarted'], ['StatefulSet/db', 'restarted']])
+    expect(podsOf(sim, 'shop', 'db-').map((p) => p.metadata.name).sort()).toEqual(['db-0', 'db-1'])
+    for (const pod of [...podsOf(sim, 'shop', 'db-'), ...podsOf(sim, 'shop', 'agent-')]) expect(pod.status.podIPs).toHaveLength(2)
   })
 
   it('a PodDisruptionBudget that allows no disruption blocks the eviction: reported, not forced; bare pods listed; exit 1', async () => {

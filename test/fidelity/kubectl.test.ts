@@ -106,6 +106,20 @@ describe('kubectl against the healthy dual-stack cluster', () => {
     expect(ok(await k('rollout', 'status', 'deployment/calico-kube-controllers', '-n', 'kube-system', '--timeout=30s'))).toContain('successfully rolled out')
   })
 
+  it('apply, rollout restart and rollout status work for StatefulSets, with stable pod names', async () => {
+    const file = path.join(sim.dir, 'sts.yaml')
+    writeFileSync(file, [
+      'apiVersion: apps/v1', 'kind: StatefulSet', 'metadata: {name: db, namespace: default}',
+      'spec:', '  replicas: 2', '  serviceName: db', '  selector: {matchLabels: {app: db}}',
+      '  template:', '    metadata: {labels: {app: db}}', '    spec: {containers: [{name: db, image: "postgres:17"}]}', '',
+    ].join('\n'))
+    expect(ok(await k('apply', '-f', file))).toContain('statefulset.apps/db created')
+    expect(ok(await k('rollout', 'status', 'statefulset/db', '-n', 'default', '--timeout=30s'))).toContain('partitioned roll out complete')
+    ok(await k('rollout', 'restart', 'statefulset/db', '-n', 'default'))
+    expect(ok(await k('rollout', 'status', 'statefulset/db', '-n', 'default', '--timeout=30s'))).toContain('partitioned roll out complete')
+    expect(ok(await k('get', 'pods', '-n', 'default', '-l', 'app=db', '-o', 'name')).trim().split('\n')).toEqual(['pod/db-0', 'pod/db-1'])
+  })
+
   it('kubectl finds the plugin on PATH: plugin list, --help, and a real command', async () => {
     const bin = mkdtempSync(path.join(tmpdir(), 'dualstack-path-'))
     symlinkSync(PLUGIN, path.join(bin, 'kubectl-dualstack'))

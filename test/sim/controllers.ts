@@ -61,6 +61,7 @@ export class Controllers {
         const before = this.sim.store.resourceVersion
         this.daemonSets()
         this.deployments()
+        this.statefulSets()
         this.calicoNode()
         this.tigeraOperator()
         this.pendingPods()
@@ -177,6 +178,40 @@ export class Controllers {
         ],
       }
       if (JSON.stringify(status) !== JSON.stringify(deploy.status)) this.sim.store.write(deployType, {...deploy, status})
+    }
+  }
+
+  /**
+   * StatefulSets: pods NAME-0..N-1 with stable names; a template change replaces them, highest ordinal first
+   * (RollingUpdate), and the status's currentRevision catches up with updateRevision when all are updated.
+   */
+  private statefulSets(): void {
+    const stsType = this.t('apps/v1', 'StatefulSet')
+    const podType = this.t('v1', 'Pod')
+    for (const sts of this.sim.store.list(stsType)) {
+      const hash = templateHash(sts.spec?.template)
+      const replicas: number = sts.spec?.replicas ?? 1
+      const pods = this.podsOf(sts)
+      for (const stale of pods.filter((p) => p.metadata.labels?.['controller-revision-hash'] !== hash).sort((a, b) => b.metadata.name.localeCompare(a.metadata.name))) {
+        this.sim.store.delete(podType, stale.metadata.namespace, stale.metadata.name)
+      }
+      for (let i = 0; i < replicas; i++) {
+        const name = `${sts.metadata.name}-${i}`
+        if (this.sim.store.get(podType, sts.metadata.namespace, name)) continue
+        const pod = this.newPod(sts, 'StatefulSet', 'apps/v1', sts.metadata.name, hash)
+        pod.metadata = {...pod.metadata, name, generateName: undefined,
+          labels: {...pod.metadata.labels, 'controller-revision-hash': hash, 'statefulset.kubernetes.io/pod-name': name}}
+        delete pod.metadata.labels!['pod-template-hash']
+        this.sim.store.create(podType, pod)
+      }
+      const current = this.podsOf(sts)
+      const ready = current.filter((p) => isReady(p)).length
+      const updated = current.filter((p) => p.metadata.labels?.['controller-revision-hash'] === hash).length
+      const revision = `${sts.metadata.name}-${hash}`
+      const status = {observedGeneration: sts.metadata.generation, replicas: current.length, readyReplicas: ready, availableReplicas: ready,
+        currentReplicas: updated, updatedReplicas: updated, updateRevision: revision,
+        currentRevision: updated === replicas ? revision : sts.status?.currentRevision ?? revision, collisionCount: 0}
+      if (JSON.stringify(status) !== JSON.stringify(sts.status)) this.sim.store.write(stsType, {...sts, status})
     }
   }
 

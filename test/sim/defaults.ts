@@ -36,6 +36,13 @@ export function applyDefaults(kind: string, obj: Obj): void {
       spec.progressDeadlineSeconds ??= 600
       defaultPodSpec(spec.template?.spec)
       break
+    case 'StatefulSet':
+      spec.replicas ??= 1
+      spec.updateStrategy ??= {type: 'RollingUpdate', rollingUpdate: {partition: 0}}
+      spec.podManagementPolicy ??= 'OrderedReady'
+      spec.revisionHistoryLimit ??= 10
+      defaultPodSpec(spec.template?.spec)
+      break
     case 'Service':
       obj.spec ??= {}
       obj.spec.type ??= 'ClusterIP'

@@ -165,7 +165,7 @@ export class Store {
     if (this.get(type, meta.namespace, meta.name)) throw errors.alreadyExists(type, meta.name)
     meta.uid = randomUUID()
     meta.creationTimestamp = timestamp()
-    if (obj.spec !== undefined && ['Deployment', 'DaemonSet', 'ReplicaSet'].includes(type.kind)) meta.generation = 1
+    if (obj.spec !== undefined && ['Deployment', 'DaemonSet', 'ReplicaSet', 'StatefulSet'].includes(type.kind)) meta.generation = 1
     if (dryRun) {
       meta.resourceVersion = undefined
       return obj
