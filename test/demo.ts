@@ -21,6 +21,11 @@ try {
   show('as a CI gate: pods created before dual-stack fail it', 'kubectl dualstack pod-ips -A --require-dual -o wide', await runPlugin(['pod-ips', '-A', '--require-dual', '-o', 'wide', ...kc]))
   show('every runbook check at once: the stale pool, NAT outgoing, node-2 forwarding and the old pods fail', 'kubectl dualstack doctor',
     await runPlugin(['doctor', ...kc]))
+  show('the repair, planned: pods hold addresses of the stale pool, so Calico\'s migration', 'kubectl dualstack ippool fix --dry-run',
+    await runPlugin(['ippool', 'fix', '--dry-run', ...kc]))
+  show('the repair, done: new pool, old one disabled, pods moved by their owners (bare pods are only listed)', 'kubectl dualstack ippool fix --recreate-pods --yes',
+    await runPlugin(['ippool', 'fix', '--recreate-pods', '--yes', '--backup-dir', sim.dir, ...kc]))
+  show('the pool checks pass now', 'kubectl dualstack doctor --only calico.ippool', await runPlugin(['doctor', '--only', 'calico.ippool', ...kc]))
   console.log('\nTo explore by hand: npm run sim -- runbook-rke-1.18 --kubeconfig-out /tmp/dualstack.kubeconfig')
   console.log('then, in another shell: KUBECONFIG=/tmp/dualstack.kubeconfig kubectl get pods -A   (or kubectl dualstack ...)')
 } finally {

@@ -104,6 +104,8 @@ async function evict(client: ClusterClient, group: OwnerGroup): Promise<GroupOut
 export async function recreateGroups(client: ClusterClient, groups: readonly OwnerGroup[], options: RecreateOptions): Promise<RecreateOutcome> {
   const outcomes: GroupOutcome[] = []
   const notes: string[] = []
+  const acting = groups.filter((g) => g.action !== 'list').length
+  let started = 0
   for (const [i, group] of groups.entries()) {
     const name = group.owner ? `${group.owner.kind} ${group.namespace}/${group.owner.name}` : `bare pod(s) in ${group.namespace}`
     if (group.action === 'list') {
@@ -117,7 +119,7 @@ export async function recreateGroups(client: ClusterClient, groups: readonly Own
       notes.push(`${stop}: ${groups.length - i} owner(s) not recreated`)
       return {outcomes, notes}
     }
-    options.onProgress?.(`recreating ${name} (${i + 1} of ${groups.length})`)
+    options.onProgress?.(`recreating ${name} (${++started} of ${acting})`)
     const outcome = group.action === 'rollout-restart' ? await rolloutRestart(client, group, options) : await evict(client, group)
     outcomes.push(outcome)
     if (outcome.status === 'blocked') notes.push(`${name}: ${outcome.message}`)
