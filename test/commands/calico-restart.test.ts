@@ -1,6 +1,6 @@
 // calico-restart on simulated clusters: node by node, stopping at a node that does not come back, operator
 // installs, all at once, and the shared lock.
-import {runPlugin, startSim, type RunningSim} from '../sim/harness.js'
+import {answerAtTerminal, runPlugin, startSim, type RunningSim} from '../sim/harness.js'
 import type {Scenario} from '../sim/scenario.js'
 
 interface RestartJson {
@@ -64,6 +64,18 @@ describe('calico-restart on the runbook cluster', () => {
     expect(failed.reason).toContain('events: BackOff: calico/node is not ready: BIRD is not ready')
     expect(report.message).toMatch(/^calico-node on node-2 did not become Ready within 2s/)
     expect(report.controllers[0]!.status).toBe('skipped')
+  })
+
+  it('at a terminal, proceeds only when calico-node is typed', async () => {
+    const args = ['calico-restart', '--kubeconfig', sim.kubeconfig]
+    const wrong = await answerAtTerminal(args, 'to continue:', 'yes')
+    expect(wrong.code).toBe(2)
+    expect(wrong.output).toContain(`This changes calico-node on 3 node(s) in kube-system on context "sim" (server ${sim.server.url}).`)
+    expect(wrong.output).toContain('error: aborted: "yes" is not calico-node; nothing was changed')
+    expect(sim.server.sim.writes()).toEqual([])
+    const right = await answerAtTerminal(args, 'to continue:', 'calico-node')
+    expect(right.code).toBe(0)
+    expect(right.output).toContain('restarted: 3 calico-node pod(s) restarted node by node, then calico-kube-controllers')
   })
 
   it('--all-at-once warns and restarts every node together', async () => {

@@ -4,7 +4,7 @@ import {spawn} from 'node:child_process'
 import {mkdtempSync} from 'node:fs'
 import path from 'node:path'
 
-import {PLUGIN, runPlugin, startSim, testEnv, type RunningSim} from '../sim/harness.js'
+import {PLUGIN, answerAtTerminal, runPlugin, startSim, testEnv, type RunningSim} from '../sim/harness.js'
 import {poolOf, runbookUnused} from './ops-helpers.js'
 
 const ORIGINAL_CIDR = '2001:0:0:1::/104'
@@ -154,20 +154,8 @@ describe('ippool fix at a terminal', () => {
   })
   afterEach(() => sim.stop())
 
-  /** Runs the plugin under `script` (a pseudo-terminal, as an interactive shell has) and types `answer` at the prompt. */
-  async function atTerminal(answer: string): Promise<{code: number | null; output: string}> {
-    const cmd = [PLUGIN, 'ippool', 'fix', '--kubeconfig', sim.kubeconfig, '--backup-dir', backupDir(sim)].map((a) => `'${a}'`).join(' ')
-    const child = spawn('script', ['-qec', cmd, '/dev/null'], {env: testEnv()})
-    let output = ''
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()))
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-    const deadline = Date.now() + 20_000
-    while (!output.includes('to continue:') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
-    child.stdin.write(`${answer}\n`)
-    const code = await exited
-    child.stdin.end()
-    return {code, output}
-  }
+  const atTerminal = (answer: string) =>
+    answerAtTerminal(['ippool', 'fix', '--kubeconfig', sim.kubeconfig, '--backup-dir', backupDir(sim)], 'to continue:', answer)
 
   it('shows the plan, the context and server, and proceeds when the pool\'s name is typed', async () => {
     const {code, output} = await atTerminal('default-ipv6-ippool')

@@ -93,3 +93,21 @@ export async function interruptPlugin(args: string[], ready: () => boolean, extr
   child.kill('SIGINT')
   return {code: await exited, stderr}
 }
+
+/**
+ * Runs the plugin under `script` (a pseudo-terminal, as an interactive shell has), waits for `prompt` in what
+ * it prints, types `answer` and a newline, and returns how it ended with everything it printed.
+ */
+export async function answerAtTerminal(args: string[], prompt: string, answer: string): Promise<{code: number | null; output: string}> {
+  const cmd = [PLUGIN, ...args].map((a) => `'${a}'`).join(' ')
+  const child = spawn('script', ['-qec', cmd, '/dev/null'], {env: testEnv()})
+  let output = ''
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  const deadline = Date.now() + 20_000
+  while (!output.includes(prompt) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  child.stdin.write(`${answer}\n`)
+  const code = await exited
+  child.stdin.end()
+  return {code, output}
+}

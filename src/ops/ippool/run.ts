@@ -7,7 +7,7 @@ import {LockHeldError, RunLock, holderText} from '../lock.js'
 import type {Impact} from '../pods.js'
 import {describeAction, PoolFixExecutor, type ActionReport, type Journal, type Result} from './execute.js'
 import {gatherPoolFix, poolApi, type IppoolFixOptions} from './gather.js'
-import {isRefusal, planPoolFix, type Difference, type PoolFixPlan, type Strategy} from './plan.js'
+import {isRefusal, planPoolFix, type Action, type Difference, type PoolFixPlan, type Strategy} from './plan.js'
 
 export interface PoolFixReport {
   context: string
@@ -134,7 +134,7 @@ export async function runPoolFix(client: ClusterClient, options: RunPoolFixOptio
 
   const journal: Journal = {
     version: 1, command: 'ippool fix', context: client.target.context, server: client.target.server, startedAt: new Date().toISOString(), api: gathered.api,
-    plan: {...plan, impact: {pods: plan.impact.pods.length, tunnels: plan.impact.tunnels.length}}, original: null, done: 0, state: 'running',
+    plan: {...plan, actions: plan.actions.map(journalAction), impact: {pods: plan.impact.pods.length, tunnels: plan.impact.tunnels.length}}, original: null, done: 0, state: 'running',
   }
   let acquired
   try {
@@ -151,6 +151,15 @@ export async function runPoolFix(client: ClusterClient, options: RunPoolFixOptio
   options.onExecutor?.(executor)
   const outcome = await executor.run()
   return {...report, actions: outcome.actions, backup: outcome.backup ?? null, result: outcome.result, message: outcome.message, left: outcome.left}
+}
+
+/**
+ * The journal lives in a Lease annotation (annotations are capped at 256 KiB): a rollout needs only its
+ * owner, so pod names are kept only where they are acted on one by one (eviction) or listed.
+ */
+function journalAction(action: Action): Action {
+  if (action.kind !== 'recreate-pods') return action
+  return {...action, groups: action.groups.map((g) => (g.action === 'rollout-restart' ? {...g, pods: [`${g.pods.length} pod(s)`]} : g))}
 }
 
 /** Calico's namespace (where the Lease lives), from the calico-node DaemonSet or the operator's default. */
