@@ -28,17 +28,22 @@ export function installInterruptHandler(): void {
 }
 
 /**
- * Ctrl-C for work that must end cleanly (a repair half-way): `stop` asks it to stop at its next safe point
- * and says whether it had started; if so, the exit waits until `finished()` is called, once the work has
- * reported. Before the work starts (planning, the confirmation prompt) Ctrl-C exits at once.
+ * Ctrl-C for a repair. Before it starts writing (planning, the confirmation prompt) Ctrl-C exits at once.
+ * Once `started()` was called, Ctrl-C only makes `stopped()` say why, so the work stops at its next safe
+ * point (undoing or finishing), and the exit waits until `finished()` is called, once it has reported.
  */
-export function stopOnInterrupt(stop: () => boolean, graceMs: number): {finished(): void} {
+export function repairInterrupt(graceMs: number): {started(): void; stopped(): string | undefined; finished(): void} {
+  let running = false
+  let reason: string | undefined
   let finish: () => void = () => {}
   const done = new Promise<void>((resolve) => (finish = resolve))
   const unregister = onInterrupt(async () => {
-    if (stop()) await done
+    reason = 'interrupted (Ctrl-C)'
+    if (running) await done
   }, graceMs)
   return {
+    started: () => void (running = true),
+    stopped: () => reason,
     finished() {
       finish()
       unregister()

@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {KubeCommand, kubeFlags} from '../base-command.js'
 import {parseDuration} from '../cluster/duration.js'
 import {ExitCode} from '../errors.js'
-import {stopOnInterrupt} from '../interrupt.js'
+import {repairInterrupt} from '../interrupt.js'
 import {runCalicoRestart, type CalicoRestartReport} from '../ops/calico-restart.js'
 import {confirm} from '../ops/confirm.js'
 import {renderCalicoRestart} from '../render/calico-restart.js'
@@ -37,13 +37,8 @@ It stops at the first node that does not come back and says why (phase, containe
     const json = this.jsonEnabled() || flags.output === 'json'
     const theme = this.theme(flags['no-color'])
     const client = await this.connect(flags)
-    let interrupted: string | undefined
-    let started = false
     // Ctrl-C: no further node is started; exit once the report is out (the lock is released on the way).
-    const interrupt = stopOnInterrupt(() => {
-      interrupted = 'interrupted (Ctrl-C)'
-      return started
-    }, 30_000)
+    const interrupt = repairInterrupt(30_000)
     let planShown = false
     try {
       const report = await runCalicoRestart(client, {
@@ -55,9 +50,9 @@ It stops at the first node that does not come back and says why (phase, containe
         },
         confirm: async (plan) => {
           await confirm({yes: flags.yes, expected: 'calico-node', what: `calico-node on ${plan.nodes.length} node(s) in ${plan.namespace}`, target: client.target})
-          started = true
+          interrupt.started()
         },
-        stopped: () => interrupted,
+        stopped: interrupt.stopped,
         onProgress: (line) => process.stderr.write(`${line}\n`),
       })
       if (json) {

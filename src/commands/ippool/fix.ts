@@ -3,11 +3,10 @@ import {Flags} from '@oclif/core'
 import {KubeCommand, kubeFlags} from '../../base-command.js'
 import {parseDuration} from '../../cluster/duration.js'
 import {UsageError} from '../../errors.js'
-import {stopOnInterrupt} from '../../interrupt.js'
+import {repairInterrupt} from '../../interrupt.js'
 import {parseCidr, type Family} from '../../net/ip.js'
 import {defaultBackupDir} from '../../ops/backup.js'
 import {confirm} from '../../ops/confirm.js'
-import type {PoolFixExecutor} from '../../ops/ippool/execute.js'
 import {RESULT_EXIT, runPoolFix, type PoolFixReport} from '../../ops/ippool/run.js'
 import {renderPoolFixOutcome, renderPoolFixPlan} from '../../render/ippool-fix.js'
 import {renderJson} from '../../render/structured.js'
@@ -61,12 +60,8 @@ Exit 0: fixed, unchanged or planned (--dry-run); 1: refused, rolled back or fail
     const theme = this.theme(flags['no-color'])
     const client = await this.connect(flags)
 
-    let executor: PoolFixExecutor | undefined
-    // Ctrl-C: the executor stops at the next safe point and undoes or finishes; exit once it has reported.
-    const interrupt = stopOnInterrupt(() => {
-      executor?.interrupt()
-      return executor !== undefined
-    }, 120_000)
+    // Ctrl-C: the run stops at the next safe point and undoes or finishes; exit once it has reported.
+    const interrupt = repairInterrupt(120_000)
     let planShown = false
     try {
       const report = await runPoolFix(client, {
@@ -78,9 +73,12 @@ Exit 0: fixed, unchanged or planned (--dry-run); 1: refused, rolled back or fail
           this.log(renderPoolFixPlan(plan, theme))
           planShown = true
         },
-        confirm: (plan) => confirm({yes: flags.yes, expected: plan.pool, what: `IPPool ${plan.pool}`, target: client.target}),
+        confirm: async (plan) => {
+          await confirm({yes: flags.yes, expected: plan.pool, what: `IPPool ${plan.pool}`, target: client.target})
+          interrupt.started()
+        },
+        stopped: interrupt.stopped,
         onProgress: (line) => process.stderr.write(`${line}\n`),
-        onExecutor: (e) => (executor = e),
       })
       if (json) {
         if (!this.jsonEnabled()) this.log(renderJson(report))

@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {KubeCommand, kubeFlags} from '../../base-command.js'
 import {parseDuration} from '../../cluster/duration.js'
 import {ExitCode, UsageError} from '../../errors.js'
-import {stopOnInterrupt} from '../../interrupt.js'
+import {repairInterrupt} from '../../interrupt.js'
 import {confirm} from '../../ops/confirm.js'
 import {runPodsRecreate, type PodsRecreateReport} from '../../ops/pods-recreate.js'
 import {renderPodsRecreate} from '../../render/pods-recreate.js'
@@ -44,13 +44,8 @@ Exit 0 when every owner was recreated (or --dry-run), 1 when one was blocked, fa
     const json = this.jsonEnabled() || flags.output === 'json'
     const theme = this.theme(flags['no-color'])
     const client = await this.connect(flags)
-    let interrupted: string | undefined
-    let started = false
     // Ctrl-C: no new owner is started (the one being rolled is left to its controller); exit once reported.
-    const interrupt = stopOnInterrupt(() => {
-      interrupted = 'interrupted (Ctrl-C)'
-      return started
-    }, 30_000)
+    const interrupt = repairInterrupt(30_000)
     try {
       const report = await runPodsRecreate(client, {
         namespace: flags['all-namespaces'] ? undefined : client.target.namespace, labelSelector: flags.selector,
@@ -60,9 +55,9 @@ Exit 0 when every owner was recreated (or --dry-run), 1 when one was blocked, fa
         },
         confirm: async (groups) => {
           await confirm({yes: flags.yes, expected: client.target.context, what: `${groups.filter((g) => g.action !== 'list').length} workload(s)`, target: client.target})
-          started = true
+          interrupt.started()
         },
-        stopped: () => interrupted,
+        stopped: interrupt.stopped,
         onProgress: (line) => process.stderr.write(`${line}\n`),
       })
       if (json) {

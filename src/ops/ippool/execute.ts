@@ -72,22 +72,18 @@ export interface ExecutorOptions {
   onProgress?: (line: string) => void
   /** Bounds waits for rollouts when pods are recreated. */
   readyTimeoutMs: number
+  /** Why to stop at the next safe point (Ctrl-C), if so: before the commit point that means undo. */
+  stopped: () => string | undefined
 }
 
 class StepError extends Error {}
 
 export class PoolFixExecutor {
-  private interrupted = false
   private readonly reports: ActionReport[]
   private readonly left: string[] = []
 
   constructor(private readonly client: ClusterClient, private readonly journal: Journal, private readonly options: ExecutorOptions) {
     this.reports = journal.plan.actions.map((action, i) => ({kind: action.kind, pool: action.pool, title: describeAction(action), status: i < journal.done ? 'done' : 'pending'}))
-  }
-
-  /** Ctrl-C: stop at the next boundary between actions; undo before the commit point. */
-  interrupt(): void {
-    this.interrupted = true
   }
 
   private path(name: string): string {
@@ -111,7 +107,8 @@ export class PoolFixExecutor {
   }
 
   private stopReason(): string | undefined {
-    if (this.interrupted) return 'interrupted (Ctrl-C)'
+    const stopped = this.options.stopped()
+    if (stopped) return stopped
     if (Date.now() > this.options.deadline) return `timed out after ${this.options.timeoutText} (--timeout)`
     if (this.options.lock.lost) return this.options.lock.lost
     return undefined

@@ -38,8 +38,8 @@ export interface RunPoolFixOptions extends IppoolFixOptions, Interaction<PoolFix
   timeoutMs: number
   timeoutText: string
   readyTimeoutMs: number
-  /** Gets the executor, so Ctrl-C can ask it to stop at the next safe point. */
-  onExecutor?: (executor: PoolFixExecutor) => void
+  /** Why to stop at the next safe point (Ctrl-C), if so. */
+  stopped: () => string | undefined
 }
 
 function impactView(impact: Impact): PoolFixReport['impact'] {
@@ -77,7 +77,7 @@ export async function runPoolFix(client: ClusterClient, options: RunPoolFixOptio
   const deadline = Date.now() + options.timeoutMs
   const holder = RunLock.holderFor('ippool fix', client.target.user)
   const executorOptions = (lock: RunLock) => ({target: client.target, backupDir: options.backupDir, deadline, timeoutText: options.timeoutText, lock,
-    onProgress: options.onProgress, readyTimeoutMs: options.readyTimeoutMs})
+    onProgress: options.onProgress, readyTimeoutMs: options.readyTimeoutMs, stopped: options.stopped})
 
   if (options.resume || options.rollback) {
     const api = await poolApi(client)
@@ -96,7 +96,6 @@ export async function runPoolFix(client: ClusterClient, options: RunPoolFixOptio
     }
     journal.api ??= api
     const executor = new PoolFixExecutor(client, journal, executorOptions(acquired.lock))
-    options.onExecutor?.(executor)
     options.onProgress?.(`${options.resume ? 'resuming' : 'rolling back'}: ${unfinishedText(journal)}`)
     journal.state = 'running'
     const outcome = options.resume ? await executor.run() : await executor.rollback('--rollback asked for', journal.done)
@@ -148,7 +147,6 @@ export async function runPoolFix(client: ClusterClient, options: RunPoolFixOptio
     return {...report, result: 'refused', message: unfinishedText(acquired.unfinished as Journal), hint: 'finish it with --resume, or put the original back with --rollback'}
   }
   const executor = new PoolFixExecutor(client, journal, executorOptions(acquired.lock))
-  options.onExecutor?.(executor)
   const outcome = await executor.run()
   return {...report, actions: outcome.actions, backup: outcome.backup ?? null, result: outcome.result, message: outcome.message, left: outcome.left}
 }
