@@ -114,7 +114,7 @@ describe('ippool fix: the pool is never lost', () => {
       if (journal && journal.state !== 'finished') {
         // The journal must say how to finish: do it, either way, and check where it lands.
         const how = pick(['--resume', '--rollback'])
-        const finish = await runPlugin(['ippool', 'fix', how, '-o', 'json', '--kubeconfig', sim.kubeconfig, '--backup-dir', backups])
+        const finish = await runPlugin(['ippool', 'fix', how, '--yes', '-o', 'json', '--kubeconfig', sim.kubeconfig, '--backup-dir', backups])
         tally.finishedFromJournal++
         const after = poolOf(sim, 'default-ipv6-ippool')?.spec as Record<string, unknown> | undefined
         const want = how === '--resume' ? DESIRED : ORIGINAL

@@ -120,7 +120,13 @@ describe('ippool fix: a run killed half-way', () => {
       expect(refused.message).toMatch(/^a previous ippool fix \(recreate of default-ipv6-ippool, started .*\) stopped half-way: 2 of 4 actions done, next: create IPPool default-ipv6-ippool/)
       expect(refused.hint).toBe('finish it with --resume, or put the original back with --rollback')
 
-      const resumed = await runPlugin(['ippool', 'fix', '--resume', '-o', 'json', '--kubeconfig', sim.kubeconfig])
+      // Finishing writes: without a terminal it needs --yes like any run, and leaves the journal alone.
+      const unconfirmed = await runPlugin(['ippool', 'fix', '--resume', '--kubeconfig', sim.kubeconfig])
+      expect(unconfirmed.code).toBe(2)
+      expect(unconfirmed.stderr).toContain('error: refusing to change IPPool default-ipv6-ippool without confirmation')
+      expect(leases(sim)).toHaveLength(1)
+
+      const resumed = await runPlugin(['ippool', 'fix', '--resume', '--yes', '-o', 'json', '--kubeconfig', sim.kubeconfig])
       expect(resumed.code).toBe(0)
       expect(JSON.parse(resumed.stdout)).toMatchObject({result: 'fixed', strategy: 'recreate'})
       expect(poolOf(sim, 'default-ipv6-ippool')?.spec).toMatchObject({cidr: DESIRED_CIDR, natOutgoing: true})
@@ -136,7 +142,7 @@ describe('ippool fix: a run killed half-way', () => {
   it('--rollback puts the original pool back', async () => {
     const sim = await killedHalfWay()
     try {
-      const rolled = await runPlugin(['ippool', 'fix', '--rollback', '-o', 'json', '--kubeconfig', sim.kubeconfig])
+      const rolled = await runPlugin(['ippool', 'fix', '--rollback', '--yes', '-o', 'json', '--kubeconfig', sim.kubeconfig])
       expect(rolled.code).toBe(1)
       expect(JSON.parse(rolled.stdout)).toMatchObject({result: 'rolled-back'})
       expect(poolOf(sim, 'default-ipv6-ippool')?.spec).toMatchObject({cidr: ORIGINAL_CIDR, natOutgoing: false})

@@ -30,7 +30,7 @@ export interface PoolFixReport {
 }
 
 /** confirm asks the user (typed name) or checks --yes, with the plan already shown; showPlan shows it before any write. */
-export interface RunPoolFixOptions extends IppoolFixOptions, Interaction<PoolFixPlan, PoolFixReport> {
+export interface RunPoolFixOptions extends IppoolFixOptions, Interaction<{pool: string}, PoolFixReport> {
   dryRun: boolean
   resume: boolean
   rollback: boolean
@@ -67,6 +67,16 @@ function planReport(client: ClusterClient, plan: PoolFixPlan): PoolFixReport {
   }
 }
 
+/** What a journal says about its run, as a report (for --resume / --rollback). */
+function journalReport(client: ClusterClient, journal: Journal): PoolFixReport {
+  return {
+    ...baseReport(client, journal.plan.family), pool: journal.plan.pool, apiVersion: journal.api?.apiVersion,
+    from: (journal.original?.spec as Record<string, unknown> | undefined) ?? null, to: journal.plan.to as PoolFixReport['to'], wrong: journal.plan.wrong,
+    strategy: journal.plan.strategy, notes: journal.plan.notes,
+    actions: journal.plan.actions.map((a, i) => ({kind: a.kind, pool: a.pool, title: describeAction(a), status: i < journal.done ? 'done' as const : 'pending' as const})),
+  }
+}
+
 function unfinishedText(journal: Journal): string {
   const at = journal.plan.actions[journal.done]
   return `a previous ippool fix (${journal.plan.strategy} of ${journal.plan.pool}, started ${journal.startedAt}) stopped ${journal.state === 'rolling-back' ? 'while rolling back' : 'half-way'}: ` +
@@ -80,8 +90,17 @@ export async function runPoolFix(client: ClusterClient, options: RunPoolFixOptio
     onProgress: options.onProgress, readyTimeoutMs: options.readyTimeoutMs, stopped: options.stopped})
 
   if (options.resume || options.rollback) {
-    const api = await poolApi(client)
     const namespace = await calicoNamespace(client)
+    const lease = await RunLock.peek(client, namespace)
+    if (lease?.held) return {...baseReport(client, options.family), message: new LockHeldError(lease, namespace).message, hint: 'wait for it to finish, or for the Lease to expire'}
+    const left = lease?.journal as Journal | undefined
+    if (!left || left.command !== 'ippool fix' || left.state === 'finished' || left.state === 'rolled-back') {
+      throw new UsageError(`there is no unfinished ippool fix to ${options.resume ? 'resume' : 'roll back'} (no journal in Lease ${namespace}/kubectl-dualstack)`, 'run ippool fix without --resume/--rollback')
+    }
+    // Finishing or undoing writes too: show what is left and ask, as for any other run.
+    const what = `${options.resume ? 'resume' : 'roll back'}: ${unfinishedText(left)}`
+    options.showPlan({...journalReport(client, left), result: 'planned', message: what})
+    await options.confirm({pool: left.plan.pool})
     let acquired
     try {
       acquired = await RunLock.acquire(client, namespace, holder, null)
@@ -92,18 +111,14 @@ export async function runPoolFix(client: ClusterClient, options: RunPoolFixOptio
     const journal = acquired.unfinished as Journal | undefined
     if (!journal || journal.command !== 'ippool fix') {
       await acquired.lock.release()
-      throw new UsageError(`there is no unfinished ippool fix to ${options.resume ? 'resume' : 'roll back'} (no journal in Lease ${namespace}/kubectl-dualstack)`, 'run ippool fix without --resume/--rollback')
+      return {...baseReport(client, options.family), result: 'refused', message: 'another run finished or took over the unfinished ippool fix in the meantime', hint: 'look again: kubectl dualstack ippool fix --dry-run'}
     }
-    journal.api ??= api
+    journal.api ??= await poolApi(client)
     const executor = new PoolFixExecutor(client, journal, executorOptions(acquired.lock))
-    options.onProgress?.(`${options.resume ? 'resuming' : 'rolling back'}: ${unfinishedText(journal)}`)
+    options.onProgress?.(what)
     journal.state = 'running'
     const outcome = options.resume ? await executor.run() : await executor.rollback('--rollback asked for', journal.done)
-    return {
-      ...baseReport(client, journal.plan.family), pool: journal.plan.pool, apiVersion: journal.api.apiVersion, from: journal.original?.spec as Record<string, unknown> ?? null,
-      to: journal.plan.to as PoolFixReport['to'], wrong: journal.plan.wrong, strategy: journal.plan.strategy, notes: journal.plan.notes,
-      actions: outcome.actions, backup: outcome.backup ?? null, result: outcome.result, message: outcome.message, left: outcome.left,
-    }
+    return {...journalReport(client, journal), actions: outcome.actions, backup: outcome.backup ?? null, result: outcome.result, message: outcome.message, left: outcome.left}
   }
 
   const gathered = await gatherPoolFix(client, options)
