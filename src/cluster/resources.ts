@@ -1,7 +1,7 @@
 // Paths and reads for the resources the commands use, on top of ClusterClient.
 import {ApiError, UsageError} from '../errors.js'
 import type {ClusterClient} from './kube.js'
-import type {KubeObject, PodObject} from './types.js'
+import type {DaemonSetObject, KubeObject, PodObject} from './types.js'
 
 export interface PodSelection {
   /** undefined means all namespaces (-A). */
@@ -88,4 +88,13 @@ export async function deleteObject(client: ClusterClient, objectPath: string): P
   } catch (error) {
     if (!(error instanceof ApiError && error.code === 404)) throw error
   }
+}
+
+/** The calico-node DaemonSet and its namespace: kube-system for manifest/Helm installs, calico-system for the operator. */
+export async function findCalicoNode(client: ClusterClient): Promise<{namespace: string; ds: DaemonSetObject} | undefined> {
+  for (const namespace of ['kube-system', 'calico-system']) {
+    const ds = await client.getIfExists<DaemonSetObject>(`/apis/apps/v1/namespaces/${namespace}/daemonsets/calico-node`)
+    if (ds) return {namespace, ds}
+  }
+  return undefined
 }

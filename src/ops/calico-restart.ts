@@ -2,7 +2,7 @@
 // calico-node pod is deleted and its replacement waited for until Ready before the next node, then
 // calico-kube-controllers. No spec is edited, so manifest, Helm, operator and GitOps installs behave alike.
 import type {ClusterClient} from '../cluster/kube.js'
-import {isPodReady} from '../cluster/resources.js'
+import {findCalicoNode, isPodReady} from '../cluster/resources.js'
 import type {DaemonSetObject, KubeObject, PodDetail} from '../cluster/types.js'
 import {ApiError, DualstackError, ExitCode} from '../errors.js'
 import type {Interaction} from './interaction.js'
@@ -82,18 +82,11 @@ export async function notReadyReason(client: ClusterClient, pod: PodWithUid | un
 }
 
 export async function runCalicoRestart(client: ClusterClient, options: CalicoRestartOptions): Promise<CalicoRestartReport> {
-  let ds: (DaemonSetObject & {metadata?: {uid?: string}}) | undefined
-  let namespace = 'kube-system'
-  for (const ns of ['kube-system', 'calico-system']) {
-    ds = await client.getIfExists<DaemonSetObject>(`/apis/apps/v1/namespaces/${ns}/daemonsets/calico-node`)
-    if (ds) {
-      namespace = ns
-      break
-    }
-  }
-  if (!ds) throw new DualstackError('no calico-node DaemonSet in kube-system or calico-system', ExitCode.ProblemsFound, 'is Calico installed? (kubectl dualstack doctor --only calico.installed)')
+  const found = await findCalicoNode(client)
+  if (!found) throw new DualstackError('no calico-node DaemonSet in kube-system or calico-system', ExitCode.ProblemsFound, 'is Calico installed? (kubectl dualstack doctor --only calico.installed)')
+  const {ds, namespace} = found
   const podsPath = `/api/v1/namespaces/${namespace}/pods`
-  const owned = (p: PodWithUid) => (p.metadata as {ownerReferences?: Array<{uid?: string}>} | undefined)?.ownerReferences?.some((r) => r.uid === ds!.metadata?.uid) ?? true
+  const owned = (p: PodWithUid) => (p.metadata as {ownerReferences?: Array<{uid?: string}>} | undefined)?.ownerReferences?.some((r) => r.uid === ds.metadata?.uid) ?? true
   const calicoPods = (await client.listAll<PodWithUid>(podsPath, {labelSelector: selectorOf(ds)})).filter(owned)
   const controllerPods = await client.listAll<PodWithUid>(podsPath, {labelSelector: 'k8s-app=calico-kube-controllers'})
   const nodes: NodeRestart[] = calicoPods

@@ -72,7 +72,7 @@ export function readLease(lease: LeaseObject, now = Date.now()): LeaseState {
 export class LockHeldError extends Error {
   constructor(readonly state: LeaseState, namespace: string) {
     const who = state.holder ? holderText(state.holder) : state.holderIdentity ?? 'another run'
-    const until = state.expiresAt ? `; it expires at ${state.expiresAt.toISOString()} (in ${Math.max(0, Math.ceil((state.expiresAt.getTime() - Date.now()) / 1000))}s) unless renewed` : ''
+    const until = state.expiresAt ? ` until ${state.expiresAt.toISOString()} unless renewed (in ${Math.max(0, Math.ceil((state.expiresAt.getTime() - Date.now()) / 1000))}s)` : ''
     super(`another repair is running: Lease ${namespace}/${LOCK_NAME} is held by ${who}${until}`)
   }
 }

@@ -1,9 +1,10 @@
 // ippool fix from start to end: look for a run in progress or left half-done, plan, stop there on --dry-run,
 // confirm, take the lock with the journal, execute. Or, with --resume / --rollback, finish a journal.
 import type {ClusterClient} from '../../cluster/kube.js'
+import {findCalicoNode} from '../../cluster/resources.js'
 import {DualstackError, ExitCode, UsageError} from '../../errors.js'
 import type {Interaction} from '../interaction.js'
-import {LockHeldError, RunLock, holderText} from '../lock.js'
+import {LockHeldError, RunLock} from '../lock.js'
 import type {Impact} from '../pods.js'
 import {describeAction, PoolFixExecutor, type ActionReport, type Journal, type Result} from './execute.js'
 import {gatherPoolFix, poolApi, type IppoolFixOptions} from './gather.js'
@@ -126,10 +127,7 @@ export async function runPoolFix(client: ClusterClient, options: RunPoolFixOptio
 
   // A run in progress, or one left half-done, comes first: never plan over it.
   const lease = await RunLock.peek(client, gathered.namespace)
-  if (lease?.held) {
-    return {...baseReport(client, options.family), message: `another repair is running: Lease ${gathered.namespace}/kubectl-dualstack is held by ${lease.holder ? holderText(lease.holder) : lease.holderIdentity}${lease.expiresAt ? ` until ${lease.expiresAt.toISOString()} unless renewed` : ''}`,
-      hint: 'wait for it to finish'}
-  }
+  if (lease?.held) return {...baseReport(client, options.family), message: new LockHeldError(lease, gathered.namespace).message, hint: 'wait for it to finish'}
   // Only a pool fix leaves something to finish; another command's journal (calico-restart) is just history.
   const left = lease?.journal as Journal | undefined
   if (left && left.command === 'ippool fix' && left.state !== 'finished' && left.state !== 'rolled-back') {
@@ -175,12 +173,11 @@ function journalAction(action: Action): Action {
   return {...action, groups: action.groups.map((g) => (g.action === 'rollout-restart' ? {...g, pods: [`${g.pods.length} pod(s)`]} : g))}
 }
 
-/** Calico's namespace (where the Lease lives), from the calico-node DaemonSet or the operator's default. */
+/** Calico's namespace (where the Lease lives), from the calico-node DaemonSet. */
 async function calicoNamespace(client: ClusterClient): Promise<string> {
-  for (const ns of ['kube-system', 'calico-system']) {
-    if (await client.getIfExists(`/apis/apps/v1/namespaces/${ns}/daemonsets/calico-node`)) return ns
-  }
-  throw new DualstackError('Calico is not installed: no calico-node DaemonSet in kube-system or calico-system', ExitCode.ProblemsFound)
+  const found = await findCalicoNode(client)
+  if (!found) throw new DualstackError('Calico is not installed: no calico-node DaemonSet in kube-system or calico-system', ExitCode.ProblemsFound)
+  return found.namespace
 }
 
 export const RESULT_EXIT: Record<Result, number> = {fixed: 0, unchanged: 0, planned: 0, refused: 1, 'rolled-back': 1, failed: 1}
