@@ -5,8 +5,8 @@ import type {DaemonSetObject, IPPoolObject, KubeObject, NodeObject, PodDetail, S
 import {ApiError, DualstackError} from '../errors.js'
 import {dualStackStage, parseKubeVersion, usesLegacyIpFamily, type KubeVersion} from '../k8s/version.js'
 import {addressFamily} from '../net/ip.js'
-import {podIpRow, type Stack} from '../pods/pod-ips.js'
-import {mapLimit} from './concurrency.js'
+import {podIpRow, violatesRequireDual, type Stack} from '../pods/pod-ips.js'
+import {mapLimit} from '../cluster/concurrency.js'
 
 /** A read's value, or why it failed (with the typed error, for commands that cannot go on without it). */
 export type Fact<T> = {ok: true; value: T} | {ok: false; error: string; cause?: DualstackError}
@@ -159,7 +159,7 @@ export async function gatherFacts(client: ClusterClient, options: GatherOptions)
         total++
         if (SYSTEM_NAMESPACES.has(pod.metadata?.namespace ?? '')) system.push(pod)
         const row = podIpRow(pod)
-        if (row.phase === 'Running' && !row.hostNetwork && row.stack !== 'dual') singleStack.push({namespace: row.namespace, name: row.name, stack: row.stack})
+        if (violatesRequireDual(row)) singleStack.push({namespace: row.namespace, name: row.name, stack: row.stack})
       }
     }
     return {system, workloads: {total, singleStack}}

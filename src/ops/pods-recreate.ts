@@ -3,7 +3,7 @@
 import type {ClusterClient} from '../cluster/kube.js'
 import type {IPPoolObject, PodDetail} from '../cluster/types.js'
 import {UsageError} from '../errors.js'
-import {podIpRow} from '../pods/pod-ips.js'
+import {podIpRow, violatesRequireDual} from '../pods/pod-ips.js'
 import {CRD_POOLS, holdersOf} from './ippool/gather.js'
 import {controllerOf, groupByOwner, resolveOwners, type HolderPod, type OwnerGroup} from './pods.js'
 import type {Interaction} from './interaction.js'
@@ -41,7 +41,7 @@ async function singleStackPods(client: ClusterClient, namespace: string | undefi
   for await (const page of client.listPages<PodDetail>(path, {labelSelector})) {
     for (const pod of page) {
       const row = podIpRow(pod)
-      if (row.phase !== 'Running' || row.hostNetwork || row.stack === 'dual') continue
+      if (!violatesRequireDual(row)) continue
       found.push({namespace: row.namespace, name: row.name, node: row.node, ips: [...row.ipv4, ...row.ipv6], owner: controllerOf(pod)})
     }
   }

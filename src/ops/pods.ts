@@ -1,5 +1,6 @@
 // Which pods hold which addresses, and who owns them: what a pool change affects and what must be
 // recreated. Owner resolution follows ownerReferences up to what `kubectl rollout restart` can act on.
+import {mapLimit} from '../cluster/concurrency.js'
 import type {ClusterClient} from '../cluster/kube.js'
 import type {KubeObject, PodDetail} from '../cluster/types.js'
 import {ApiError} from '../errors.js'
@@ -56,23 +57,26 @@ export function addressesIn(pod: PodDetail, cidr: string): string[] {
   return [...new Set(ips.flatMap((ip) => (ip && cidrContains(cidr, ip) ? [parseAddress(ip)!.text] : [])))]
 }
 
-/** Replaces ReplicaSet owners by their Deployment (one read per ReplicaSet), as rollout restart works on Deployments. */
+/**
+ * Replaces ReplicaSet owners by their Deployment, as rollout restart works on Deployments: one read per
+ * distinct ReplicaSet, a bounded number at a time (thousands of pods share a few hundred ReplicaSets).
+ */
 export async function resolveOwners(client: ClusterClient, pods: HolderPod[]): Promise<HolderPod[]> {
-  const cache = new Map<string, OwnerRef | undefined>()
-  for (const pod of pods) {
-    if (pod.owner?.kind !== 'ReplicaSet') continue
-    const key = `${pod.namespace}/${pod.owner.name}`
-    if (!cache.has(key)) {
-      try {
-        const rs = await client.request<WithOwners>('GET', `/apis/apps/v1/namespaces/${encodeURIComponent(pod.namespace)}/replicasets/${encodeURIComponent(pod.owner.name)}`)
-        const up = controllerOf(rs)
-        cache.set(key, up?.kind === 'Deployment' ? up : pod.owner)
-      } catch (error) {
-        if (!(error instanceof ApiError && error.code === 404)) throw error
-        cache.set(key, pod.owner)
-      }
+  const keys = [...new Set(pods.filter((p) => p.owner?.kind === 'ReplicaSet').map((p) => `${p.namespace}/${p.owner!.name}`))]
+  const deployments = new Map<string, OwnerRef | undefined>()
+  await mapLimit(keys, 16, async (key) => {
+    const [namespace, name] = key.split('/') as [string, string]
+    try {
+      const rs = await client.request<WithOwners>('GET', `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/replicasets/${encodeURIComponent(name)}`)
+      const up = controllerOf(rs)
+      if (up?.kind === 'Deployment') deployments.set(key, up)
+    } catch (error) {
+      // A ReplicaSet already gone keeps its own name as the owner.
+      if (!(error instanceof ApiError && error.code === 404)) throw error
     }
-    pod.owner = cache.get(key)
+  })
+  for (const pod of pods) {
+    if (pod.owner?.kind === 'ReplicaSet') pod.owner = deployments.get(`${pod.namespace}/${pod.owner.name}`) ?? pod.owner
   }
   return pods
 }
