@@ -247,13 +247,16 @@ describe('ippool fix through the Calico API server', () => {
 })
 
 describe('ippool fix when a step fails', () => {
-  const cases: Array<[string, (s: Scenario) => void, RegExp]> = [
-    ['the delete answers 500', (s) => (s.faults = [{verb: 'delete', resource: 'ippools', code: 500, times: 1}]), /delete IPPool default-ipv6-ippool failed: the API server failed: injected fault: HTTP 500/],
+  // Each case: the fault, the message, and each action's status after the rollback (backup, delete, create, verify).
+  const afterCreate = ['done', 'undone', 'failed', 'skipped']
+  const cases: Array<[string, (s: Scenario) => void, RegExp, string[]]> = [
+    ['the delete answers 500', (s) => (s.faults = [{verb: 'delete', resource: 'ippools', code: 500, times: 1}]), /delete IPPool default-ipv6-ippool failed: the API server failed: injected fault: HTTP 500/,
+      ['done', 'failed', 'skipped', 'skipped']],
     ['the create answers 403', (s) => (s.faults = [{verb: 'create', resource: 'ippools', code: 403, times: 1}]),
-      /create IPPool default-ipv6-ippool .* failed: forbidden: .*User "admin" cannot create resource "ippools" in API group "crd.projectcalico.org"/],
-    ['the create is dropped', (s) => (s.faults = [{verb: 'create', resource: 'ippools', drop: true, times: 1}]), /failed: the API server closed the connection/],
+      /create IPPool default-ipv6-ippool .* failed: forbidden: .*User "admin" cannot create resource "ippools" in API group "crd.projectcalico.org"/, afterCreate],
+    ['the create is dropped', (s) => (s.faults = [{verb: 'create', resource: 'ippools', drop: true, times: 1}]), /failed: the API server closed the connection/, afterCreate],
   ]
-  it.each(cases)('%s: rolled back, the original pool is there, exit 1', async (_name, faults, message) => {
+  it.each(cases)('%s: rolled back, the original pool is there, exit 1', async (_name, faults, message, statuses) => {
     const sim = await startSim('runbook-rke-1.18', (s) => {
       runbookUnused(s)
       faults(s)
@@ -264,6 +267,7 @@ describe('ippool fix when a step fails', () => {
       expect(report.result).toBe('rolled-back')
       expect(report.message).toMatch(message)
       expect(report.message).toContain('everything done was undone')
+      expect(report.actions.map((a) => a.status)).toEqual(statuses)
       expect(poolOf(sim, 'default-ipv6-ippool')?.spec).toEqual(ORIGINAL)
       expect(existsSync(report.backup!)).toBe(true)
       expect(sim.server.sim.store.list(sim.server.sim.type('coordination.k8s.io/v1', 'Lease'))).toEqual([])

@@ -78,6 +78,9 @@ export interface ExecutorOptions {
 
 class StepError extends Error {}
 
+/** The actions that change the cluster, and so are undone on rollback. */
+const WRITES: ReadonlySet<Action['kind']> = new Set(['create-pool', 'update-pool', 'delete-pool'])
+
 export class PoolFixExecutor {
   private readonly reports: ActionReport[]
   private readonly left: string[] = []
@@ -300,9 +303,7 @@ export class PoolFixExecutor {
       for (let i = last; i >= 0; i--) {
         const action = this.journal.plan.actions[i]!
         await this.undo(action)
-        if (this.reports[i]!.status === 'done' || i === reached) {
-          if (['create-pool', 'update-pool', 'delete-pool'].includes(action.kind)) this.reports[i] = {...this.reports[i]!, status: this.reports[i]!.status === 'failed' ? 'failed' : 'undone'}
-        }
+        if (this.reports[i]!.status === 'done' && WRITES.has(action.kind)) this.reports[i]!.status = 'undone'
         this.journal.done = i
       }
     } catch (error) {
@@ -313,7 +314,7 @@ export class PoolFixExecutor {
       return {result: 'failed', actions: this.reports, left: this.left, backup: this.journal.backup,
         message: `${this.journal.error}. The original pool may be missing: run 'kubectl dualstack ippool fix --rollback' when the cluster answers again, or ${restore}`}
     }
-    for (let i = reached + 1; i < this.reports.length; i++) if (this.reports[i]!.status === 'pending') this.reports[i]!.status = 'skipped'
+    for (const report of this.reports) if (report.status === 'pending') report.status = 'skipped'
     this.journal.state = 'rolled-back'
     await this.released(this.options.lock.release())
     return {result: 'rolled-back', actions: this.reports, left: this.left, backup: this.journal.backup,
