@@ -71,8 +71,15 @@ export function transportError(error: unknown, target: Target, timeoutMs: number
   if (error instanceof DualstackError) return error
   const cause = rootCause(error)
   const at = where(target)
-  if (cause.name === 'TimeoutError' || cause.name === 'AbortError' || cause.code === 'UND_ERR_CONNECT_TIMEOUT' || cause.code === 'ETIMEDOUT') {
+  // Our own --request-timeout fires as an abort; undici's connect and response limits have their own codes.
+  if ((cause.name === 'TimeoutError' || cause.name === 'AbortError') && timeoutMs > 0) {
     return new ClusterUnavailableError(`request timed out after ${timeoutMs / 1000}s (${at})`, 'the API server is slow or unreachable; raise --request-timeout or check the network')
+  }
+  if (cause.code === 'UND_ERR_CONNECT_TIMEOUT' || cause.code === 'ETIMEDOUT') {
+    return new ClusterUnavailableError(`cannot connect to the API server: the connection timed out (${at})`, 'check that the server is reachable from here (VPN, firewall, proxy)')
+  }
+  if (cause.code === 'UND_ERR_HEADERS_TIMEOUT' || cause.code === 'UND_ERR_BODY_TIMEOUT') {
+    return new ClusterUnavailableError(`the API server did not answer in time (${at})`, 'it is overloaded or something in between holds the request; retry, and bound the wait with --request-timeout')
   }
   if (cause.code === 'ECONNREFUSED') {
     return new ClusterUnavailableError(`cannot connect to the API server: connection refused (${at})`, 'check that the cluster is running and that --context points at it')
