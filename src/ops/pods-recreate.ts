@@ -4,7 +4,7 @@ import type {ClusterClient} from '../cluster/kube.js'
 import type {IPPoolObject, PodDetail} from '../cluster/types.js'
 import {UsageError} from '../errors.js'
 import {podIpRow, violatesRequireDual} from '../pods/pod-ips.js'
-import {CRD_POOLS, holdersOf} from './ippool/gather.js'
+import {CRD_POOLS, calicoCrdsMissing, holdersOf} from './ippool/gather.js'
 import {controllerOf, groupByOwner, resolveOwners, type HolderPod, type OwnerGroup} from './pods.js'
 import type {Interaction} from './interaction.js'
 import {recreateGroups, type GroupOutcome} from './recreate.js'
@@ -52,6 +52,7 @@ export async function runPodsRecreate(client: ClusterClient, options: PodsRecrea
   let pods: HolderPod[]
   if (options.inPool) {
     const pool = await client.getIfExists<IPPoolObject>(`${CRD_POOLS}/${encodeURIComponent(options.inPool)}`)
+    if (!pool && !(await client.getIfExists('/apis/crd.projectcalico.org/v1'))) throw calicoCrdsMissing()
     if (!pool?.spec?.cidr) throw new UsageError(`IPPool ${options.inPool} not found`, 'see: kubectl get ippools.crd.projectcalico.org')
     pods = await holdersOf(client, pool.spec.cidr, {namespace: options.namespace, labelSelector: options.labelSelector})
   } else {

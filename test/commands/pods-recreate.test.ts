@@ -46,6 +46,19 @@ function podsOf(sim: RunningSim, namespace: string, prefix: string): Obj[] {
   return sim.server.sim.store.list(sim.server.sim.type('v1', 'Pod'), namespace).filter((p) => p.metadata.name.startsWith(prefix))
 }
 
+describe('pods recreate --in-pool without Calico', () => {
+  it('says Calico is not installed, not that the pool is missing', async () => {
+    const sim = await startSim('no-calico')
+    try {
+      const result = await runPlugin(['pods', 'recreate', '--in-pool', 'default-ipv6-ippool', '-A', '--kubeconfig', sim.kubeconfig])
+      expect(result.code).toBe(1)
+      expect(result.stderr).toBe('error: Calico\'s CRDs are not installed (the API server does not serve crd.projectcalico.org/v1); install Calico 3.11 or later with Calico IPAM first (kubectl dualstack doctor --only calico.installed)\n')
+    } finally {
+      await sim.stop()
+    }
+  })
+})
+
 describe('pods recreate --single-stack', () => {
   let sim: RunningSim
   beforeAll(async () => {

@@ -17,6 +17,12 @@ export interface PoolApi {
   collection: string
 }
 
+/** The error for a cluster where Calico's CRDs are not served. */
+export function calicoCrdsMissing(): DualstackError {
+  return new DualstackError('Calico\'s CRDs are not installed (the API server does not serve crd.projectcalico.org/v1)', ExitCode.ProblemsFound,
+    'install Calico 3.11 or later with Calico IPAM first (kubectl dualstack doctor --only calico.installed)')
+}
+
 function required<T>(fact: Fact<T>, what: string): T {
   if (fact.ok) return fact.value
   if (fact.cause) throw fact.cause
@@ -73,10 +79,7 @@ export interface Gathered {
 export async function gatherPoolFix(client: ClusterClient, options: IppoolFixOptions): Promise<Gathered | Refusal> {
   const facts = await gatherFacts(client, {needed: new Set(['daemonSets', 'configMaps', 'ipPools', 'installation']), concurrency: 1, execTimeoutMs: 0})
   const pools = required(facts.ipPools, 'Calico IP pools')
-  if (pools === undefined) {
-    throw new DualstackError('Calico\'s CRDs are not installed (the API server does not serve crd.projectcalico.org/v1)', ExitCode.ProblemsFound,
-      'install Calico 3.11 or later with Calico IPAM first (kubectl dualstack doctor --only calico.installed)')
-  }
+  if (pools === undefined) throw calicoCrdsMissing()
   const installation = required(facts.installation, 'the Tigera Installation')
   const install = calicoInstall(required(facts.daemonSets, 'Calico\'s DaemonSets'), installation)
   if (!install) {
