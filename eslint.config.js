@@ -3,7 +3,7 @@ import jest from 'eslint-plugin-jest'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  {ignores: ['dist/', 'node_modules/', 'coverage/']},
+  {ignores: ['dist/', 'node_modules/', 'coverage/', 'release/']},
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

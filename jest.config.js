@@ -6,6 +6,7 @@ export default {
   moduleNameMapper: {'^(\\.{1,2}/.*)\\.js$': '$1'},
   transform: {'^.+\\.ts$': ['ts-jest', {useESM: true, tsconfig: 'tsconfig.json'}]},
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  modulePathIgnorePatterns: ['<rootDir>/release/'],
   testTimeout: 60_000,
   verbose: true,
   maxWorkers: 2,
