@@ -12,8 +12,6 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const RELEASE = join(ROOT, 'release')
 const pjson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {name: string; version: string; homepage: string}
 
-const KREW_ARCH: Record<string, string> = {amd64: 'amd64', arm64: 'arm64'}
-
 export function krewManifest(archives: {file: string; sha256: string}[], version = pjson.version): Record<string, unknown> {
   const tag = `v${version}`
   const platforms = archives.map(({file, sha256}) => {
@@ -21,7 +19,7 @@ export function krewManifest(archives: {file: string; sha256: string}[], version
     if (!match) throw new Error(`${file} is not a release archive name`)
     const [, os, arch] = match
     return {
-      selector: {matchLabels: {os, arch: KREW_ARCH[arch]}},
+      selector: {matchLabels: {os, arch}}, // krew's os and arch are Go's GOOS and GOARCH, as in the archive names
       uri: `${pjson.homepage}/releases/download/${tag}/${file}`,
       sha256,
       bin: os === 'windows' ? `${pjson.name}.exe` : pjson.name,

@@ -2,7 +2,7 @@
 // oclif finds a CLI through its package.json and loads commands and hooks from files; a single executable
 // has neither on disk. The package.json is embedded as a SEA asset, and the commands and the one hook
 // come from this bundle instead of files.
-import {Config, execute, Plugin, type Interfaces} from '@oclif/core'
+import {Config, execute, Plugin, settings, type Interfaces} from '@oclif/core'
 import {dirname} from 'node:path'
 import {getAsset} from 'node:sea'
 
@@ -20,6 +20,7 @@ Config.prototype.runHook = async function (this: Config, event: string, opts: un
 
 async function main(): Promise<void> {
   installInterruptHandler()
+  settings.enableAutoTranspile = false // as in main.ts: nothing to transpile, whatever NODE_ENV says
   const pjson = JSON.parse(getAsset('package.json', 'utf8')) as Interfaces.PJSON
   // Hooks run from the subclass above; left in, oclif would try to import their files.
   delete pjson.oclif.hooks
