@@ -7,6 +7,7 @@ import {dirname} from 'node:path'
 import {getAsset} from 'node:sea'
 
 import {COMMANDS} from './commands.js'
+import {completionWords, runCompletion, topicsOf} from './completion/run.js'
 import {unknownCommand} from './hooks/command-not-found.js'
 import {installInterruptHandler} from './interrupt.js'
 
@@ -19,9 +20,12 @@ Config.prototype.runHook = async function (this: Config, event: string, opts: un
 } as typeof runHook
 
 async function main(): Promise<void> {
+  const pjson = JSON.parse(getAsset('package.json', 'utf8')) as Interfaces.PJSON
+  // argv0 is the name the binary was started by (a kubectl_complete-dualstack link); execPath is resolved.
+  const words = completionWords(process.argv0, process.argv.slice(2))
+  if (words) await runCompletion(words, topicsOf(pjson))
   installInterruptHandler()
   settings.enableAutoTranspile = false // as in main.ts: nothing to transpile, whatever NODE_ENV says
-  const pjson = JSON.parse(getAsset('package.json', 'utf8')) as Interfaces.PJSON
   // Hooks run from the subclass above; left in, oclif would try to import their files.
   delete pjson.oclif.hooks
   const root = dirname(process.execPath)

@@ -77,6 +77,12 @@ function mergeKubeconfigs(files: string[]): KubeConfig {
   return kc
 }
 
+/** The context names of the kubeconfig kubectl would read (for completion: no cluster is contacted). */
+export function kubeconfigContextNames(kubeconfig: string | undefined): string[] {
+  const files = kubeconfigFiles(kubeconfig)
+  return files.length === 0 ? [] : mergeKubeconfigs(files).getContexts().map((c) => c.name)
+}
+
 export function loadKubeConfig(flags: ConnectionFlags): LoadedConfig {
   const files = kubeconfigFiles(flags.kubeconfig)
   let kc: KubeConfig

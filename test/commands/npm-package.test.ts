@@ -37,7 +37,7 @@ describe('npm pack, then npm install -g', () => {
     expect(existsSync(path.join(installed, 'dist', 'main.js.map'))).toBe(false)
   })
 
-  it('the installed kubectl-dualstack answers as the one in this clone does', async () => {
+  it('the installed kubectl-dualstack answers as the one in this clone does, and kubectl_complete-dualstack completes', async () => {
     const bin = path.join(prefix, 'bin', 'kubectl-dualstack')
     const version = await run(bin, ['--version'], testEnv())
     expect(version).toEqual({code: 0, stdout: expect.stringMatching(/^kubectl-dualstack\/\d+\.\d+\.\d+ /), stderr: ''})
@@ -45,6 +45,8 @@ describe('npm pack, then npm install -g', () => {
     const [installed, clone] = await Promise.all([run(bin, args, testEnv()), runPlugin(args)])
     expect(installed).toEqual(clone)
     expect(installed.code).toBe(0)
+    const completion = await run(path.join(prefix, 'bin', 'kubectl_complete-dualstack'), ['pod-ips', '--kubeconfig', sim.kubeconfig, '-n', 'kube-'], testEnv())
+    expect(completion).toEqual({code: 0, stdout: 'kube-node-lease\nkube-public\nkube-system\n:4\n', stderr: ''})
     expect(installed.stdout).toMatch(/default\s+hello-k8s\s+node-3\s+3\.2\.184\.119\s+2001::1:0:0:17:c2fb\s+dual\n/)
   })
 })

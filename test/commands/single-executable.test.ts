@@ -1,7 +1,7 @@
 // The krew install: the single executable from the linux-amd64 archive that `npm run package` built (npm
 // test packages before it tests), unpacked and run with an empty environment, so no Node on PATH, no HOME
 // and no KUBECONFIG. It must answer as the npm install does, byte for byte.
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, rmSync, symlinkSync} from 'node:fs'
 import {readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -63,6 +63,14 @@ describe('the single executable, with no Node and an empty environment', () => {
     expect(fromSea.code).toBe(1)
     expect(fromSea.code).toBe(fromNpm.code)
     expect(JSON.parse(fromSea.stdout)).toEqual(JSON.parse(fromNpm.stdout))
+  })
+
+  it('linked as kubectl_complete-dualstack, it answers kubectl\'s completion protocol', async () => {
+    const link = path.join(dir, 'kubectl_complete-dualstack')
+    symlinkSync(binary, link)
+    const result = await run(link, ['ippool', ''], {})
+    expect(result).toEqual({code: 0, stdout: expect.stringMatching(/^fix\tMake a Calico IP pool .*\n:4\n$/), stderr: ''})
+    expect(await run(link, ['pod-ips', '--kubeconfig', sim.kubeconfig, '-n', 'def'], {})).toEqual({code: 0, stdout: 'default\n:4\n', stderr: ''})
   })
 
   it('an unknown command and a missing kubeconfig are one-line usage errors (exit 2)', async () => {
