@@ -13,10 +13,9 @@ export default class PodIps extends KubeCommand {
 Pods are read page by page, so memory stays flat on large clusters. Exit 1 with --require-dual when a Running pod on the pod network is not dual-stack.`
 
   static override examples = [
-    '<%= config.bin %> pod-ips -A',
-    '<%= config.bin %> pod-ips hello-k8s -n default -o plain',
-    '<%= config.bin %> pod-ips -A -l app=web --require-dual',
-    '<%= config.bin %> pod-ips -A --field-selector spec.nodeName=worker-1 -o wide',
+    {description: 'Every pod, with its families', command: '<%= config.bin %> pod-ips -A'},
+    {description: "One pod's addresses, as the runbook's go-template prints them", command: '<%= config.bin %> pod-ips hello-k8s -n default -o plain'},
+    {description: 'Fail (exit 1) when a pod of app=web is not dual-stack', command: '<%= config.bin %> pod-ips -A -l app=web --require-dual'},
   ]
 
   static override enableJsonFlag = true

@@ -19,11 +19,9 @@ Before any write: the plan is shown, the user types the pool's name (or passes -
 Exit 0: fixed, unchanged or planned (--dry-run); 1: refused, rolled back or failed; 2: bad usage or confirmation refused; 3: cluster unreachable before any write.`
 
   static override examples = [
-    '<%= config.bin %> ippool fix --dry-run',
-    '<%= config.bin %> ippool fix',
-    '<%= config.bin %> ippool fix --strategy migrate --recreate-pods --yes -o json',
-    '<%= config.bin %> ippool fix --cidr fd00:10:244::/56 --backup-dir ./backups',
-    '<%= config.bin %> ippool fix --resume',
+    {description: 'See the plan for the IPv6 pool; nothing is written', command: '<%= config.bin %> ippool fix --dry-run'},
+    {description: 'Move to a new pool without downtime, in a pipeline', command: '<%= config.bin %> ippool fix --strategy migrate --recreate-pods --yes -o json'},
+    {description: 'Finish (or undo, with --rollback) a run that stopped half-way', command: '<%= config.bin %> ippool fix --resume'},
   ]
 
   static override enableJsonFlag = true
