@@ -1,25 +1,25 @@
-import {execute, settings} from '@oclif/core'
+// The npm install's entry (bin/kubectl-dualstack). It imports nothing heavy itself: --version answers at
+// once, completion loads what completion needs, and everything else loads oclif and the commands (cli.ts).
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {completionWords, runCompletion, topicsOf} from './completion/run.js'
-import {installInterruptHandler} from './interrupt.js'
+import {completionWords, topicsOf} from './completion/words.js'
+import {versionLine, wantsVersion, type PackageInfo} from './version.js'
 
-// What package.json's oclif config points at (explicit discovery, for the bundle).
-export {COMMANDS} from './commands.js'
-export {default as COMMAND_NOT_FOUND} from './hooks/command-not-found.js'
-
-/** Runs the CLI. Ctrl-C runs registered clean-ups and exits 130, as shells expect from an interrupted command. */
 export async function run(binUrl: string): Promise<void> {
-  const words = completionWords(process.argv[1] ?? '', process.argv.slice(2))
-  if (words) {
-    const root = path.dirname(path.dirname(fileURLToPath(binUrl)))
-    await runCompletion(words, topicsOf(JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'))))
+  const root = path.dirname(path.dirname(fileURLToPath(binUrl)))
+  const pjson = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as PackageInfo & Parameters<typeof topicsOf>[0]
+  const args = process.argv.slice(2)
+  if (wantsVersion(args)) {
+    process.stdout.write(`${versionLine(pjson)}\n`)
+    return
   }
-  installInterruptHandler()
-  // What runs is the bundle, never TypeScript: without this, a shell with NODE_ENV=development or test makes
-  // oclif look for typescript and warn on every run.
-  settings.enableAutoTranspile = false
-  await execute({dir: binUrl})
+  const words = completionWords(process.argv[1] ?? '', args)
+  if (words) {
+    const {runCompletion} = await import('./completion/run.js')
+    await runCompletion(words, topicsOf(pjson))
+  }
+  const cli = await import('./cli.js')
+  await cli.run(binUrl)
 }

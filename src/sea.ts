@@ -1,40 +1,26 @@
 // Entry point of the single executable (Node SEA): the krew install, on machines that may have no Node.
-// oclif finds a CLI through its package.json and loads commands and hooks from files; a single executable
-// has neither on disk. The package.json is embedded as a SEA asset, and the commands and the one hook
-// come from this bundle instead of files.
-import {Config, execute, Plugin, settings, type Interfaces} from '@oclif/core'
-import {dirname} from 'node:path'
+// As main.ts for the npm install: --version and completion first, oclif (sea-cli.ts) only when needed. In
+// this CommonJS bundle a dynamic import() is a lazy initialiser, so what is not imported is not evaluated.
 import {getAsset} from 'node:sea'
 
-import {COMMANDS} from './commands.js'
-import {completionWords, runCompletion, topicsOf} from './completion/run.js'
-import {unknownCommand} from './hooks/command-not-found.js'
-import {installInterruptHandler} from './interrupt.js'
-
-// oclif runs a hook by importing its file. The one hook is called here instead: oclif rebuilds any Config
-// it is given (so a subclass would be dropped), hence the method is wrapped on the prototype, in this process only.
-const runHook = Config.prototype.runHook
-Config.prototype.runHook = async function (this: Config, event: string, opts: unknown, ...rest: unknown[]) {
-  if (event === 'command_not_found') unknownCommand((opts as {id: string}).id)
-  return (runHook as (...args: unknown[]) => Promise<never>).call(this, event, opts, ...rest)
-} as typeof runHook
+import {completionWords, topicsOf} from './completion/words.js'
+import {versionLine, wantsVersion} from './version.js'
 
 async function main(): Promise<void> {
-  const pjson = JSON.parse(getAsset('package.json', 'utf8')) as Interfaces.PJSON
+  const pjson = JSON.parse(getAsset('package.json', 'utf8'))
+  const args = process.argv.slice(2)
+  if (wantsVersion(args)) {
+    process.stdout.write(`${versionLine(pjson)}\n`)
+    return
+  }
   // argv0 is the name the binary was started by (a kubectl_complete-dualstack link); execPath is resolved.
-  const words = completionWords(process.argv0, process.argv.slice(2))
-  if (words) await runCompletion(words, topicsOf(pjson))
-  installInterruptHandler()
-  settings.enableAutoTranspile = false // as in main.ts: nothing to transpile, whatever NODE_ENV says
-  // Hooks run from the subclass above; left in, oclif would try to import their files.
-  delete pjson.oclif.hooks
-  const root = dirname(process.execPath)
-  const plugin = new Plugin({ignoreManifest: true, isRoot: true, pjson, root})
-  // oclif keeps the explicit strategy's command map in a private field it fills by importing the target file;
-  // filled here, it never imports. Checked by the single-executable tests (every command runs).
-  ;(plugin as unknown as {commandCache: typeof COMMANDS}).commandCache = COMMANDS
-  await plugin.load()
-  await execute({args: process.argv.slice(2), loadOptions: {ignoreManifest: true, pjson, plugins: new Map([[plugin.name, plugin]]), root}})
+  const words = completionWords(process.argv0, args)
+  if (words) {
+    const {runCompletion} = await import('./completion/run.js')
+    await runCompletion(words, topicsOf(pjson))
+  }
+  const {run} = await import('./sea-cli.js')
+  await run(pjson)
 }
 
 void main()
