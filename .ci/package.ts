@@ -17,6 +17,8 @@ import * as esbuild from 'esbuild'
 import * as tar from 'tar'
 import yazl from 'yazl'
 
+import {slimClientNode} from './build.js'
+
 export const TARGETS = ['linux-amd64', 'linux-arm64', 'darwin-amd64', 'darwin-arm64', 'windows-amd64'] as const
 export type Target = (typeof TARGETS)[number]
 
@@ -70,6 +72,7 @@ async function bundle(): Promise<string> {
     keepNames: true,
     outfile,
     platform: 'node',
+    plugins: [slimClientNode],
     target: 'node24',
   })
   return outfile

@@ -1,7 +1,11 @@
 // The only module that imports @kubernetes/client-node. Everything else talks to the cluster through
 // ClusterClient and gets plain JSON objects and typed errors back.
-import {Exec, HttpMethod, KubeConfig, RequestContext} from '@kubernetes/client-node'
-import type {Cluster, Context, User, V1Status} from '@kubernetes/client-node'
+// Its modules are imported one by one: the package's index evaluates every generated API and model.
+import {KubeConfig} from '@kubernetes/client-node/dist/config.js'
+import type {Cluster, Context, User} from '@kubernetes/client-node/dist/config_types.js'
+import {Exec} from '@kubernetes/client-node/dist/exec.js'
+import {HttpMethod, RequestContext} from '@kubernetes/client-node/dist/gen/http/http.js'
+import type {V1Status} from '@kubernetes/client-node/dist/gen/models/V1Status.js'
 import {existsSync} from 'node:fs'
 import {Writable} from 'node:stream'
 import {homedir} from 'node:os'

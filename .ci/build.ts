@@ -1,0 +1,54 @@
+// `npm run build`: the npm package's bundle in dist/ (ESM, split so that client-node loads only for commands
+// that reach a cluster). .ci/package.ts builds the single executable's CommonJS bundle with the same plugins.
+import {rmSync} from 'node:fs'
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import * as esbuild from 'esbuild'
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+
+/** Points client-node's KubeConfig at the two things it uses of the generated API index (src/cluster/client-node-gen.ts). */
+export const slimClientNode: esbuild.Plugin = {
+  name: 'slim-client-node',
+  setup(build) {
+    build.onResolve({filter: /^\.\/gen\/index\.js$/}, (args) =>
+      /[\\/]@kubernetes[\\/]client-node[\\/]dist[\\/]config\.js$/.test(args.importer) ? {path: join(ROOT, 'src', 'cluster', 'client-node-gen.ts')} : undefined)
+  },
+}
+
+// The ESM bundle still meets CommonJS dependencies that call require() or use __dirname.
+const ESM_BANNER = [
+  "import {createRequire as __dualstackRequire} from 'node:module';",
+  "import {fileURLToPath as __dualstackPath} from 'node:url';",
+  'const require = __dualstackRequire(import.meta.url);',
+  'const __filename = __dualstackPath(import.meta.url);',
+  "const __dirname = __dualstackPath(new URL('.', import.meta.url));",
+].join(' ')
+
+async function main(): Promise<void> {
+  const outdir = join(ROOT, 'dist')
+  rmSync(outdir, {force: true, recursive: true})
+  await esbuild.build({
+    banner: {js: ESM_BANNER},
+    bundle: true,
+    entryPoints: [join(ROOT, 'src', 'main.ts'), join(ROOT, 'src', 'cli.ts')],
+    external: ['typescript'],
+    format: 'esm',
+    legalComments: 'external',
+    logLevel: 'warning',
+    outdir,
+    platform: 'node',
+    plugins: [slimClientNode],
+    sourcemap: true,
+    splitting: true,
+    target: 'node22',
+  })
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((error: unknown) => {
+    console.error(`build: ${error instanceof Error ? error.message : String(error)}`)
+    process.exit(1)
+  })
+}
