@@ -122,6 +122,7 @@ async function buildTarget(target: Target, host: Target, script: string, package
     // V8's code cache is only valid on the platform that made it: it saves most of start-up here, and
     // another platform's binary compiles at start instead.
     useCodeCache: target === host,
+    execArgv: ['--max-semi-space-size=2'],
     assets: {'package.json': packageJson},
   }))
   execFileSync(pinnedNode, ['--experimental-sea-config', seaConfig], {stdio: ['ignore', 'ignore', 'inherit']})

@@ -128,6 +128,9 @@ export class ClusterClient {
   private readonly kc: KubeConfig
   private readonly timeoutMs: number
   private execClient?: Exec
+  // client-node makes a new undici Agent (a new TLS connection) for every request it authenticates; its TLS
+  // settings are the context's, so the first one is kept and its connection reused, as kubectl does.
+  private dispatcher?: ReturnType<RequestContext['getDispatcher']>
 
   private constructor(loaded: LoadedConfig, timeoutMs: number) {
     this.kc = loaded.kc
@@ -165,7 +168,8 @@ export class ClusterClient {
     let response
     let text: string
     try {
-      response = await fetch(url, {method, headers, body, signal, dispatcher: ctx.getDispatcher()})
+      this.dispatcher ??= ctx.getDispatcher()
+      response = await fetch(url, {method, headers, body, signal, dispatcher: this.dispatcher})
       text = await response.text()
     } catch (error) {
       throw transportError(error, this.target, this.timeoutMs)

@@ -53,8 +53,12 @@ export async function handleExecUpgrade(sim: SimCluster, pod: Obj, url: URL, req
     ws.on('message', () => undefined)
     if (result.stdout) ws.send(frame(1, result.stdout))
     if (result.stderr) ws.send(frame(2, result.stderr))
-    ws.send(frame(3, exitStatus(argv, result.exitCode)))
-    ws.close(1000)
+    // A process exits after its last write: the status follows the output a little later, as from a kubelet.
+    // Sent in the same instant, kubectl can return on the status before it has copied stdout out.
+    setTimeout(() => {
+      ws.send(frame(3, exitStatus(argv, result.exitCode)))
+      ws.close(1000)
+    }, 5)
   })
 }
 
