@@ -7,6 +7,7 @@ import {dirname} from 'node:path'
 import {COMMANDS} from './commands.js'
 import {unknownCommand} from './hooks/command-not-found.js'
 import {installInterruptHandler} from './interrupt.js'
+import {installOutputSanitizer} from './cli.js'
 
 // oclif runs a hook by importing its file. The one hook is called here instead: oclif rebuilds any Config
 // it is given (so a subclass would be dropped), hence the method is wrapped on the prototype, in this process only.
@@ -18,6 +19,7 @@ Config.prototype.runHook = async function (this: Config, event: string, opts: un
 
 export async function run(pjson: Interfaces.PJSON): Promise<void> {
   installInterruptHandler()
+  installOutputSanitizer()
   settings.enableAutoTranspile = false // as in cli.ts: nothing to transpile, whatever NODE_ENV says
   // The hook runs from the wrapper above; left in, oclif would try to import its file.
   delete pjson.oclif.hooks

@@ -67,6 +67,11 @@ function rootCause(error: unknown): {code?: string; name?: string; message: stri
   return {code: current?.code, name: current?.name, message: current?.message ?? String(error)}
 }
 
+/** The code of the socket error under what fetch threw (ECONNRESET...), for the retry policy. */
+export function transportCode(error: unknown): string | undefined {
+  return rootCause(error).code
+}
+
 export function transportError(error: unknown, target: Target, timeoutMs: number): DualstackError {
   if (error instanceof DualstackError) return error
   const cause = rootCause(error)

@@ -12,9 +12,10 @@ import {homedir} from 'node:os'
 import path from 'node:path'
 import {fetch} from 'undici'
 
-import {ApiError, ClusterUnavailableError, ExitCode, UsageError} from '../errors.js'
+import {ApiError, ClusterUnavailableError, DualstackError, ExitCode, UsageError} from '../errors.js'
 import {parseDuration} from './duration.js'
-import {apiErrorFromStatus, execError, transportError} from './errors.js'
+import {apiErrorFromStatus, execError, transportCode, transportError} from './errors.js'
+import {DEFAULT_RETRY, parseRetryAfter, retryDelay, type Failure, type RetryPolicy} from './retry.js'
 import type {ConnectionFlags, KubeList, KubeObject, Target} from './types.js'
 
 export interface ExecResult {
@@ -131,6 +132,7 @@ export class ClusterClient {
   // client-node makes a new undici Agent (a new TLS connection) for every request it authenticates; its TLS
   // settings are the context's, so the first one is kept and its connection reused, as kubectl does.
   private dispatcher?: ReturnType<RequestContext['getDispatcher']>
+  private readonly retryPolicy: RetryPolicy = DEFAULT_RETRY
 
   private constructor(loaded: LoadedConfig, timeoutMs: number) {
     this.kc = loaded.kc
@@ -164,18 +166,31 @@ export class ClusterClient {
       body = JSON.stringify(options.body)
       headers['Content-Type'] = options.contentType ?? 'application/json'
     }
-    const signal = this.timeoutMs > 0 ? AbortSignal.timeout(this.timeoutMs) : undefined
-    let response
-    let text: string
-    try {
-      this.dispatcher ??= ctx.getDispatcher()
-      response = await fetch(url, {method, headers, body, signal, dispatcher: this.dispatcher})
-      text = await response.text()
-    } catch (error) {
-      throw transportError(error, this.target, this.timeoutMs)
+    const started = Date.now()
+    for (let attempt = 1; ; attempt++) {
+      // --request-timeout bounds each attempt; the retry policy bounds them all.
+      const signal = this.timeoutMs > 0 ? AbortSignal.timeout(this.timeoutMs) : undefined
+      let error: DualstackError
+      let failure: Failure
+      try {
+        this.dispatcher ??= ctx.getDispatcher()
+        const response = await fetch(url, {method, headers, body, signal, dispatcher: this.dispatcher})
+        const text = await response.text()
+        if (response.status < 400) return (text ? JSON.parse(text) : {}) as T
+        error = apiErrorFromStatus(response.status, text, method, apiPath, this.target)
+        failure = {method, status: response.status, retryAfterSeconds: parseRetryAfter(response.headers.get('retry-after'))}
+      } catch (thrown) {
+        error = transportError(thrown, this.target, this.timeoutMs)
+        failure = {method, transportCode: transportCode(thrown)}
+      }
+      const elapsed = Date.now() - started
+      const delay = retryDelay(failure, attempt, elapsed, this.retryPolicy)
+      if (delay === undefined) {
+        if (attempt > 1) error.message += ` (gave up after ${attempt} attempts in ${(elapsed / 1000).toFixed(1)}s)`
+        throw error
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay))
     }
-    if (response.status >= 400) throw apiErrorFromStatus(response.status, text, method, apiPath, this.target)
-    return (text ? JSON.parse(text) : {}) as T
   }
 
   /** GET that answers undefined for 404 (an object or a CRD that is not there). */
@@ -240,11 +255,31 @@ export class ClusterClient {
    * flat however large the cluster is.
    */
   async *listPages<T extends KubeObject>(collectionPath: string, query: Record<string, string | undefined> = {}): AsyncGenerator<T[]> {
+    // A failed page is retried by request() with the same continue token. A token that has expired (410
+    // Gone, after a long pause between pages) cannot be resumed: the list starts again, and what was
+    // already given out is left out, by uid, so that a consumer never sees an object twice.
+    const seen = new Set<string>()
     let continueToken: string | undefined
-    do {
-      const page: KubeList<T> = await this.request('GET', collectionPath, {query: {...query, limit: PAGE_SIZE, continue: continueToken}})
-      yield page.items ?? []
+    for (;;) {
+      let page: KubeList<T>
+      try {
+        page = await this.request('GET', collectionPath, {query: {...query, limit: PAGE_SIZE, continue: continueToken}})
+      } catch (error) {
+        if (!(continueToken && error instanceof ApiError && error.code === 410)) throw error
+        continueToken = undefined
+        continue
+      }
+      const items = (page.items ?? []).filter((item) => {
+        const uid = item.metadata?.uid
+        if (!uid) return true
+        if (seen.has(uid)) return false
+        seen.add(uid)
+        return true
+      })
+      yield items
       continueToken = page.metadata?.continue || undefined
-    } while (continueToken)
+      if (!continueToken) return
+    }
   }
+
 }

@@ -7,6 +7,7 @@ import {runDoctor} from '../doctor/run.js'
 import {ExitCode} from '../errors.js'
 import {doctorJunitCases, doctorModel, renderDoctorTable} from '../render/doctor.js'
 import {renderJunit} from '../render/junit.js'
+import {redrawLine} from '../render/sanitize.js'
 import {renderJson, renderYaml} from '../render/structured.js'
 
 export default class Doctor extends KubeCommand {
@@ -36,7 +37,7 @@ Read-only. Exit 0 when nothing failed or errored (with --strict, nothing warned 
     const execTimeoutMs = parseDuration(flags['exec-timeout'], '--exec-timeout')
     const client = await this.connect(flags)
     const progress = process.stderr.isTTY ? (what: string, done: number, total: number) => {
-      process.stderr.write(`\r${what}: ${done}/${total}${done === total ? '\r\x1b[K' : ''}`)
+      redrawLine(process.stderr, done === total ? '' : `${what}: ${done}/${total}`, done === total)
     } : undefined
     const report = await runDoctor(client, {only: flags.only ?? [], skip: flags.skip ?? [], concurrency: flags.concurrency, execTimeoutMs, onProgress: progress})
     const output = this.jsonEnabled() ? 'json' : flags.output

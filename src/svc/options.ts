@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 
 import {parseDuration} from '../cluster/duration.js'
 import type {Family} from '../net/ip.js'
+import {redrawLine} from '../render/sanitize.js'
 
 export const probeFlags = {
   family: Flags.string({description: 'Which families to test', options: ['ipv4', 'ipv6', 'all'], default: 'all'}),
@@ -31,7 +32,7 @@ export function probeSettings(flags: {family: string; timeout: string; 'ready-ti
 export function progressLine(): {update?: (message: string) => void; done(): void} {
   if (!process.stderr.isTTY) return {done() {}}
   return {
-    update: (message) => process.stderr.write(`\r\x1b[K${message}`),
-    done: () => process.stderr.write('\r\x1b[K'),
+    update: (message) => redrawLine(process.stderr, message),
+    done: () => redrawLine(process.stderr, ''),
   }
 }

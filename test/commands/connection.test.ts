@@ -5,7 +5,9 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {makeCaCert} from '../sim/certs.js'
+import {generatePods} from '../sim/generate.js'
 import {PLUGIN, run, runPlugin, startSim, testEnv, type RunResult, type RunningSim} from '../sim/harness.js'
+import type {FaultSpec} from '../sim/scenario.js'
 
 function expectOneLineError(result: RunResult, code: number, pattern: RegExp): void {
   expect(result.code).toBe(code)
@@ -159,22 +161,54 @@ describe('inside a pod', () => {
 describe('API faults', () => {
   let sim: RunningSim
   beforeAll(async () => {
-    sim = await startSim('healthy-dual-stack', (s) => {
-      s.faults = [
-        {verb: 'list', resource: 'pods', code: 500, times: 1},
-        {verb: 'list', resource: 'pods', code: 429, retryAfterSeconds: 7, times: 1},
-        {verb: 'list', resource: 'pods', drop: true, times: 1},
-      ]
-    })
+    sim = await startSim('healthy-dual-stack')
+    generatePods(sim.server.sim, 1200)
   })
   afterAll(() => sim.stop())
+  const faults = (...specs: Array<Omit<FaultSpec, 'hits'>>) => {
+    sim.server.sim.faults = specs.map((spec) => ({...spec, hits: 0}))
+  }
+  let clean: RunResult
+  beforeAll(async () => {
+    clean = await runPlugin(['pod-ips', '-A', '-o', 'plain', '--kubeconfig', sim.kubeconfig])
+  })
 
-  it('500, 429 and a dropped connection each give exit 3 and one line', async () => {
-    expectOneLineError(await runPlugin(['pod-ips', '--kubeconfig', sim.kubeconfig]), 3, /the API server failed: injected fault: HTTP 500/)
-    expectOneLineError(await runPlugin(['pod-ips', '--kubeconfig', sim.kubeconfig]), 3, /throttling requests/)
-    expectOneLineError(await runPlugin(['pod-ips', '--kubeconfig', sim.kubeconfig]), 3, /closed the connection/)
-    const ok = await runPlugin(['pod-ips', '--kubeconfig', sim.kubeconfig])
-    expect(ok.code).toBe(0)
+  it('reads are retried through 500s, a 429 with Retry-After and a dropped connection: the same output, exit 0', async () => {
+    expect(clean.code).toBe(0)
+    expect(clean.stdout.split('\n').length).toBeGreaterThan(1200)
+    faults(
+      {verb: 'list', resource: 'pods', code: 500, times: 2},
+      {verb: 'list', resource: 'pods', code: 429, retryAfterSeconds: 1, times: 1},
+      {verb: 'list', resource: 'pods', drop: true, skip: 1, times: 1},
+    )
+    const started = Date.now()
+    const result = await runPlugin(['pod-ips', '-A', '-o', 'plain', '--kubeconfig', sim.kubeconfig])
+    expect(result).toEqual(clean)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000) // the Retry-After was waited for
+    expect(sim.server.sim.faults.map((f) => f.hits)).toEqual([2, 1, 1])
+  })
+
+  it('an expired continue token (410 Gone) mid-list starts the list again, and no pod is printed twice', async () => {
+    faults({verb: 'list', resource: 'pods', code: 410, skip: 1, times: 1})
+    const result = await runPlugin(['pod-ips', '-A', '-o', 'plain', '--kubeconfig', sim.kubeconfig])
+    expect(sim.server.sim.faults[0]!.hits).toBe(1)
+    expect(result).toEqual(clean)
+  })
+
+  it('a fault that does not pass gives exit 3 and one line saying how long it tried', async () => {
+    faults({verb: 'list', resource: 'pods', code: 500})
+    expectOneLineError(await runPlugin(['pod-ips', '--kubeconfig', sim.kubeconfig]), 3, /the API server failed: injected fault: HTTP 500 .*gave up after 5 attempts in \d+\.\ds/)
+    faults({verb: 'list', resource: 'pods', drop: true})
+    expectOneLineError(await runPlugin(['pod-ips', '--kubeconfig', sim.kubeconfig]), 3, /closed the connection.*gave up after 5 attempts/)
+  })
+
+  it('a write is not retried on a 500: its outcome is unknown, so it fails at once', async () => {
+    faults({verb: 'create', resource: 'pods', code: 500})
+    const result = await runPlugin(['svc-check', 'svc-hellok8s', '-n', 'default', '--kubeconfig', sim.kubeconfig])
+    expect(result.code).toBe(3)
+    expect(result.stderr).toMatch(/injected fault: HTTP 500/)
+    expect(result.stderr).not.toMatch(/gave up after/)
+    expect(sim.server.sim.faults[0]!.hits).toBe(1)
   })
 })
 

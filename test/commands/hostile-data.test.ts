@@ -1,0 +1,75 @@
+// Cluster data written by many hands: escape sequences in a ConfigMap, an env value and an annotation,
+// CNI config that is not JSON. Nothing of it reaches the terminal as a control sequence, and nothing crashes.
+import type {Obj} from '../sim/store.js'
+import {runPlugin, startSim, type RunResult, type RunningSim} from '../sim/harness.js'
+import type {Scenario} from '../sim/scenario.js'
+
+// Sets the window title, writes the clipboard (OSC 52), turns the text red and hides what follows.
+const HOSTILE = '\x1b]0;pwned\x07\x1b]52;c;cm0gLXJmIH4=\x07\x1b[31m\x1b[8m'
+
+function objectOf(s: Scenario, kind: string, name: string): Obj {
+  const obj = s.objects!.find((o) => o.kind === kind && o.metadata.name === name)
+  if (!obj) throw new Error(`scenario has no ${kind} ${name}`)
+  return obj
+}
+
+function expectNoControlSequences(result: RunResult): void {
+  for (const text of [result.stdout, result.stderr]) {
+    expect(text).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/) // eslint-disable-line no-control-regex
+    expect(text).not.toMatch(/\n\s+at /)
+  }
+}
+
+describe('hostile values in the cluster', () => {
+  let sim: RunningSim
+  beforeAll(async () => {
+    sim = await startSim('runbook-rke-1.18', (s) => {
+      const cm = objectOf(s, 'ConfigMap', 'calico-config')
+      const data = cm.data as Record<string, string>
+      data.veth_mtu = `1440${HOSTILE}`
+      data.cni_network_config = data.cni_network_config!.replace('"type": "calico-ipam"', `"type": "calico-ipam${JSON.stringify(HOSTILE).slice(1, -1)}"`)
+      const ds = objectOf(s, 'DaemonSet', 'calico-node')
+      const container = (ds.spec as {template: {spec: {containers: Array<{env: Array<{name: string; value?: string}>}>}}}).template.spec.containers[0]!
+      const cidr = container.env.find((e) => e.name === 'CALICO_IPV6POOL_CIDR')
+      if (cidr) cidr.value = `${cidr.value}${HOSTILE}`
+    })
+  })
+  afterAll(() => sim.stop())
+
+  it('doctor reports them, as text, without their escape sequences', async () => {
+    const result = await runPlugin(['doctor', '--kubeconfig', sim.kubeconfig])
+    expect(result.code).toBe(1)
+    expect(result.stdout).toContain('calico.cni-ipam')
+    expectNoControlSequences(result)
+  })
+
+  it('ippool fix --dry-run refuses the CIDR, naming it printably', async () => {
+    const result = await runPlugin(['ippool', 'fix', '--dry-run', '--kubeconfig', sim.kubeconfig])
+    expect(result.code).not.toBe(0)
+    expectNoControlSequences(result)
+  })
+
+  it('JSON keeps the values exactly, escaped as JSON escapes them', async () => {
+    const result = await runPlugin(['doctor', '-o', 'json', '--kubeconfig', sim.kubeconfig])
+    expect(result.stdout).toContain('\\u001b]0;pwned')
+    expectNoControlSequences(result)
+  })
+})
+
+describe('CNI config that is not JSON', () => {
+  let sim: RunningSim
+  beforeAll(async () => {
+    sim = await startSim('runbook-rke-1.18', (s) => {
+      const cm = objectOf(s, 'ConfigMap', 'calico-config')
+      ;(cm.data as Record<string, string>).cni_network_config = '{"plugins": [\x1b[2J not json'
+    })
+  })
+  afterAll(() => sim.stop())
+
+  it('is that check\'s error, in one line, and the other checks still run', async () => {
+    const result = await runPlugin(['doctor', '--kubeconfig', sim.kubeconfig])
+    expect(result.stdout).toMatch(/calico\.cni-ipam/)
+    expect(result.stdout).toMatch(/calico\.ippool\.cidr-match/)
+    expectNoControlSequences(result)
+  })
+})
