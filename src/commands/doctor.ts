@@ -37,7 +37,8 @@ Read-only. Exit 0 when nothing failed or errored (with --strict, nothing warned 
     const execTimeoutMs = parseDuration(flags['exec-timeout'], '--exec-timeout')
     const client = await this.connect(flags)
     const progress = process.stderr.isTTY ? (what: string, done: number, total: number) => {
-      redrawLine(process.stderr, done === total ? '' : `${what}: ${done}/${total}`, done === total)
+      redrawLine(process.stderr, `${what}: ${done}/${total}`, false)
+      if (done === total) redrawLine(process.stderr, '')
     } : undefined
     const report = await runDoctor(client, {only: flags.only ?? [], skip: flags.skip ?? [], concurrency: flags.concurrency, execTimeoutMs, onProgress: progress})
     const output = this.jsonEnabled() ? 'json' : flags.output

@@ -7,6 +7,7 @@ import type {DaemonSetObject, KubeObject, PodDetail} from '../cluster/types.js'
 import {ApiError, DualstackError, ExitCode} from '../errors.js'
 import type {Interaction} from './interaction.js'
 import {LockHeldError, RunLock} from './lock.js'
+import {accessDenied, describeNeed, leaseNeeds, missingAccess} from '../cluster/access.js'
 
 export type NodeStatus = 'pending' | 'restarted' | 'failed' | 'skipped'
 
@@ -98,6 +99,9 @@ export async function runCalicoRestart(client: ClusterClient, options: CalicoRes
     result: 'planned', message: '', warnings: [],
   }
   if (options.allAtOnce) report.warnings.push(`--all-at-once: every node's pod network is disrupted at the same time, as the runbook's loop does`)
+  const missing = await missingAccess(client, [...leaseNeeds(namespace), {verb: 'delete', group: '', resource: 'pods', namespace}])
+  if (missing.length > 0 && !options.dryRun) throw accessDenied(client.target.user, 'calico-restart', missing)
+  if (missing.length > 0) report.warnings.push(`user "${client.target.user}" could not run this: missing ${missing.map(describeNeed).join(', ')}`)
   if (options.dryRun) return {...report, message: `dry run: ${nodes.length} calico-node pod(s) and ${report.controllers.length} calico-kube-controllers pod(s) would be restarted; nothing was changed`}
   options.showPlan(report)
   await options.confirm(report)

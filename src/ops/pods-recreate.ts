@@ -1,5 +1,6 @@
 // pods recreate: the pods doctor's workloads.pod-ips names (single-stack, created before dual-stack) or the
 // pods of a pool being migrated away from, recreated through their owners one at a time.
+import {accessDenied, describeNeed, missingAccess, recreateNeeds} from '../cluster/access.js'
 import type {ClusterClient} from '../cluster/kube.js'
 import type {IPPoolObject, PodDetail} from '../cluster/types.js'
 import {UsageError} from '../errors.js'
@@ -67,6 +68,9 @@ export async function runPodsRecreate(client: ClusterClient, options: PodsRecrea
   const what = options.inPool ? `holding addresses of IPPool ${options.inPool}` : 'with one family'
   if (groups.length === 0) return {...report, result: 'nothing', message: `no Running pod ${what} in the selection`}
   const acting = groups.filter((g) => g.action !== 'list')
+  const missing = await missingAccess(client, recreateNeeds(acting))
+  if (missing.length > 0 && !options.dryRun) throw accessDenied(client.target.user, 'pods recreate', missing)
+  if (missing.length > 0) report.notes.push(`user "${client.target.user}" could not recreate these: missing ${missing.map(describeNeed).join(', ')}`)
   if (options.dryRun) return {...report, message: `dry run: ${acting.length} owner(s) would be recreated, ${groups.length - acting.length} only listed; nothing was changed`}
   if (acting.length === 0) {
     return {...report, result: 'incomplete', message: `${pods.length} pod(s) ${what}, none with an owner that recreates them`,

@@ -10,6 +10,8 @@ import {versionAtLeast, type FaultSpec, type Scenario, type UserSpec} from './sc
 import {errors} from './status.js'
 import {Store, timestamp, type Obj} from './store.js'
 
+const REVIEWS = new Set(['selfsubjectaccessreviews', 'selfsubjectrulesreviews', 'subjectaccessreviews', 'tokenreviews'])
+
 export interface RequestRecord {
   method: string
   verb: string
@@ -239,8 +241,9 @@ export class SimCluster {
   }
 
   /** Requests that changed (or would have changed, without dry-run) the cluster. */
+  /** Requests that change stored state. Access reviews are POSTed but store nothing, as in kube-apiserver. */
   writes(): RequestRecord[] {
-    return this.requests.filter((r) => ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(r.verb))
+    return this.requests.filter((r) => ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(r.verb) && !REVIEWS.has(r.resource ?? ''))
   }
 
   apiVersionOf(type: ResourceType): string {

@@ -1,5 +1,6 @@
 // ippool fix from start to end: look for a run in progress or left half-done, plan, stop there on --dry-run,
 // confirm, take the lock with the journal, execute. Or, with --resume / --rollback, finish a journal.
+import {accessDenied, describeNeed, leaseNeeds, missingAccess, recreateNeeds, type AccessNeed} from '../../cluster/access.js'
 import type {ClusterClient} from '../../cluster/kube.js'
 import {findCalicoNode} from '../../cluster/resources.js'
 import {DualstackError, ExitCode, UsageError} from '../../errors.js'
@@ -100,6 +101,8 @@ export async function runPoolFix(client: ClusterClient, options: RunPoolFixOptio
     }
     // Finishing or undoing writes too: show what is left and ask, as for any other run.
     const what = `${options.resume ? 'resume' : 'roll back'}: ${unfinishedText(left)}`
+    const missing = await missingAccess(client, poolFixNeeds(left.plan.actions, left.api?.apiVersion ?? left.plan.apiVersion, namespace))
+    if (missing.length > 0) throw accessDenied(client.target.user, `ippool fix --${options.resume ? 'resume' : 'rollback'}`, missing)
     options.showPlan({...journalReport(client, left), result: 'planned', message: what})
     await options.confirm({pool: left.plan.pool})
     let acquired
@@ -139,7 +142,12 @@ export async function runPoolFix(client: ClusterClient, options: RunPoolFixOptio
   if (isRefusal(plan)) return {...baseReport(client, options.family), pool: gathered.target?.metadata?.name ?? '', impact: impactView(gathered.input.impact), message: plan.refused, hint: plan.hint}
   const report = planReport(client, plan)
   if (plan.strategy === 'none') return {...report, result: 'unchanged', actions: [], message: `nothing to do: IPPool ${plan.pool} already is what calico-node would create (${plan.to.spec.cidr})`}
-  if (options.dryRun) return {...report, result: 'planned', message: `dry run: nothing was written (${plan.actions.length} actions planned)`}
+  const missing = await missingAccess(client, poolFixNeeds(plan.actions, plan.apiVersion, gathered.namespace))
+  if (options.dryRun) {
+    const notes = missing.length > 0 ? [...report.notes, `user "${client.target.user}" could not apply this plan: missing ${missing.map(describeNeed).join(', ')}`] : report.notes
+    return {...report, notes, result: 'planned', message: `dry run: nothing was written (${plan.actions.length} actions planned)`}
+  }
+  if (missing.length > 0) throw accessDenied(client.target.user, 'ippool fix', missing)
 
   options.showPlan(report)
   await options.confirm(plan)
@@ -171,6 +179,20 @@ export async function runPoolFix(client: ClusterClient, options: RunPoolFixOptio
 function journalAction(action: Action): Action {
   if (action.kind !== 'recreate-pods') return action
   return {...action, groups: action.groups.map((g) => (g.action === 'rollout-restart' ? {...g, pods: [`${g.pods.length} pod(s)`]} : g))}
+}
+
+/** What applying these actions asks of RBAC: the pool writes, the Lease, and recreating pods. */
+export function poolFixNeeds(actions: Action[], apiVersion: string | undefined, namespace: string): AccessNeed[] {
+  const group = apiVersion?.startsWith('projectcalico.org/') ? 'projectcalico.org' : 'crd.projectcalico.org'
+  const verbs: Record<Action['kind'], string[]> = {
+    'backup': ['get'], 'create-pool': ['create'], 'update-pool': ['get', 'update'], 'delete-pool': ['delete'], 'verify-pool': ['get'],
+    'recreate-pods': [], 'delete-pool-if-unused': ['get', 'delete'],
+  }
+  return [
+    ...leaseNeeds(namespace),
+    ...actions.flatMap((action) => verbs[action.kind].map((verb) => ({verb, group, resource: 'ippools'}))),
+    ...actions.flatMap((action) => (action.kind === 'recreate-pods' ? recreateNeeds(action.groups) : [])),
+  ]
 }
 
 /** Calico's namespace (where the Lease lives), from the calico-node DaemonSet. */
