@@ -117,6 +117,12 @@ export function loadKubeConfig(flags: ConnectionFlags): LoadedConfig {
   return {kc, target: {context: contextName, server: cluster.server, namespace, user: context.user}}
 }
 
+export interface WatchEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR'
+  /** The object; for ERROR, a Status. */
+  object: T
+}
+
 export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>
   body?: unknown
@@ -146,9 +152,10 @@ export class ClusterClient {
   }
 
   /** One API request; the answer's JSON, or a typed error naming what failed and what to do. */
-  async request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', apiPath: string, options: RequestOptions = {}): Promise<T> {
+  /** The URL and the authenticated headers of a request; the TLS settings go to the kept dispatcher. */
+  private async prepare(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', apiPath: string, query: RequestOptions['query']): Promise<{url: URL; headers: Record<string, string>}> {
     const url = new URL(this.target.server.replace(/\/$/, '') + apiPath)
-    for (const [key, value] of Object.entries(options.query ?? {})) {
+    for (const [key, value] of Object.entries(query ?? {})) {
       if (value !== undefined && value !== '') url.searchParams.set(key, String(value))
     }
     const ctx = new RequestContext(url.toString(), HttpMethod[method])
@@ -160,7 +167,43 @@ export class ClusterClient {
         'check the kubeconfig user (its exec plugin, token or certificate)',
       )
     }
-    const headers: Record<string, string> = {...ctx.getHeaders(), Accept: 'application/json'}
+    this.dispatcher ??= ctx.getDispatcher()
+    return {url, headers: {...ctx.getHeaders(), Accept: 'application/json'}}
+  }
+
+  /**
+   * One watch request: its events as they come, until the server ends the stream (timeoutSeconds) or
+   * signal aborts it. A refused watch throws the typed error (410 Gone included) like any request.
+   */
+  async *watch<T>(collectionPath: string, query: Record<string, string | number | boolean | undefined>, signal: AbortSignal): AsyncGenerator<WatchEvent<T>> {
+    const {url, headers} = await this.prepare('GET', collectionPath, {...query, watch: true})
+    let response
+    try {
+      response = await fetch(url, {method: 'GET', headers, signal, dispatcher: this.dispatcher})
+    } catch (error) {
+      throw transportError(error, this.target, 0)
+    }
+    if (response.status >= 400) throw apiErrorFromStatus(response.status, await response.text(), 'GET', collectionPath, this.target)
+    const decoder = new TextDecoder()
+    let buffered = ''
+    try {
+      for await (const chunk of response.body ?? []) {
+        buffered += decoder.decode(chunk as Uint8Array, {stream: true})
+        let newline
+        while ((newline = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, newline).trim()
+          buffered = buffered.slice(newline + 1)
+          if (line) yield JSON.parse(line) as WatchEvent<T>
+        }
+      }
+    } catch (error) {
+      if (signal.aborted) return
+      throw transportError(error, this.target, 0)
+    }
+  }
+
+  async request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', apiPath: string, options: RequestOptions = {}): Promise<T> {
+    const {url, headers} = await this.prepare(method, apiPath, options.query)
     let body: string | undefined
     if (options.body !== undefined) {
       body = JSON.stringify(options.body)
@@ -173,7 +216,6 @@ export class ClusterClient {
       let error: DualstackError
       let failure: Failure
       try {
-        this.dispatcher ??= ctx.getDispatcher()
         const response = await fetch(url, {method, headers, body, signal, dispatcher: this.dispatcher})
         const text = await response.text()
         if (response.status < 400) return (text ? JSON.parse(text) : {}) as T

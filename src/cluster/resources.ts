@@ -1,6 +1,7 @@
 // Paths and reads for the resources the commands use, on top of ClusterClient.
 import {ApiError, UsageError} from '../errors.js'
 import type {ClusterClient} from './kube.js'
+import {waitFor} from './watch.js'
 import type {DaemonSetObject, KubeObject, PodObject} from './types.js'
 
 export interface PodSelection {
@@ -54,17 +55,17 @@ export function isPodReady(pod: PodObject): boolean {
   return status?.phase === 'Running' && (status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
 }
 
-/** Polls until the pod is Ready; throws a TimeoutError naming the pod's last state. */
+/** Watches the pod until it is Ready; throws PodNotReadyError naming its last state. */
 export async function waitForPodReady(client: ClusterClient, pod: PodRef, timeoutMs: number, onWait?: (state: string) => void): Promise<PodObject> {
-  const deadline = Date.now() + timeoutMs
-  let state = 'unknown'
-  while (Date.now() < deadline) {
-    const current = await getPod(client, pod)
+  let state = 'not found'
+  const {result} = await waitFor<PodObject, PodObject>(client, `/api/v1/namespaces/${encodeURIComponent(pod.namespace)}/pods`, ([current]) => {
+    if (!current) return undefined
     if (isPodReady(current)) return current
     state = podState(current)
     onWait?.(state)
-    await new Promise((resolve) => setTimeout(resolve, 500))
-  }
+    return undefined
+  }, {deadline: Date.now() + timeoutMs, fieldSelector: `metadata.name=${pod.name}`})
+  if (result) return result
   throw new PodNotReadyError(`pod ${pod.namespace}/${pod.name} was not Ready after ${timeoutMs / 1000}s (${state})`)
 }
 

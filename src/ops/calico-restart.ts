@@ -7,6 +7,7 @@ import type {DaemonSetObject, KubeObject, PodDetail} from '../cluster/types.js'
 import {ApiError, DualstackError, ExitCode} from '../errors.js'
 import type {Interaction} from './interaction.js'
 import {LockHeldError, RunLock} from './lock.js'
+import {waitFor} from '../cluster/watch.js'
 import {accessDenied, describeNeed, leaseNeeds, missingAccess} from '../cluster/access.js'
 
 export type NodeStatus = 'pending' | 'restarted' | 'failed' | 'skipped'
@@ -55,7 +56,6 @@ interface EventObject extends KubeObject {
 
 type PodWithUid = PodDetail & {metadata?: PodDetail['metadata'] & {uid?: string}}
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 function selectorOf(ds: DaemonSetObject & {spec?: {selector?: {matchLabels?: Record<string, string>}}}): string {
   const labels = ds.spec?.selector?.matchLabels ?? {'k8s-app': 'calico-node'}
@@ -167,9 +167,8 @@ async function restartBatch(client: ClusterClient, podsPath: string, selector: s
   }
   const deadline = started + options.timeoutMs
   const waiting = new Set(batch)
-  let latest: PodWithUid[] = []
-  while (waiting.size > 0 && Date.now() < deadline && !options.stopped()) {
-    latest = (await client.listAll<PodWithUid>(podsPath, {labelSelector: selector})).filter(owned)
+  const {objects} = await waitFor<PodWithUid, true>(client, podsPath, (pods) => {
+    const latest = pods.filter(owned)
     for (const entry of [...waiting]) {
       const replacement = latest.find((p) => p.metadata?.name !== entry.pod && (anyNode || p.spec?.nodeName === entry.node) && isPodReady(p) &&
         !batch.some((b) => b !== entry && b.newPod === p.metadata?.name))
@@ -181,8 +180,9 @@ async function restartBatch(client: ClusterClient, podsPath: string, selector: s
         options.onProgress?.(`  ${entry.node || entry.pod}: ${entry.pod} -> ${entry.newPod} Ready in ${entry.seconds}s`)
       }
     }
-    if (waiting.size > 0) await sleep(300)
-  }
+    return waiting.size === 0 ? true : undefined
+  }, {deadline, stopped: options.stopped, labelSelector: selector})
+  const latest = objects.filter(owned)
   for (const entry of waiting) {
     const candidate = latest.find((p) => p.metadata?.name !== entry.pod && (anyNode || p.spec?.nodeName === entry.node))
     entry.newPod = candidate?.metadata?.name

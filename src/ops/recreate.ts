@@ -2,6 +2,7 @@
 // owner at a time, waiting until it is available again), or by eviction so PodDisruptionBudgets are honoured.
 import type {ClusterClient} from '../cluster/kube.js'
 import type {KubeObject} from '../cluster/types.js'
+import {waitFor} from '../cluster/watch.js'
 import {ApiError} from '../errors.js'
 import type {OwnerGroup} from './pods.js'
 
@@ -63,7 +64,6 @@ export function rolloutWaiting(kind: string, w: Workload): string | undefined {
   return undefined
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 async function rolloutRestart(client: ClusterClient, group: OwnerGroup, options: RecreateOptions): Promise<GroupOutcome> {
   const kind = group.owner!.kind
@@ -74,12 +74,13 @@ async function rolloutRestart(client: ClusterClient, group: OwnerGroup, options:
     body: {spec: {template: {metadata: {annotations: {'kubectl.kubernetes.io/restartedAt': new Date().toISOString()}}}}}})
   const until = Math.min(options.deadline, Date.now() + options.readyTimeoutMs)
   let waiting: string | undefined = 'not read yet'
-  while (Date.now() < until) {
-    waiting = rolloutWaiting(kind, await client.request<Workload>('GET', path))
-    if (!waiting) return {...base, status: 'restarted', message: 'rolled out and available'}
-    if (options.stopped()) return {...base, status: 'failed', message: `${options.stopped()} while ${waiting}`}
-    await sleep(500)
-  }
+  const collection = `/apis/apps/v1/namespaces/${encodeURIComponent(group.namespace)}/${PLURAL[kind]}`
+  const {result} = await waitFor<Workload, true>(client, collection, ([workload]) => {
+    waiting = workload ? rolloutWaiting(kind, workload) : 'the owner is gone'
+    return waiting === undefined ? true : undefined
+  }, {deadline: until, stopped: options.stopped, fieldSelector: `metadata.name=${group.owner!.name}`})
+  if (result) return {...base, status: 'restarted', message: 'rolled out and available'}
+  if (options.stopped()) return {...base, status: 'failed', message: `${options.stopped()} while ${waiting}`}
   return {...base, status: 'failed', message: `not available after ${Math.round(options.readyTimeoutMs / 1000)}s: ${waiting}`}
 }
 

@@ -22,6 +22,10 @@ function ownedBy(pod: Obj, owner: Obj): boolean {
 export class Controllers {
   private running = false
   private scheduled = false
+  /** Pods a kubelet is starting (podStartMs), by uid: when they will be Running. */
+  private readonly starting = new Map<string, number>()
+  /** The scenario's own pods are Running from the start; start latency is for pods created later. */
+  private booted = false
   /** calico-node pods whose start-up (pool creation) has run. */
   private readonly startedCalicoPods = new Set<string>()
 
@@ -70,6 +74,7 @@ export class Controllers {
       }
     } finally {
       this.running = false
+      this.booted = true
     }
   }
 
@@ -222,7 +227,7 @@ export class Controllers {
     let spread = 0
     const unpullable = new Set(this.sim.scenario.unpullableImages ?? [])
     for (const pod of this.sim.store.list(podType)) {
-      if (pod.status?.phase) continue
+      if (pod.status?.phase && !(pod.status.phase === 'Pending' && this.starting.has(pod.metadata.uid ?? ''))) continue
       const stuck = ((pod.spec?.containers ?? []) as Array<{name: string; image: string}>).find((c) => unpullable.has(c.image))
       if (stuck) {
         this.sim.store.write(podType, {...pod, spec: {...pod.spec, nodeName: pod.spec?.nodeName ?? ready[0]?.metadata.name}, status: {
@@ -240,6 +245,21 @@ export class Controllers {
       if (failing) {
         this.crashLoop(pod, nodeName, failing)
         continue
+      }
+      // A kubelet takes a while to start a pod: it is Pending (ContainerCreating) on its node until then.
+      const startMs = this.sim.scenario.podStartMs ?? 0
+      if (startMs > 0 && this.booted) {
+        const uid = pod.metadata.uid ?? pod.metadata.name
+        const due = this.starting.get(uid)
+        if (due === undefined) {
+          this.starting.set(uid, Date.now() + startMs)
+          setTimeout(() => this.schedule(), startMs + 1).unref()
+          this.sim.store.write(podType, {...pod, spec: {...pod.spec, nodeName}, status: {phase: 'Pending', conditions: [{type: 'PodScheduled', status: 'True'}, {type: 'Ready', status: 'False', reason: 'ContainersNotReady'}],
+            containerStatuses: ((pod.spec?.containers ?? []) as Array<{name: string; image: string}>).map((c) => ({name: c.name, image: c.image, ready: false, restartCount: 0, state: {waiting: {reason: 'ContainerCreating'}}}))}})
+          continue
+        }
+        if (Date.now() < due) continue
+        this.starting.delete(uid)
       }
       const ips = pod.spec?.hostNetwork ? this.sim.nodeAddresses(nodeName) : this.allocatePodIps(pod, nodeName)
       // Like Calico's CNI before any pool exists: the pod stays Pending (ContainerCreating).

@@ -72,6 +72,8 @@ export interface Scenario {
   faults?: FaultSpec[]
   /** Milliseconds each exec takes (models a real kubelet round trip). */
   execLatencyMs?: number
+  /** How long a scheduled pod takes to run (image pull, container start): Pending (ContainerCreating) until then. 0: at once. */
+  podStartMs?: number
   /** Images no node can pull: pods using them stay Pending in ImagePullBackOff. */
   unpullableImages?: string[]
   /** Hosts outside the cluster that pods may try to reach. */
