@@ -73,3 +73,23 @@ describe('CNI config that is not JSON', () => {
     expectNoControlSequences(result)
   })
 })
+
+describe('an exec whose stream drops', () => {
+  let sim: RunningSim
+  beforeAll(async () => {
+    sim = await startSim('healthy-dual-stack')
+    sim.server.sim.faults = [{verb: 'exec', resource: 'pods', drop: true, hits: 0}]
+  })
+  afterAll(() => sim.stop())
+
+  it('is that check\'s error, not a pass and not a crash; the other checks run', async () => {
+    const result = await runPlugin(['doctor', '-o', 'json', '--kubeconfig', sim.kubeconfig])
+    const checks = (JSON.parse(result.stdout) as {checks: Array<{id: string; status: string; message: string}>}).checks
+    const forwarding = checks.find((c) => c.id === 'node.ipv6-forwarding')!
+    expect(forwarding.status).toBe('error')
+    expect(forwarding.message).toMatch(/ended without an exit status/)
+    expect(checks.filter((c) => c.status === 'pass').length).toBeGreaterThan(10)
+    expect(sim.server.sim.faults[0]!.hits).toBeGreaterThan(0)
+    expectNoControlSequences(result)
+  })
+})

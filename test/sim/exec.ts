@@ -35,7 +35,7 @@ function exitStatus(argv: string[], code: number): string {
   })
 }
 
-export async function handleExecUpgrade(sim: SimCluster, pod: Obj, url: URL, req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+export async function handleExecUpgrade(sim: SimCluster, pod: Obj, url: URL, req: IncomingMessage, socket: Socket, head: Buffer, dropStream = false): Promise<void> {
   const argv = url.searchParams.getAll('command')
   const containers: Array<{name: string}> = pod.spec?.containers ?? []
   const container = url.searchParams.get('container') ?? containers[0]?.name
@@ -53,6 +53,10 @@ export async function handleExecUpgrade(sim: SimCluster, pod: Obj, url: URL, req
     ws.on('message', () => undefined)
     if (result.stdout) ws.send(frame(1, result.stdout))
     if (result.stderr) ws.send(frame(2, result.stderr))
+    if (dropStream) {
+      ws.terminate()
+      return
+    }
     // A process exits after its last write: the status follows the output a little later, as from a kubelet.
     // Sent in the same instant, kubectl can return on the status before it has copied stdout out.
     setTimeout(() => {

@@ -533,7 +533,8 @@ export class SimServer {
       const pod = this.sim.store.mustGet(route.type, route.namespace, route.name!)
       this.sim.record({method: parsed.method, verb: 'exec', path: parsed.url.pathname + parsed.url.search, resource: 'pods', subresource: 'exec',
         namespace: route.namespace, name: route.name, user: parsed.user.name, dryRun: false, code: 101})
-      await handleExecUpgrade(this.sim, pod, parsed.url, req, socket, head)
+      // drop: the stream opens and breaks before the exit status (a node or proxy cutting it).
+      await handleExecUpgrade(this.sim, pod, parsed.url, req, socket, head, fault?.drop === true)
     } catch (error) {
       if (error instanceof SimError) reject(error)
       else reject(errors.internal((error as Error).message))
