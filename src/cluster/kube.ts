@@ -236,6 +236,29 @@ export class ClusterClient {
   }
 
   /** GET that answers undefined for 404 (an object or a CRD that is not there). */
+  /**
+   * Deletes an object and makes sure it is gone: a DELETE that failed on the way (a dropped connection, a
+   * 5xx) may or may not have happened, so the object is read again, and deleted again only if it is still
+   * there. For clean-ups (test pods, the lock), which must not be left behind by one bad answer.
+   */
+  async deleteConfirmed(objectPath: string, body?: unknown): Promise<void> {
+    const started = Date.now()
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.request('DELETE', objectPath, body === undefined ? {} : {body})
+        return
+      } catch (error) {
+        if (error instanceof ApiError && error.code === 404) return
+        const unknownOutcome = !(error instanceof ApiError) || error.code >= 500 || error.code === 429
+        if (!unknownOutcome) throw error
+        if ((await this.getIfExists(objectPath).catch(() => 'unreadable')) === undefined) return
+        const delay = retryDelay({method: 'GET', status: 503}, attempt, Date.now() - started, this.retryPolicy)
+        if (delay === undefined) throw error
+        await new Promise((resolve) => setTimeout(resolve, delay))
+      }
+    }
+  }
+
   async getIfExists<T>(apiPath: string): Promise<T | undefined> {
     try {
       return await this.request<T>('GET', apiPath)

@@ -1,5 +1,5 @@
 // Paths and reads for the resources the commands use, on top of ClusterClient.
-import {ApiError, UsageError} from '../errors.js'
+import {UsageError} from '../errors.js'
 import type {ClusterClient} from './kube.js'
 import {waitFor} from './watch.js'
 import type {DaemonSetObject, KubeObject, PodObject} from './types.js'
@@ -38,12 +38,7 @@ export async function createPod(client: ClusterClient, namespace: string, manife
 }
 
 export async function deletePod(client: ClusterClient, pod: PodRef): Promise<void> {
-  try {
-    await client.request('DELETE', `/api/v1/namespaces/${encodeURIComponent(pod.namespace)}/pods/${encodeURIComponent(pod.name)}`, {body: {gracePeriodSeconds: 0}})
-  } catch (error) {
-    // Already gone is what we wanted.
-    if (!(error instanceof ApiError && error.code === 404)) throw error
-  }
+  await client.deleteConfirmed(`/api/v1/namespaces/${encodeURIComponent(pod.namespace)}/pods/${encodeURIComponent(pod.name)}`, {gracePeriodSeconds: 0})
 }
 
 export async function getPod(client: ClusterClient, pod: PodRef): Promise<PodObject> {
@@ -84,11 +79,7 @@ export async function createObject<T extends KubeObject>(client: ClusterClient, 
 
 /** Deletes an object; a 404 is what we wanted anyway. */
 export async function deleteObject(client: ClusterClient, objectPath: string): Promise<void> {
-  try {
-    await client.request('DELETE', objectPath, {body: {propagationPolicy: 'Background'}})
-  } catch (error) {
-    if (!(error instanceof ApiError && error.code === 404)) throw error
-  }
+  await client.deleteConfirmed(objectPath, {propagationPolicy: 'Background'})
 }
 
 /** The calico-node DaemonSet and its namespace: kube-system for manifest/Helm installs, calico-system for the operator. */

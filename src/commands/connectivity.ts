@@ -37,7 +37,7 @@ Exit 0 when every test passed, 1 when any failed.`
     const progress = progressLine()
     const report = await runConnectivity(client, {
       ...settings, namespace: flags['namespace-for-tests'], image: flags.image, serverImage: flags['server-image'],
-      externalTarget: flags['external-target'], onProgress: progress.update,
+      externalTarget: flags['external-target'], onProgress: progress.update, onLeftBehind: (what: string) => process.stderr.write(`warning: ${what}\n`),
     })
     progress.done()
     if (!this.jsonEnabled()) {

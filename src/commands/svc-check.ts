@@ -35,7 +35,7 @@ Exit 0 when every test passed, 1 when any failed.`
     const client = await this.connect(flags)
     const progress = progressLine()
     const report = await runSvcCheck(client, {
-      ...settings, namespace: client.target.namespace, service: args.service, from: flags.from, image: flags.image, port: flags.port, onProgress: progress.update,
+      ...settings, namespace: client.target.namespace, service: args.service, from: flags.from, image: flags.image, port: flags.port, onProgress: progress.update, onLeftBehind: (what: string) => process.stderr.write(`warning: ${what}\n`),
     })
     progress.done()
     if (this.jsonEnabled()) {

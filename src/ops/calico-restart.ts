@@ -4,7 +4,7 @@
 import type {ClusterClient} from '../cluster/kube.js'
 import {findCalicoNode, isPodReady} from '../cluster/resources.js'
 import type {DaemonSetObject, KubeObject, PodDetail} from '../cluster/types.js'
-import {ApiError, DualstackError, ExitCode} from '../errors.js'
+import {DualstackError, ExitCode} from '../errors.js'
 import type {Interaction} from './interaction.js'
 import {LockHeldError, RunLock} from './lock.js'
 import {waitFor} from '../cluster/watch.js'
@@ -158,13 +158,7 @@ function finish(report: CalicoRestartReport, result: RestartResult, message: str
 async function restartBatch(client: ClusterClient, podsPath: string, selector: string, batch: NodeRestart[], namespace: string,
   options: CalicoRestartOptions, owned: (p: PodWithUid) => boolean, anyNode = false): Promise<NodeRestart | undefined> {
   const started = Date.now()
-  for (const entry of batch) {
-    try {
-      await client.request('DELETE', `${podsPath}/${encodeURIComponent(entry.pod)}`)
-    } catch (error) {
-      if (!(error instanceof ApiError && error.code === 404)) throw error
-    }
-  }
+  for (const entry of batch) await client.deleteConfirmed(`${podsPath}/${encodeURIComponent(entry.pod)}`)
   const deadline = started + options.timeoutMs
   const waiting = new Set(batch)
   const {objects} = await waitFor<PodWithUid, true>(client, podsPath, (pods) => {

@@ -213,7 +213,7 @@ export class RunLock {
     }
     try {
       if (journal !== undefined) return void (await unheld(journal))
-      await this.client.request('DELETE', RunLock.path(this.namespace, LOCK_NAME))
+      await this.client.deleteConfirmed(RunLock.path(this.namespace, LOCK_NAME))
       return undefined
     } catch (error) {
       if (error instanceof ApiError && error.code === 404) return undefined

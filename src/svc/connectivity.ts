@@ -12,7 +12,7 @@ import {parseKubeVersion, usesLegacyIpFamily} from '../k8s/version.js'
 import {addressFamily, parseAddress, type Family} from '../net/ip.js'
 import {rawPodIps} from '../pods/pod-ips.js'
 import {ForwardingReader, forwardingCause} from './diagnose.js'
-import type {ProbeSettings} from './options.js'
+import {leftBehind, type ProbeSettings} from './options.js'
 import {CURL_EXIT, curlArgv, httpUrl, parseCurl, parsePing, pingArgv} from './probes.js'
 
 export type ConnectivityTest = 'pod-to-pod/same-node' | 'pod-to-pod/cross-node' | 'pod-to-service' | 'dns' | 'external'
@@ -87,9 +87,17 @@ export async function runConnectivity(client: ClusterClient, options: Connectivi
   const made: Array<{pod: PodRef} | {path: string}> = []
   const cleanup = async () => {
     if (options.keep) return
+    // Each one is tried, whatever happened to the one before; what stays is named.
     for (const item of made.reverse()) {
-      if ('pod' in item) await deletePod(client, item.pod)
-      else await deleteObject(client, item.path)
+      try {
+        if ('pod' in item) await deletePod(client, item.pod)
+        else await deleteObject(client, item.path)
+      } catch (error) {
+        const parts = 'pod' in item ? undefined : /\/namespaces\/([^/]+)(?:\/services\/([^/]+))?$/.exec(item.path)
+        options.onLeftBehind?.('pod' in item ? leftBehind('pod', item.pod.name, item.pod.namespace, error)
+          : parts?.[2] ? leftBehind('service', decodeURIComponent(parts[2]), decodeURIComponent(parts[1]!), error)
+            : leftBehind('namespace', decodeURIComponent(parts?.[1] ?? item.path), undefined, error))
+      }
     }
     made.length = 0
   }

@@ -17,6 +17,14 @@ export interface ProbeSettings {
   probeTimeoutSeconds: number
   readyTimeoutMs: number
   keep: boolean
+  /** Told of each object the run made and could not delete (the API server kept refusing), with the command that does it. */
+  onLeftBehind?: (what: string) => void
+}
+
+/** What to say of an object that could not be deleted: which, why, and the kubectl command that deletes it. */
+export function leftBehind(kind: 'pod' | 'service' | 'namespace', name: string, namespace: string | undefined, error: unknown): string {
+  const why = (error as Error)?.message ?? String(error)
+  return `could not delete ${kind} ${namespace ? `${namespace}/` : ''}${name} (${why}); delete it with: kubectl delete ${kind} ${namespace ? `-n ${namespace} ` : ''}${name}`
 }
 
 export function probeSettings(flags: {family: string; timeout: string; 'ready-timeout': string; keep: boolean}): ProbeSettings {

@@ -10,7 +10,7 @@ import {onInterrupt} from '../interrupt.js'
 import {addressFamily, type Family} from '../net/ip.js'
 import {rawPodIps} from '../pods/pod-ips.js'
 import {ForwardingReader, forwardingCause} from './diagnose.js'
-import type {ProbeSettings} from './options.js'
+import {leftBehind, type ProbeSettings} from './options.js'
 import {CURL_EXIT, curlArgv, httpUrl, parseCurl, parsePing, pingArgv} from './probes.js'
 import {readService, type ServiceView} from './service.js'
 
@@ -99,7 +99,10 @@ export async function runSvcCheck(client: ClusterClient, options: SvcCheckOption
     }
   } finally {
     unregister()
-    if (created && !options.keep) await deletePod(client, source)
+    if (created && !options.keep) {
+      // A pod that cannot be deleted must not hide the results, nor go unmentioned.
+      await deletePod(client, source).catch((error: unknown) => options.onLeftBehind?.(leftBehind('pod', source.name, source.namespace, error)))
+    }
   }
 }
 
