@@ -5,7 +5,9 @@ import {parseDuration} from '../cluster/duration.js'
 import type {Status} from '../doctor/check.js'
 import {runDoctor} from '../doctor/run.js'
 import {ExitCode} from '../errors.js'
-import {doctorJunitCases, doctorModel, renderDoctorTable} from '../render/doctor.js'
+import {contextsOf, fleetFlags, fleetModel, renderFleetTable, runFleet, worstExit} from '../fleet/fleet.js'
+import {doctorJunitCases, doctorModel, renderDoctorTable, summaryText} from '../render/doctor.js'
+import type {DoctorReport} from '../doctor/run.js'
 import {renderJunit} from '../render/junit.js'
 import {redrawLine} from '../render/sanitize.js'
 import {renderJson, renderYaml} from '../render/structured.js'
@@ -17,13 +19,14 @@ Read-only. Exit 0 when nothing failed or errored (with --strict, nothing warned 
 
   static override examples = [
     '<%= config.bin %> doctor',
-    '<%= config.bin %> doctor --only calico.ippool,node.ipv6-forwarding',
+    '<%= config.bin %> doctor --all-contexts',
     '<%= config.bin %> doctor --skip workloads.pod-ips --strict -o junit > doctor.xml',
   ]
 
   static override enableJsonFlag = true
   static override flags = {
     ...kubeFlags,
+    ...fleetFlags,
     only: Flags.string({description: 'Run only these check ids (comma-separated; a prefix like calico.ippool selects a group)', multiple: true, delimiter: ','}),
     skip: Flags.string({description: 'Skip these check ids (comma-separated; prefixes allowed)', multiple: true, delimiter: ','}),
     strict: Flags.boolean({description: 'Warnings fail the run too (exit 1)'}),
@@ -35,19 +38,41 @@ Read-only. Exit 0 when nothing failed or errored (with --strict, nothing warned 
   async run(): Promise<unknown> {
     const {flags} = await this.parse(Doctor)
     const execTimeoutMs = parseDuration(flags['exec-timeout'], '--exec-timeout')
-    const client = await this.connect(flags)
+    const output = this.jsonEnabled() ? 'json' : flags.output
+    const options = {only: flags.only ?? [], skip: flags.skip ?? [], concurrency: flags.concurrency, execTimeoutMs}
+    const failing: Status[] = flags.strict ? ['fail', 'error', 'warn'] : ['fail', 'error']
+    const exitOf = (report: DoctorReport) => (report.checks.some((c) => failing.includes(c.status)) ? ExitCode.ProblemsFound : ExitCode.Ok)
+    const contexts = await contextsOf(flags)
+
+    if (contexts.length > 1) {
+      const outcomes = await runFleet(contexts, flags, async (client) => {
+        const report = await runDoctor(client, options)
+        return {report, summary: summaryText(report.summary), exitCode: exitOf(report)}
+      })
+      const model = fleetModel(outcomes, doctorModel)
+      if (output === 'table') this.log(renderFleetTable(outcomes))
+      else if (output === 'yaml') this.log(renderYaml(model))
+      else if (output === 'junit') {
+        // One JUnit run for the fleet: each cluster's checks under its context; an unreachable cluster is one error.
+        this.log(renderJunit('kubectl-dualstack doctor', outcomes.flatMap((o) => (o.report
+          ? doctorJunitCases(o.report, flags.strict).map((c) => ({...c, classname: `${o.context}.${c.classname}`}))
+          : [{classname: o.context, name: 'cluster', outcome: 'error' as const, message: o.error ?? o.summary}]))))
+      } else if (!this.jsonEnabled()) this.log(renderJson(model))
+      process.exitCode = worstExit(outcomes)
+      return model
+    }
+
+    const client = await this.connect({...flags, context: contexts[0]})
     const progress = process.stderr.isTTY ? (what: string, done: number, total: number) => {
       redrawLine(process.stderr, `${what}: ${done}/${total}`, false)
       if (done === total) redrawLine(process.stderr, '')
     } : undefined
-    const report = await runDoctor(client, {only: flags.only ?? [], skip: flags.skip ?? [], concurrency: flags.concurrency, execTimeoutMs, onProgress: progress})
-    const output = this.jsonEnabled() ? 'json' : flags.output
+    const report = await runDoctor(client, {...options, onProgress: progress})
     if (output === 'table') this.log(renderDoctorTable(report, this.theme(flags['no-color'])))
     else if (output === 'yaml') this.log(renderYaml(doctorModel(report)))
     else if (output === 'junit') this.log(renderJunit('kubectl-dualstack doctor', doctorJunitCases(report, flags.strict)))
     else if (!this.jsonEnabled()) this.log(renderJson(doctorModel(report)))
-    const failing: Status[] = flags.strict ? ['fail', 'error', 'warn'] : ['fail', 'error']
-    if (report.checks.some((c) => failing.includes(c.status))) process.exitCode = ExitCode.ProblemsFound
+    process.exitCode = exitOf(report)
     return doctorModel(report)
   }
 }

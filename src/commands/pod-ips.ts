@@ -3,8 +3,10 @@ import {Args, Flags} from '@oclif/core'
 import {KubeCommand, kubeFlags} from '../base-command.js'
 import {podPages} from '../cluster/resources.js'
 import {ExitCode} from '../errors.js'
-import {collectPodIps, type PodIpReport} from '../pods/pod-ips.js'
-import {podIpModel, renderPodIpTable} from '../render/pod-ips.js'
+import {collectPodIps} from '../pods/pod-ips.js'
+import {contextsOf, fleetFlags, fleetModel, renderFleetTable, runFleet, worstExit} from '../fleet/fleet.js'
+import {podIpModel, renderPodIpTable, summaryLine} from '../render/pod-ips.js'
+import {UsageError} from '../errors.js'
 import {renderJson, renderYaml} from '../render/structured.js'
 
 export default class PodIps extends KubeCommand {
@@ -15,13 +17,14 @@ Pods are read page by page, so memory stays flat on large clusters. Exit 1 with 
   static override examples = [
     {description: 'Every pod, with its families', command: '<%= config.bin %> pod-ips -A'},
     {description: "One pod's addresses, as the runbook's go-template prints them", command: '<%= config.bin %> pod-ips hello-k8s -n default -o plain'},
-    {description: 'Fail (exit 1) when a pod of app=web is not dual-stack', command: '<%= config.bin %> pod-ips -A -l app=web --require-dual'},
+    {description: 'Fail (exit 1) when a pod of app=web is not dual-stack, on two clusters at once', command: '<%= config.bin %> pod-ips -A -l app=web --require-dual --context prod-eu --context prod-us'},
   ]
 
   static override enableJsonFlag = true
   static override args = {name: Args.string({description: 'Pod name (in the namespace of -n)', required: false})}
   static override flags = {
     ...kubeFlags,
+    ...fleetFlags,
     'all-namespaces': Flags.boolean({char: 'A', description: 'List pods in all namespaces'}),
     selector: Flags.string({char: 'l', description: 'Label selector (e.g. app=web,tier!=db)'}),
     'field-selector': Flags.string({description: 'Field selector (e.g. spec.nodeName=worker-1,status.phase=Running)'}),
@@ -29,10 +32,27 @@ Pods are read page by page, so memory stays flat on large clusters. Exit 1 with 
     'require-dual': Flags.boolean({description: 'Exit 1 when a selected Running, non-hostNetwork pod is not dual-stack'}),
   }
 
-  async run(): Promise<PodIpReport> {
+  async run(): Promise<unknown> {
     const {args, flags} = await this.parse(PodIps)
-    const client = await this.connect(flags)
     const output = this.jsonEnabled() ? 'json' : flags.output
+    const contexts = await contextsOf(flags)
+    if (contexts.length > 1) {
+      if (output === 'plain' || output === 'wide') throw new UsageError(`-o ${output} shows one cluster`, 'with several contexts use -o table (one row per cluster), json or yaml')
+      const outcomes = await runFleet(contexts, flags, async (client) => {
+        const {report, offenders} = await collectPodIps(podPages(client, {
+          namespace: flags['all-namespaces'] ? undefined : client.target.namespace, name: args.name, labelSelector: flags.selector, fieldSelector: flags['field-selector'],
+        }), {keepRows: output !== 'table', requireDual: flags['require-dual']})
+        const exitCode = offenders.length > 0 ? ExitCode.ProblemsFound : ExitCode.Ok
+        return {report, summary: `${summaryLine(report.summary)}${offenders.length > 0 ? `; ${offenders.length} running pod(s) not dual-stack` : ''}`, exitCode}
+      })
+      const model = fleetModel(outcomes, podIpModel)
+      if (output === 'table') this.log(renderFleetTable(outcomes))
+      else if (output === 'yaml') this.log(renderYaml(model))
+      else if (!this.jsonEnabled()) this.log(renderJson(model))
+      process.exitCode = worstExit(outcomes)
+      return model
+    }
+    const client = await this.connect({...flags, context: contexts[0]})
     const selection = {
       namespace: flags['all-namespaces'] ? undefined : client.target.namespace,
       name: args.name,

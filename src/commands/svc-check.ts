@@ -3,9 +3,11 @@ import {Args, Flags} from '@oclif/core'
 import {KubeCommand, kubeFlags} from '../base-command.js'
 import {ExitCode} from '../errors.js'
 import {renderJson} from '../render/structured.js'
-import {renderSvcCheckTable} from '../render/svc-check.js'
+import {renderSvcCheckTable, svcCheckVerdict} from '../render/svc-check.js'
 import {probeFlags, probeSettings, progressLine} from '../svc/options.js'
-import {runSvcCheck, type SvcCheckReport} from '../svc/run.js'
+import {runSvcCheck} from '../svc/run.js'
+import {contextsOf, fleetFlags, fleetModel, renderFleetTable, runFleet, worstExit} from '../fleet/fleet.js'
+import type {ClusterClient} from '../cluster/kube.js'
 
 export default class SvcCheck extends KubeCommand {
   static override summary = 'Prove a Service answers over IPv4 and IPv6: ClusterIPs, endpoints, ping to its pods, HTTP to its ClusterIP'
@@ -14,7 +16,7 @@ Exit 0 when every test passed, 1 when any failed.`
 
   static override examples = [
     '<%= config.bin %> svc-check svc-hellok8s -n default',
-    '<%= config.bin %> svc-check svc-hellok8s --from netshoot --family ipv6',
+    '<%= config.bin %> svc-check svc-hellok8s -n default --all-contexts',
     '<%= config.bin %> svc-check web --image registry.internal:5001/nicolaka/netshoot:latest -o json',
   ]
 
@@ -22,6 +24,7 @@ Exit 0 when every test passed, 1 when any failed.`
   static override args = {service: Args.string({description: 'Service name (in the namespace of -n)', required: true})}
   static override flags = {
     ...kubeFlags,
+    ...fleetFlags,
     from: Flags.string({description: 'Run the tests from this existing pod instead of creating one'}),
     image: Flags.string({description: 'Image of the pod created for the check (needs ping, ping6 and curl)', default: 'nicolaka/netshoot:latest'}),
     ...probeFlags,
@@ -29,14 +32,28 @@ Exit 0 when every test passed, 1 when any failed.`
     output: Flags.string({char: 'o', description: 'Output format', options: ['table', 'json'], default: 'table'}),
   }
 
-  async run(): Promise<SvcCheckReport> {
+  async run(): Promise<unknown> {
     const {args, flags} = await this.parse(SvcCheck)
     const settings = probeSettings(flags)
-    const client = await this.connect(flags)
-    const progress = progressLine()
-    const report = await runSvcCheck(client, {
-      ...settings, namespace: client.target.namespace, service: args.service, from: flags.from, image: flags.image, port: flags.port, onProgress: progress.update, onLeftBehind: (what: string) => process.stderr.write(`warning: ${what}\n`),
+    const contexts = await contextsOf(flags)
+    const options = (client: ClusterClient, prefix = '') => ({
+      ...settings, namespace: client.target.namespace, service: args.service, from: flags.from, image: flags.image, port: flags.port,
+      onLeftBehind: (what: string) => process.stderr.write(`warning: ${prefix}${what}\n`),
     })
+    if (contexts.length > 1) {
+      const outcomes = await runFleet(contexts, flags, async (client) => {
+        const report = await runSvcCheck(client, options(client, `context ${client.target.context}: `))
+        return {report, summary: svcCheckVerdict(report), exitCode: report.results.some((r) => r.status === 'fail') ? ExitCode.ProblemsFound : ExitCode.Ok}
+      })
+      const model = fleetModel(outcomes, (report) => report)
+      if (flags.output === 'table' && !this.jsonEnabled()) this.log(renderFleetTable(outcomes))
+      else if (!this.jsonEnabled()) this.log(renderJson(model))
+      process.exitCode = worstExit(outcomes)
+      return model
+    }
+    const client = await this.connect({...flags, context: contexts[0]})
+    const progress = progressLine()
+    const report = await runSvcCheck(client, {...options(client), onProgress: progress.update})
     progress.done()
     if (this.jsonEnabled()) {
       // oclif prints the returned model

@@ -10,8 +10,9 @@ import type {Facts, IPPoolObject} from '../facts.js'
 
 const NOT_INSTALLED = skip('Calico is not installed')
 
+/** The operator's Installation, undefined where there is no operator. One that could not be read is the check's error: guessing "no operator" could give a wrong verdict. */
 function installationOf(f: Facts): InstallationObject | undefined {
-  return f.installation.ok ? f.installation.value : undefined
+  return need(f.installation)
 }
 
 function calicoInstallOf(f: Facts): CalicoInstall | undefined {

@@ -125,7 +125,8 @@ export const nodeCidrs: Check = {
       return !(families.has('ipv4') && families.has('ipv6'))
     }).map((n) => n.metadata?.name ?? '')
     if (lacking.length === 0) return pass(`all ${nodes.length} nodes have an IPv4 and an IPv6 podCIDR`)
-    const calicoIpam = f.ipPools.ok && f.ipPools.value !== undefined
+    // Unread pools are this check's error, not a verdict: whether Calico assigns addresses decides it.
+    const calicoIpam = need(f.ipPools) !== undefined
     if (calicoIpam) return pass(`${lacking.length} of ${nodes.length} nodes lack a podCIDR of each family; informational: Calico IPAM assigns pod addresses from IP pools, not node podCIDRs`)
     return fail(`${listSome(lacking)} lack a podCIDR of each family`,
       'set kube-controller-manager --cluster-cidr "<IPv4 CIDR>,<IPv6 CIDR>" with --node-cidr-mask-size-ipv4 and --node-cidr-mask-size-ipv6 (and --allocate-node-cidrs=true); existing nodes keep their CIDRs until re-registered')

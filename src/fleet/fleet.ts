@@ -1,0 +1,82 @@
+// One command across several clusters (--context more than once, or --all-contexts): the clusters run
+// concurrently, each on its own connection; one that cannot be reached is reported and the others go on.
+// The exit status is the worst of them.
+import {Flags} from '@oclif/core'
+
+import {mapLimit} from '../cluster/concurrency.js'
+import type {ClusterClient} from '../cluster/kube.js'
+import {DualstackError, ExitCode, UsageError} from '../errors.js'
+import {renderTable} from '../render/table.js'
+
+/** --context (repeatable) and --all-contexts, for the commands that read. The repairs take one context. */
+export const fleetFlags = {
+  context: Flags.string({description: 'The kubeconfig context to use; repeat it to run against several clusters at once', multiple: true, helpGroup: 'KUBECTL'}),
+  'all-contexts': Flags.boolean({description: 'Run against every context of the kubeconfig, concurrently', exclusive: ['context'], helpGroup: 'KUBECTL'}),
+}
+
+export interface ClusterWork<T> {
+  report: T
+  /** One line: what this cluster's run found. */
+  summary: string
+  exitCode: number
+}
+
+export interface ClusterOutcome<T> {
+  context: string
+  server?: string
+  exitCode: number
+  summary: string
+  report?: T
+  error?: string
+}
+
+export interface FleetConnection {
+  kubeconfig?: string
+  namespace?: string
+  'request-timeout'?: string
+}
+
+/** The contexts a run covers: the ones named, or all of the kubeconfig's; one or none is a single-cluster run. */
+export async function contextsOf(flags: {context?: string[]; 'all-contexts'?: boolean; kubeconfig?: string}): Promise<string[]> {
+  if (!flags['all-contexts']) return [...new Set(flags.context ?? [])]
+  const {kubeconfigContextNames} = await import('../cluster/kube.js')
+  const names = kubeconfigContextNames(flags.kubeconfig).sort()
+  if (names.length === 0) throw new UsageError('--all-contexts: the kubeconfig has no contexts', 'pass --kubeconfig FILE or set KUBECONFIG')
+  return names
+}
+
+export async function runFleet<T>(contexts: string[], connection: FleetConnection, work: (client: ClusterClient) => Promise<ClusterWork<T>>, concurrency = 8): Promise<ClusterOutcome<T>[]> {
+  const {ClusterClient} = await import('../cluster/kube.js')
+  return mapLimit(contexts, concurrency, async (context): Promise<ClusterOutcome<T>> => {
+    let server: string | undefined
+    try {
+      const client = ClusterClient.connect({kubeconfig: connection.kubeconfig, context, namespace: connection.namespace, requestTimeout: connection['request-timeout']})
+      server = client.target.server
+      const done = await work(client)
+      return {context, server, exitCode: done.exitCode, summary: done.summary, report: done.report}
+    } catch (error) {
+      const message = error instanceof DualstackError ? (error.hint ? `${error.message}; ${error.hint}` : error.message) : `unexpected error: ${(error as Error).message}`
+      const exitCode = error instanceof DualstackError ? error.exitCode : ExitCode.ProblemsFound
+      return {context, server, exitCode, summary: `error: ${message}`, error: message}
+    }
+  })
+}
+
+export function worstExit(outcomes: Array<ClusterOutcome<unknown>>): number {
+  return Math.max(0, ...outcomes.map((o) => o.exitCode))
+}
+
+/** One row per cluster. */
+export function renderFleetTable(outcomes: Array<ClusterOutcome<unknown>>): string {
+  return renderTable(['CONTEXT', 'SERVER', 'EXIT', 'RESULT'], outcomes.map((o) => [o.context, o.server ?? '-', String(o.exitCode), o.summary]))
+}
+
+/** The detail, keyed by context, for -o json and -o yaml. */
+export function fleetModel<T>(outcomes: Array<ClusterOutcome<T>>, model: (report: T) => unknown): unknown {
+  return {
+    clusters: Object.fromEntries(outcomes.map((o) => [o.context, {
+      server: o.server ?? null, exitCode: o.exitCode, summary: o.summary,
+      ...(o.report !== undefined ? {report: model(o.report)} : {error: o.error}),
+    }])),
+  }
+}
