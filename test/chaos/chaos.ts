@@ -119,9 +119,9 @@ export interface ChaosTotals {
 
 /**
  * What the run made and did not delete. Something the API server refused to delete for the whole run cannot
- * be helped: then the run must have said so on stderr (named, with the command that deletes it).
+ * be helped: then the run must have said so (named, with the command that deletes it).
  */
-function leftoversOf(sim: RunningSim, stderr: string): {unreported: string[]; reported: string[]} {
+function leftoversOf(sim: RunningSim, said: string): {unreported: string[]; reported: string[]} {
   const store = sim.server.sim.store
   const found: string[] = []
   for (const pod of store.list(sim.server.sim.type('v1', 'Pod'))) if (/^dualstack-/.test(pod.metadata.name)) found.push(`pod ${pod.metadata.namespace}/${pod.metadata.name}`)
@@ -132,8 +132,8 @@ function leftoversOf(sim: RunningSim, stderr: string): {unreported: string[]; re
     const unfinished = journal && !/"state":"(finished|rolled-back)"/.test(journal)
     if (lease.spec?.holderIdentity || !unfinished) found.push(`Lease ${lease.metadata.namespace}/${lease.metadata.name}`)
   }
-  const said = (item: string) => stderr.includes(`could not delete ${item}`) || (item.startsWith('Lease ') && stderr.includes(`the ${item} could not be released`))
-  return {unreported: found.filter((item) => !said(item)), reported: found.filter(said)}
+  const named = (item: string) => said.includes(`could not delete ${item}`) || (item.startsWith('Lease ') && said.includes(`the ${item} could not be released`))
+  return {unreported: found.filter((item) => !named(item)), reported: found.filter(named)}
 }
 
 function v6PoolLost(sim: RunningSim): boolean {
@@ -198,7 +198,7 @@ export async function runChaos(runs: number, seed: number, onRun?: (i: number, l
         totals.wrongResults++
         problems.push(`wrong result: ${wrong}`)
       }
-      const left = leftoversOf(sim, result.stderr)
+      const left = leftoversOf(sim, `${result.stdout}\n${result.stderr}`)
       if (left.unreported.length > 0) {
         totals.leftovers++
         problems.push(`left behind, unsaid: ${left.unreported.join(', ')}`)
