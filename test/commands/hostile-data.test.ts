@@ -93,3 +93,27 @@ describe('an exec whose stream drops', () => {
     expectNoControlSequences(result)
   })
 })
+
+describe('oversized data', () => {
+  let sim: RunningSim
+  beforeAll(async () => {
+    sim = await startSim('runbook-rke-1.18', (s) => {
+      s.objects!.push({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'huge', namespace: 'kube-system'}, data: {blob: 'x'.repeat(10 * 1024 * 1024)}})
+      const hello = objectOf(s, 'Pod', 'hello-k8s')
+      hello.metadata.labels = {...hello.metadata.labels, note: `${'\x1b[2J'}${'y'.repeat(100_000)}`}
+      hello.metadata.annotations = {'note': `\x1b]0;pwned\x07${'z'.repeat(100_000)}`}
+    })
+  })
+  afterAll(() => sim.stop())
+
+  it('a 10 MB ConfigMap next to Calico\'s and a 100,000-character label do not stop doctor or pod-ips', async () => {
+    const doctor = await runPlugin(['doctor', '-o', 'json', '--kubeconfig', sim.kubeconfig])
+    expect(doctor.code).toBe(1)
+    const checks = (JSON.parse(doctor.stdout) as {checks: Array<{id: string; status: string}>}).checks
+    expect(checks.filter((c) => c.status === 'error')).toEqual([])
+    const pods = await runPlugin(['pod-ips', '-A', '-o', 'wide', '--kubeconfig', sim.kubeconfig])
+    expect(pods.code).toBe(0)
+    expect(pods.stdout).toMatch(/hello-k8s/)
+    expectNoControlSequences(pods)
+  })
+})
