@@ -117,3 +117,32 @@ describe('oversized data', () => {
     expectNoControlSequences(pods)
   })
 })
+
+describe('addresses that are not addresses', () => {
+  let sim: RunningSim
+  beforeAll(async () => {
+    sim = await startSim('runbook-rke-1.18', (s) => {
+      const hello = objectOf(s, 'Pod', 'hello-k8s')
+      // Shell metacharacters, a bogus address and an IPv4-mapped IPv6 address, as a broken CNI might report them.
+      hello.status.podIPs = [{ip: '3.2.184.119;reboot'}, {ip: '$(touch /tmp/pwned)'}, {ip: '::ffff:3.2.184.120'}, {ip: '-c9999'}]
+    })
+  })
+  afterAll(() => sim.stop())
+
+  it('pod-ips and doctor read them as the text they are, without crashing', async () => {
+    const pods = await runPlugin(['pod-ips', '-n', 'default', 'hello-k8s', '-o', 'json', '--kubeconfig', sim.kubeconfig])
+    expect(pods.code).toBe(0)
+    expect(pods.stderr).toBe('')
+    const doctor = await runPlugin(['doctor', '-o', 'json', '--kubeconfig', sim.kubeconfig])
+    expect([0, 1]).toContain(doctor.code)
+    expectNoControlSequences(doctor)
+  })
+
+  it('svc-check never hands them to ping or curl', async () => {
+    const result = await runPlugin(['svc-check', 'svc-hellok8s', '-n', 'default', '--kubeconfig', sim.kubeconfig])
+    expect([0, 1]).toContain(result.code)
+    const execs = sim.server.sim.requests.filter((r) => r.verb === 'exec').map((r) => decodeURIComponent(r.path))
+    expect(execs.length).toBeGreaterThan(0)
+    for (const exec of execs) expect(exec).not.toMatch(/reboot|pwned|-c9999|::ffff/)
+  })
+})

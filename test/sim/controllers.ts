@@ -425,7 +425,11 @@ export class Controllers {
       const ports = (svc.spec.ports ?? []).map((p: {name?: string; port: number; targetPort?: number | string; protocol?: string}) => ({
         ...(p.name ? {name: p.name} : {}), port: typeof p.targetPort === 'number' ? p.targetPort : p.port, protocol: p.protocol ?? 'TCP'}))
       const addressesOf = (fam: string) => pods.flatMap((p) => {
-        const ip = (p.status?.podIPs as Array<{ip: string}> ?? []).map((x) => x.ip).find((x) => familyName(parseCidr(`${x}/${x.includes(':') ? 128 : 32}`)!.family) === fam)
+        // What is not an address (only a broken status could hold one) is no endpoint.
+        const ip = (p.status?.podIPs as Array<{ip: string}> ?? []).map((x) => x.ip).find((x) => {
+          const parsed = parseCidr(`${x}/${x.includes(':') ? 128 : 32}`)
+          return parsed !== undefined && familyName(parsed.family) === fam
+        })
         return ip ? [{ip, nodeName: p.spec?.nodeName, targetRef: {kind: 'Pod', namespace: ns, name: p.metadata.name, uid: p.metadata.uid}}] : []
       })
       const primary = addressesOf(families[0]!)
