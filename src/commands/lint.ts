@@ -2,10 +2,10 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {ExitCode, UsageError} from '../errors.js'
-import {parseKubeVersion} from '../k8s/version.js'
+import {parseKubeVersion, type KubeVersion} from '../k8s/version.js'
 import {buildModel} from '../lint/model.js'
 import {readLintInputs} from '../lint/reader.js'
-import {runLint} from '../lint/rules.js'
+import {runLint, VERSION_RULES} from '../lint/rules.js'
 import {renderJunit} from '../render/junit.js'
 import {lintJunitCases, lintModel, renderLintText, renderSarif, type LintReport} from '../render/lint.js'
 import {renderJson} from '../render/structured.js'
@@ -31,16 +31,25 @@ Exit 1 when an error is found (with --strict, a warning too), 2 on bad input.`
 
   async run(): Promise<unknown> {
     const {argv, flags} = await this.parse(Lint)
-    let version
+    let version: KubeVersion | undefined
     if (flags['kubernetes-version']) {
       version = parseKubeVersion(flags['kubernetes-version'])
       if (!version) throw new UsageError(`"${flags['kubernetes-version']}" is not a Kubernetes version`, 'pass it as v1.28.3 or 1.28')
     }
     const {documents, skipped} = readLintInputs(argv as string[])
-    const findings = runLint(buildModel(documents), version)
+    const model = buildModel(documents)
+    const notes: string[] = []
+    // The files' own version, unless --kubernetes-version says otherwise (e.g. for an upgrade being planned).
+    const stated = model.kubernetesVersions.find((s) => parseKubeVersion(s.value))
+    if (!version && stated) {
+      version = parseKubeVersion(stated.value)
+      notes.push(`Kubernetes ${stated.value}, from ${stated.at.file}:${stated.at.line} (${stated.where})`)
+    }
+    if (!version) notes.push(`no Kubernetes version in the files: ${VERSION_RULES.join(' and ')} were not checked; pass --kubernetes-version`)
+    const findings = runLint(model, version)
     const report: LintReport = {
       files: new Set([...documents.map((d) => d.file), ...skipped.map((s) => s.file)]).size,
-      findings, skipped,
+      findings, skipped, notes,
       summary: {error: findings.filter((f) => f.severity === 'error').length, warning: findings.filter((f) => f.severity === 'warning').length},
     }
     if (!this.jsonEnabled()) {

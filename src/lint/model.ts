@@ -15,6 +15,9 @@ export type Component = 'kube-apiserver' | 'kube-controller-manager' | 'kubelet'
 export interface ComponentConfig {
   /** Flags (extra_args) by flag name, plus the distribution's own fields mapped to flag names. */
   flags: Map<string, Setting>
+  /** Which distribution's file said it (its defaults apply to what it leaves unset), and where its block is. */
+  shape?: 'rke' | 'kubeadm' | 'rke2'
+  at?: Position
   /** The RKE `service_cluster_ip_range` / `serviceClusterIpRange` field of kube-api. */
   rkeServiceRange?: Setting
 }
@@ -33,6 +36,8 @@ export interface ConfigModel {
   services: Array<{name: string; ipFamily?: Setting; at: Position}>
   /** Where an RKE-style cluster config was found (rancher/rke#1902 applies). */
   rke: Position[]
+  /** The Kubernetes versions the files state: RKE kubernetes_version, values cluster.kubernetesVersion, kubeadm kubernetesVersion. */
+  kubernetesVersions: Setting[]
 }
 
 type Json = Record<string, unknown>
@@ -64,7 +69,7 @@ function readComponents(doc: LintDocument, model: ConfigModel, container: Json, 
     const block = container[key]
     if (!isObject(block)) continue
     found = true
-    const config: ComponentConfig = {flags: new Map()}
+    const config: ComponentConfig = {flags: new Map(), shape: 'rke', at: doc.at([...base, key])}
     for (const [field, flag] of Object.entries(FIELD_FLAGS)) {
       if (block[field] === undefined) continue
       const s = setting(doc, block[field], [...base, key, field], `${label}${key}.${field}`)
@@ -89,7 +94,7 @@ function readEnvMap(doc: LintDocument, model: ConfigModel, env: unknown, base: A
 }
 
 export function buildModel(documents: readonly LintDocument[]): ConfigModel {
-  const model: ConfigModel = {components: new Map(), calicoEnv: new Map(), pools: [], cniConfigs: [], services: [], rke: []}
+  const model: ConfigModel = {components: new Map(), calicoEnv: new Map(), pools: [], cniConfigs: [], services: [], rke: [], kubernetesVersions: []}
   const configMaps = new Map<string, Record<string, string>>()
   for (const doc of documents) {
     const v = doc.value as Json
@@ -118,6 +123,9 @@ export function buildModel(documents: readonly LintDocument[]): ConfigModel {
       if (root.kind === 'ClusterConfiguration' || root.kind === 'KubeProxyConfiguration' || root.kind === 'KubeletConfiguration') {
         readKubeadm(doc, model, root)
       }
+      if (root.kind === 'ClusterConfiguration' && root.kubernetesVersion !== undefined) {
+        model.kubernetesVersions.push(setting(doc, root.kubernetesVersion, ['kubernetesVersion'], 'ClusterConfiguration kubernetesVersion'))
+      }
       if (root.kind === 'Installation' && String(root.apiVersion).startsWith('operator.tigera.io')) {
         const pools = (((root.spec as Json | undefined)?.calicoNetwork as Json | undefined)?.ipPools as Json[] | undefined) ?? []
         pools.forEach((pool, i) => {
@@ -132,6 +140,10 @@ export function buildModel(documents: readonly LintDocument[]): ConfigModel {
         model.services.push({name, at: doc.at(['metadata', 'name']), ...(spec?.ipFamily !== undefined ? {ipFamily: setting(doc, spec.ipFamily, ['spec', 'ipFamily'], `Service ${name} spec.ipFamily`)} : {})})
       }
       continue
+    }
+    if (root.kubernetes_version !== undefined) model.kubernetesVersions.push(setting(doc, root.kubernetes_version, ['kubernetes_version'], 'kubernetes_version'))
+    if (isObject(root.cluster) && root.cluster.kubernetesVersion !== undefined) {
+      model.kubernetesVersions.push(setting(doc, root.cluster.kubernetesVersion, ['cluster', 'kubernetesVersion'], 'cluster.kubernetesVersion'))
     }
     // RKE cluster.yml (services:), and the runbook's values.yaml `cluster:` block (camelCase, maybe with services:).
     const candidates: Array<[Json, Array<string | number>, string]> = [[root, [], '']]
@@ -162,9 +174,9 @@ export function flagOf(model: ConfigModel, component: Component, flag: string): 
   return undefined
 }
 
-function addFlags(model: ConfigModel, component: Component, flags: Array<[string, Setting]>): void {
-  if (flags.length === 0) return
-  model.components.set(component, [...(model.components.get(component) ?? []), {flags: new Map(flags)}])
+function addFlags(model: ConfigModel, component: Component, flags: Array<[string, Setting]>, origin: Pick<ComponentConfig, 'shape' | 'at'> = {}, always = false): void {
+  if (flags.length === 0 && !always) return
+  model.components.set(component, [...(model.components.get(component) ?? []), {flags: new Map(flags), ...origin}])
 }
 
 /** kubeadm ClusterConfiguration (networking + extraArgs, a map before v1beta4, a name/value list since), KubeProxyConfiguration, KubeletConfiguration. */
@@ -184,7 +196,8 @@ function readKubeadm(doc: LintDocument, model: ConfigModel, root: Json): void {
     const net = root.networking as Json | undefined
     const service = net?.serviceSubnet !== undefined ? setting(doc, net.serviceSubnet, ['networking', 'serviceSubnet'], 'networking.serviceSubnet') : undefined
     const pods = net?.podSubnet !== undefined ? setting(doc, net.podSubnet, ['networking', 'podSubnet'], 'networking.podSubnet') : undefined
-    addFlags(model, 'kube-apiserver', [...(service ? [['service-cluster-ip-range', service] as [string, Setting]] : []), ...extraArgs('apiServer')])
+    // A ClusterConfiguration always configures the API server: kubeadm's defaults fill what it leaves out.
+    addFlags(model, 'kube-apiserver', [...(service ? [['service-cluster-ip-range', service] as [string, Setting]] : []), ...extraArgs('apiServer')], {shape: 'kubeadm', at: doc.at(['kind'])}, true)
     addFlags(model, 'kube-controller-manager', [...(pods ? [['cluster-cidr', pods] as [string, Setting]] : []), ...(service ? [['service-cluster-ip-range', service] as [string, Setting]] : []), ...extraArgs('controllerManager')])
   } else if (root.kind === 'KubeProxyConfiguration') {
     const flags: Array<[string, Setting]> = []

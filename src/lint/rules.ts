@@ -1,6 +1,7 @@
 // lint rules: each a stable id, a severity and a pure function from the config model to findings.
 import {readCniConfig} from '../calico/cni-config.js'
-import {blockSizeProblem, DEFAULT_BLOCK_SIZE} from '../calico/pools.js'
+import {blockSizeProblem, DEFAULT_BLOCK_SIZE, poolFromEnv} from '../calico/pools.js'
+import {CALICO_NODE_ENV_DEFAULTS, NODE_CIDR_MASK_DEFAULTS, PROXY_MODE_DEFAULT, SERVICE_RANGE_DEFAULTS} from '../k8s/defaults.js'
 import {dualStackStage, atLeast, featureGateValue, usesLegacyIpFamily, type KubeVersion} from '../k8s/version.js'
 import {cidrsOverlap, cidrWithin, parseAddress, parseCidr, privateRange, type Family} from '../net/ip.js'
 import {flagOf, type Component, type ConfigModel, type Setting} from './model.js'
@@ -39,6 +40,16 @@ function apiserverServiceRange(model: ConfigModel): Setting | undefined {
   return flagOf(model, 'kube-apiserver', 'service-cluster-ip-range') ?? model.components.get('kube-apiserver')?.find((c) => c.rkeServiceRange)?.rkeServiceRange
 }
 
+/** The service range, or the distribution's default when its kube-apiserver block sets none. */
+function serviceRangeOrDefault(model: ConfigModel): Setting | undefined {
+  const set = apiserverServiceRange(model)
+  if (set) return set
+  const config = model.components.get('kube-apiserver')?.find((c) => c.shape && c.at)
+  if (!config) return undefined
+  const fallback = SERVICE_RANGE_DEFAULTS[config.shape!]
+  return {value: fallback.value, at: config.at!, where: `service range (${config.shape}'s default ${fallback.value}, not set)`}
+}
+
 const dualRanges: LintRule = {
   id: 'cidr.dual', title: 'Service and cluster CIDRs list one CIDR of each family',
   check(model) {
@@ -52,7 +63,7 @@ const dualRanges: LintRule = {
         out.push(finding(this.id, 'error', s, `${what} "${s.value}" is not one IPv4 and one IPv6 CIDR`, `set it to "<IPv4 CIDR>,<IPv6 CIDR>"`))
       }
     }
-    check(apiserverServiceRange(model), 'the service range')
+    check(serviceRangeOrDefault(model), 'the service range')
     check(flagOf(model, 'kube-controller-manager', 'cluster-cidr'), 'the cluster CIDR')
     check(flagOf(model, 'kube-proxy', 'cluster-cidr'), 'the cluster CIDR')
     return out
@@ -145,19 +156,31 @@ const poolInClusterCidr: LintRule = {
 
 // kube-controller-manager's node CIDR allocator (pkg/controller/nodeipam/ipam/cidrset/cidr_set.go): the
 // node mask must not be shorter than the cluster prefix, and at most 16 bits longer (clusterSubnetMaxDiff).
+// Unset, the masks are kube-controller-manager's defaults (NODE_CIDR_MASK_DEFAULTS), and RKE, RKE2 and kubeadm
+// all pass --allocate-node-cidrs=true with a cluster CIDR: the allocator runs unless it is turned off.
 const nodeMask: LintRule = {
   id: 'cidr.node-mask', title: 'Node CIDR mask sizes fit the cluster CIDR',
   check(model) {
     const cluster = flagOf(model, 'kube-controller-manager', 'cluster-cidr')
     if (!cluster) return []
+    if (flagOf(model, 'kube-controller-manager', 'allocate-node-cidrs')?.value === 'false') return []
     const out: Finding[] = []
     for (const [flag, family] of [['node-cidr-mask-size-ipv4', 'ipv4'], ['node-cidr-mask-size-ipv6', 'ipv6']] as const) {
-      const mask = flagOf(model, 'kube-controller-manager', flag)
+      const set = flagOf(model, 'kube-controller-manager', flag)
       const net = cidrList(cluster).map((c) => parseCidr(c)).find((c) => c?.family === family)
-      if (!mask || !net) continue
+      if (!net) continue
+      const fallback = NODE_CIDR_MASK_DEFAULTS[family]
+      // Unset: the finding sits on the cluster CIDR, the line next to which the flag goes.
+      const mask: Setting = set ?? {...cluster, value: String(fallback.value)}
+      const shown = set ? `${flag}=${set.value}` : `${flag} (default ${fallback.value}, not set)`
       const size = Number(mask.value)
-      if (!Number.isInteger(size) || size < net.prefix) out.push(finding(this.id, 'error', mask, `${flag}=${mask.value} is shorter than the cluster CIDR ${net.text}`, `use a mask longer than /${net.prefix}`))
-      else if (size - net.prefix > 16) out.push(finding(this.id, 'error', mask, `${flag}=${size} is ${size - net.prefix} bits longer than ${net.text}; kube-controller-manager allows at most 16`, `use a mask between /${net.prefix} and /${net.prefix + 16}`))
+      const range = `/${net.prefix + Math.min(16, Math.max(0, (family === 'ipv4' ? 32 : 128) - net.prefix))}`
+      if (!Number.isInteger(size) || size < net.prefix) {
+        out.push(finding(this.id, 'error', mask, `${shown} is shorter than the cluster CIDR ${net.text}: kube-controller-manager cannot allocate ${family === 'ipv4' ? 'IPv4' : 'IPv6'} node CIDRs (and refuses to start on newer releases)`,
+          `set ${flag} between /${net.prefix} and ${range}`))
+      } else if (size - net.prefix > 16) {
+        out.push(finding(this.id, 'error', mask, `${shown} is ${size - net.prefix} bits longer than ${net.text}; kube-controller-manager allows at most 16`, `set ${flag} between /${net.prefix} and ${range}`))
+      }
     }
     return out
   },
@@ -166,7 +189,7 @@ const nodeMask: LintRule = {
 const blockSize: LintRule = {
   id: 'calico.block-size', title: 'Calico block sizes are valid for their pools',
   check(model) {
-    const pools = [...model.pools]
+    const pools: Array<{cidr: Setting; blockSize?: Setting; defaulted?: boolean}> = [...model.pools]
     for (const family of ['IPV4', 'IPV6']) {
       const cidr = model.calicoEnv.get(`CALICO_${family}POOL_CIDR`)
       const size = model.calicoEnv.get(`CALICO_${family}POOL_BLOCK_SIZE`)
@@ -174,9 +197,12 @@ const blockSize: LintRule = {
     }
     return pools.flatMap(({cidr, blockSize: size}) => {
       const net = parseCidr(cidr.value)
-      if (!net || !size) return []
-      const problem = blockSizeProblem(net, Number(size.value))
-      return problem ? [finding(this.id, 'error', size, problem, `use ${DEFAULT_BLOCK_SIZE[net.family]} (Calico's default), no shorter than the pool prefix`)] : []
+      if (!net) return []
+      // Unset, the block size is calico-node's default for the family (the same default doctor and ippool fix use).
+      const fallback = DEFAULT_BLOCK_SIZE[net.family]
+      const problem = blockSizeProblem(net, size ? Number(size.value) : fallback)
+      if (!problem) return []
+      return [finding(this.id, 'error', size ?? cidr, size ? problem : `${problem} (default ${fallback}, not set)`, `set the block size between the pool prefix /${net.prefix} and ${net.family === 'ipv4' ? 32 : 128}, e.g. ${Math.max(fallback, net.prefix)}`)]
     })
   },
 }
@@ -187,21 +213,25 @@ const calicoEnv: LintRule = {
     const env = model.calicoEnv
     if (env.size === 0) return []
     const out: Finding[] = []
+    const first = env.values().next().value as Setting
     const ip6 = env.get('IP6')
-    if (ip6 && ip6.value !== 'autodetect' && parseAddress(ip6.value)?.family !== 'ipv6') {
+    if (!ip6) {
+      out.push(finding(this.id, 'error', first, `IP6 (default ${CALICO_NODE_ENV_DEFAULTS.IP6.value}, not set): calico-node gives the node no IPv6 address`, 'IP6: autodetect'))
+    } else if (ip6.value !== 'autodetect' && parseAddress(ip6.value)?.family !== 'ipv6') {
       out.push(finding(this.id, 'error', ip6, `IP6 "${ip6.value}" disables or breaks IPv6 (want autodetect)`, 'IP6: autodetect'))
     }
     const felix = env.get('FELIX_IPV6SUPPORT')
     if (felix && felix.value !== 'true') out.push(finding(this.id, 'error', felix, `FELIX_IPV6SUPPORT is "${felix.value}"`, 'FELIX_IPV6SUPPORT: "true"'))
     const cidr = env.get('CALICO_IPV6POOL_CIDR')
     if (cidr && parseCidr(cidr.value)?.family !== 'ipv6') out.push(finding(this.id, 'error', cidr, `"${cidr.value}" is not an IPv6 CIDR`, 'CALICO_IPV6POOL_CIDR: "<IPv6 pod CIDR>"'))
-    const nat = env.get('CALICO_IPV6POOL_NAT_OUTGOING')
-    if (cidr && nat?.value !== 'true') {
-      out.push(finding(this.id, 'warning', nat ?? cidr, `CALICO_IPV6POOL_NAT_OUTGOING is ${nat ? `"${nat.value}"` : 'unset (default false)'}: pods reach outside over IPv6 only if their range is routed`, 'CALICO_IPV6POOL_NAT_OUTGOING: "true"'))
+    if (cidr && parseCidr(cidr.value)?.family === 'ipv6') {
+      // The pool calico-node would create from this env, with its defaults: the same reading doctor makes.
+      const pool = poolFromEnv(new Map([...env].map(([k, v]) => [k, {value: v.value}])), 'ipv6')
+      if ('spec' in pool && !pool.spec.natOutgoing) {
+        const nat = env.get('CALICO_IPV6POOL_NAT_OUTGOING')
+        out.push(finding(this.id, 'warning', nat ?? cidr, `CALICO_IPV6POOL_NAT_OUTGOING ${nat ? `is "${nat.value}"` : `(${pool.sources.natOutgoing}, not set)`}: pods reach outside over IPv6 only if their range is routed`, 'CALICO_IPV6POOL_NAT_OUTGOING: "true"'))
+      }
     }
-    const first = env.values().next().value as Setting
-    const sawIpv6Setting = ip6 || felix || cidr
-    if (!sawIpv6Setting) out.push(finding(this.id, 'error', first, 'no IP6, FELIX_IPV6SUPPORT or CALICO_IPV6POOL_CIDR: calico-node stays IPv4-only', 'set IP6: autodetect, FELIX_IPV6SUPPORT: "true", CALICO_IPV6POOL_CIDR'))
     return out
   },
 }
@@ -252,7 +282,7 @@ const proxyMode: LintRule = {
     if (!version || atLeast(version, 1, 19)) return []
     if (mode?.value === 'ipvs') return []
     const anchor = mode ?? [...(model.components.get('kube-proxy')?.[0]?.flags.values() ?? [])][0]
-    return anchor ? [finding(this.id, 'error', anchor, `kube-proxy mode ${mode?.value ?? 'iptables (default)'}: before 1.19 only ipvs serves both families`, 'proxy-mode: "ipvs"')] : []
+    return anchor ? [finding(this.id, 'error', anchor, `kube-proxy mode ${mode?.value ?? `(default ${PROXY_MODE_DEFAULT.value}, not set)`}: before 1.19 only ipvs serves both families`, 'proxy-mode: "ipvs"')] : []
   },
 }
 
@@ -300,3 +330,6 @@ export function runLint(model: ConfigModel, version: KubeVersion | undefined): F
   const findings = LINT_RULES.flatMap((rule) => rule.check(model, version))
   return findings.sort((a, b) => a.at.file.localeCompare(b.at.file) || a.at.line - b.at.line || a.at.column - b.at.column || a.rule.localeCompare(b.rule))
 }
+
+/** The rules that judge by the Kubernetes version, and do nothing without one. */
+export const VERSION_RULES = [featureGate.id, proxyMode.id]

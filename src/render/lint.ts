@@ -11,6 +11,8 @@ export interface LintReport {
   findings: Finding[]
   skipped: Skipped[]
   summary: {error: number; warning: number}
+  /** Said once: which Kubernetes version the rules judged by, or that the version rules did not run. */
+  notes: string[]
 }
 
 function where(f: Finding): string {
@@ -24,6 +26,7 @@ export function renderLintText(report: LintReport, theme: Theme): string {
     if (f.fix) lines.push(`    fix: ${f.fix}`)
   }
   for (const s of report.skipped) lines.push(`${s.file}: ${theme.dim('not linted')}: ${s.reason}`)
+  for (const note of report.notes) lines.push(theme.dim(`note: ${note}`))
   lines.push(`${report.files} file(s): ${report.summary.error} error(s), ${report.summary.warning} warning(s)${report.skipped.length > 0 ? `, ${report.skipped.length} not linted` : ''}`)
   return lines.join('\n')
 }
@@ -32,6 +35,7 @@ export function lintModel(report: LintReport): unknown {
   return {
     findings: report.findings.map((f) => ({rule: f.rule, severity: f.severity, file: f.at.file, line: f.at.line, column: f.at.column, message: f.message, ...(f.fix ? {fix: f.fix} : {})})),
     skipped: report.skipped,
+    notes: report.notes,
     summary: report.summary,
   }
 }

@@ -33,7 +33,7 @@ describe('completion through kubectl __complete', () => {
   })
 
   it('completes flags (not the ones already given), flag options and check ids', async () => {
-    expect((await kubectlComplete(['pod-ips', '--all'])).values).toEqual(['--all-namespaces'])
+    expect((await kubectlComplete(['pod-ips', '--all'])).values).toEqual(['--all-contexts', '--all-namespaces'])
     expect((await kubectlComplete(['pod-ips', '-o', ''])).values).toEqual(['table', 'wide', 'json', 'yaml', 'plain'])
     expect((await kubectlComplete(['doctor', '--output=j'])).values).toEqual(['--output=json', '--output=junit'])
     expect((await kubectlComplete(['ippool', 'fix', '--dry-run', '--d'])).values).toEqual([])

@@ -25,7 +25,7 @@ function brief(report: LintJson): string[] {
 }
 
 describe('lint on the runbook files', () => {
-  it('finds the non-private ranges and the alpha ipFamily field, and nothing else', async () => {
+  it('finds the default IPv6 node mask that cannot fit the /104 cluster CIDR, the non-private ranges and the alpha ipFamily field', async () => {
     const {code, report} = await lint(RUNBOOK, '--kubernetes-version', 'v1.18.20')
     expect(brief(report)).toEqual([
       'svc-ipv6.yaml:9 warning service.ip-family',
@@ -33,6 +33,7 @@ describe('lint on the runbook files', () => {
       'values-rancher-aplic.yaml:6 warning range.not-private',
       'values-rancher-aplic.yaml:8 warning range.not-private',
       'values-rancher-aplic.yaml:8 warning range.not-private',
+      'values-rancher-aplic.yaml:11 error cidr.node-mask',
       'values-rancher-aplic.yaml:11 warning range.not-private',
       'values-rancher-aplic.yaml:11 warning range.not-private',
       'values-rancher-aplic.yaml:18 warning range.not-private',
@@ -40,21 +41,24 @@ describe('lint on the runbook files', () => {
     ])
     expect(report.findings.find((f) => f.message.includes('2001:0:0:2::/104'))!.message).toContain('Teredo')
     expect(report.findings[0]!.fix).toContain('ipFamilies: [IPv6]')
+    expect(report.findings.find((f) => f.rule === 'cidr.node-mask')!.message).toBe('cluster.kubeController.clusterCidr: node-cidr-mask-size-ipv6 (default 64, not set) is shorter than the cluster CIDR 2001:0:0:2::/104: kube-controller-manager cannot allocate IPv6 node CIDRs (and refuses to start on newer releases)')
     expect(report.skipped).toEqual([{file: path.join(RUNBOOK, 'calico-node.yaml'), reason: expect.stringContaining('a Helm template')}])
-    expect(code).toBe(0)
-    expect((await lint(RUNBOOK, '--kubernetes-version', 'v1.18.20', '--strict')).code).toBe(1)
+    // An error-level finding fails the run: the runbook's files fail lint until the mask is set.
+    expect(code).toBe(1)
   })
 
   it('writes file:line:column findings with fixes, and SARIF and JUnit for CI', async () => {
     const text = await runPlugin(['lint', RUNBOOK])
     expect(text.stdout).toContain(`${path.join(RUNBOOK, 'values-calico.yaml')}:6:27: warning calicoNode.env.CALICO_IPV6POOL_CIDR: 2001:0:0:2::/104 is inside 2001::/32, the Teredo prefix: use a private range [range.not-private]\n    fix: e.g. a unique local range such as fd00:10:244::/56`)
-    expect(text.stdout.trimEnd().split('\n').at(-1)).toBe('5 file(s): 0 error(s), 9 warning(s), 1 not linted')
+    expect(text.stdout.trimEnd().split('\n').at(-1)).toBe('5 file(s): 1 error(s), 9 warning(s), 1 not linted')
+    // The runbook's files state no Kubernetes version: said once, not silently skipped.
+    expect(text.stdout).toContain('note: no Kubernetes version in the files: k8s.feature-gate and kube-proxy.mode were not checked; pass --kubernetes-version')
     const sarif = JSON.parse((await runPlugin(['lint', RUNBOOK, '-o', 'sarif'])).stdout)
     expect(sarif.version).toBe('2.1.0')
     expect(sarif.runs[0].results[0]).toMatchObject({ruleId: 'service.ip-family', level: 'warning', locations: [{physicalLocation: {region: {startLine: 9, startColumn: 13}}}]})
     expect(sarif.runs[0].tool.driver.rules.map((r: {id: string}) => r.id)).toContain('rke.service-range-extra-args')
     const junit = (await runPlugin(['lint', RUNBOOK, '-o', 'junit'])).stdout
-    expect(junit.match(/<testcase /g)).toHaveLength(10)
+    expect(junit.match(/<testcase /g)).toHaveLength(11)
   })
 })
 
@@ -89,6 +93,39 @@ describe('lint rules', () => {
     ['cidr.dual', 'an RKE2 config with one service family', {'config.yaml': 'cluster-cidr: "10.42.0.0/16,fd00:42::/56"\nservice-cidr: 10.43.0.0/16\n'}, [], ['config.yaml:2 error cidr.dual']],
     ['kube-proxy.mode', 'a KubeProxyConfiguration in iptables mode on 1.18', {'proxy.yaml': 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nclusterCIDR: "10.244.0.0/16,fd00:10:244::/56"\nfeatureGates: {IPv6DualStack: true}\nmode: iptables\n'}, ['--kubernetes-version', '1.18'], ['proxy.yaml:5 error kube-proxy.mode']],
   ]
+
+  // Unset settings are their components' defaults (src/k8s/defaults.ts), said as such.
+  const V6_ENV = 'calicoNode:\n  env:\n    IP6: autodetect\n    FELIX_IPV6SUPPORT: "true"\n'
+  CASES.push(
+    ['cidr.node-mask', 'the default IPv4 mask (24) on a /28 cluster CIDR', {'cluster.yml': RKE(GOOD_API, '    cluster_cidr: "10.42.0.0/28,fd00:42::/56"', '    extra_args:\n      cluster-cidr: "10.42.0.0/28,fd00:42::/56"')}, [], ['cluster.yml:7 error cidr.node-mask']],
+    ['cidr.node-mask', 'the default IPv6 mask (64) on a /104 cluster CIDR, as in the runbook', {'cluster.yml': RKE(GOOD_API, '    cluster_cidr: "10.42.0.0/16,fd00:42::/104"', '    extra_args:\n      cluster-cidr: "10.42.0.0/16,fd00:42::/104"')}, [], ['cluster.yml:7 error cidr.node-mask']],
+    ['cidr.dual', "RKE's default service range (10.43.0.0/16) when kube-api sets none", {'cluster.yml': 'services:\n  kube-api:\n    always_pull_images: false\n  kube-controller:\n    cluster_cidr: "10.42.0.0/16,fd00:42::/56"\n'}, [], ['cluster.yml:3 error cidr.dual']],
+    ['cidr.dual', "kubeadm's default service subnet (10.96.0.0/12) when networking sets none", {'kubeadm.yaml': 'apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nnetworking:\n  podSubnet: "10.244.0.0/16,fd00:10:244::/56"\n'}, [], ['kubeadm.yaml:2 error cidr.dual']],
+    ['calico.block-size', 'the default IPv6 block size (122) on a /124 pool', {'values.yaml': `${V6_ENV}    CALICO_IPV6POOL_CIDR: "fd00:42::/124"\n    CALICO_IPV6POOL_NAT_OUTGOING: "true"\n`}, [], ['values.yaml:5 error calico.block-size']],
+    ['calico.node-env', 'IP6 unset (default none: no IPv6 address); FELIX_IPV6SUPPORT unset is its default true', {'values.yaml': 'calicoNode:\n  env:\n    CALICO_IPV6POOL_CIDR: "fd00:42::/56"\n    CALICO_IPV6POOL_NAT_OUTGOING: "true"\n'}, [], ['values.yaml:3 error calico.node-env']],
+    ['kube-proxy.mode', 'the default mode (iptables) on the version RKE\'s kubernetes_version states', {'cluster.yml': `kubernetes_version: v1.18.20-rancher1-2\n${RKE(GOOD_API, GOOD_CM, GOOD_PROXY.replace('\n      proxy-mode: ipvs', ''))}`}, [],
+      // 1.18, read from the file: the gate is needed too (alpha), and iptables cannot serve both families.
+      ['cluster.yml:6 error k8s.feature-gate', 'cluster.yml:8 error k8s.feature-gate', 'cluster.yml:11 error k8s.feature-gate', 'cluster.yml:11 error kube-proxy.mode']],
+  )
+
+  it('what a default finding says: the value, that it is a default, and where it would go', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-lint-'))
+    writeFileSync(path.join(dir, 'cluster.yml'), RKE(GOOD_API, '    cluster_cidr: "10.42.0.0/16,fd00:42::/104"', '    extra_args:\n      cluster-cidr: "10.42.0.0/16,fd00:42::/104"'))
+    const {report} = await lint(dir)
+    expect(report.findings[0]!.message).toBe('services.kube-controller.cluster_cidr: node-cidr-mask-size-ipv6 (default 64, not set) is shorter than the cluster CIDR fd00:42::/104: kube-controller-manager cannot allocate IPv6 node CIDRs (and refuses to start on newer releases)')
+    expect(report.findings[0]!.fix).toBe('set node-cidr-mask-size-ipv6 between /104 and /120')
+    writeFileSync(path.join(dir, 'cluster.yml'), RKE(GOOD_API, '    cluster_cidr: "10.42.0.0/16,fd00:42::/104"\n    extra_args:\n      allocate-node-cidrs: "false"', '    extra_args:\n      cluster-cidr: "10.42.0.0/16,fd00:42::/104"'))
+    expect((await lint(dir)).report.findings).toEqual([]) // no allocator, no mask to fit
+  })
+
+  it('the version comes from the files (RKE, values, kubeadm), and --kubernetes-version overrides it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-lint-'))
+    writeFileSync(path.join(dir, 'values.yaml'), `cluster:\n  kubernetesVersion: v1.30.2\n  kubelet:\n    extraArgs:\n      feature-gates: "IPv6DualStack=true"\n`)
+    const stated = await lint(dir)
+    expect(brief(stated.report)).toEqual(['values.yaml:5 error k8s.feature-gate'])
+    expect((stated.report as unknown as {notes: string[]}).notes).toEqual([expect.stringMatching(/^Kubernetes v1\.30\.2, from .*values\.yaml:2 \(cluster\.kubernetesVersion\)$/)])
+    expect((await lint(dir, '--kubernetes-version', 'v1.21.0')).report.findings).toEqual([])
+  })
 
   it.each(CASES)('%s fails on %s', async (_rule, _case, files, args, expected) => {
     const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-lint-'))

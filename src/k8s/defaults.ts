@@ -1,0 +1,33 @@
+// What Kubernetes components do when a setting is not given: lint and doctor judge the defaults, not silence.
+// Each default names its source.
+
+export interface Default<T> {
+  value: T
+  source: string
+}
+
+/** kube-controller-manager --node-cidr-mask-size-ipv4/-ipv6: pkg/controller/nodeipam/config/v1alpha1/defaults.go. */
+export const NODE_CIDR_MASK_DEFAULTS: Record<'ipv4' | 'ipv6', Default<number>> = {
+  ipv4: {value: 24, source: 'kubernetes pkg/controller/nodeipam/config/v1alpha1/defaults.go (NodeCIDRMaskSizeIPv4)'},
+  ipv6: {value: 64, source: 'kubernetes pkg/controller/nodeipam/config/v1alpha1/defaults.go (NodeCIDRMaskSizeIPv6)'},
+}
+
+/** kube-proxy's mode when none is given: iptables on Linux, for RKE, RKE2 and kubeadm alike (pkg/proxy/apis/config/v1alpha1/defaults.go). */
+export const PROXY_MODE_DEFAULT: Default<string> = {value: 'iptables', source: 'kubernetes pkg/proxy/apis/config/v1alpha1/defaults.go'}
+
+/** The service range a distribution gives kube-apiserver when its file sets none: one IPv4 range, so not dual-stack. */
+export const SERVICE_RANGE_DEFAULTS: Record<'rke' | 'rke2' | 'kubeadm', Default<string>> = {
+  rke: {value: '10.43.0.0/16', source: 'rancher/rke cluster/defaults.go (DefaultServiceClusterIPRange)'},
+  rke2: {value: '10.43.0.0/16', source: 'rancher/rke2 pkg/cli/cmds/server.go (service-cidr)'},
+  kubeadm: {value: '10.96.0.0/12', source: 'kubernetes cmd/kubeadm/app/apis/kubeadm/v1beta4/defaults.go (DefaultServicesSubnet)'},
+}
+
+/**
+ * calico-node's env when unset: IP6 configures no IPv6 address (node/pkg/lifecycle/startup/startup.go), Felix
+ * supports IPv6 (felix/config/config_params.go Ipv6Support, default true). The pool defaults (block size, NAT
+ * outgoing) are calico-node's createIPPool's, in calico/pools.ts (poolFromEnv), which doctor uses too.
+ */
+export const CALICO_NODE_ENV_DEFAULTS: Record<'IP6' | 'FELIX_IPV6SUPPORT', Default<string>> = {
+  IP6: {value: 'none', source: 'projectcalico/calico node/pkg/lifecycle/startup/startup.go'},
+  FELIX_IPV6SUPPORT: {value: 'true', source: 'projectcalico/calico felix/config/config_params.go (Ipv6Support)'},
+}
