@@ -23,11 +23,11 @@ export const SERVICE_RANGE_DEFAULTS: Record<'rke' | 'rke2' | 'kubeadm', Default<
 }
 
 /**
- * calico-node's env when unset: IP6 configures no IPv6 address (node/pkg/lifecycle/startup/startup.go), Felix
- * supports IPv6 (felix/config/config_params.go Ipv6Support, default true). The pool defaults (block size, NAT
+ * calico-node's env when unset: IP6 configures no IPv6 address (node/pkg/lifecycle/startup/startup.go); IPv6 is
+ * supported unless FELIX_IPV6SUPPORT is false (Felix's Ipv6Support and calico-node's ipv6Supported()). The pool defaults (block size, NAT
  * outgoing) are calico-node's createIPPool's, in calico/pools.ts (poolFromEnv), which doctor uses too.
  */
 export const CALICO_NODE_ENV_DEFAULTS: Record<'IP6' | 'FELIX_IPV6SUPPORT', Default<string>> = {
   IP6: {value: 'none', source: 'projectcalico/calico node/pkg/lifecycle/startup/startup.go'},
-  FELIX_IPV6SUPPORT: {value: 'true', source: 'projectcalico/calico felix/config/config_params.go (Ipv6Support)'},
+  FELIX_IPV6SUPPORT: {value: 'true', source: 'projectcalico/calico felix/config/config_params.go (Ipv6Support); calico-node ipv6Supported(): only an explicit false turns IPv6 off'},
 }

@@ -174,6 +174,8 @@ const FAILURE_MODES: Array<[string, Mutation, Record<string, string>]> = [
     const cm = objectOf(s, 'ConfigMap', 'calico-config')
     cm.data = {...(cm.data as Record<string, string>), cni_network_config: (cm.data as Record<string, string>).cni_network_config!.replace('"assign_ipv6": "true"', '"assign_ipv6": "false"')}
   }, {'calico.cni-ipam': 'fail', 'workloads.pod-ips': 'fail'}],
+  // Unset is Felix's default (true): the same default lint applies.
+  ['calico-node with FELIX_IPV6SUPPORT not set', (s) => setEnv(s, 'FELIX_IPV6SUPPORT', undefined), {}],
   ['calico-node without FELIX_IPV6SUPPORT', (s) => setEnv(s, 'FELIX_IPV6SUPPORT', 'false'), {
     // No IPv6 pool while the CNI config asks for IPv6: new pods cannot start (Pending), so none is single-stack.
     'calico.node-env': 'fail', 'calico.ippool.ipv6': 'fail', 'calico.ippool.cidr-match': 'skip', 'calico.ippool.nat-outgoing': 'skip',

@@ -388,7 +388,8 @@ export class Controllers {
         ipipMode: env.CALICO_IPV4POOL_IPIP ?? 'Always', vxlanMode: env.CALICO_IPV4POOL_VXLAN ?? 'Never',
         natOutgoing: (env.CALICO_IPV4POOL_NAT_OUTGOING ?? 'true') === 'true', nodeSelector: env.CALICO_IPV4POOL_NODE_SELECTOR ?? 'all()'}})
     }
-    const ipv6Enabled = env.FELIX_IPV6SUPPORT === 'true' && (env.IP6 ?? 'none') !== 'none'
+    // calico-node's ipv6Supported() (node/pkg/lifecycle/startup, Linux): only an explicit false turns IPv6 off.
+    const ipv6Enabled = !['false', '0', 'no', 'n', 'f'].includes(String(env.FELIX_IPV6SUPPORT ?? '').toLowerCase()) && (env.IP6 ?? 'none') !== 'none'
     if (ipv6Enabled && env.CALICO_IPV6POOL_CIDR && !anyPool('ipv6')) {
       this.sim.store.create(poolType, {apiVersion: 'crd.projectcalico.org/v1', kind: 'IPPool', metadata: {name: 'default-ipv6-ippool'}, spec: {
         cidr: env.CALICO_IPV6POOL_CIDR, blockSize: Number(env.CALICO_IPV6POOL_BLOCK_SIZE ?? 122),

@@ -1,10 +1,11 @@
 import {readCniConfig} from '../../calico/cni-config.js'
-import {blockSizeProblem, DEFAULT_BLOCK_SIZE} from '../../calico/pools.js'
+import {blockSizeProblem, DEFAULT_BLOCK_SIZE, poolFromEnv} from '../../calico/pools.js'
 import {imageTag} from '../../calico/env.js'
 import {calicoInstall, calicoNodeEnvOf, configuredPool, installationPools, poolsOfFamily, type CalicoInstall, type InstallationObject, type InstallationPool} from '../../calico/install.js'
 import {calicoNodeContainer} from '../../calico/node.js'
 import {parseAddress, parseCidr, type Family} from '../../net/ip.js'
 import {isPodReady} from '../../cluster/resources.js'
+import {CALICO_NODE_ENV_DEFAULTS} from '../../k8s/defaults.js'
 import {fail, listSome, need, pass, skip, warn, type Check, type Outcome} from '../check.js'
 import type {Facts, IPPoolObject} from '../facts.js'
 
@@ -89,10 +90,12 @@ export const nodeEnv: Check = {
     if (install.operator || !env) return skip('calico-node is configured by the Tigera operator from the Installation (see calico.cni-ipam)')
     const value = (name: string) => env.get(name)?.value
     const problems: string[] = []
+    // Unset means calico-node's and Felix's defaults, the same ones lint applies (k8s/defaults.ts).
     const ip6 = value('IP6')
-    if (ip6 === undefined || ip6 === 'none' || ip6 === '') problems.push(`IP6 is ${ip6 === undefined ? 'unset' : `"${ip6}"`} (want autodetect)`)
+    if (ip6 === undefined || ip6 === 'none' || ip6 === '') problems.push(`IP6 is ${ip6 === undefined ? `default ${CALICO_NODE_ENV_DEFAULTS.IP6.value}, not set` : `"${ip6}"`} (want autodetect)`)
     else if (ip6 !== 'autodetect' && parseAddress(ip6)?.family !== 'ipv6') problems.push(`IP6 "${ip6}" is neither autodetect nor an IPv6 address`)
-    if (value('FELIX_IPV6SUPPORT') !== 'true') problems.push(`FELIX_IPV6SUPPORT is ${value('FELIX_IPV6SUPPORT') ?? 'unset'} (want true)`)
+    const felix = value('FELIX_IPV6SUPPORT') ?? CALICO_NODE_ENV_DEFAULTS.FELIX_IPV6SUPPORT.value
+    if (felix !== 'true') problems.push(`FELIX_IPV6SUPPORT is ${felix} (want true)`)
     const cidr = value('CALICO_IPV6POOL_CIDR')
     const parsed = cidr ? parseCidr(cidr) : undefined
     if (!cidr) problems.push(`CALICO_IPV6POOL_CIDR is unset${env.get('CALICO_IPV6POOL_CIDR') ? ` (${env.get('CALICO_IPV6POOL_CIDR')!.source})` : ''}`)
@@ -106,7 +109,8 @@ export const nodeEnv: Check = {
       '  - {name: CALICO_IPV6POOL_NAT_OUTGOING, value: "true"}',
     ].join('\n')
     if (problems.length > 0) return fail(problems.join('; '), fix, {env: Object.fromEntries([...env].map(([k, v]) => [k, v.value]))})
-    if (value('CALICO_IPV6POOL_NAT_OUTGOING') !== 'true') {
+    const pool = poolFromEnv(env, 'ipv6')
+    if ('spec' in pool && !pool.spec.natOutgoing) {
       return warn(`${observed}: without NAT outgoing, pods reach outside over IPv6 only if their range is routed`, fix)
     }
     return pass(observed)
