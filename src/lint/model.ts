@@ -235,5 +235,7 @@ function readRke2(doc: LintDocument, model: ConfigModel, root: Json): void {
       add(component, flag!, setting(doc, rest.join('='), [key, i], `${key}[${i}] ${flag}`))
     })
   }
-  for (const [component, list] of flags) addFlags(model, component, list)
+  for (const [component, list] of flags) addFlags(model, component, list, component === 'kube-apiserver' ? {shape: 'rke2', at: doc.at(['service-cidr'])} : {})
+  // No service-cidr: RKE2's default (lint judges it, k8s/defaults.ts), said at the top of the file.
+  if (!flags.has('kube-apiserver')) addFlags(model, 'kube-apiserver', [], {shape: 'rke2', at: doc.at([Object.keys(root)[0]!])}, true)
 }
