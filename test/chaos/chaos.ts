@@ -79,6 +79,14 @@ export const CASES: CommandCase[] = [
     },
   },
   {
+    name: 'connectivity', scenario: 'healthy-dual-stack', args: ['connectivity', '-o', 'json', '--ready-timeout', '20s'],
+    judge: (run, clean) => (run.code === 0 && clean.code !== 0 ? 'connectivity passed where it fails without faults' : undefined),
+  },
+  {
+    name: 'pods recreate', scenario: 'runbook-rke-1.18', args: ['pods', 'recreate', '--single-stack', '-A', '--yes', '--ready-timeout', '20s'],
+    judge: () => undefined,
+  },
+  {
     name: 'calico-restart', scenario: 'healthy-dual-stack', args: ['calico-restart', '--yes', '--timeout', '20s'],
         judge: () => undefined,
   },
