@@ -141,6 +141,11 @@ export async function runCalicoRestart(client: ClusterClient, options: CalicoRes
       if (failed) return finish(report, 'failed', `calico-kube-controllers did not become Ready within ${options.timeoutMs / 1000}s: ${failed.reason}`)
     }
     return finish(report, 'restarted', `${nodes.length} calico-node pod(s) restarted node by node${report.controllers.length > 0 ? ', then calico-kube-controllers' : ''}`)
+  } catch (error) {
+    // The run ends in an error, not a report: what the release could not do is said here, or nowhere.
+    const problem = await lock.release()
+    if (problem) options.onProgress?.(`warning: ${problem}`)
+    throw error
   } finally {
     const problem = await lock.release()
     if (problem) report.warnings.push(problem)

@@ -90,6 +90,7 @@ export class RunLock {
   private chain: Promise<unknown> = Promise.resolve()
   private journalText: string
   lost?: string
+  private released = false
 
   private constructor(private readonly client: ClusterClient, readonly namespace: string, private readonly holder: Holder, lease: LeaseObject, journal: unknown) {
     this.lease = lease
@@ -203,6 +204,9 @@ export class RunLock {
    * Never throws: the work is done by now. Returns what went wrong, if the Lease could not be released.
    */
   async release(journal?: unknown): Promise<string | undefined> {
+    // Once: a failed run's clean-up and its finally may both ask.
+    if (this.released) return undefined
+    this.released = true
     clearInterval(this.timer)
     await this.chain
     if (this.lost) return undefined
