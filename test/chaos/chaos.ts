@@ -5,19 +5,8 @@
 // `npm test` runs a few (test/chaos.test.ts); `npm run chaos` runs many and prints the figures.
 import {runPlugin, startSim, type RunResult, type RunningSim} from '../sim/harness.js'
 import type {FaultSpec, Scenario} from '../sim/scenario.js'
+import {seededRandom} from '../sim/random.js'
 import type {Obj} from '../sim/store.js'
-
-/** A small, seeded PRNG (mulberry32): a failing run is found again from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 interface CommandCase {
   name: string
@@ -177,7 +166,7 @@ function podStart(s: Scenario): void {
 }
 
 export async function runChaos(runs: number, seed: number, onRun?: (i: number, line: string) => void): Promise<ChaosTotals> {
-  const random = prng(seed)
+  const random = seededRandom(seed)
   const totals: ChaosTotals = {runs: 0, faultsInjected: 0, wrongResults: 0, poolsLost: 0, leftovers: 0, leftoversReported: 0, crashes: 0, byExit: {}, problems: []}
   for (let i = 0; i < runs; i++) {
     const c = CASES[Math.floor(random() * CASES.length)]!

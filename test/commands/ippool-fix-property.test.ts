@@ -6,6 +6,7 @@ import {mkdtempSync} from 'node:fs'
 import path from 'node:path'
 
 import {PLUGIN, runPlugin, startSim, testEnv, type RunningSim} from '../sim/harness.js'
+import {seededRandom} from '../sim/random.js'
 import type {FaultSpec} from '../sim/scenario.js'
 import {poolOf, runbookUnused} from './ops-helpers.js'
 
@@ -14,18 +15,6 @@ const SEED = Number(process.env.PROPERTY_SEED ?? Date.now() % 100_000)
 
 const ORIGINAL = {cidr: '2001:0:0:1::/104', blockSize: 122, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: false, nodeSelector: 'all()'}
 const DESIRED = {cidr: '2001:0:0:2::/104', blockSize: 122, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: true, nodeSelector: 'all()'}
-
-/** mulberry32: a small seeded generator, so a failing run can be replayed with PROPERTY_SEED. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 // The requests a run makes that change or read what matters, with how many of each a recreate run makes.
 const STEPS: Array<{verb: string; resource: string; count: number}> = [
@@ -76,7 +65,7 @@ describe('ippool fix: the pool is never lost', () => {
   }
 
   it(`holds over ${RUNS} runs with faults at random steps`, async () => {
-    const next = random(SEED)
+    const next = seededRandom(SEED)
     const pick = <T>(items: readonly T[]) => items[Math.floor(next() * items.length)]!
     const tally = {runs: 0, faults: 0, kills: 0, fixed: 0, rolledBack: 0, failed: 0, finishedFromJournal: 0, poolsLost: 0, leftovers: 0, leasesUnreleased: 0, crashes: 0}
     const problems: string[] = []
