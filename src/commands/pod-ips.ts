@@ -2,11 +2,10 @@ import {Args, Flags} from '@oclif/core'
 
 import {KubeCommand, kubeFlags} from '../base-command.js'
 import {podPages} from '../cluster/resources.js'
-import {ExitCode} from '../errors.js'
+import {ExitCode, UsageError} from '../errors.js'
 import {collectPodIps} from '../pods/pod-ips.js'
 import {contextsOf, fleetFlags, fleetModel, renderFleetTable, runFleet, worstExit} from '../fleet/fleet.js'
 import {podIpModel, renderPodIpTable, summaryLine} from '../render/pod-ips.js'
-import {UsageError} from '../errors.js'
 import {renderJson, renderYaml} from '../render/structured.js'
 
 export default class PodIps extends KubeCommand {
@@ -41,7 +40,7 @@ Pods are read page by page, so memory stays flat on large clusters. Exit 1 with 
       const outcomes = await runFleet(contexts, flags, async (client) => {
         const {report, offenders} = await collectPodIps(podPages(client, {
           namespace: flags['all-namespaces'] ? undefined : client.target.namespace, name: args.name, labelSelector: flags.selector, fieldSelector: flags['field-selector'],
-        }), {keepRows: output !== 'table', requireDual: flags['require-dual']})
+        }), {keepRows: output !== 'table', summarize: true, requireDual: flags['require-dual']})
         const exitCode = offenders.length > 0 ? ExitCode.ProblemsFound : ExitCode.Ok
         return {report, summary: `${summaryLine(report.summary)}${offenders.length > 0 ? `; ${offenders.length} running pod(s) not dual-stack` : ''}`, exitCode}
       })

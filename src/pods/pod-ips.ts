@@ -87,6 +87,8 @@ export interface CollectOptions {
   /** Keep every row (table, json, yaml); plain output streams instead. */
   keepRows: boolean
   requireDual: boolean
+  /** Count the summary without keeping rows (a fleet's one row per cluster). */
+  summarize?: boolean
   /** Receives each page's raw addresses, exactly as the runbook's go-template prints them. */
   onRawPage?: (text: string) => void
 }
@@ -98,7 +100,7 @@ export interface CollectOptions {
 export async function collectPodIps(pages: AsyncIterable<PodObject[]>, options: CollectOptions): Promise<{report: PodIpReport; offenders: PodIpRow[]}> {
   const report: PodIpReport = {items: [], summary: emptySummary()}
   const offenders: PodIpRow[] = []
-  const classify = options.keepRows || options.requireDual
+  const classify = options.keepRows || options.requireDual || options.summarize === true
   for await (const page of pages) {
     let raw = ''
     for (const pod of page) {

@@ -94,6 +94,16 @@ describe('a fleet of three: the runbook cluster, a healthy one, and one that is 
     expect(plain.stderr).toMatch(/^error: -o plain shows one cluster; with several contexts/)
   })
 
+  it('pod-ips: each row counts the pods the single-cluster run counts', async () => {
+    const fleet = await runPlugin(['pod-ips', '--context', 'prod-eu', '--context', 'legacy', '--kubeconfig', kubeconfig])
+    for (const context of ['prod-eu', 'legacy']) {
+      const single = await runPlugin(['pod-ips', '--context', context, '--kubeconfig', kubeconfig])
+      const summary = single.stdout.trimEnd().split('\n').at(-1)!
+      expect(summary).toMatch(/^[1-9]\d* pods: /)
+      expect(fleet.stdout).toContain(`${summary}`)
+    }
+  })
+
   it('one --context is the single-cluster run, as before', async () => {
     const result = await runPlugin(['pod-ips', '-A', '--context', 'legacy', '--kubeconfig', kubeconfig])
     expect(result.code).toBe(0)
