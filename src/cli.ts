@@ -1,8 +1,7 @@
 import {execute, settings} from '@oclif/core'
 
 import {installInterruptHandler} from './interrupt.js'
-import {sanitizeStream} from './render/sanitize.js'
-import {colourWanted} from './render/theme.js'
+import {installOutputSanitizer} from './render/sanitize.js'
 
 // What package.json's oclif config points at (explicit discovery, for the bundle).
 export {COMMANDS} from './commands.js'
@@ -18,9 +17,3 @@ export async function run(binUrl: string): Promise<void> {
   await execute({dir: binUrl})
 }
 
-/** What the cluster says never reaches the terminal as a control sequence (render/sanitize.ts). */
-export function installOutputSanitizer(): void {
-  const noColorFlag = process.argv.includes('--no-color')
-  sanitizeStream(process.stdout, () => colourWanted(process.stdout, noColorFlag))
-  sanitizeStream(process.stderr, () => colourWanted(process.stderr, noColorFlag))
-}

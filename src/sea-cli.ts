@@ -7,7 +7,7 @@ import {dirname} from 'node:path'
 import {COMMANDS} from './commands.js'
 import {unknownCommand} from './hooks/command-not-found.js'
 import {installInterruptHandler} from './interrupt.js'
-import {installOutputSanitizer} from './cli.js'
+import {installOutputSanitizer} from './render/sanitize.js'
 
 // oclif runs a hook by importing its file. The one hook is called here instead: oclif rebuilds any Config
 // it is given (so a subclass would be dropped), hence the method is wrapped on the prototype, in this process only.

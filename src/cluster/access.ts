@@ -20,10 +20,6 @@ export function describeNeed(need: AccessNeed): string {
   return `${need.verb} ${resource}${need.namespace ? ` in ${need.namespace}` : ''}`
 }
 
-function key(need: AccessNeed): string {
-  return describeNeed(need)
-}
-
 interface Review {
   status?: {allowed?: boolean}
 }
@@ -33,7 +29,7 @@ interface Review {
  * (SelfSubjectAccessReview refused or not served) gives []: the writes then meet RBAC as they would have.
  */
 export async function missingAccess(client: ClusterClient, needs: AccessNeed[]): Promise<AccessNeed[]> {
-  const unique = [...new Map(needs.map((need) => [key(need), need])).values()]
+  const unique = [...new Map(needs.map((need) => [describeNeed(need), need])).values()]
   try {
     const allowed = await mapLimit(unique, 8, async (need) => {
       const review = await client.request<Review>('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {body: {

@@ -151,7 +151,6 @@ export class ClusterClient {
     return new ClusterClient(loadKubeConfig(flags), timeoutMs)
   }
 
-  /** One API request; the answer's JSON, or a typed error naming what failed and what to do. */
   /** The URL and the authenticated headers of a request; the TLS settings go to the kept dispatcher. */
   private async prepare(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', apiPath: string, query: RequestOptions['query']): Promise<{url: URL; headers: Record<string, string>}> {
     const url = new URL(this.target.server.replace(/\/$/, '') + apiPath)
@@ -202,6 +201,7 @@ export class ClusterClient {
     }
   }
 
+  /** One API request; the answer's JSON, or a typed error naming what failed and what to do. */
   async request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', apiPath: string, options: RequestOptions = {}): Promise<T> {
     const {url, headers} = await this.prepare(method, apiPath, options.query)
     let body: string | undefined
@@ -235,7 +235,6 @@ export class ClusterClient {
     }
   }
 
-  /** GET that answers undefined for 404 (an object or a CRD that is not there). */
   /**
    * Deletes an object and makes sure it is gone: a DELETE that failed on the way (a dropped connection, a
    * 5xx) may or may not have happened, so the object is read again, and deleted again only if it is still
@@ -259,6 +258,7 @@ export class ClusterClient {
     }
   }
 
+  /** GET that answers undefined for 404 (an object or a CRD that is not there). */
   async getIfExists<T>(apiPath: string): Promise<T | undefined> {
     try {
       return await this.request<T>('GET', apiPath)
@@ -346,5 +346,4 @@ export class ClusterClient {
       if (!continueToken) return
     }
   }
-
 }

@@ -174,7 +174,7 @@ const nodeMask: LintRule = {
       const mask: Setting = set ?? {...cluster, value: String(fallback.value)}
       const shown = set ? `${flag}=${set.value}` : `${flag} (default ${fallback.value}, not set)`
       const size = Number(mask.value)
-      const range = `/${net.prefix + Math.min(16, Math.max(0, (family === 'ipv4' ? 32 : 128) - net.prefix))}`
+      const range = `/${Math.min(net.prefix + 16, family === 'ipv4' ? 32 : 128)}`
       if (!Number.isInteger(size) || size < net.prefix) {
         out.push(finding(this.id, 'error', mask, `${shown} is shorter than the cluster CIDR ${net.text}: kube-controller-manager cannot allocate ${family === 'ipv4' ? 'IPv4' : 'IPv6'} node CIDRs (and refuses to start on newer releases)`,
           `set ${flag} between /${net.prefix} and ${range}`))

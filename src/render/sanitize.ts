@@ -4,6 +4,8 @@
 // hide text. Every write to stdout and stderr goes through printable(); the only escape sequences kept are
 // the few SGR colours our own theme emits (render/theme.ts), and only when colour is on.
 
+import {colourWanted} from './theme.js'
+
 // ESC followed by: CSI (parameters, intermediates, final byte); OSC, DCS, SOS, PM or APC (up to BEL or
 // ST); or any other single byte. Then the C0 controls but tab and newline, DEL, the C1 controls, and the
 // bidirectional overrides that can make text read differently from what it is.
@@ -50,4 +52,11 @@ export function sanitizeStream(stream: NodeJS.WriteStream, keepColour: () => boo
 export function redrawLine(stream: NodeJS.WriteStream, message: string, erase = true): void {
   const write = unsanitized.get(stream) ?? (stream.write.bind(stream) as RawWrite)
   write(`\r${erase ? '\x1b[K' : ''}${printable(message)}`)
+}
+
+/** Every write to stdout and stderr of this process goes through printable() from here on. */
+export function installOutputSanitizer(): void {
+  const noColorFlag = process.argv.includes('--no-color')
+  sanitizeStream(process.stdout, () => colourWanted(process.stdout, noColorFlag))
+  sanitizeStream(process.stderr, () => colourWanted(process.stderr, noColorFlag))
 }

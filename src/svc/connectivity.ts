@@ -84,7 +84,7 @@ export async function runConnectivity(client: ClusterClient, options: Connectivi
   const namespace = options.namespace ?? `dualstack-connectivity-${randomBytes(3).toString('hex')}`
   const ns = encodeURIComponent(namespace)
   // What this run created, deleted in reverse order: pods, the Service, the namespace if it made it.
-  const made: Array<{pod: PodRef} | {path: string}> = []
+  const made: Array<{pod: PodRef} | {path: string; kind: 'service' | 'namespace'; name: string; namespace?: string}> = []
   const cleanup = async () => {
     if (options.keep) return
     // Each one is tried, whatever happened to the one before; what stays is named.
@@ -93,10 +93,7 @@ export async function runConnectivity(client: ClusterClient, options: Connectivi
         if ('pod' in item) await deletePod(client, item.pod)
         else await deleteObject(client, item.path)
       } catch (error) {
-        const parts = 'pod' in item ? undefined : /\/namespaces\/([^/]+)(?:\/services\/([^/]+))?$/.exec(item.path)
-        options.onLeftBehind?.('pod' in item ? leftBehind('pod', item.pod.name, item.pod.namespace, error)
-          : parts?.[2] ? leftBehind('service', decodeURIComponent(parts[2]), decodeURIComponent(parts[1]!), error)
-            : leftBehind('namespace', decodeURIComponent(parts?.[1] ?? item.path), undefined, error))
+        options.onLeftBehind?.('pod' in item ? leftBehind('pod', item.pod.name, item.pod.namespace, error) : leftBehind(item.kind, item.name, item.namespace, error))
       }
     }
     made.length = 0
@@ -105,7 +102,7 @@ export async function runConnectivity(client: ClusterClient, options: Connectivi
   try {
     if (!(await client.getIfExists(`/api/v1/namespaces/${ns}`))) {
       await createObject(client, '/api/v1/namespaces', {apiVersion: 'v1', kind: 'Namespace', metadata: {name: namespace, labels: LABELS}})
-      made.push({path: `/api/v1/namespaces/${ns}`})
+      made.push({path: `/api/v1/namespaces/${ns}`, kind: 'namespace', name: namespace})
     }
     const refs: Array<{ref: PodRef; role: 'server' | 'client'; node: string}> = []
     for (const [i, node] of nodes.entries()) {
@@ -126,7 +123,7 @@ export async function runConnectivity(client: ClusterClient, options: Connectivi
         apiVersion: 'v1', kind: 'Service', metadata: {name, labels: LABELS},
         spec: {...spec, selector: {'dualstack.role': 'server'}, ports: [{port: 80, targetPort: SERVER_PORT, protocol: 'TCP'}]},
       })
-      made.push({path: `/api/v1/namespaces/${ns}/services/${name}`})
+      made.push({path: `/api/v1/namespaces/${ns}/services/${name}`, kind: 'service', name, namespace})
       for (const ip of svc.spec?.clusterIPs ?? [svc.spec?.clusterIP ?? '']) {
         const family = addressFamily(ip)
         if (family) services[family] ??= {name, ip}
