@@ -133,6 +133,31 @@ describe('kubectl against the healthy dual-stack cluster', () => {
     expect(pods.code).toBe(0)
     expect(pods.stdout).toMatch(/hello-k8s\s+\S+\s+10\.244\.\S+\s+fd00:10:244::\S+\s+dual/)
   })
+
+  it('a DaemonSet keeps off a tainted node unless it tolerates the taint, and deleting the namespace takes its pods', async () => {
+    const file = path.join(sim.dir, 'ds.yaml')
+    const daemonSet = (name: string, tolerations: string) => [
+      'apiVersion: apps/v1', 'kind: DaemonSet', `metadata: {name: ${name}, namespace: ds-test}`,
+      'spec:', `  selector: {matchLabels: {app: ${name}}}`,
+      `  template:`, `    metadata: {labels: {app: ${name}}}`, `    spec: {${tolerations}containers: [{name: c, image: "busybox:1.37"}]}`,
+    ].join('\n')
+    writeFileSync(file, `${daemonSet('plain', '')}\n---\n${daemonSet('tolerant', 'tolerations: [{operator: Exists}], ')}\n`)
+    ok(await k('create', 'namespace', 'ds-test'))
+    ok(await k('taint', 'nodes', 'worker-1', 'dedicated=gpu:NoSchedule'))
+    try {
+      ok(await k('apply', '-f', file))
+      expect(ok(await k('rollout', 'status', 'daemonset/plain', '-n', 'ds-test', '--timeout=30s'))).toContain('successfully rolled out')
+      const nodesOf = async (app: string) => ok(await k('get', 'pods', '-n', 'ds-test', '-l', `app=${app}`, '-o', 'jsonpath={.items[*].spec.nodeName}')).split(' ').sort()
+      expect(await nodesOf('plain')).toEqual(['cp-1', 'worker-2'])
+      expect(await nodesOf('tolerant')).toEqual(['cp-1', 'worker-1', 'worker-2'])
+      expect(ok(await k('get', 'daemonset', 'plain', '-n', 'ds-test', '-o', 'jsonpath={.status.desiredNumberScheduled}'))).toBe('2')
+    } finally {
+      ok(await k('taint', 'nodes', 'worker-1', 'dedicated-'))
+    }
+    expect(ok(await k('delete', 'namespace', 'ds-test'))).toContain('namespace "ds-test" deleted')
+    const left = await k('get', 'pods', '-n', 'ds-test', '-o', 'name')
+    expect(left.stdout.trim()).toBe('')
+  })
 })
 
 describe('kubectl against the IPv4-only cluster', () => {

@@ -34,8 +34,11 @@ export const DEFAULT_USERS: UserSpec[] = [
 
 const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease']
 
+type AddressOwner = {kind: 'pod'; pod: Obj} | {kind: 'node'; node: string} | {kind: 'service'; service: Obj}
+
 export class SimCluster {
   readonly store = new Store()
+  private addressIndex?: {rv: number; owners: Map<string, AddressOwner>}
   readonly registry: ResourceRegistry
   readonly serviceIps: ServiceIpAllocators
   readonly requests: RequestRecord[] = []
@@ -81,7 +84,11 @@ export class SimCluster {
       this.store.create(nodeType, {
         apiVersion: 'v1', kind: 'Node',
         metadata: {name: node.name, labels: {'kubernetes.io/hostname': node.name, 'kubernetes.io/os': 'linux', ...node.labels}},
-        spec: node.podCIDRs ? {podCIDR: node.podCIDRs[0], podCIDRs: node.podCIDRs} : {},
+        spec: {
+          ...(node.podCIDRs ? {podCIDR: node.podCIDRs[0], podCIDRs: node.podCIDRs} : {}),
+          ...(node.taints ? {taints: node.taints} : {}),
+          ...(node.unschedulable ? {unschedulable: true} : {}),
+        },
         status: {
           addresses: [...node.addresses.map((address) => ({type: 'InternalIP', address})), {type: 'Hostname', address: node.name}],
           conditions: [{type: 'Ready', status: node.ready === false ? 'False' : 'True', reason: node.ready === false ? 'KubeletNotReady' : 'KubeletReady', lastTransitionTime: timestamp()}],
@@ -221,19 +228,25 @@ export class SimCluster {
   }
 
   /** Which family a pod address belongs to, and the pod or node behind an address. */
-  ownerOfAddress(ip: string): {kind: 'pod'; pod: Obj} | {kind: 'node'; node: string} | {kind: 'service'; service: Obj} | undefined {
-    const family = addressFamily(ip)
-    if (!family) return undefined
-    for (const node of this.scenario.nodes) if (this.nodeAddresses(node.name).includes(ip)) return {kind: 'node', node: node.name}
-    for (const pod of this.store.list(this.type('v1', 'Pod'))) {
-      if (pod.spec?.hostNetwork) continue
-      if ((pod.status?.podIPs as Array<{ip: string}> | undefined)?.some((p) => p.ip === ip)) return {kind: 'pod', pod}
+  /** Who has an address (nodes first, then pods, then Services), indexed once per store version. */
+  ownerOfAddress(ip: string): AddressOwner | undefined {
+    if (!addressFamily(ip)) return undefined
+    if (this.addressIndex?.rv !== this.store.resourceVersion) {
+      const owners = new Map<string, AddressOwner>()
+      const add = (address: string, owner: AddressOwner) => {
+        if (!owners.has(address)) owners.set(address, owner)
+      }
+      for (const node of this.scenario.nodes) for (const address of this.nodeAddresses(node.name)) add(address, {kind: 'node', node: node.name})
+      for (const pod of this.store.list(this.type('v1', 'Pod'))) {
+        if (pod.spec?.hostNetwork) continue
+        for (const {ip: address} of (pod.status?.podIPs as Array<{ip: string}> | undefined) ?? []) add(address, {kind: 'pod', pod})
+      }
+      for (const service of this.store.list(this.type('v1', 'Service'))) {
+        for (const address of (service.spec?.clusterIPs ?? (service.spec?.clusterIP ? [service.spec.clusterIP] : [])) as string[]) add(address, {kind: 'service', service})
+      }
+      this.addressIndex = {rv: this.store.resourceVersion, owners}
     }
-    for (const service of this.store.list(this.type('v1', 'Service'))) {
-      const ips: string[] = service.spec?.clusterIPs ?? (service.spec?.clusterIP ? [service.spec.clusterIP] : [])
-      if (ips.includes(ip)) return {kind: 'service', service}
-    }
-    return undefined
+    return this.addressIndex.owners.get(ip)
   }
 
   record(entry: RequestRecord): void {

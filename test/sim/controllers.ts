@@ -6,6 +6,7 @@ import {createHash} from 'node:crypto'
 import {parseCidr, type Family} from '../../src/net/ip.js'
 import type {SimCluster} from './cluster.js'
 import {familyName} from './ipam.js'
+import {daemonPodFits, daemonPodMayStay, matchesNodeAffinity, untoleratedTaint} from './scheduling.js'
 import {matchesLabelSelectorObject} from './selectors.js'
 import {timestamp, type Obj} from './store.js'
 
@@ -24,6 +25,7 @@ export class Controllers {
   private scheduled = false
   /** Pods a kubelet is starting (podStartMs), by uid: when they will be Running. */
   private readonly starting = new Map<string, number>()
+  private wake?: {due: number; timer: NodeJS.Timeout}
   /** The scenario's own pods are Running from the start; start latency is for pods created later. */
   private booted = false
   /** calico-node pods whose start-up (pool creation) has run. */
@@ -31,11 +33,18 @@ export class Controllers {
 
   /** Addresses of deleted pods, given back to IPAM on the next pass (as the CNI's DEL does). */
   private readonly released: string[] = []
+  /** Deleted owners (by uid) and namespaces whose dependents the garbage collector has still to delete. */
+  private readonly deletedOwners = new Set<string>()
+  private readonly deletedNamespaces = new Set<string>()
 
   constructor(private readonly sim: SimCluster) {
     sim.store.subscribe((event) => {
       if (event.type === 'DELETED' && event.object.kind === 'Pod' && !event.object.spec?.hostNetwork) {
         for (const {ip} of (event.object.status?.podIPs as Array<{ip: string}> | undefined) ?? []) this.released.push(ip)
+      }
+      if (event.type === 'DELETED') {
+        if (event.object.kind === 'Namespace') this.deletedNamespaces.add(event.object.metadata.name ?? '')
+        else if (OWNER_KINDS.has(event.object.kind ?? '') && event.object.metadata.uid) this.deletedOwners.add(event.object.metadata.uid)
       }
       this.schedule()
     })
@@ -43,6 +52,21 @@ export class Controllers {
 
   private t(apiVersion: string, kind: string) {
     return this.sim.type(apiVersion, kind)
+  }
+
+  /**
+   * One timer for the next pod start that falls due: a timer per pod would reconcile once per pod (a
+   * thousand-node DaemonSet: two thousand full passes).
+   */
+  private wakeAt(due: number): void {
+    if (this.wake && this.wake.due <= due) return
+    if (this.wake) clearTimeout(this.wake.timer)
+    const timer = setTimeout(() => {
+      this.wake = undefined
+      this.schedule()
+    }, Math.max(0, due - Date.now()))
+    timer.unref()
+    this.wake = {due, timer}
   }
 
   /** Reconciles after the current request settles, as controllers react to watch events. */
@@ -62,6 +86,7 @@ export class Controllers {
       // Each pass may create objects other controllers react to; a few passes settle any chain.
       for (let pass = 0; pass < 5; pass++) {
         this.releaseAddresses()
+        this.collectGarbage()
         const before = this.sim.store.resourceVersion
         this.daemonSets()
         this.deployments()
@@ -85,12 +110,34 @@ export class Controllers {
     }
   }
 
+  /**
+   * The garbage collector (background propagation, what kubectl and client-go ask by default) and the
+   * namespace controller, done at once: dependents of a deleted owner go, and everything in a deleted namespace.
+   */
+  private collectGarbage(): void {
+    if (this.deletedOwners.size === 0 && this.deletedNamespaces.size === 0) return
+    const owners = new Set(this.deletedOwners)
+    const namespaces = new Set(this.deletedNamespaces)
+    this.deletedOwners.clear()
+    this.deletedNamespaces.clear()
+    for (const type of this.sim.registry.types.filter((t) => t.namespaced)) {
+      for (const obj of this.sim.store.list(type)) {
+        const orphaned = (obj.metadata.ownerReferences ?? []).some((ref) => owners.has(ref.uid))
+        // Two API versions of a kind share one table: what one pass deleted is not there for the next.
+        if ((orphaned || namespaces.has(obj.metadata.namespace ?? '')) && this.sim.store.get(type, obj.metadata.namespace, obj.metadata.name)) {
+          this.sim.store.delete(type, obj.metadata.namespace, obj.metadata.name)
+        }
+      }
+    }
+  }
+
   private nodes(): Obj[] {
     return this.sim.store.list(this.t('v1', 'Node'))
   }
 
+  /** Nodes the scheduler places new pods on: Ready and not cordoned. */
   private readyNodes(): Obj[] {
-    return this.nodes().filter((n) => n.status?.conditions?.some((c: {type: string; status: string}) => c.type === 'Ready' && c.status === 'True') && !n.spec?.unschedulable)
+    return this.nodes().filter((n) => isNodeReady(n) && !n.spec?.unschedulable)
   }
 
   private podsOf(owner: Obj): Obj[] {
@@ -109,7 +156,7 @@ export class Controllers {
         annotations: template.metadata?.annotations,
         ownerReferences: [{apiVersion: ownerApiVersion, kind: ownerKind, name: owner.metadata.name, uid: owner.metadata.uid!, controller: true}],
       },
-      spec: {...template.spec, ...(nodeName ? {nodeName} : {})},
+      spec: {...(nodeName && ownerKind === 'DaemonSet' ? pinnedToNode(template.spec, nodeName) : template.spec), ...(nodeName ? {nodeName} : {})},
     }
   }
 
@@ -118,8 +165,9 @@ export class Controllers {
     const podType = this.t('v1', 'Pod')
     for (const ds of this.sim.store.list(dsType)) {
       const hash = templateHash(ds.spec?.template)
-      const nodeSelector: Record<string, string> = ds.spec?.template?.spec?.nodeSelector ?? {}
-      const eligible = this.nodes().filter((n) => Object.entries(nodeSelector).every(([k, v]) => n.metadata.labels?.[k] === v))
+      const nodes = this.nodes()
+      const eligible = nodes.filter((n) => daemonPodFits(ds.spec?.template?.spec, n))
+      const mayStay = new Set(nodes.filter((n) => daemonPodMayStay(ds.spec?.template?.spec, n)).map((n) => n.metadata.name))
       const pods = this.podsOf(ds)
       // Index by node once: large generated clusters have thousands of nodes.
       const byNode = new Map<string, Obj[]>()
@@ -134,8 +182,7 @@ export class Controllers {
           this.sim.store.create(podType, this.newPod(ds, 'DaemonSet', 'apps/v1', ds.metadata.name, hash, node.metadata.name))
         }
       }
-      const eligibleNames = new Set(eligible.map((n) => n.metadata.name))
-      for (const orphan of pods.filter((p) => !eligibleNames.has(p.spec?.nodeName))) {
+      for (const orphan of pods.filter((p) => !mayStay.has(p.spec?.nodeName))) {
         this.sim.store.delete(podType, orphan.metadata.namespace, orphan.metadata.name)
       }
       const current = this.podsOf(ds)
@@ -224,6 +271,8 @@ export class Controllers {
   private pendingPods(): void {
     const podType = this.t('v1', 'Pod')
     const ready = this.readyNodes()
+    // A kubelet runs what is bound to it whether or not its node is cordoned.
+    const running = new Set(this.nodes().filter((n) => isNodeReady(n)).map((n) => n.metadata.name))
     let spread = 0
     const unpullable = new Set(this.sim.scenario.unpullableImages ?? [])
     for (const pod of this.sim.store.list(podType)) {
@@ -236,11 +285,19 @@ export class Controllers {
         }})
         continue
       }
-      const selector: Record<string, string> = pod.spec?.nodeSelector ?? {}
-      const fits = ready.filter((n) => Object.entries(selector).every(([k, v]) => n.metadata.labels?.[k] === v))
+      const fits = pod.spec?.nodeName ? [] : ready.filter((n) => matchesNodeAffinity(pod.spec, n) && !untoleratedTaint(pod.spec, n))
       const nodeName: string | undefined = pod.spec?.nodeName ?? fits[spread++ % Math.max(fits.length, 1)]?.metadata.name
       // A pod bound to a NotReady node never starts (its kubelet is not there to run it).
-      if (!nodeName || !ready.some((n) => n.metadata.name === nodeName)) continue
+      if (!nodeName || !running.has(nodeName)) continue
+      const pending = this.sim.nodeSpec(nodeName)?.podsPending
+      if (pending) {
+        this.sim.store.write(podType, {...pod, spec: {...pod.spec, nodeName}, status: {
+          phase: 'Pending', conditions: [{type: 'PodScheduled', status: 'True'}, {type: 'Ready', status: 'False', reason: 'ContainersNotReady'}],
+          containerStatuses: ((pod.spec?.containers ?? []) as Array<{name: string; image: string}>).map((c) => ({name: c.name, image: c.image, ready: false, restartCount: 0,
+            state: {waiting: {reason: pending.reason, message: pending.message}}})),
+        }})
+        continue
+      }
       const failing = this.sim.nodeSpec(nodeName)?.podsFail
       if (failing) {
         this.crashLoop(pod, nodeName, failing)
@@ -253,12 +310,15 @@ export class Controllers {
         const due = this.starting.get(uid)
         if (due === undefined) {
           this.starting.set(uid, Date.now() + startMs)
-          setTimeout(() => this.schedule(), startMs + 1).unref()
+          this.wakeAt(Date.now() + startMs + 1)
           this.sim.store.write(podType, {...pod, spec: {...pod.spec, nodeName}, status: {phase: 'Pending', conditions: [{type: 'PodScheduled', status: 'True'}, {type: 'Ready', status: 'False', reason: 'ContainersNotReady'}],
             containerStatuses: ((pod.spec?.containers ?? []) as Array<{name: string; image: string}>).map((c) => ({name: c.name, image: c.image, ready: false, restartCount: 0, state: {waiting: {reason: 'ContainerCreating'}}}))}})
           continue
         }
-        if (Date.now() < due) continue
+        if (Date.now() < due) {
+          this.wakeAt(due + 1)
+          continue
+        }
         this.starting.delete(uid)
       }
       const ips = pod.spec?.hostNetwork ? this.sim.nodeAddresses(nodeName) : this.allocatePodIps(pod, nodeName)
@@ -453,6 +513,24 @@ export class Controllers {
     }
   }
 }
+
+/**
+ * A DaemonSet pod's spec as the controller makes it: required node affinity pinned to its node, each term's
+ * matchFields replaced by metadata.name=NODE (daemon/util ReplaceDaemonSetPodNodeNameNodeAffinity).
+ */
+function pinnedToNode(spec: Obj['spec'], node: string): Obj['spec'] {
+  const pin = {key: 'metadata.name', operator: 'In', values: [node]}
+  const terms: Array<{matchExpressions?: unknown[]}> = spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? []
+  const pinned = terms.length > 0 ? terms.map((t) => ({...(t.matchExpressions ? {matchExpressions: t.matchExpressions} : {}), matchFields: [pin]})) : [{matchFields: [pin]}]
+  return {...spec, affinity: {...spec?.affinity, nodeAffinity: {...spec?.affinity?.nodeAffinity, requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: pinned}}}}
+}
+
+function isNodeReady(node: Obj): boolean {
+  return (node.status?.conditions ?? []).some((c: {type: string; status: string}) => c.type === 'Ready' && c.status === 'True')
+}
+
+/** Kinds whose deletion takes their dependents with them (the garbage collector follows ownerReferences). */
+const OWNER_KINDS = new Set(['DaemonSet', 'Deployment', 'ReplicaSet', 'StatefulSet', 'Service', 'Job'])
 
 export function isReady(pod: Obj): boolean {
   return pod.status?.phase === 'Running' && (pod.status?.conditions ?? []).some((c: {type: string; status: string}) => c.type === 'Ready' && c.status === 'True')

@@ -74,8 +74,10 @@ export class Network {
       const family = addressFamily(ip)!
       const svcPort = (owner.service.spec?.ports ?? []).find((p: {port: number}) => p.port === port)
       if (!svcPort) return {ok: false, why: 'refused', detail: `no Service port ${port}`}
-      const backends = this.endpointAddresses(owner.service, family)
-      if (backends.length === 0) return {ok: false, why: 'refused', detail: `no ${family} endpoints`}
+      // internalTrafficPolicy Local: kube-proxy sends the packet only to endpoints on the sender's own node.
+      const local = owner.service.spec?.internalTrafficPolicy === 'Local'
+      const backends = this.endpointAddresses(owner.service, family, local ? src.spec?.nodeName : undefined)
+      if (backends.length === 0) return {ok: false, why: local ? 'timeout' : 'refused', detail: `no ${family} endpoints${local ? ' on this node' : ''}`}
       target = backends[0]!
       targetPort = typeof svcPort.targetPort === 'number' ? svcPort.targetPort : svcPort.port
     }
@@ -90,12 +92,12 @@ export class Network {
     return {ok: true, status: 200, body, rttMs: reached.rttMs}
   }
 
-  private endpointAddresses(service: Obj, family: Family): string[] {
+  private endpointAddresses(service: Obj, family: Family, onNode?: string): string[] {
     const selector: Record<string, string> = service.spec?.selector ?? {}
     const families: string[] = service.spec?.ipFamilies ?? [service.spec?.ipFamily ?? this.sim.serviceIps.primary]
     if (!families.includes(family === 'ipv4' ? 'IPv4' : 'IPv6')) return []
     return this.sim.store.list(this.sim.type('v1', 'Pod'), service.metadata.namespace)
-      .filter((p) => isReady(p) && Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v))
+      .filter((p) => isReady(p) && (!onNode || p.spec?.nodeName === onNode) && Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v))
       .flatMap((p) => podIps(p).filter((a) => addressFamily(a) === family))
   }
 

@@ -17,6 +17,12 @@ export interface NodeSpec {
   ready?: boolean
   /** New pods on this node start but never get Ready (a crash-looping container), with an Event saying why. */
   podsFail?: {reason: string; message: string}
+  /** Taints on the node (DaemonSet pods without a matching toleration stay off it). */
+  taints?: Array<{key: string; value?: string; effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute'}>
+  /** Cordoned (kubectl cordon): the scheduler places no new pod there; DaemonSet pods still run. */
+  unschedulable?: boolean
+  /** Pods bound to this node stay Pending with this container waiting reason (a registry the node cannot reach). */
+  podsPending?: {reason: string; message: string}
   /** featureGates of the kubelet's config, as /configz through the node proxy shows them. */
   kubeletFeatureGates?: Record<string, boolean>
 }
