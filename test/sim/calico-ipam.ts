@@ -2,7 +2,7 @@
 // block is claimed by one node (affinity host:NODE), addresses are handed out in order inside the node's
 // blocks, and every block is stored as an IPAMBlock (crd.projectcalico.org/v1) with its allocations and the
 // attributes of each (pod, namespace, node; or a tunnel address type). Releasing frees the slot.
-import {addressOffset, cidrSize, nthAddress, parseCidr} from '../../src/net/ip.js'
+import {addressOffset, cidrSize, nthAddress, parseAddress, parseCidr} from '../../src/net/ip.js'
 import type {SimCluster} from './cluster.js'
 import type {Obj} from './store.js'
 
@@ -32,6 +32,8 @@ export function blockName(cidr: string): string {
 
 export class CalicoIpam {
   private readonly blocks = new Map<string, Block>()
+  /** Which block holds each handed-out address (canonical text), so that a release finds it at once. */
+  private readonly blockOf = new Map<string, Block>()
   /** Next block index to try per pool CIDR. */
   private readonly nextBlock = new Map<string, number>()
 
@@ -92,12 +94,11 @@ export class CalicoIpam {
   }
 
   release(ip: string): void {
-    for (const block of this.blocks.values()) {
-      const offset = addressOffset(block.cidr, ip)
-      if (offset === undefined) continue
-      if (block.used.delete(Number(offset))) this.write(block)
-      return
-    }
+    const text = parseAddress(ip)?.text ?? ip
+    const block = this.blockOf.get(text)
+    if (!block) return
+    this.blockOf.delete(text)
+    if (block.used.delete(Number(addressOffset(block.cidr, text)))) this.write(block)
   }
 
   private inPool(block: string, pool: string): boolean {
@@ -115,7 +116,9 @@ export class CalicoIpam {
       : {namespace: owner.namespace ?? '', node: owner.node, pod: owner.pod ?? '', timestamp: new Date().toISOString()}
     block.used.set(slot, attributes)
     this.write(block)
-    return nthAddress(block.cidr, BigInt(slot))
+    const address = nthAddress(block.cidr, BigInt(slot))
+    this.blockOf.set(parseAddress(address)?.text ?? address, block)
+    return address
   }
 
   /** The IPAMBlock object as libcalico-go's KDD backend stores it. */

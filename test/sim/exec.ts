@@ -47,7 +47,8 @@ export async function handleExecUpgrade(sim: SimCluster, pod: Obj, url: URL, req
     throw errors.badRequest(`unable to upgrade connection: websocket subprotocol not supported (offered: ${offered.join(', ') || 'none'})`)
   }
   const result = runInPod(sim, pod, argv)
-  if (sim.scenario.execLatencyMs) await sleep(sim.scenario.execLatencyMs)
+  // Unref'd: a stopped server does not wait for the exec it was delaying.
+  if (sim.scenario.execLatencyMs) await sleep(sim.scenario.execLatencyMs, undefined, {ref: false})
   wss.handleUpgrade(req, socket, head, (ws) => {
     // stdin (channel 0) is read and ignored: none of the simulated commands read input.
     ws.on('message', () => undefined)
