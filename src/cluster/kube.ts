@@ -4,13 +4,17 @@
 import {KubeConfig} from '@kubernetes/client-node/dist/config.js'
 import type {Cluster, Context, User} from '@kubernetes/client-node/dist/config_types.js'
 import {Exec} from '@kubernetes/client-node/dist/exec.js'
+import {WebSocketHandler} from '@kubernetes/client-node/dist/web-socket-handler.js'
 import {HttpMethod, RequestContext} from '@kubernetes/client-node/dist/gen/http/http.js'
 import type {V1Status} from '@kubernetes/client-node/dist/gen/models/V1Status.js'
 import {existsSync} from 'node:fs'
+import https from 'node:https'
 import {Writable} from 'node:stream'
 import {homedir} from 'node:os'
 import path from 'node:path'
+import tls from 'node:tls'
 import {fetch} from 'undici'
+import WebSocket from 'ws'
 
 import {ApiError, ClusterUnavailableError, DualstackError, ExitCode, UsageError} from '../errors.js'
 import {parseDuration} from './duration.js'
@@ -135,6 +139,7 @@ export class ClusterClient {
   private readonly kc: KubeConfig
   private readonly timeoutMs: number
   private execClient?: Exec
+  private execAgent?: https.Agent
   // client-node makes a new undici Agent (a new TLS connection) for every request it authenticates; its TLS
   // settings are the context's, so the first one is kept and its connection reused, as kubectl does.
   private dispatcher?: ReturnType<RequestContext['getDispatcher']>
@@ -303,7 +308,7 @@ export class ClusterClient {
         if (Number.isNaN(code)) finish(new ApiError(`exec in ${namespace}/${pod} failed: ${status.message ?? status.reason}`, 500, status.reason, ExitCode.ProblemsFound))
         else exitCode = code
       }
-      this.execClient ??= new Exec(this.kc)
+      this.execClient ??= new Exec(this.kc, new WebSocketHandler(this.kc, (uri, protocols, opts) => this.execSocket(uri, protocols, opts)))
       this.execClient.exec(namespace, pod, container, argv, stdout.stream, stderr.stream, null, false, onStatus)
         .then((ws) => {
           socket = ws
@@ -313,6 +318,21 @@ export class ClusterClient {
         })
         .catch((error: unknown) => finish(execError(error, this.target, namespace, pod)))
     })
+  }
+
+  /**
+   * The exec WebSocket, as client-node opens it, on a kept TLS context. client-node hands every exec the
+   * same https.Agent, which builds its TLS context again for each connection (the CA and the client key
+   * parsed once per exec: most of an exec's CPU on a thousand-node connectivity run). The context built once
+   * from the same options is kept, and the agent's TLS session cache with it. Proxy agents are left as they are.
+   */
+  private execSocket(uri: string, protocols: string[], opts: WebSocket.ClientOptions): WebSocket {
+    const made = opts.agent
+    if (made instanceof https.Agent && made.constructor === https.Agent) {
+      this.execAgent ??= new https.Agent({...made.options, secureContext: tls.createSecureContext(made.options)})
+      return new WebSocket(uri, protocols, {...opts, agent: this.execAgent})
+    }
+    return new WebSocket(uri, protocols, opts)
   }
 
   /**
