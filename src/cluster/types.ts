@@ -7,6 +7,8 @@ export interface ObjectMeta {
   labels?: Record<string, string>
   annotations?: Record<string, string>
   creationTimestamp?: string
+  /** Set once deletion has begun (graceful deletion, finalizers). */
+  deletionTimestamp?: string
   resourceVersion?: string
   uid?: string
 }

@@ -1,51 +1,61 @@
 import {Flags} from '@oclif/core'
 
 import {KubeCommand, kubeFlags} from '../base-command.js'
-import {ExitCode} from '../errors.js'
+import {runConnectivity, type ConnectivityReport} from '../connectivity/run.js'
+import {ExitCode, UsageError} from '../errors.js'
 import {connectivityJunitCases, renderConnectivity} from '../render/connectivity.js'
 import {renderJunit} from '../render/junit.js'
 import {renderJson} from '../render/structured.js'
-import {runConnectivity, type ConnectivityReport} from '../svc/connectivity.js'
 import {probeFlags, probeSettings, progressLine} from '../svc/options.js'
 
 export default class Connectivity extends KubeCommand {
-  static override summary = 'Prove traffic flows over both families across the cluster: pod to pod, to a ClusterIP, by DNS name, outside'
-  static override description = `Deploys a small test workload (a server and a client pod on each of two nodes, and a PreferDualStack Service) in its own namespace, runs the matrix per family, and deletes everything it made, always (also on error or Ctrl-C) unless --keep.
-Exit 0 when every test passed, 1 when any failed.`
+  static override summary = 'Prove traffic flows over both families on every node: pod to pod, to a ClusterIP, by DNS name, outside'
+  static override description = `Runs a server and a client pod on every schedulable Linux node (two DaemonSets; tainted nodes only with --include-tainted) and a PreferDualStack Service in a namespace of its own. Per family and node it tests pod to pod on the node, to the next node of a ring (every node sends once and receives once), to the Service, DNS and optionally a host outside, then sums up per node what was sent and received, naming the cause when it can be read (IPv6 forwarding off, no address of the family).
+Up to 100 nodes are all tested; beyond, a sample of 100 that holds every suspicious node (--sample N, --sample 0 for all). Everything it made is deleted, also on error or Ctrl-C, unless --keep.
+Exit 0 when every test passed, 1 when any failed or a node's test pods never got Ready.`
 
   static override examples = [
-    '<%= config.bin %> connectivity',
-    '<%= config.bin %> connectivity --external-target 2606:4700:4700::1111 --family ipv6',
-    '<%= config.bin %> connectivity --image registry.internal/nicolaka/netshoot:latest -o junit > connectivity.xml',
+    {description: 'Every node, both families', command: '<%= config.bin %> connectivity'},
+    {description: 'IPv6 only, on three nodes, and a host outside', command: '<%= config.bin %> connectivity --nodes worker-1,worker-2,worker-3 --family ipv6 --external-target 2606:4700:4700::1111'},
+    {description: 'A sample of 200 nodes of a big cluster, tainted ones included, as JUnit for CI', command: '<%= config.bin %> connectivity --sample 200 --include-tainted --image registry.internal/nicolaka/netshoot:latest -o junit > connectivity.xml'},
   ]
 
   static override enableJsonFlag = true
   static override flags = {
     ...kubeFlags,
+    nodes: Flags.string({description: 'Test exactly these nodes (comma-separated names)', exclusive: ['node-selector']}),
+    'node-selector': Flags.string({description: 'Test the nodes with these labels (a label selector, e.g. node-role.kubernetes.io/worker=true)'}),
+    'include-tainted': Flags.boolean({description: 'Also test nodes with NoSchedule or NoExecute taints (the test pods tolerate every taint)'}),
+    sample: Flags.integer({description: 'Test this many nodes, every suspicious one included (0: all; default: all up to 100, 100 beyond)', min: 0}),
+    concurrency: Flags.integer({description: 'Tests in flight at once', default: 32, min: 1}),
     'namespace-for-tests': Flags.string({description: 'Namespace for the test workload (default: a new dualstack-connectivity-xxxxxx, deleted afterwards)'}),
     image: Flags.string({description: 'Image of the client pods (needs ping, ping6, curl, dig)', default: 'nicolaka/netshoot:latest'}),
     'server-image': Flags.string({description: 'Image of the server pods (agnhost netexec serves HTTP on 8080)', default: 'registry.k8s.io/e2e-test-images/agnhost:2.52'}),
     ...probeFlags,
-    'external-target': Flags.string({description: 'Also ping this host or address outside the cluster (what NAT outgoing enables)'}),
-    output: Flags.string({char: 'o', description: 'Output format', options: ['table', 'json', 'junit'], default: 'table'}),
+    'external-target': Flags.string({description: 'Also ping this host or address outside the cluster from every node (what NAT outgoing enables)'}),
+    output: Flags.string({char: 'o', description: 'Output format (wide adds every test)', options: ['table', 'wide', 'json', 'junit'], default: 'table'}),
   }
 
   async run(): Promise<ConnectivityReport> {
     const {flags} = await this.parse(Connectivity)
     const settings = probeSettings(flags)
+    const nodeNames = flags.nodes?.split(',').map((n) => n.trim()).filter((n) => n !== '')
+    if (nodeNames && nodeNames.length === 0) throw new UsageError('--nodes names no node', 'e.g. --nodes worker-1,worker-2')
     const client = await this.connect(flags)
     const progress = progressLine()
     const report = await runConnectivity(client, {
       ...settings, namespace: flags['namespace-for-tests'], image: flags.image, serverImage: flags['server-image'],
-      externalTarget: flags['external-target'], onProgress: progress.update, onLeftBehind: (what: string) => process.stderr.write(`warning: ${what}\n`),
+      externalTarget: flags['external-target'], nodeNames, nodeSelector: flags['node-selector'], includeTainted: flags['include-tainted'],
+      sample: flags.sample, concurrency: flags.concurrency,
+      onProgress: progress.update, onLeftBehind: (what: string) => process.stderr.write(`warning: ${what}\n`),
     })
     progress.done()
     if (!this.jsonEnabled()) {
       if (flags.output === 'json') this.log(renderJson(report))
       else if (flags.output === 'junit') this.log(renderJunit('kubectl-dualstack connectivity', connectivityJunitCases(report)))
-      else this.log(renderConnectivity(report, settings.families, this.theme(flags['no-color'])))
+      else this.log(renderConnectivity(report, settings.families, this.theme(flags['no-color']), flags.output === 'wide'))
     }
-    if (report.summary.fail > 0) process.exitCode = ExitCode.ProblemsFound
+    if (report.summary.fail > 0 || report.summary.notReady > 0) process.exitCode = ExitCode.ProblemsFound
     return report
   }
 }

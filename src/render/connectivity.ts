@@ -1,14 +1,67 @@
+import type {ConnectivityReport} from '../connectivity/run.js'
+import {FAMILY_LABEL, type ConnectivityResult, type NodeSummary} from '../connectivity/report.js'
 import type {Family} from '../net/ip.js'
-import type {ConnectivityReport, ConnectivityResult} from '../svc/connectivity.js'
 import type {JunitCase} from './junit.js'
 import {renderTable} from './table.js'
 import type {Theme} from './theme.js'
 
 const MARK = {pass: '✔', fail: '✖', skip: '-'} as const
+/** Beyond this many nodes the table keeps the ones that did not pass (-o wide lists every one). */
+const ALL_NODES_UP_TO = 50
+const FAILURES_SHOWN = 20
 
-/** One row per test and path, one column per family: the matrix at a glance, failures spelled out below. */
-export function renderConnectivity(report: ConnectivityReport, families: Family[], theme: Theme): string {
-  const key = (r: ConnectivityResult) => `${r.test}\t${r.from}\t${r.to.split(' ')[0]}`
+const count = (n: number) => n.toLocaleString('en-US')
+
+/** What was tested, where, and what was left out: the report's first lines. */
+function header(report: ConnectivityReport): string[] {
+  const where = `from namespace ${report.namespace} (deleted afterwards)`
+  const lines: string[] = []
+  if (report.sample) {
+    const suspicious = report.sample.suspicious
+    const named = suspicious.slice(0, 5).map((s) => `${s.node}: ${s.reasons.join(', ')}`).join('; ')
+    lines.push(`Testing ${count(report.nodes.length)} of ${count(report.candidates)} nodes ${where}: a sample holding ${suspicious.length === 0 ? 'no suspicious node'
+      : `the ${suspicious.length} suspicious node${suspicious.length === 1 ? '' : 's'} (${named}${suspicious.length > 5 ? `; ${suspicious.length - 5} more` : ''})`}` +
+      ` and the rest spread over the node names; --sample 0 tests all`)
+  } else {
+    lines.push(`Testing ${report.nodes.length === 1 ? 'the only node' : `all ${count(report.nodes.length)} nodes`} ${where}`)
+  }
+  if (report.skipped.length > 0) {
+    lines.push(`Skipped ${report.skipped.length}: ${report.skipped.slice(0, 10).map((s) => `${s.node} (${s.reason})`).join(', ')}${report.skipped.length > 10 ? `, and ${report.skipped.length - 10} more` : ''}`)
+  }
+  return lines
+}
+
+function trafficCell(traffic: {pass: number; fail: number} | undefined, theme: Theme): string {
+  if (!traffic || traffic.pass + traffic.fail === 0) return '-'
+  const text = `${traffic.fail === 0 ? MARK.pass : MARK.fail} ${traffic.pass}/${traffic.pass + traffic.fail}`
+  return traffic.fail === 0 ? theme.ok(text) : theme.fail(text)
+}
+
+function statusCell(node: NodeSummary, theme: Theme): string {
+  if (node.status === 'pass') return theme.ok('pass')
+  if (node.status === 'affected') return theme.warn('affected')
+  return theme.fail(node.status)
+}
+
+/** One row per node: sent (OUT) and received (IN) per family. */
+function nodeTable(report: ConnectivityReport, families: readonly Family[], theme: Theme, all: boolean): string[] {
+  const quiet = (n: NodeSummary) => n.status === 'pass' || (n.status === 'affected' && n.findings.length === 0)
+  const shown = all || report.nodeSummary.length <= ALL_NODES_UP_TO ? report.nodeSummary : report.nodeSummary.filter((n) => !quiet(n))
+  const lines: string[] = []
+  if (shown.length > 0) {
+    lines.push(renderTable(['NODE', ...families.flatMap((f) => [`${FAMILY_LABEL[f].toUpperCase()} OUT`, `${FAMILY_LABEL[f].toUpperCase()} IN`]), 'RESULT'],
+      shown.map((n) => [n.node, ...families.flatMap((f) => [trafficCell(n.families[f]?.sent, theme), trafficCell(n.families[f]?.received, theme)]), statusCell(n, theme)])))
+  }
+  const hidden = report.nodeSummary.length - shown.length
+  if (hidden > 0) {
+    lines.push(`${count(hidden)} more node${hidden === 1 ? '' : 's'} passed every test${report.everywhere.length > 0 ? ' but what fails on every node' : ''}, not listed (-o wide lists them)`)
+  }
+  return lines
+}
+
+/** The per-test matrix (-o wide): one row per test and path, one column per family. */
+function testTable(report: ConnectivityReport, families: readonly Family[], theme: Theme): string {
+  const key = (r: ConnectivityResult) => `${r.test}\t${r.from}\t${r.to.split(' ').filter((part) => !parseableAddress(part)).join(' ')}`
   const rows = new Map<string, Partial<Record<Family, ConnectivityResult>>>()
   for (const r of report.results) rows.set(key(r), {...rows.get(key(r)), [r.family]: r})
   const cell = (r: ConnectivityResult | undefined) => {
@@ -16,21 +69,53 @@ export function renderConnectivity(report: ConnectivityReport, families: Family[
     const text = `${MARK[r.status]}${r.latencyMs !== undefined ? ` ${r.latencyMs.toFixed(2)} ms` : ''}`
     return r.status === 'pass' ? theme.ok(text) : r.status === 'fail' ? theme.fail(text) : theme.dim(text)
   }
-  const table = renderTable(['TEST', 'FROM', 'TO', ...families.map((f) => (f === 'ipv4' ? 'IPV4' : 'IPV6'))],
+  return renderTable(['TEST', 'FROM', 'TO', ...families.map((f) => FAMILY_LABEL[f].toUpperCase())],
     [...rows].map(([k, byFamily]) => [...k.split('\t'), ...families.map((f) => cell(byFamily[f]))]))
-  const failures = report.results.filter((r) => r.status === 'fail').map((r) => `  ${theme.fail(MARK.fail)} ${r.test} ${r.family === 'ipv4' ? 'IPv4' : 'IPv6'} ${r.from} -> ${r.to}: ${r.message}`)
-  const verdict = report.summary.fail === 0
-    ? theme.ok(`all ${report.summary.pass} tests passed`)
-    : theme.fail(`${report.summary.fail} of ${report.summary.pass + report.summary.fail} tests failed`)
-  return [`Test workload in namespace ${report.namespace} on ${report.nodes.join(', ')} (deleted afterwards)`, '', table,
-    ...(failures.length > 0 ? ['', 'Failures:', ...failures] : []), '', verdict].join('\n')
+}
+
+function parseableAddress(text: string): boolean {
+  return /^[0-9a-fA-F:.]+$/.test(text) && (text.includes(':') || /^\d+\.\d+\.\d+\.\d+$/.test(text))
+}
+
+/** Per node at a glance, then what each failing node shows, the failed tests, and the verdict. */
+export function renderConnectivity(report: ConnectivityReport, families: readonly Family[], theme: Theme, wide = false): string {
+  const out = [...header(report), '', ...nodeTable(report, families, theme, wide)]
+  if (wide && report.results.length > 0) out.push('', testTable(report, families, theme))
+  const noted = report.nodeSummary.filter((n) => n.findings.length > 0)
+  if (noted.length > 0 || report.everywhere.length > 0) {
+    out.push('', 'Nodes:')
+    for (const e of report.everywhere) out.push(`  ${theme.fail(MARK.fail)} every node: ${e.test} ${FAMILY_LABEL[e.family]} fails: ${e.message}`)
+    for (const n of noted) out.push(`  ${n.status === 'affected' ? theme.warn('!') : theme.fail(MARK.fail)} ${n.node}: ${n.findings.join('; ')}`)
+  }
+  const failures = report.results.filter((r) => r.status === 'fail')
+  if (failures.length > 0) {
+    out.push('', 'Failures:')
+    for (const r of failures.slice(0, FAILURES_SHOWN)) out.push(`  ${theme.fail(MARK.fail)} ${r.test} ${FAMILY_LABEL[r.family]} ${r.from} -> ${r.to}: ${r.message}`)
+    if (failures.length > FAILURES_SHOWN) out.push(`  and ${count(failures.length - FAILURES_SHOWN)} more (-o json lists every test)`)
+  }
+  out.push('', verdict(report, theme))
+  return out.join('\n')
+}
+
+function verdict(report: ConnectivityReport, theme: Theme): string {
+  const {pass, fail, notReady} = report.summary
+  const failing = report.nodeSummary.filter((n) => n.status === 'fail').map((n) => n.node)
+  const names = (nodes: string[]) => `${nodes.slice(0, 10).join(', ')}${nodes.length > 10 ? ` and ${nodes.length - 10} more` : ''}`
+  if (fail === 0 && notReady === 0) return theme.ok(`all ${count(pass)} tests passed on ${count(report.nodes.length)} node${report.nodes.length === 1 ? '' : 's'}`)
+  const parts = [fail > 0 ? `${count(fail)} of ${count(pass + fail)} tests failed` : `${count(pass)} tests passed`]
+  if (failing.length > 0) parts.push(`failing node${failing.length === 1 ? '' : 's'}: ${names(failing)}`)
+  if (notReady > 0) parts.push(`not tested (test pods not Ready): ${names(report.notReady.map((n) => n.node))}`)
+  return theme.fail(parts.join('; '))
 }
 
 export function connectivityJunitCases(report: ConnectivityReport): JunitCase[] {
-  return report.results.map((r) => ({
-    classname: `connectivity.${r.test}`,
-    name: `${r.family} ${r.from} -> ${r.to}`,
-    outcome: r.status === 'pass' ? 'passed' as const : r.status === 'skip' ? 'skipped' as const : 'failure' as const,
-    message: r.message,
-  }))
+  return [
+    ...report.notReady.map((n) => ({classname: 'connectivity.test-pods', name: `${n.node} ready`, outcome: 'failure' as const, message: n.reason})),
+    ...report.results.map((r) => ({
+      classname: `connectivity.${r.test}`,
+      name: `${r.family} ${r.from} -> ${r.to}`,
+      outcome: r.status === 'pass' ? 'passed' as const : r.status === 'skip' ? 'skipped' as const : 'failure' as const,
+      message: r.message,
+    })),
+  ]
 }

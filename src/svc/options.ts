@@ -22,7 +22,7 @@ export interface ProbeSettings {
 }
 
 /** What to say of an object that could not be deleted: which, why, and the kubectl command that deletes it. */
-export function leftBehind(kind: 'pod' | 'service' | 'namespace', name: string, namespace: string | undefined, error: unknown): string {
+export function leftBehind(kind: 'pod' | 'service' | 'namespace' | 'daemonset', name: string, namespace: string | undefined, error: unknown): string {
   const why = (error as Error)?.message ?? String(error)
   return `could not delete ${kind} ${namespace ? `${namespace}/` : ''}${name} (${why}); delete it with: kubectl delete ${kind} ${namespace ? `-n ${namespace} ` : ''}${name}`
 }

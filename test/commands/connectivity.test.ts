@@ -1,13 +1,13 @@
-// connectivity against the simulated cluster: the matrix per family, what a node without IPv6 forwarding
-// and NAT outgoing off do to it, and everything it made deleted (request record and store).
+// connectivity against the simulated cluster: every node tested (DaemonSets of test pods), the node without
+// IPv6 forwarding found wherever it is, a node whose pod stays Pending, taints, --nodes, --sample, and
+// everything it made deleted (request record and store), also on Ctrl-C.
+import type {ConnectivityReport} from '../../src/connectivity/run.js'
+import {generateNodes} from '../sim/generate.js'
 import {interruptPlugin, runPlugin, startSim, type RunningSim} from '../sim/harness.js'
+import type {Scenario} from '../sim/scenario.js'
 
-interface Report {
-  namespace: string
-  nodes: string[]
-  results: Array<{test: string; family: string; from: string; to: string; status: string; latencyMs?: number; message: string}>
-  summary: {pass: number; fail: number; skip: number}
-}
+// What -o json prints is the report the command returns.
+type Report = ConnectivityReport
 
 async function connectivity(sim: RunningSim, ...args: string[]): Promise<{code: number; report: Report; stderr: string}> {
   const result = await runPlugin(['connectivity', ...args, '-o', 'json', '--kubeconfig', sim.kubeconfig])
@@ -18,71 +18,167 @@ async function connectivity(sim: RunningSim, ...args: string[]): Promise<{code: 
 function expectCleanedUp(sim: RunningSim, namespace: string): void {
   const {store, requests} = sim.server.sim
   expect(store.list(sim.server.sim.type('v1', 'Pod'), namespace)).toEqual([])
+  expect(store.list(sim.server.sim.type('apps/v1', 'DaemonSet'), namespace)).toEqual([])
   expect(store.list(sim.server.sim.type('v1', 'Service'), namespace)).toEqual([])
   expect(store.get(sim.server.sim.type('v1', 'Namespace'), undefined, namespace)).toBeUndefined()
-  const created = requests.filter((r) => r.verb === 'create' && !r.dryRun && r.code === 201 && (r.namespace === namespace || r.resource === 'namespaces'))
-  const deleted = requests.filter((r) => r.verb === 'delete' && (r.namespace === namespace || r.name === namespace))
-  expect(created.length).toBe(6)
-  expect(deleted.length).toBe(created.length)
+  const created = requests.filter((r) => r.verb === 'create' && !r.dryRun && r.code === 201 && r.namespace === namespace)
+  const deleted = requests.filter((r) => r.verb === 'delete' && r.namespace === namespace)
+  expect(created.map((r) => r.resource).sort()).toEqual(['daemonsets', 'daemonsets', 'services'])
+  expect(deleted.map((r) => r.resource).sort()).toEqual(['daemonsets', 'daemonsets', 'services'])
+  expect(requests.filter((r) => r.verb === 'delete' && r.resource === 'namespaces' && r.name === namespace)).toHaveLength(1)
+}
+
+/** Four dual-stack nodes: the healthy cluster and one more worker. */
+function fourNodes(s: Scenario): void {
+  s.nodes.push({name: 'worker-3', addresses: ['10.0.0.13', 'fd00:10::13'], podCIDRs: ['10.244.3.0/24', 'fd00:10:244:3::/64']})
 }
 
 describe('connectivity', () => {
-  it('passes the whole matrix over both families on the healthy cluster, then removes its workload', async () => {
+  it('tests every node over both families (same node, a ring, the Service, DNS, outside) and removes its workload', async () => {
     const sim = await startSim('healthy-dual-stack')
     try {
       const {code, report} = await connectivity(sim, '--external-target', '2606:4700:4700::1111')
       expect(code).toBe(0)
-      expect(report.nodes).toHaveLength(2)
-      const tests = [...new Set(report.results.map((r) => `${r.test} ${r.family}`))].sort()
-      expect(tests).toEqual(['dns ipv4', 'dns ipv6', 'external ipv6', 'pod-to-pod/cross-node ipv4', 'pod-to-pod/cross-node ipv6',
-        'pod-to-pod/same-node ipv4', 'pod-to-pod/same-node ipv6', 'pod-to-service ipv4', 'pod-to-service ipv6'])
-      expect(report.summary).toEqual({pass: 15, fail: 0, skip: 0})
+      expect(report.nodes).toEqual(['cp-1', 'worker-1', 'worker-2'])
+      expect(sim.server.sim.requests.filter((r) => r.verb === 'exec' && r.namespace === report.namespace)).toHaveLength(report.results.length)
+      const ring = report.results.filter((r) => r.test === 'pod-to-pod/cross-node' && r.family === 'ipv6').map((r) => `${r.fromNode}->${r.toNode}`)
+      expect(ring).toEqual(['cp-1->worker-1', 'worker-1->worker-2', 'worker-2->cp-1'])
+      expect(report.summary).toEqual({pass: 27, fail: 0, skip: 0, notReady: 0})
+      expect(report.nodeSummary.map((n) => n.status)).toEqual(['pass', 'pass', 'pass'])
+      expect(report.nodeSummary[0]!.families.ipv6).toEqual({sent: {pass: 5, fail: 0}, received: {pass: 3, fail: 0}})
       expect(report.results.find((r) => r.test === 'dns' && r.family === 'ipv6')!.message).toMatch(/^AAAA fd00:10:96::/)
       expectCleanedUp(sim, report.namespace)
+
+      // Kept this time: each test ran in a client pod that is on the node it names, against a server on the other.
+      const kept = (await connectivity(sim, '--keep', '--family', 'ipv4')).report
+      const podNodes = new Map(sim.server.sim.store.list(sim.server.sim.type('v1', 'Pod'), kept.namespace).map((p) => [p.metadata.name, p.spec?.nodeName]))
+      expect(podNodes.size).toBe(6)
+      const nodeOf = (text: string) => podNodes.get(text.split(' ')[0]!)
+      expect(kept.results.map((r) => nodeOf(r.from))).toEqual(kept.results.map((r) => r.fromNode))
+      const podToPod = kept.results.filter((r) => r.test.startsWith('pod-to-pod/'))
+      expect(podToPod.map((r) => nodeOf(r.to))).toEqual(podToPod.map((r) => r.toNode))
     } finally {
       await sim.stop()
     }
   })
 
-  it('a node without IPv6 forwarding breaks IPv6 to and from it, not IPv4; NAT outgoing off breaks outside IPv6', async () => {
+  it('finds the node without IPv6 forwarding wherever it is, and names the cause; IPv4 and the other nodes pass', async () => {
+    for (const bad of ['cp-1', 'worker-1', 'worker-2', 'worker-3']) {
+      const sim = await startSim('healthy-dual-stack', (s) => {
+        fourNodes(s)
+        s.nodes.find((n) => n.name === bad)!.sysctls = {'net.ipv6.conf.all.forwarding': '0'}
+      })
+      try {
+        const {code, report} = await connectivity(sim, '--timeout', '1s')
+        expect(code).toBe(1)
+        expect(report.nodes).toEqual(['cp-1', 'worker-1', 'worker-2', 'worker-3'])
+        expect(report.results.filter((r) => r.status === 'fail').every((r) => r.family === 'ipv6' && (r.fromNode === bad || r.toNode === bad))).toBe(true)
+        const failing = report.nodeSummary.filter((n) => n.status === 'fail')
+        expect(failing.map((n) => n.node)).toEqual([bad])
+        expect(failing[0]!.findings).toEqual(['IPv6 fails in and out; IPv6 forwarding is 0 there (net.ipv6.conf.all.forwarding; kubectl dualstack doctor --only node.ipv6-forwarding)'])
+        expect(report.nodeSummary.filter((n) => n.status === 'affected')).toHaveLength(2) // its two ring neighbours
+        expectCleanedUp(sim, report.namespace)
+      } finally {
+        await sim.stop()
+      }
+    }
+  })
+
+  it('a node whose test pod stays Pending is reported by name with the reason, and the others are still tested', async () => {
     const sim = await startSim('healthy-dual-stack', (s) => {
-      s.nodes[1]!.sysctls = {'net.ipv6.conf.all.forwarding': '0'}
-      s.objects!.push({apiVersion: 'crd.projectcalico.org/v1', kind: 'IPPool', metadata: {name: 'default-ipv6-ippool'},
-        spec: {cidr: 'fd00:10:244::/56', blockSize: 122, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: false, nodeSelector: 'all()'}})
+      fourNodes(s)
+      s.nodes.find((n) => n.name === 'worker-2')!.podsPending = {reason: 'ErrImagePull', message: 'failed to pull image: dial tcp: i/o timeout'}
     })
     try {
-      const {code, report} = await connectivity(sim, '--external-target', '2606:4700:4700::1111', '--timeout', '1s')
+      const table = await runPlugin(['connectivity', '--ready-timeout', '2s', '--kubeconfig', sim.kubeconfig])
+      expect(table.code).toBe(1)
+      expect(table.stdout).toMatch(/worker-2 +- +- +- +- +not-ready/)
+      expect(table.stdout).toMatch(/✖ worker-2: not tested: server pod dualstack-server-\w+ Pending: ErrImagePull: failed to pull image: dial tcp: i\/o timeout; client pod dualstack-client-\w+ Pending: ErrImagePull/)
+      expect(table.stdout).toMatch(/\n24 tests passed; not tested \(test pods not Ready\): worker-2\n$/)
+      const {code, report} = await connectivity(sim, '--ready-timeout', '2s')
       expect(code).toBe(1)
-      expect(report.nodes).toEqual(['cp-1', 'worker-1'])
-      const failed = report.results.filter((r) => r.status === 'fail')
-      expect(failed.every((r) => r.family === 'ipv6')).toBe(true)
-      expect(report.results.filter((r) => r.family === 'ipv4').every((r) => r.status === 'pass')).toBe(true)
-      // Same-node traffic on the healthy node still works; everything touching worker-1 does not.
-      const v6 = (test: string, from: string) => report.results.find((r) => r.family === 'ipv6' && r.test === test && r.from.startsWith(from))!.status
-      expect(v6('pod-to-pod/same-node', 'client-0')).toBe('pass')
-      expect(v6('pod-to-pod/cross-node', 'client-0')).toBe('fail')
-      expect(v6('pod-to-pod/same-node', 'client-1')).toBe('fail')
-      for (const r of failed.filter((x) => x.test.startsWith('pod-to-pod'))) {
-        expect(r.message).toContain('likely cause: IPv6 forwarding is off on node worker-1 (kubectl dualstack doctor --only node.ipv6-forwarding)')
-      }
-      expect(report.results.find((r) => r.test === 'external')!.message).toContain('natOutgoing')
+      expect(report.notReady.map((n) => n.node)).toEqual(['worker-2'])
+      expect([...new Set(report.results.map((r) => r.fromNode))].sort()).toEqual(['cp-1', 'worker-1', 'worker-3'])
+      expect(report.summary).toEqual({pass: 24, fail: 0, skip: 0, notReady: 1})
       expectCleanedUp(sim, report.namespace)
     } finally {
       await sim.stop()
     }
   })
 
-  it('on 1.18 it makes one Service per family (the alpha ipFamily field) and reports the matrix as a table and JUnit', async () => {
+  it('skips tainted and cordoned nodes unless asked, and says so; --include-tainted runs the pods there', async () => {
+    const sim = await startSim('healthy-dual-stack', (s) => {
+      fourNodes(s)
+      s.nodes.find((n) => n.name === 'cp-1')!.taints = [{key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule'}]
+      s.nodes.find((n) => n.name === 'worker-3')!.unschedulable = true
+    })
+    try {
+      const table = await runPlugin(['connectivity', '--kubeconfig', sim.kubeconfig])
+      expect(table.code).toBe(0)
+      expect(table.stdout.split('\n').slice(0, 2)).toEqual([
+        expect.stringMatching(/^Testing all 2 nodes from namespace dualstack-connectivity-\w+ \(deleted afterwards\)$/),
+        'Skipped 2: cp-1 (tainted node-role.kubernetes.io/control-plane:NoSchedule (--include-tainted tests it)), worker-3 (cordoned (unschedulable))',
+      ])
+      const {report} = await connectivity(sim, '--include-tainted')
+      expect(report.nodes).toEqual(['cp-1', 'worker-1', 'worker-2'])
+      expect(report.summary.fail).toBe(0)
+      const placed = sim.server.sim.requests.filter((r) => r.verb === 'exec' && r.namespace === report.namespace)
+      expect(placed.length).toBe(report.results.length)
+      expect(report.results.some((r) => r.fromNode === 'cp-1')).toBe(true)
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it('--nodes tests exactly those; an unknown name is a usage error; --node-selector asks the API server', async () => {
+    const sim = await startSim('healthy-dual-stack', fourNodes)
+    try {
+      const {report} = await connectivity(sim, '--nodes', 'worker-3,worker-1', '--family', 'ipv6')
+      expect(report.nodes).toEqual(['worker-1', 'worker-3'])
+      expect(new Set(report.results.map((r) => r.family))).toEqual(new Set(['ipv6']))
+      const unknown = await runPlugin(['connectivity', '--nodes', 'worker-9', '--kubeconfig', sim.kubeconfig])
+      expect(unknown.code).toBe(2)
+      expect(unknown.stderr).toBe('error: no node named worker-9; kubectl get nodes lists them\n')
+      const selected = await connectivity(sim, '--node-selector', 'node-role.kubernetes.io/control-plane')
+      expect(selected.report.nodes).toEqual(['cp-1'])
+      expect(sim.server.sim.requests.some((r) => r.verb === 'list' && r.resource === 'nodes' && /labelSelector=node-role/.test(r.path))).toBe(true)
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it('--sample N keeps every suspicious node and says it sampled in the first line', async () => {
+    const sim = await startSim('healthy-dual-stack', (s) => {
+      generateNodes(s, 12)
+      s.nodes[7]!.sysctls = {'net.ipv6.conf.all.forwarding': '0'}
+    })
+    try {
+      const table = await runPlugin(['connectivity', '--sample', '3', '--timeout', '1s', '--kubeconfig', sim.kubeconfig])
+      expect(table.code).toBe(1)
+      expect(table.stdout.split('\n')[0]).toMatch(/^Testing 3 of 12 nodes from namespace dualstack-connectivity-\w+ \(deleted afterwards\): a sample holding the 1 suspicious node \(node-00007: IPv6 forwarding is 0\) and the rest spread over the node names; --sample 0 tests all$/)
+      expect(table.stdout).toMatch(/✖ node-00007: IPv6 fails in and out; IPv6 forwarding is 0 there/)
+      const {report} = await connectivity(sim, '--sample', '3', '--timeout', '1s')
+      expect(report.nodes).toHaveLength(3)
+      expect(report.nodes).toContain('node-00007')
+      expect(report.sample).toEqual({size: 3, suspicious: [{node: 'node-00007', reasons: ['IPv6 forwarding is 0']}]})
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it('on 1.18 it makes one Service per family (the alpha ipFamily field) and reports as a table and JUnit', async () => {
     const sim = await startSim('runbook-rke-1.18')
     try {
       const table = await runPlugin(['connectivity', '--timeout', '1s', '--kubeconfig', sim.kubeconfig])
       expect(table.code).toBe(1)
-      expect(table.stdout).toMatch(/^Test workload in namespace dualstack-connectivity-[0-9a-f]{6} on node-1, node-2 \(deleted afterwards\)\n/)
-      expect(table.stdout).toMatch(/pod-to-service +client-0 \(node-1\) +service\/server-ipv4 +✔ [\d.]+ ms/)
-      expect(table.stdout).toMatch(/dns +client-0 +server-ipv6\.dualstack-connectivity-[0-9a-f]{6}\.svc\.cluster\.local +✔/)
-      expect(table.stdout).toContain('Failures:')
+      expect(table.stdout).toMatch(/^Testing all 3 nodes from namespace dualstack-connectivity-[0-9a-f]{6} \(deleted afterwards\)\n/)
+      expect(table.stdout).toMatch(/node-2 +✔ 4\/4 +✔ 2\/2 +✖ 1\/4 +✖ 0\/2 +fail/)
+      expect(table.stdout).toContain('✖ node-2: IPv6 fails in and out; IPv6 forwarding is 0 there')
+      const wide = await runPlugin(['connectivity', '--timeout', '1s', '-o', 'wide', '--kubeconfig', sim.kubeconfig])
+      expect(wide.stdout).toMatch(/pod-to-service +dualstack-client-\w+ \(node-1\) +service\/server-ipv4 +✔ [\d.]+ ms/)
+      expect(wide.stdout).toMatch(/dns +dualstack-client-\w+ \(node-1\) +server-ipv6\.dualstack-connectivity-[0-9a-f]{6}\.svc\.cluster\.local +✔/)
       const junit = await runPlugin(['connectivity', '--timeout', '1s', '-o', 'junit', '--kubeconfig', sim.kubeconfig])
-      expect(junit.stdout).toMatch(/<testsuite name="kubectl-dualstack connectivity" tests="14" failures="\d+" errors="0" skipped="0">/)
+      expect(junit.stdout).toMatch(/<testsuite name="kubectl-dualstack connectivity" tests="24" failures="\d+" errors="0" skipped="0">/)
     } finally {
       await sim.stop()
     }
@@ -95,7 +191,7 @@ describe('connectivity', () => {
     try {
       const {code} = await interruptPlugin(['connectivity', '--kubeconfig', sim.kubeconfig], () => sim.server.sim.requests.some((r) => r.verb === 'exec'))
       expect(code).toBe(130)
-      const namespace = sim.server.sim.requests.find((r) => r.verb === 'create' && r.resource === 'pods')!.namespace!
+      const namespace = sim.server.sim.requests.find((r) => r.verb === 'create' && r.resource === 'daemonsets')!.namespace!
       expectCleanedUp(sim, namespace)
     } finally {
       await sim.stop()
