@@ -9,6 +9,8 @@ export interface Measurement {
   exitCode: number
   stdoutBytes: number
   stdoutSha256: string
+  /** What it printed, when asked for (keepStdout). */
+  stdout?: string
 }
 
 function vmHwmKb(pid: number): number {
@@ -20,16 +22,18 @@ function vmHwmKb(pid: number): number {
   }
 }
 
-export function measure(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<Measurement> {
+export function measure(command: string, args: string[], env: NodeJS.ProcessEnv, keepStdout = false): Promise<Measurement> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint()
     const child = spawn(command, args, {env, stdio: ['ignore', 'pipe', 'inherit']})
     const hash = createHash('sha256')
     let bytes = 0
     let peak = 0
+    const kept: Buffer[] = []
     child.stdout.on('data', (chunk: Buffer) => {
       bytes += chunk.length
       hash.update(chunk)
+      if (keepStdout) kept.push(chunk)
     })
     const timer = setInterval(() => {
       peak = Math.max(peak, vmHwmKb(child.pid!))
@@ -43,6 +47,7 @@ export function measure(command: string, args: string[], env: NodeJS.ProcessEnv)
         exitCode: code ?? -1,
         stdoutBytes: bytes,
         stdoutSha256: hash.digest('hex'),
+        ...(keepStdout ? {stdout: Buffer.concat(kept).toString('utf8')} : {}),
       })
     })
   })
