@@ -26,9 +26,18 @@ export class ForwardingReader {
     return value
   }
 
+  private async calicoNodePods(): Promise<PodDetail[]> {
+    for (const namespace of ['kube-system', 'calico-system']) {
+      const pods = await this.client.listAll<PodDetail>(`/api/v1/namespaces/${namespace}/pods`, {labelSelector: 'k8s-app=calico-node'}).catch(() => [])
+      if (pods.length > 0) return pods
+    }
+    return []
+  }
+
   private async readNode(node: string): Promise<string | undefined> {
     // No permission to list or exec, or no Calico: no cause to offer, and the caller points to doctor.
-    this.hostPods ??= this.client.listAll<PodDetail>('/api/v1/namespaces/kube-system/pods', {labelSelector: 'k8s-app=calico-node'}).catch(() => [])
+    // calico-node runs in kube-system (manifest, Helm) or calico-system (the Tigera operator).
+    this.hostPods ??= this.calicoNodePods()
     const pod = hostPodOn(await this.hostPods, node)
     return pod ? (await readIpv6Forwarding(this.client, pod, 10_000)).value : undefined
   }

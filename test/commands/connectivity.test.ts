@@ -4,7 +4,7 @@
 import type {ConnectivityReport} from '../../src/connectivity/run.js'
 import {generateNodes} from '../sim/generate.js'
 import {interruptPlugin, runPlugin, startSim, type RunningSim} from '../sim/harness.js'
-import type {Scenario} from '../sim/scenario.js'
+import {viaOperator, type Scenario} from '../sim/scenario.js'
 
 // What -o json prints is the report the command returns.
 type Report = ConnectivityReport
@@ -81,6 +81,21 @@ describe('connectivity', () => {
       } finally {
         await sim.stop()
       }
+    }
+  })
+
+  it('names the cause on an operator install too (calico-node in calico-system)', async () => {
+    const sim = await startSim('healthy-dual-stack', (s) => {
+      viaOperator([{cidr: '10.244.0.0/16', encapsulation: 'None', natOutgoing: 'Enabled'}, {cidr: 'fd00:10:244::/56', encapsulation: 'None', natOutgoing: 'Enabled'}])(s)
+      s.nodes[2]!.sysctls = {'net.ipv6.conf.all.forwarding': '0'}
+    })
+    try {
+      const {code, report} = await connectivity(sim, '--timeout', '1s')
+      expect(code).toBe(1)
+      expect(report.nodeSummary.filter((n) => n.status === 'fail').map((n) => `${n.node}: ${n.findings.join('; ')}`))
+        .toEqual([expect.stringMatching(/^worker-2: IPv6 fails in and out; IPv6 forwarding is 0 there/)])
+    } finally {
+      await sim.stop()
     }
   })
 

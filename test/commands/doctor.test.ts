@@ -1,7 +1,6 @@
 // doctor against simulated clusters: the shipped scenarios, one mutation of the healthy cluster per failure
 // mode (each asserting the status of every check), read-only proof, RBAC, selection and output formats.
-import type {Scenario} from '../sim/scenario.js'
-import type {Obj} from '../sim/store.js'
+import {objectOf, viaOperator, type Scenario} from '../sim/scenario.js'
 import {runPlugin, startSim, type RunningSim} from '../sim/harness.js'
 
 const ALL_IDS = [
@@ -28,12 +27,6 @@ function statuses(report: DoctorJson): Record<string, string> {
 
 function allPassExcept(overrides: Record<string, string>): Record<string, string> {
   return Object.fromEntries(ALL_IDS.map((id) => [id, overrides[id] ?? 'pass']))
-}
-
-function objectOf(s: Scenario, kind: string, name: string): Obj {
-  const obj = s.objects!.find((o) => o.kind === kind && o.metadata.name === name)
-  if (!obj) throw new Error(`scenario has no ${kind} ${name}`)
-  return obj
 }
 
 function calicoEnv(s: Scenario): Array<{name: string; value?: string}> {
@@ -134,18 +127,6 @@ function report(r: {report: DoctorJson}) {
 }
 
 type Mutation = (s: Scenario) => void
-
-/** The healthy cluster, installed by the Tigera operator instead of the manifest. */
-function viaOperator(ipPools: Array<Record<string, unknown>>): Mutation {
-  return (s) => {
-    s.calicoOperator = true
-    s.objects = s.objects!.filter((o) => o.metadata.name !== 'calico-config')
-    const ds = objectOf(s, 'DaemonSet', 'calico-node')
-    ds.metadata.namespace = 'calico-system'
-    ds.spec.template.spec.containers[0].env = [{name: 'DATASTORE_TYPE', value: 'kubernetes'}, {name: 'IP', value: 'autodetect'}, {name: 'IP6', value: 'autodetect'}]
-    s.objects.push({apiVersion: 'operator.tigera.io/v1', kind: 'Installation', metadata: {name: 'default'}, spec: {calicoNetwork: {ipPools}}})
-  }
-}
 
 // One failure mode each, made from the healthy cluster; the expected statuses of the checks that change.
 const FAILURE_MODES: Array<[string, Mutation, Record<string, string>]> = [

@@ -1,17 +1,10 @@
 // Cluster data written by many hands: escape sequences in a ConfigMap, an env value and an annotation,
 // CNI config that is not JSON. Nothing of it reaches the terminal as a control sequence, and nothing crashes.
-import type {Obj} from '../sim/store.js'
 import {runPlugin, startSim, type RunResult, type RunningSim} from '../sim/harness.js'
-import type {Scenario} from '../sim/scenario.js'
+import {objectOf} from '../sim/scenario.js'
 
 // Sets the window title, writes the clipboard (OSC 52), turns the text red and hides what follows.
 const HOSTILE = '\x1b]0;pwned\x07\x1b]52;c;cm0gLXJmIH4=\x07\x1b[31m\x1b[8m'
-
-function objectOf(s: Scenario, kind: string, name: string): Obj {
-  const obj = s.objects!.find((o) => o.kind === kind && o.metadata.name === name)
-  if (!obj) throw new Error(`scenario has no ${kind} ${name}`)
-  return obj
-}
 
 function expectNoControlSequences(result: RunResult): void {
   for (const text of [result.stdout, result.stderr]) {

@@ -1,7 +1,6 @@
 // svc-check against the simulated cluster: every test per family, the likely causes of failures, and the
 // pod it creates always deleted (on success, on error, on Ctrl-C), proven by the request record.
-import type {Scenario} from '../sim/scenario.js'
-import type {Obj} from '../sim/store.js'
+import {objectOf} from '../sim/scenario.js'
 import {interruptPlugin, runPlugin, startSim, type RunningSim} from '../sim/harness.js'
 
 interface Report {
@@ -33,10 +32,6 @@ function expectOneProbePodCreatedAndDeleted(sim: RunningSim): void {
   expect(life.created).toBe(1)
   expect(life.deleted).toHaveLength(1)
   expect(life.left).toEqual([])
-}
-
-function objectOf(s: Scenario, kind: string, name: string): Obj {
-  return s.objects!.find((o) => o.kind === kind && o.metadata.name === name)!
 }
 
 describe('svc-check on the healthy cluster', () => {

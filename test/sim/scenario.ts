@@ -106,3 +106,22 @@ export function versionAtLeast(version: string, major: number, minor: number): b
   const [maj, min] = [Number(m[1]), Number(m[2])]
   return maj > major || (maj === major && min >= minor)
 }
+
+/** One of a scenario's objects, by kind and name (for tests that change a scenario before it starts). */
+export function objectOf(s: Scenario, kind: string, name: string): Obj {
+  const obj = s.objects?.find((o) => o.kind === kind && o.metadata.name === name)
+  if (!obj) throw new Error(`scenario ${s.name} has no ${kind} ${name}`)
+  return obj
+}
+
+/** The healthy cluster as the Tigera operator installs it: calico-node in calico-system, pools from the Installation. */
+export function viaOperator(ipPools: Array<Record<string, unknown>>): (s: Scenario) => void {
+  return (s) => {
+    s.calicoOperator = true
+    s.objects = s.objects!.filter((o) => o.metadata.name !== 'calico-config')
+    const ds = objectOf(s, 'DaemonSet', 'calico-node')
+    ds.metadata.namespace = 'calico-system'
+    ds.spec.template.spec.containers[0].env = [{name: 'DATASTORE_TYPE', value: 'kubernetes'}, {name: 'IP', value: 'autodetect'}, {name: 'IP6', value: 'autodetect'}]
+    s.objects.push({apiVersion: 'operator.tigera.io/v1', kind: 'Installation', metadata: {name: 'default'}, spec: {calicoNetwork: {ipPools}}})
+  }
+}
