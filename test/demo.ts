@@ -21,6 +21,8 @@ try {
   show('as a CI gate: pods created before dual-stack fail it', 'kubectl dualstack pod-ips -A --require-dual -o wide', await runPlugin(['pod-ips', '-A', '--require-dual', '-o', 'wide', ...kc]))
   show('every runbook check at once: the stale pool, NAT outgoing, node-2 forwarding and the old pods fail', 'kubectl dualstack doctor',
     await runPlugin(['doctor', ...kc]))
+  show('traffic on every node: node-2 fails IPv6 in and out (forwarding is 0 there); its ring neighbours only with it', 'kubectl dualstack connectivity --timeout 1s',
+    await runPlugin(['connectivity', '--timeout', '1s', ...kc]))
   show('the repair, planned: pods hold addresses of the stale pool, so Calico\'s migration', 'kubectl dualstack ippool fix --dry-run',
     await runPlugin(['ippool', 'fix', '--dry-run', ...kc]))
   show('the repair, done: new pool, old one disabled, pods moved by their owners (bare pods are only listed)', 'kubectl dualstack ippool fix --recreate-pods --yes',

@@ -67,7 +67,8 @@ export function brokenNodes(nodes: readonly string[], results: readonly Connecti
 }
 
 /** Tests of a kind and family that failed from every node (two or more): one cluster-wide cause, said once. */
-export function failingEverywhere(nodes: readonly string[], results: readonly ConnectivityResult[], families: readonly Family[]): Array<{test: ConnectivityResult['test']; family: Family; message: string}> {
+export function failingEverywhere(nodes: readonly string[], results: readonly ConnectivityResult[], families: readonly Family[],
+  broken = new Map(families.map((family) => [family, new Set(brokenNodes(nodes, results, family))]))): Array<{test: ConnectivityResult['test']; family: Family; message: string}> {
   if (nodes.length < 2) return []
   const kinds = new Map<string, ConnectivityResult[]>()
   for (const r of results) {
@@ -80,6 +81,8 @@ export function failingEverywhere(nodes: readonly string[], results: readonly Co
   for (const family of families) {
     for (const [key, runs] of kinds) {
       if (!key.endsWith(` ${family}`) || runs[0]!.test.startsWith('pod-to-pod/')) continue
+      // Through a Service that is not node-local, every sender may meet a broken node's server: that node's failure.
+      if (runs[0]!.test === 'pod-to-service' && runs[0]!.toNode === undefined && (broken.get(family)?.size ?? 0) > 0) continue
       const failedFrom = new Set(runs.filter((r) => r.status === 'fail').map((r) => r.fromNode))
       if (nodes.every((n) => failedFrom.has(n))) everywhere.push({test: runs[0]!.test, family, message: runs.find((r) => r.status === 'fail')!.message})
     }
@@ -97,7 +100,7 @@ export function summarizeNodes(
 ): NodeSummary[] {
   const byNode = tally(nodes, results)
   const broken = new Map(families.map((family) => [family, new Set(brokenNodes(nodes, results, family))]))
-  const everywhere = new Set(failingEverywhere(nodes, results, families).map((e) => `${e.test} ${e.family}`))
+  const everywhere = new Set(failingEverywhere(nodes, results, families, broken).map((e) => `${e.test} ${e.family}`))
   // Failed tests by the nodes they touch, indexed once: a thousand nodes make ten thousand results.
   const failedWith = new Map<string, ConnectivityResult[]>()
   for (const r of results) {
@@ -125,13 +128,20 @@ export function summarizeNodes(
       const all = (failedWith.get(node) ?? []).filter((r) => r.family === family)
       const failed = all.filter((r) => !everywhere.has(`${r.test} ${r.family}`))
       if (failed.length < all.length) affected = true
+      const brokenHere = broken.get(family)!
       const other = (r: ConnectivityResult) => (r.fromNode === node ? r.toNode : r.fromNode)
-      const explained = failed.filter((r) => other(r) !== undefined && other(r) !== node && broken.get(family)!.has(other(r)!))
-      const unexplained = failed.filter((r) => !explained.includes(r))
+      const explained = failed.filter((r) => other(r) !== undefined && other(r) !== node && brokenHere.has(other(r)!))
+      // A Service that is not node-local sends to any node's server, the broken ones' too.
+      const viaService = brokenHere.size > 0 ? failed.filter((r) => r.test === 'pod-to-service' && r.toNode === undefined) : []
+      const unexplained = failed.filter((r) => !explained.includes(r) && !viaService.includes(r))
       if (explained.length > 0) {
         affected = true
         const peers = [...new Set(explained.map((r) => other(r)!))]
         findings.push(`${label} with ${peers.join(', ')} fails (see ${peers.length === 1 ? 'that node' : 'those nodes'})`)
+      }
+      if (viaService.length > 0) {
+        affected = true
+        findings.push(`${label} to the Service fails (its backends include ${[...brokenHere].join(', ')})`)
       }
       if (unexplained.length > 0) {
         own = true

@@ -1,7 +1,7 @@
 // connectivity's plain logic: which nodes, the ring, the sample, and the per-node verdicts.
 import {chooseNodes, pickSample, type ConnectivityNodeObject} from '../../src/connectivity/nodes.js'
 import {planTests, ringSuccessor} from '../../src/connectivity/plan.js'
-import {summarizeNodes, type ConnectivityResult} from '../../src/connectivity/report.js'
+import {failingEverywhere, summarizeNodes, type ConnectivityResult} from '../../src/connectivity/report.js'
 import {seededRandom} from '../sim/random.js'
 
 function node(name: string, extra: {labels?: Record<string, string>; unschedulable?: boolean; taints?: Array<{key: string; value?: string; effect: string}>; ready?: boolean} = {}): ConnectivityNodeObject {
@@ -125,6 +125,20 @@ describe('per-node verdicts', () => {
       expect(others.every((s) => s.status === 'affected' && s.findings.length === 0)).toBe(true)
       expect(summaries.find((s) => s.node === bad)!.families.ipv6).toEqual({sent: {pass: 1, fail: 4}, received: {pass: 0, fail: 3}})
     }
+  })
+
+  it('before node-local Services, Service failures anywhere are put down to the broken node, not to the senders or the cluster', () => {
+    const nodes = names(4)
+    const bad = 'node-002'
+    const results: ConnectivityResult[] = planTests(nodes, ['ipv6'], {serviceIsNodeLocal: false}).map((t) => {
+      // The Service sent every packet to the backend on the broken node.
+      const fails = t.test === 'pod-to-service' || (t.test.startsWith('pod-to-pod/') && (t.fromNode === bad || t.toNode === bad))
+      return {...t, from: t.fromNode, to: t.toNode ?? 'service/server', status: fails ? 'fail' : 'pass', message: fails ? 'timed out' : 'HTTP 200'}
+    })
+    const summaries = summarizeNodes(nodes, results, ['ipv6'], [], new Map())
+    expect(summaries.filter((s) => s.status === 'fail').map((s) => s.node)).toEqual([bad])
+    expect(summaries.find((s) => s.node === 'node-000')!.findings).toEqual(['IPv6 to the Service fails (its backends include node-002)'])
+    expect(failingEverywhere(nodes, results, ['ipv6'])).toEqual([])
   })
 
   it('a node with its own partial failure is failing with what failed; a not-Ready node is listed as such', () => {
