@@ -90,7 +90,10 @@ export async function runConnectivity(client: ClusterClient, options: Connectivi
   const unregister = onInterrupt(cleanup)
   try {
     if (!(await client.getIfExists(`/api/v1/namespaces/${ns}`))) {
-      await createObject(client, '/api/v1/namespaces', {apiVersion: 'v1', kind: 'Namespace', metadata: {name: namespace, labels: LABELS}})
+      // Pod Security "baseline" is what the test pods need (ping wants NET_RAW, which "restricted" drops):
+      // said on the namespace so that a cluster whose default is "restricted" still runs them.
+      await createObject(client, '/api/v1/namespaces', {apiVersion: 'v1', kind: 'Namespace',
+        metadata: {name: namespace, labels: {...LABELS, 'pod-security.kubernetes.io/enforce': 'baseline'}}})
       made.push({kind: 'namespace', path: `/api/v1/namespaces/${ns}`, name: namespace})
     }
     const version = parseKubeVersion((await client.request<{gitVersion: string}>('GET', '/version')).gitVersion)

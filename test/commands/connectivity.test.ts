@@ -51,6 +51,8 @@ describe('connectivity', () => {
 
       // Kept this time: each test ran in a client pod that is on the node it names, against a server on the other.
       const kept = (await connectivity(sim, '--keep', '--family', 'ipv4')).report
+      const namespace = sim.server.sim.store.get(sim.server.sim.type('v1', 'Namespace'), undefined, kept.namespace)!
+      expect(namespace.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('baseline')
       const podNodes = new Map(sim.server.sim.store.list(sim.server.sim.type('v1', 'Pod'), kept.namespace).map((p) => [p.metadata.name, p.spec?.nodeName]))
       expect(podNodes.size).toBe(6)
       const nodeOf = (text: string) => podNodes.get(text.split(' ')[0]!)
