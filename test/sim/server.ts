@@ -179,7 +179,7 @@ export class SimServer {
     }
     try {
       const fault = this.sim.fault(verb, route?.type.plural, parsed.user?.name)
-      if (fault?.latencyMs) await sleep(fault.latencyMs)
+      if (fault?.latencyMs) await sleep(fault.latencyMs, undefined, {ref: false}) // a stopped server does not wait for it
       if (fault?.drop) {
         record.code = 0
         req.socket.destroy()
