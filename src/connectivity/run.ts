@@ -43,6 +43,8 @@ export interface ConnectivityReport {
   nodes: string[]
   /** How many nodes could have been tested. */
   candidates: number
+  /** How the nodes were picked: every node, --nodes, or --node-selector. */
+  picked: 'all' | 'nodes' | 'node-selector'
   /** Present when only a sample was tested: its size and the suspicious nodes it had to include. */
   sample?: {size: number; suspicious: Array<{node: string; reasons: string[]}>}
   skipped: Array<{node: string; reason: string}>
@@ -120,7 +122,8 @@ export async function runConnectivity(client: ClusterClient, options: Connectivi
     const nodeSummary = summarizeNodes(tested, results, options.families, pods.notReady, causes)
     const summary = {pass: 0, fail: 0, skip: 0, notReady: pods.notReady.length}
     for (const r of results) summary[r.status]++
-    return {namespace, nodes, candidates: choice.targets.length, ...(sample ? {sample} : {}), skipped: choice.skipped, notReady: pods.notReady,
+    const picked = options.nodeNames ? 'nodes' : options.nodeSelector ? 'node-selector' : 'all'
+    return {namespace, nodes, candidates: choice.targets.length, picked, ...(sample ? {sample} : {}), skipped: choice.skipped, notReady: pods.notReady,
       everywhere: failingEverywhere(tested, results, options.families), results, nodeSummary, summary}
   } finally {
     unregister()

@@ -23,7 +23,11 @@ function header(report: ConnectivityReport): string[] {
       : `the ${suspicious.length} suspicious node${suspicious.length === 1 ? '' : 's'} (${named}${suspicious.length > 5 ? `; ${suspicious.length - 5} more` : ''})`}` +
       ` and the rest spread over the node names; --sample 0 tests all`)
   } else {
-    lines.push(`Testing ${report.nodes.length === 1 ? 'the only node' : `all ${count(report.nodes.length)} nodes`} ${where}`)
+    const n = count(report.nodes.length)
+    const which = report.picked === 'nodes' ? `the ${n} node${report.nodes.length === 1 ? '' : 's'} of --nodes`
+      : report.picked === 'node-selector' ? `the ${n} node${report.nodes.length === 1 ? '' : 's'} of --node-selector`
+        : report.nodes.length === 1 ? 'the only node' : `all ${n} nodes`
+    lines.push(`Testing ${which} ${where}`)
   }
   if (report.skipped.length > 0) {
     lines.push(`Skipped ${report.skipped.length}: ${report.skipped.slice(0, 10).map((s) => `${s.node} (${s.reason})`).join(', ')}${report.skipped.length > 10 ? `, and ${report.skipped.length - 10} more` : ''}`)

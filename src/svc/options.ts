@@ -9,7 +9,7 @@ export const probeFlags = {
   family: Flags.string({description: 'Which families to test', options: ['ipv4', 'ipv6', 'all'], default: 'all'}),
   timeout: Flags.string({description: 'Timeout of each ping and HTTP test', default: '5s'}),
   'ready-timeout': Flags.string({description: 'How long to wait for the pods it creates to be Ready', default: '2m'}),
-  keep: Flags.boolean({description: 'Keep what it creates (pods, Service, namespace) instead of deleting it'}),
+  keep: Flags.boolean({description: "Keep what it creates (test pods or DaemonSets, Service, namespace) instead of deleting it"}),
 }
 
 export interface ProbeSettings {

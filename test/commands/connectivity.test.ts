@@ -153,6 +153,8 @@ describe('connectivity', () => {
       const {report} = await connectivity(sim, '--nodes', 'worker-3,worker-1', '--family', 'ipv6')
       expect(report.nodes).toEqual(['worker-1', 'worker-3'])
       expect(new Set(report.results.map((r) => r.family))).toEqual(new Set(['ipv6']))
+      const table = await runPlugin(['connectivity', '--nodes', 'worker-1', '--family', 'ipv4', '--kubeconfig', sim.kubeconfig])
+      expect(table.stdout.split('\n')[0]).toMatch(/^Testing the 1 node of --nodes from namespace dualstack-connectivity-\w+ \(deleted afterwards\)$/)
       const unknown = await runPlugin(['connectivity', '--nodes', 'worker-9', '--kubeconfig', sim.kubeconfig])
       expect(unknown.code).toBe(2)
       expect(unknown.stderr).toBe('error: no node named worker-9; kubectl get nodes lists them\n')
