@@ -134,6 +134,17 @@ describe('kubectl against the healthy dual-stack cluster', () => {
     expect(pods.stdout).toMatch(/hello-k8s\s+\S+\s+10\.244\.\S+\s+fd00:10:244::\S+\s+dual/)
   })
 
+  it('Pod Security admission: a restricted namespace refuses a root pod with the apiserver\'s message', async () => {
+    ok(await k('create', 'namespace', 'locked'))
+    ok(await k('label', 'namespace', 'locked', 'pod-security.kubernetes.io/enforce=restricted'))
+    const refused = await k('run', 'probe', '-n', 'locked', '--image=busybox:1.37', '--restart=Never', '--', 'sleep', '60')
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(/^Error from server \(Forbidden\): pods "probe" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false \(container "probe" must set securityContext.allowPrivilegeEscalation=false\), unrestricted capabilities/)
+    ok(await k('label', 'namespace', 'locked', 'pod-security.kubernetes.io/enforce=baseline', '--overwrite'))
+    expect(ok(await k('run', 'probe', '-n', 'locked', '--image=busybox:1.37', '--restart=Never', '--', 'sleep', '60'))).toContain('pod/probe created')
+    ok(await k('delete', 'namespace', 'locked'))
+  })
+
   it('a DaemonSet keeps off a tainted node unless it tolerates the taint, and deleting the namespace takes its pods', async () => {
     const file = path.join(sim.dir, 'ds.yaml')
     const daemonSet = (name: string, tolerations: string) => [

@@ -6,6 +6,7 @@ import {createHash} from 'node:crypto'
 import {parseCidr, type Family} from '../../src/net/ip.js'
 import type {SimCluster} from './cluster.js'
 import {familyName} from './ipam.js'
+import {podSecurityRefusal} from './pod-security.js'
 import {daemonPodFits, daemonPodMayStay, matchesNodeAffinity, untoleratedTaint} from './scheduling.js'
 import {matchesLabelSelectorObject} from './selectors.js'
 import {timestamp, type Obj} from './store.js'
@@ -167,6 +168,7 @@ export class Controllers {
       const hash = templateHash(ds.spec?.template)
       const nodes = this.nodes()
       const eligible = nodes.filter((n) => daemonPodFits(ds.spec?.template?.spec, n))
+      let refused: string | undefined
       const mayStay = new Set(nodes.filter((n) => daemonPodMayStay(ds.spec?.template?.spec, n)).map((n) => n.metadata.name))
       const pods = this.podsOf(ds)
       // Index by node once: large generated clusters have thousands of nodes.
@@ -179,12 +181,17 @@ export class Controllers {
           this.sim.store.delete(podType, stale.metadata.namespace, stale.metadata.name)
         }
         if (!onNode.some((p) => p.metadata.labels?.['controller-revision-hash'] === hash)) {
-          this.sim.store.create(podType, this.newPod(ds, 'DaemonSet', 'apps/v1', ds.metadata.name, hash, node.metadata.name))
+          const pod = this.newPod(ds, 'DaemonSet', 'apps/v1', ds.metadata.name, hash, node.metadata.name)
+          const refusal = podSecurityRefusal(`${ds.metadata.name}-${hash.slice(0, 5)}`, pod.spec, this.sim.store.get(this.t('v1', 'Namespace'), undefined, ds.metadata.namespace ?? ''))
+          if (refusal) refused = refusal
+          else this.sim.store.create(podType, pod)
         }
       }
       for (const orphan of pods.filter((p) => !mayStay.has(p.spec?.nodeName))) {
         this.sim.store.delete(podType, orphan.metadata.namespace, orphan.metadata.name)
       }
+      // The admission refusal the DaemonSet controller met, as its FailedCreate Event (one, counted up).
+      if (refused) this.failedCreate(ds, `Error creating: ${refused}`)
       const current = this.podsOf(ds)
       const ready = current.filter((p) => isReady(p))
       const updated = current.filter((p) => p.metadata.labels?.['controller-revision-hash'] === hash)
@@ -359,6 +366,18 @@ export class Controllers {
       metadata: {name: `${pod.metadata.name}.${Date.now().toString(16)}`, namespace: pod.metadata.namespace},
       involvedObject: {kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid},
       reason: failing.reason, message: failing.message, type: 'Warning', count: 3, firstTimestamp: now, lastTimestamp: now, source: {component: 'kubelet', host: nodeName}})
+  }
+
+  private failedCreate(owner: Obj, message: string): void {
+    const eventType = this.t('v1', 'Event')
+    const name = `${owner.metadata.name}.failedcreate`
+    const existing = this.sim.store.get(eventType, owner.metadata.namespace, name)
+    if (existing?.message === message) return // one reconcile pass is enough; later passes would count forever
+    const now = timestamp()
+    this.sim.store.write(eventType, {apiVersion: 'v1', kind: 'Event', metadata: {name, namespace: owner.metadata.namespace},
+      involvedObject: {apiVersion: 'apps/v1', kind: owner.kind, namespace: owner.metadata.namespace, name: owner.metadata.name, uid: owner.metadata.uid},
+      reason: 'FailedCreate', message, type: 'Warning', count: Number(existing?.count ?? 0) + 1, firstTimestamp: existing?.firstTimestamp ?? now, lastTimestamp: now,
+      source: {component: 'daemonset-controller'}})
   }
 
   private installation(): Obj | undefined {

@@ -16,6 +16,7 @@ import {apiVersionOf, type ResourceType} from './resources.js'
 import type {Scenario, UserSpec} from './scenario.js'
 import {isReady} from './controllers.js'
 import {SelectorError, matchesFields, matchesLabelSelectorObject, matchesLabels, parseFieldSelector, parseLabelSelector} from './selectors.js'
+import {podSecurityRefusal} from './pod-security.js'
 import {SimError, errors} from './status.js'
 import type {Obj, StoreEvent} from './store.js'
 import {toTable} from './tables.js'
@@ -320,6 +321,10 @@ export class SimServer {
         if (type.kind === 'Service') this.sim.serviceIps.allocateForCreate(type, obj, dryRun, this.sim.legacyServiceFamilies)
         validate(type, obj)
         this.validateCalico(type, obj)
+        if (type.kind === 'Pod') {
+          const refusal = podSecurityRefusal(obj.metadata.name ?? `${obj.metadata.generateName ?? ''}xxxxx`, obj.spec, store.get(this.sim.type('v1', 'Namespace'), undefined, route.namespace ?? ''))
+          if (refusal) throw errors.admission(refusal)
+        }
         return {code: 201, body: store.create(type, stored(type, obj), dryRun)}
       }
       case 'update': {

@@ -66,6 +66,8 @@ export const errors = {
       {...(name ? {name} : {}), ...(type.group ? {group: type.group} : {}), kind: type.plural}))
   },
   gone: (message: string) => new SimError(make(410, 'Expired', message)),
+  /** An admission plugin's refusal (Pod Security): 403 Forbidden with its message. */
+  admission: (message: string) => new SimError(make(403, 'Forbidden', message)),
   methodNotAllowed: () => new SimError(make(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource')),
   internal: (message: string) => new SimError(make(500, 'InternalError', `Internal error occurred: ${message}`, {causes: [{reason: '', message, field: ''}]})),
   tooManyRequests: (retryAfterSeconds: number) =>
