@@ -2,7 +2,7 @@
 // Service in front of the servers. Where each pod landed is read from the API, never assumed.
 import type {ClusterClient} from '../cluster/kube.js'
 import {isPodReady} from '../cluster/resources.js'
-import type {PodObject} from '../cluster/types.js'
+import type {KubeObject, PodObject} from '../cluster/types.js'
 import {waitFor} from '../cluster/watch.js'
 
 export const LABELS = {'app.kubernetes.io/managed-by': 'kubectl-dualstack', 'app.kubernetes.io/component': 'connectivity'}
@@ -86,8 +86,11 @@ export interface TestPods {
   notReady: Array<{node: string; reason: string}>
 }
 
-/** Sorts the workload's pods by node: Ready pairs, and for the rest what keeps each pod from Ready. */
-export function testPodsByNode(nodes: readonly string[], pods: readonly PodObject[]): TestPods {
+/**
+ * Sorts the workload's pods by node: Ready pairs, and for the rest what keeps each pod from Ready. A pod the
+ * DaemonSet never made is explained by its FailedCreate Event when there is one (an admission refusal, a quota).
+ */
+export function testPodsByNode(nodes: readonly string[], pods: readonly PodObject[], failedCreate: ReadonlyMap<Role, string> = new Map()): TestPods {
   const found = new Map<string, Partial<Record<Role, PodObject>>>()
   for (const pod of pods) {
     const node = podNode(pod)
@@ -107,7 +110,8 @@ export function testPodsByNode(nodes: readonly string[], pods: readonly PodObjec
       continue
     }
     const why = ROLES.filter((role) => !pair[role] || !isPodReady(pair[role]))
-      .map((role) => pair[role] ? `${role} pod ${pair[role].metadata?.name} ${notReadyReason(pair[role])}` : `no ${role} pod was created there (see kubectl describe daemonset dualstack-${role})`)
+      .map((role) => pair[role] ? `${role} pod ${pair[role].metadata?.name} ${notReadyReason(pair[role])}`
+        : `no ${role} pod was created there${failedCreate.has(role) ? `: ${failedCreate.get(role)}` : ` (see kubectl describe daemonset dualstack-${role})`}`)
     notReady.push({node, reason: why.join('; ')})
   }
   return {ready, notReady}
@@ -127,5 +131,25 @@ export async function waitForTestPods(client: ClusterClient, namespace: string, 
     if (message !== last) onProgress?.((last = message))
     return ready.size === nodes.length ? true : undefined
   }, {deadline, labelSelector: selector})
-  return testPodsByNode(nodes, objects)
+  const found = testPodsByNode(nodes, objects)
+  if (!found.notReady.some((n) => n.reason.includes('was created there'))) return found
+  return testPodsByNode(nodes, objects, await failedCreateMessages(client, namespace))
+}
+
+interface EventObject {
+  involvedObject?: {name?: string}
+  message?: string
+  lastTimestamp?: string
+}
+
+/** The newest FailedCreate message of each test DaemonSet (unreadable events: none, the reason then points to describe). */
+async function failedCreateMessages(client: ClusterClient, namespace: string): Promise<Map<Role, string>> {
+  const events = await client.listAll<EventObject & KubeObject>(`/api/v1/namespaces/${encodeURIComponent(namespace)}/events`,
+    {fieldSelector: 'involvedObject.kind=DaemonSet,reason=FailedCreate'}).catch(() => [])
+  const newest = new Map<Role, EventObject>()
+  for (const event of events) {
+    const role = ROLES.find((r) => event.involvedObject?.name === `dualstack-${r}`)
+    if (role && (newest.get(role)?.lastTimestamp ?? '') <= (event.lastTimestamp ?? '')) newest.set(role, event)
+  }
+  return new Map([...newest].map(([role, event]) => [role, event.message ?? 'FailedCreate']))
 }

@@ -123,6 +123,29 @@ describe('connectivity', () => {
     }
   })
 
+  it('test pods that admission refuses: every node named with the refusal, from the DaemonSet\'s FailedCreate Event', async () => {
+    const sim = await startSim('healthy-dual-stack', (s) => {
+      s.objects!.push({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'locked', labels: {'pod-security.kubernetes.io/enforce': 'restricted'}}})
+    })
+    try {
+      const {code, report} = await connectivity(sim, '--namespace-for-tests', 'locked', '--ready-timeout', '2s')
+      expect(code).toBe(1)
+      expect(report.results).toEqual([])
+      expect(report.notReady.map((n) => n.node)).toEqual(['cp-1', 'worker-1', 'worker-2'])
+      for (const {reason} of report.notReady) {
+        expect(reason).toMatch(/^no server pod was created there: Error creating: pods "dualstack-server-\w+" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false/)
+        expect(reason).toContain('; no client pod was created there: Error creating: pods "dualstack-client-')
+      }
+      // Its DaemonSets and Service are gone; the namespace was not its own, so it stays.
+      const {store} = sim.server.sim
+      expect(store.list(sim.server.sim.type('apps/v1', 'DaemonSet'), 'locked')).toEqual([])
+      expect(store.list(sim.server.sim.type('v1', 'Service'), 'locked')).toEqual([])
+      expect(store.get(sim.server.sim.type('v1', 'Namespace'), undefined, 'locked')).toBeDefined()
+    } finally {
+      await sim.stop()
+    }
+  })
+
   it('skips tainted and cordoned nodes unless asked, and says so; --include-tainted runs the pods there', async () => {
     const sim = await startSim('healthy-dual-stack', (s) => {
       fourNodes(s)
