@@ -66,9 +66,15 @@ export function brokenNodes(nodes: readonly string[], results: readonly Connecti
   })
 }
 
+export interface FailingEverywhere {
+  test: ConnectivityResult['test']
+  family: Family
+  message: string
+}
+
 /** Tests of a kind and family that failed from every node (two or more): one cluster-wide cause, said once. */
-export function failingEverywhere(nodes: readonly string[], results: readonly ConnectivityResult[], families: readonly Family[],
-  broken = new Map(families.map((family) => [family, new Set(brokenNodes(nodes, results, family))]))): Array<{test: ConnectivityResult['test']; family: Family; message: string}> {
+function failingEverywhere(nodes: readonly string[], results: readonly ConnectivityResult[], families: readonly Family[],
+  broken: ReadonlyMap<Family, ReadonlySet<string>>): FailingEverywhere[] {
   if (nodes.length < 2) return []
   const kinds = new Map<string, ConnectivityResult[]>()
   for (const r of results) {
@@ -77,7 +83,7 @@ export function failingEverywhere(nodes: readonly string[], results: readonly Co
     if (runs) runs.push(r)
     else kinds.set(key, [r])
   }
-  const everywhere: Array<{test: ConnectivityResult['test']; family: Family; message: string}> = []
+  const everywhere: FailingEverywhere[] = []
   for (const family of families) {
     for (const [key, runs] of kinds) {
       if (!key.endsWith(` ${family}`) || runs[0]!.test.startsWith('pod-to-pod/')) continue
@@ -91,16 +97,17 @@ export function failingEverywhere(nodes: readonly string[], results: readonly Co
 }
 
 /**
- * One summary per node. `causes` holds what a read found for a broken node and family (key "node family"),
- * e.g. "IPv6 forwarding is 0 there".
+ * One summary per node, and the tests that failed from every node. `causes` holds what a read found for a
+ * broken node and family (key "node family"), e.g. "IPv6 forwarding is 0 there".
  */
 export function summarizeNodes(
   nodes: readonly string[], results: readonly ConnectivityResult[], families: readonly Family[],
   notReady: ReadonlyArray<{node: string; reason: string}>, causes: ReadonlyMap<string, string>,
-): NodeSummary[] {
+): {nodes: NodeSummary[]; everywhere: FailingEverywhere[]} {
   const byNode = tally(nodes, results)
   const broken = new Map(families.map((family) => [family, new Set(brokenNodes(nodes, results, family))]))
-  const everywhere = new Set(failingEverywhere(nodes, results, families, broken).map((e) => `${e.test} ${e.family}`))
+  const everywhere = failingEverywhere(nodes, results, families, broken)
+  const everywhereKeys = new Set(everywhere.map((e) => `${e.test} ${e.family}`))
   // Failed tests by the nodes they touch, indexed once: a thousand nodes make ten thousand results.
   const failedWith = new Map<string, ConnectivityResult[]>()
   for (const r of results) {
@@ -126,7 +133,7 @@ export function summarizeNodes(
       }
       // What fails from every node is said once for the cluster, not once per node.
       const all = (failedWith.get(node) ?? []).filter((r) => r.family === family)
-      const failed = all.filter((r) => !everywhere.has(`${r.test} ${r.family}`))
+      const failed = all.filter((r) => !everywhereKeys.has(`${r.test} ${r.family}`))
       if (failed.length < all.length) affected = true
       const brokenHere = broken.get(family)!
       const other = (r: ConnectivityResult) => (r.fromNode === node ? r.toNode : r.fromNode)
@@ -159,5 +166,5 @@ export function summarizeNodes(
     }
   })
   for (const {node, reason} of notReady) summaries.push({node, status: 'not-ready', families: {}, findings: [`not tested: ${reason}`]})
-  return summaries.sort((a, b) => a.node.localeCompare(b.node))
+  return {nodes: summaries.sort((a, b) => a.node.localeCompare(b.node)), everywhere}
 }

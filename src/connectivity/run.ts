@@ -17,7 +17,7 @@ import {leftBehind, type ProbeSettings} from '../svc/options.js'
 import {CURL_EXIT, curlArgv, httpUrl, parseCurl, parsePing, pingArgv} from '../svc/probes.js'
 import {addressSuspicions, chooseNodes, DEFAULT_SAMPLE, pickSample, type ConnectivityNodeObject} from './nodes.js'
 import {planTests, type PlannedTest} from './plan.js'
-import {brokenNodes, failingEverywhere, FAMILY_LABEL, summarizeNodes, type ConnectivityResult, type NodeSummary} from './report.js'
+import {brokenNodes, FAMILY_LABEL, summarizeNodes, type ConnectivityResult, type FailingEverywhere, type NodeSummary} from './report.js'
 import {daemonSetManifest, LABELS, ROLES, SERVER_PORT, waitForTestPods, type Role} from './workload.js'
 
 export interface ConnectivityOptions extends ProbeSettings {
@@ -50,7 +50,7 @@ export interface ConnectivityReport {
   skipped: Array<{node: string; reason: string}>
   notReady: Array<{node: string; reason: string}>
   /** Tests of a kind and family that failed from every node: a cluster-wide cause. */
-  everywhere: Array<{test: ConnectivityResult['test']; family: Family; message: string}>
+  everywhere: FailingEverywhere[]
   results: ConnectivityResult[]
   nodeSummary: NodeSummary[]
   summary: {pass: number; fail: number; skip: number; notReady: number}
@@ -119,12 +119,12 @@ export async function runConnectivity(client: ClusterClient, options: Connectivi
 
     const tested = [...pods.ready.keys()]
     const causes = await readCauses(tested, results, pods.ready, forwarding, options)
-    const nodeSummary = summarizeNodes(tested, results, options.families, pods.notReady, causes)
+    const {nodes: nodeSummary, everywhere} = summarizeNodes(tested, results, options.families, pods.notReady, causes)
     const summary = {pass: 0, fail: 0, skip: 0, notReady: pods.notReady.length}
     for (const r of results) summary[r.status]++
     const picked = options.nodeNames ? 'nodes' : options.nodeSelector ? 'node-selector' : 'all'
     return {namespace, nodes, candidates: choice.targets.length, picked, ...(sample ? {sample} : {}), skipped: choice.skipped, notReady: pods.notReady,
-      everywhere: failingEverywhere(tested, results, options.families), results, nodeSummary, summary}
+      everywhere, results, nodeSummary, summary}
   } finally {
     unregister()
     await cleanup()

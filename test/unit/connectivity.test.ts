@@ -1,7 +1,7 @@
 // connectivity's plain logic: which nodes, the ring, the sample, and the per-node verdicts.
 import {chooseNodes, pickSample, type ConnectivityNodeObject} from '../../src/connectivity/nodes.js'
 import {planTests, ringSuccessor} from '../../src/connectivity/plan.js'
-import {failingEverywhere, summarizeNodes, type ConnectivityResult} from '../../src/connectivity/report.js'
+import {summarizeNodes, type ConnectivityResult} from '../../src/connectivity/report.js'
 import {seededRandom} from '../sim/random.js'
 
 function node(name: string, extra: {labels?: Record<string, string>; unschedulable?: boolean; taints?: Array<{key: string; value?: string; effect: string}>; ready?: boolean} = {}): ConnectivityNodeObject {
@@ -113,7 +113,8 @@ describe('per-node verdicts', () => {
   it('finds the broken node wherever it is in the ring; its neighbours are only affected; what fails everywhere is said once', () => {
     const nodes = names(7)
     for (const bad of nodes) {
-      const summaries = summarizeNodes(nodes, runWith(nodes, bad), ['ipv4', 'ipv6'], [], new Map([[`${bad} ipv6`, 'IPv6 forwarding is 0 there']]))
+      const {nodes: summaries, everywhere} = summarizeNodes(nodes, runWith(nodes, bad), ['ipv4', 'ipv6'], [], new Map([[`${bad} ipv6`, 'IPv6 forwarding is 0 there']]))
+      expect(everywhere).toEqual([{test: 'external', family: 'ipv6', message: 'timed out'}])
       expect(summaries.filter((s) => s.status === 'fail').map((s) => s.node)).toEqual([bad])
       expect(summaries.find((s) => s.node === bad)!.findings).toEqual(['IPv6 fails in and out; IPv6 forwarding is 0 there'])
       const next = ringSuccessor(nodes)
@@ -135,16 +136,16 @@ describe('per-node verdicts', () => {
       const fails = t.test === 'pod-to-service' || (t.test.startsWith('pod-to-pod/') && (t.fromNode === bad || t.toNode === bad))
       return {...t, from: t.fromNode, to: t.toNode ?? 'service/server', status: fails ? 'fail' : 'pass', message: fails ? 'timed out' : 'HTTP 200'}
     })
-    const summaries = summarizeNodes(nodes, results, ['ipv6'], [], new Map())
+    const {nodes: summaries, everywhere} = summarizeNodes(nodes, results, ['ipv6'], [], new Map())
     expect(summaries.filter((s) => s.status === 'fail').map((s) => s.node)).toEqual([bad])
     expect(summaries.find((s) => s.node === 'node-000')!.findings).toEqual(['IPv6 to the Service fails (its backends include node-002)'])
-    expect(failingEverywhere(nodes, results, ['ipv6'])).toEqual([])
+    expect(everywhere).toEqual([])
   })
 
   it('a node with its own partial failure is failing with what failed; a not-Ready node is listed as such', () => {
     const nodes = names(3)
     const results = runWith(nodes, 'none').map((r) => (r.test === 'dns' && r.fromNode === 'node-001' && r.family === 'ipv4' ? {...r, status: 'fail' as const} : r))
-    const summaries = summarizeNodes(nodes, results, ['ipv4', 'ipv6'], [{node: 'node-009', reason: 'server pod x Pending: ErrImagePull'}], new Map())
+    const {nodes: summaries} = summarizeNodes(nodes, results, ['ipv4', 'ipv6'], [{node: 'node-009', reason: 'server pod x Pending: ErrImagePull'}], new Map())
     expect(summaries.find((s) => s.node === 'node-001')).toMatchObject({status: 'fail', findings: ['IPv4 out: 1 of 4 failed (dns)']})
     expect(summaries.find((s) => s.node === 'node-009')).toMatchObject({status: 'not-ready', findings: ['not tested: server pod x Pending: ErrImagePull']})
   })
