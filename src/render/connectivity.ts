@@ -1,6 +1,6 @@
 import type {ConnectivityReport} from '../connectivity/run.js'
 import {FAMILY_LABEL, type ConnectivityResult, type NodeSummary} from '../connectivity/report.js'
-import type {Family} from '../net/ip.js'
+import {parseAddress, type Family} from '../net/ip.js'
 import type {JunitCase} from './junit.js'
 import {renderTable} from './table.js'
 import type {Theme} from './theme.js'
@@ -65,7 +65,7 @@ function nodeTable(report: ConnectivityReport, families: readonly Family[], them
 
 /** The per-test matrix (-o wide): one row per test and path, one column per family. */
 function testTable(report: ConnectivityReport, families: readonly Family[], theme: Theme): string {
-  const key = (r: ConnectivityResult) => `${r.test}\t${r.from}\t${r.to.split(' ').filter((part) => !parseableAddress(part)).join(' ')}`
+  const key = (r: ConnectivityResult) => `${r.test}\t${r.from}\t${r.to.split(' ').filter((part) => !parseAddress(part)).join(' ')}`
   const rows = new Map<string, Partial<Record<Family, ConnectivityResult>>>()
   for (const r of report.results) rows.set(key(r), {...rows.get(key(r)), [r.family]: r})
   const cell = (r: ConnectivityResult | undefined) => {
@@ -75,10 +75,6 @@ function testTable(report: ConnectivityReport, families: readonly Family[], them
   }
   return renderTable(['TEST', 'FROM', 'TO', ...families.map((f) => FAMILY_LABEL[f].toUpperCase())],
     [...rows].map(([k, byFamily]) => [...k.split('\t'), ...families.map((f) => cell(byFamily[f]))]))
-}
-
-function parseableAddress(text: string): boolean {
-  return /^[0-9a-fA-F:.]+$/.test(text) && (text.includes(':') || /^\d+\.\d+\.\d+\.\d+$/.test(text))
 }
 
 /** Per node at a glance, then what each failing node shows, the failed tests, and the verdict. */
