@@ -328,6 +328,7 @@ export class ClusterClient {
    */
   private execSocket(uri: string, protocols: string[], opts: WebSocket.ClientOptions): WebSocket {
     const made = opts.agent
+    // A plain https.Agent only: hpagent's proxy agent is an https.Agent too, and must stay as it is.
     if (made instanceof https.Agent && made.constructor === https.Agent) {
       this.execAgent ??= new https.Agent({...made.options, secureContext: tls.createSecureContext(made.options)})
       return new WebSocket(uri, protocols, {...opts, agent: this.execAgent})

@@ -2,6 +2,7 @@
 // doctor does. Read lazily, once per node, and only when something failed.
 import type {ClusterClient} from '../cluster/kube.js'
 import {hostPodOn, readIpv6Forwarding} from '../cluster/node-sysctl.js'
+import {findCalicoNode} from '../cluster/resources.js'
 import type {PodDetail} from '../cluster/types.js'
 
 export class ForwardingReader {
@@ -27,16 +28,13 @@ export class ForwardingReader {
   }
 
   private async calicoNodePods(): Promise<PodDetail[]> {
-    for (const namespace of ['kube-system', 'calico-system']) {
-      const pods = await this.client.listAll<PodDetail>(`/api/v1/namespaces/${namespace}/pods`, {labelSelector: 'k8s-app=calico-node'}).catch(() => [])
-      if (pods.length > 0) return pods
-    }
-    return []
+    const found = await findCalicoNode(this.client).catch(() => undefined)
+    if (!found) return []
+    return this.client.listAll<PodDetail>(`/api/v1/namespaces/${found.namespace}/pods`, {labelSelector: 'k8s-app=calico-node'}).catch(() => [])
   }
 
   private async readNode(node: string): Promise<string | undefined> {
     // No permission to list or exec, or no Calico: no cause to offer, and the caller points to doctor.
-    // calico-node runs in kube-system (manifest, Helm) or calico-system (the Tigera operator).
     this.hostPods ??= this.calicoNodePods()
     const pod = hostPodOn(await this.hostPods, node)
     return pod ? (await readIpv6Forwarding(this.client, pod, 10_000)).value : undefined
