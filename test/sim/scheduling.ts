@@ -2,6 +2,7 @@
 // nodeSelector, required node affinity (matchExpressions on labels, matchFields on metadata.name), and taints
 // against tolerations. kubernetes/pkg/scheduler/framework/plugins/{nodeaffinity,tainttoleration} and
 // pkg/controller/daemon/util (the tolerations every DaemonSet pod gets).
+import {matchesLabels, type LabelSelector} from './selectors.js'
 import type {Obj} from './store.js'
 
 interface Toleration {
@@ -45,23 +46,16 @@ function tolerates(toleration: Toleration, taint: Taint): boolean {
   return toleration.operator === 'Exists' || (toleration.value ?? '') === (taint.value ?? '')
 }
 
-function requirementHolds(req: NodeSelectorRequirement, value: string | undefined): boolean {
-  switch (req.operator) {
-    case 'In': return value !== undefined && (req.values ?? []).includes(value)
-    case 'NotIn': return value === undefined || !(req.values ?? []).includes(value)
-    case 'Exists': return value !== undefined
-    case 'DoesNotExist': return value === undefined
-    case 'Gt': return value !== undefined && Number(value) > Number(req.values?.[0])
-    case 'Lt': return value !== undefined && Number(value) < Number(req.values?.[0])
-    default: return false
-  }
+const OPERATORS = {In: 'in', NotIn: 'notin', Exists: 'exists', DoesNotExist: '!exists', Gt: 'gt', Lt: 'lt'} as const
+
+/** A node selector term's requirements in the label-selector grammar the server already matches. */
+function asSelector(requirements: NodeSelectorRequirement[] | undefined): LabelSelector {
+  return (requirements ?? []).map((r) => ({key: r.key, op: OPERATORS[r.operator], values: r.values ?? []}) as LabelSelector[number])
 }
 
 function termHolds(term: NodeSelectorTerm, node: Obj): boolean {
-  const labels: Record<string, string> = node.metadata.labels ?? {}
-  const fields: Record<string, string> = {'metadata.name': node.metadata.name}
-  return (term.matchExpressions ?? []).every((r) => requirementHolds(r, labels[r.key]))
-    && (term.matchFields ?? []).every((r) => requirementHolds(r, fields[r.key]))
+  return matchesLabels(asSelector(term.matchExpressions), node.metadata.labels)
+    && matchesLabels(asSelector(term.matchFields), {'metadata.name': node.metadata.name})
 }
 
 /** A taint the pod does not tolerate keeps it off the node (NoSchedule and NoExecute; PreferNoSchedule only prefers). */
