@@ -64,10 +64,12 @@ export async function runConnectivity(client: ClusterClient, options: Connectivi
   if (choice.missing.length > 0) {
     throw new UsageError(`no node named ${choice.missing.join(', ')}${options.nodeSelector ? ` among the nodes --node-selector ${options.nodeSelector} picks` : ''}`, 'kubectl get nodes lists them')
   }
+  if (listed.length === 0 && options.nodeSelector) {
+    throw new UsageError(`no node matches --node-selector ${options.nodeSelector}`, `kubectl get nodes -l '${options.nodeSelector}' shows what it picks`)
+  }
   if (choice.targets.length === 0) {
     const why = choice.skipped.slice(0, 5).map((s) => `${s.node}: ${s.reason}`).join('; ')
-    throw new DualstackError(`no node to test${why ? ` (${why}${choice.skipped.length > 5 ? `; ${choice.skipped.length - 5} more` : ''})` : ''}`, ExitCode.ProblemsFound,
-      listed.length === 0 && options.nodeSelector ? 'check --node-selector' : undefined)
+    throw new DualstackError(`no node to test${why ? ` (${why}${choice.skipped.length > 5 ? `; ${choice.skipped.length - 5} more` : ''})` : ''}`, ExitCode.ProblemsFound)
   }
 
   const forwarding = new ForwardingReader(client)
