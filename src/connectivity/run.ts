@@ -101,10 +101,18 @@ export async function runConnectivity(client: ClusterClient, options: Connectivi
       made.push({kind: 'namespace', path: `/api/v1/namespaces/${ns}`, name: namespace})
     }
     const version = parseKubeVersion((await client.request<{gitVersion: string}>('GET', '/version')).gitVersion)
-    const services = await createServices(client, namespace, options.families, version, made)
-    for (const role of ROLES) {
-      await createObject(client, `/apis/apps/v1/namespaces/${ns}/daemonsets`, daemonSetManifest(role, nodes, options, options.includeTainted))
-      made.push({kind: 'daemonset', path: `/apis/apps/v1/namespaces/${ns}/daemonsets/dualstack-${role}`, name: `dualstack-${role}`, namespace})
+    let services: TestServices
+    try {
+      services = await createServices(client, namespace, options.families, version, made)
+      for (const role of ROLES) {
+        await createObject(client, `/apis/apps/v1/namespaces/${ns}/daemonsets`, daemonSetManifest(role, nodes, options, options.includeTainted))
+        made.push({kind: 'daemonset', path: `/apis/apps/v1/namespaces/${ns}/daemonsets/dualstack-${role}`, name: `dualstack-${role}`, namespace})
+      }
+    } catch (error) {
+      // What is there was not made by this run, so it is not deleted: said, with the command that does it.
+      if (!(error instanceof ApiError && error.code === 409)) throw error
+      throw new UsageError(`namespace ${namespace} already holds a connectivity workload (${error.message.split(' (HTTP')[0]}), left by a run with --keep?`,
+        `delete it first: kubectl delete daemonsets,services -n ${namespace} -l app.kubernetes.io/managed-by=kubectl-dualstack`)
     }
     const pods = await waitForTestPods(client, namespace, nodes, Date.now() + options.readyTimeoutMs, options.onProgress)
 

@@ -53,6 +53,11 @@ describe('connectivity', () => {
       const kept = (await connectivity(sim, '--keep', '--family', 'ipv4')).report
       const namespace = sim.server.sim.store.get(sim.server.sim.type('v1', 'Namespace'), undefined, kept.namespace)!
       expect(namespace.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('baseline')
+      // A second run in the namespace the kept one used: refused in one line, and the kept workload stays.
+      const again = await runPlugin(['connectivity', '--namespace-for-tests', kept.namespace, '--kubeconfig', sim.kubeconfig])
+      expect(again.code).toBe(2)
+      expect(again.stderr).toBe(`error: namespace ${kept.namespace} already holds a connectivity workload (services "server" already exists), left by a run with --keep?; `
+        + `delete it first: kubectl delete daemonsets,services -n ${kept.namespace} -l app.kubernetes.io/managed-by=kubectl-dualstack\n`)
       const podNodes = new Map(sim.server.sim.store.list(sim.server.sim.type('v1', 'Pod'), kept.namespace).map((p) => [p.metadata.name, p.spec?.nodeName]))
       expect(podNodes.size).toBe(6)
       const nodeOf = (text: string) => podNodes.get(text.split(' ')[0]!)
