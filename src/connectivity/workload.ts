@@ -34,7 +34,8 @@ export function daemonSetManifest(role: Role, nodes: readonly string[], images: 
         metadata: {labels},
         spec: {
           affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {
-            nodeSelectorTerms: [{matchFields: [{key: 'metadata.name', operator: 'In', values: [...nodes]}]}],
+            // One term per node: the apiserver takes a single value for a node field selector (terms are ORed).
+            nodeSelectorTerms: [...nodes].map((node) => ({matchFields: [{key: 'metadata.name', operator: 'In', values: [node]}]})),
           }}},
           ...(includeTainted ? {tolerations: [{operator: 'Exists'}]} : {}),
           terminationGracePeriodSeconds: 0,
@@ -53,7 +54,8 @@ export function podNode(pod: PodObject): string | undefined {
     nodeSelectorTerms?: Array<{matchFields?: Array<{key: string; values?: string[]}>}>}}}} | undefined)
     ?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? []
   const names = terms.flatMap((t) => (t.matchFields ?? []).filter((f) => f.key === 'metadata.name').flatMap((f) => f.values ?? []))
-  return names.length === 1 ? names[0] : undefined
+  const unique = [...new Set(names)]
+  return unique.length === 1 ? unique[0] : undefined
 }
 
 function roleOf(pod: PodObject): Role | undefined {

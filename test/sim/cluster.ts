@@ -50,12 +50,16 @@ export class SimCluster {
   /** Calico IPAM: blocks per node inside the pools, stored as IPAMBlocks. */
   readonly calicoIpam = new CalicoIpam(this)
 
-  constructor(readonly scenario: Scenario) {
+  /**
+   * `passive`: no controller runs on its own. The real control plane tier keeps such a copy of the real
+   * cluster's objects, so that exec answers and pod addresses come from this one model of the data plane.
+   */
+  constructor(readonly scenario: Scenario, options: {passive?: boolean} = {}) {
     this.registry = new ResourceRegistry(scenario.calico, scenario.calicoOperator === true, versionAtLeast(scenario.kubernetes.version, 1, 21), scenario.calicoApiServer === true)
     this.serviceIps = new ServiceIpAllocators(scenario.serviceCIDRs)
     this.users = scenario.users ?? DEFAULT_USERS
     this.faults = (scenario.faults ?? []).map((f) => ({...f, hits: 0}))
-    this.controllers = new Controllers(this)
+    this.controllers = new Controllers(this, options.passive === true)
     this.seed()
   }
 
@@ -125,7 +129,7 @@ export class SimCluster {
     if (type.namespaced && !this.store.get(this.type('v1', 'Namespace'), undefined, copy.metadata.namespace!)) {
       this.store.create(this.type('v1', 'Namespace'), {apiVersion: 'v1', kind: 'Namespace', metadata: {name: copy.metadata.namespace!}, status: {phase: 'Active'}})
     }
-    applyDefaults(type.kind, copy)
+    applyDefaults(type.kind, copy, this.version)
     if (type.kind === 'Service') this.serviceIps.allocateForCreate(type, copy, false, this.legacyServiceFamilies)
     if (type.kind === 'Pod' && !this.scenario.calico) this.markPodIpsUsed(copy)
     const created = this.store.create(type, copy)

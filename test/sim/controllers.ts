@@ -38,7 +38,7 @@ export class Controllers {
   private readonly deletedOwners = new Set<string>()
   private readonly deletedNamespaces = new Set<string>()
 
-  constructor(private readonly sim: SimCluster) {
+  constructor(private readonly sim: SimCluster, private readonly passive = false) {
     sim.store.subscribe((event) => {
       if (event.type === 'DELETED' && event.object.kind === 'Pod' && !event.object.spec?.hostNetwork) {
         for (const {ip} of (event.object.status?.podIPs as Array<{ip: string}> | undefined) ?? []) this.released.push(ip)
@@ -72,7 +72,7 @@ export class Controllers {
 
   /** Reconciles after the current request settles, as controllers react to watch events. */
   private schedule(): void {
-    if (this.scheduled || this.running) return
+    if (this.scheduled || this.running || this.passive) return
     this.scheduled = true
     queueMicrotask(() => {
       this.scheduled = false
@@ -81,7 +81,7 @@ export class Controllers {
   }
 
   reconcile(): void {
-    if (this.running) return
+    if (this.running || this.passive) return
     this.running = true
     try {
       // Each pass may create objects other controllers react to; a few passes settle any chain.
@@ -405,7 +405,7 @@ export class Controllers {
   }
 
   /** What Calico's CNI config asks for: assign_ipv4 / assign_ipv6 in calico-config's cni_network_config. */
-  private cniFamilies(): Family[] {
+  cniFamilies(): Family[] {
     const installation = this.installation()
     if (installation) {
       // The operator writes the CNI config with a family for each pool of the Installation.
@@ -421,7 +421,8 @@ export class Controllers {
     return [...(flag('assign_ipv4', true) ? ['ipv4' as const] : []), ...(flag('assign_ipv6', false) ? ['ipv6' as const] : [])]
   }
 
-  private allocatePodIps(pod: Obj, nodeName: string): string[] | undefined {
+  /** Addresses of every family the CNI assigns, from the first enabled pool of each; undefined while one has no pool (the CNI fails the pod). */
+  allocatePodIps(pod: Obj, nodeName: string): string[] | undefined {
     const ips: string[] = []
     if (this.sim.scenario.calico) {
       for (const family of this.cniFamilies()) {
@@ -457,7 +458,7 @@ export class Controllers {
     }
   }
 
-  private createDefaultPools(env: Record<string, string>): void {
+  createDefaultPools(env: Record<string, string>): void {
     if (env.NO_DEFAULT_POOLS === 'true') return
     const poolType = this.t('crd.projectcalico.org/v1', 'IPPool')
     const anyPool = (family: Family) => this.sim.store.list(poolType).some((p) => parseCidr(p.spec?.cidr ?? '')?.family === family)
@@ -534,13 +535,11 @@ export class Controllers {
 }
 
 /**
- * A DaemonSet pod's spec as the controller makes it: required node affinity pinned to its node, each term's
- * matchFields replaced by metadata.name=NODE (daemon/util ReplaceDaemonSetPodNodeNameNodeAffinity).
+ * A DaemonSet pod's spec as the controller makes it (daemon/util ReplaceDaemonSetPodNodeNameNodeAffinity):
+ * the required node affinity becomes one term, metadata.name In [NODE]; the template's terms are dropped.
  */
 function pinnedToNode(spec: Obj['spec'], node: string): Obj['spec'] {
-  const pin = {key: 'metadata.name', operator: 'In', values: [node]}
-  const terms: Array<{matchExpressions?: unknown[]}> = spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? []
-  const pinned = terms.length > 0 ? terms.map((t) => ({...(t.matchExpressions ? {matchExpressions: t.matchExpressions} : {}), matchFields: [pin]})) : [{matchFields: [pin]}]
+  const pinned = [{matchFields: [{key: 'metadata.name', operator: 'In', values: [node]}]}]
   return {...spec, affinity: {...spec?.affinity, nodeAffinity: {...spec?.affinity?.nodeAffinity, requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: pinned}}}}
 }
 

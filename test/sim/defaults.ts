@@ -1,4 +1,5 @@
 // The defaults kube-apiserver fills in on create (pkg/apis/*/v1/defaults.go), for the fields clients read back.
+import {versionAtLeast} from './scenario.js'
 import type {Obj} from './store.js'
 
 function defaultPodSpec(spec: Record<string, unknown> | undefined): void {
@@ -17,7 +18,8 @@ function defaultPodSpec(spec: Record<string, unknown> | undefined): void {
   }
 }
 
-export function applyDefaults(kind: string, obj: Obj): void {
+/** `version`: the server's Kubernetes version, for defaults that came with a release. */
+export function applyDefaults(kind: string, obj: Obj, version: string): void {
   const spec = obj.spec
   switch (kind) {
     case 'Pod':
@@ -47,6 +49,8 @@ export function applyDefaults(kind: string, obj: Obj): void {
       obj.spec ??= {}
       obj.spec.type ??= 'ClusterIP'
       obj.spec.sessionAffinity ??= 'None'
+      // ServiceInternalTrafficPolicy (beta, on by default, from 1.22): every Service but ExternalName gets Cluster.
+      if (versionAtLeast(version, 1, 22) && obj.spec.type !== 'ExternalName') obj.spec.internalTrafficPolicy ??= 'Cluster'
       for (const p of (obj.spec.ports as Array<Record<string, unknown>> | undefined) ?? []) {
         p.protocol ??= 'TCP'
         p.targetPort ??= p.port

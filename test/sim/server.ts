@@ -317,7 +317,7 @@ export class SimServer {
         return undefined
       case 'create': {
         const obj = this.body(await readBody(req), type, route)
-        applyDefaults(type.kind, obj)
+        applyDefaults(type.kind, obj, this.sim.version)
         if (type.kind === 'Service') this.sim.serviceIps.allocateForCreate(type, obj, dryRun, this.sim.legacyServiceFamilies)
         validate(type, obj)
         this.validateCalico(type, obj)
@@ -574,9 +574,27 @@ function keepImmutable(type: ResourceType, current: Obj, obj: Obj): void {
 
 function validate(type: ResourceType, obj: Obj): void {
   if (type.kind === 'Pod' && !(obj.spec?.containers?.length > 0)) {
-    throw errors.invalid(type, obj.metadata.name, [{field: 'spec.containers', value: null, detail: 'Required value'}])
+    throw errors.invalid(type, obj.metadata.name, [{field: 'spec.containers', detail: '', required: true}])
   }
   if ((type.kind === 'DaemonSet' || type.kind === 'Deployment') && !obj.spec?.selector) {
-    throw errors.invalid(type, obj.metadata.name, [{field: 'spec.selector', value: null, detail: 'Required value'}])
+    throw errors.invalid(type, obj.metadata.name, [{field: 'spec.selector', detail: '', required: true}])
   }
+  const podSpec = type.kind === 'Pod' ? {spec: obj.spec, at: 'spec'} : obj.spec?.template ? {spec: obj.spec.template.spec, at: 'spec.template.spec'} : undefined
+  if (podSpec) {
+    const causes = nodeFieldSelectorCauses(podSpec.spec, podSpec.at)
+    if (causes.length > 0) throw errors.invalid(type, obj.metadata.name, causes)
+  }
+}
+
+/**
+ * The apiserver's ValidateNodeFieldSelectorRequirement: a node field selector (matchFields) with In or NotIn
+ * takes exactly one value, so "one of these nodes" is one term per node (terms are ORed).
+ */
+function nodeFieldSelectorCauses(spec: Obj['spec'], at: string): Array<{field: string; detail: string; required: boolean}> {
+  const terms: Array<{matchFields?: Array<{operator?: string; values?: string[]}>}> = spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? []
+  return terms.flatMap((term, t) => (term.matchFields ?? []).flatMap((req, r) =>
+    (req.operator === 'In' || req.operator === 'NotIn') && (req.values ?? []).length !== 1
+      ? [{field: `${at}.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[${t}].matchFields[${r}].values`,
+        detail: 'must be only one value when `operator` is \'In\' or \'NotIn\' for node field selector', required: true}]
+      : []))
 }

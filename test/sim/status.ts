@@ -49,12 +49,14 @@ export const errors = {
   conflict: (type: ResourceType, name: string) =>
     new SimError(make(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(type)} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
       {name, ...(type.group ? {group: type.group} : {}), kind: type.plural})),
-  invalid: (type: ResourceType, name: string, causes: Array<{field: string; value: unknown; detail: string}>) => {
-    const list = causes.map((c) => `${c.field}: Invalid value: ${JSON.stringify(c.value)}: ${c.detail}`)
+  /** 422 as the apiserver words it: the group-qualified kind (`DaemonSet.apps`), and each cause as Invalid or Required value. */
+  invalid: (type: ResourceType, name: string, causes: Array<{field: string; value?: unknown; detail: string; required?: boolean}>) => {
+    const text = (c: {value?: unknown; detail: string; required?: boolean}) => (c.required ? `Required value${c.detail ? `: ${c.detail}` : ''}` : `Invalid value: ${JSON.stringify(c.value)}: ${c.detail}`)
+    const list = causes.map((c) => `${c.field}: ${text(c)}`)
     const joined = list.length === 1 ? list[0] : `[${list.join(', ')}]`
-    return new SimError(make(422, 'Invalid', `${type.kind} "${name}" is invalid: ${joined}`, {
+    return new SimError(make(422, 'Invalid', `${type.kind}${type.group ? `.${type.group}` : ''} "${name}" is invalid: ${joined}`, {
       name, ...(type.group ? {group: type.group} : {}), kind: type.kind,
-      causes: causes.map((c) => ({reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(c.value)}: ${c.detail}`, field: c.field})),
+      causes: causes.map((c) => ({reason: c.required ? 'FieldValueRequired' : 'FieldValueInvalid', message: text(c), field: c.field})),
     }))
   },
   badRequest: (message: string) => new SimError(make(400, 'BadRequest', message)),

@@ -206,6 +206,18 @@ export class Store {
     return obj
   }
 
+  /**
+   * Stores a copy of another server's object as it is (uid, timestamps and resourceVersion kept): the real
+   * control plane tier's node agent keeps its model of the cluster this way.
+   */
+  replicate(type: ResourceType, obj: Obj): Obj {
+    const existed = this.get(type, obj.metadata.namespace, obj.metadata.name)
+    ++this.rv
+    this.table(type).put(keyOf(type.namespaced ? obj.metadata.namespace : undefined, obj.metadata.name), obj)
+    this.emit({type: existed ? 'MODIFIED' : 'ADDED', rv: this.rv, type_: type, object: obj})
+    return obj
+  }
+
   delete(type: ResourceType, namespace: string | undefined, name: string, dryRun = false): Obj {
     const current = this.mustGet(type, namespace, name)
     const gone: Obj = {...current, metadata: {...current.metadata, deletionTimestamp: timestamp()}}
