@@ -11,6 +11,7 @@
 import http from 'node:http'
 import type {AddressInfo} from 'node:net'
 
+import {cidrContains} from '../../src/net/ip.js'
 import {SimCluster} from '../sim/cluster.js'
 import {runInPod} from '../sim/exec.js'
 import type {Scenario} from '../sim/scenario.js'
@@ -54,11 +55,12 @@ export class NodeAgent {
   private readonly nodes: Set<string>
   /** Pods this agent has started, by uid: their addresses. */
   private readonly started = new Map<string, string[]>()
-  /** Addresses the scenario gave its pods (pods from before dual-stack keep theirs), by namespace/name. */
-  private readonly presetIps = new Map<string, string[]>()
+  /** What the scenario says of its pods' status (addresses from before dual-stack, a finished Job's phase), by namespace/name. */
+  private readonly presets = new Map<string, {phase?: string; ips: string[]; node?: string}>()
   /** calico-node pods whose start-up (default pool creation) has run. */
   private readonly calicoStarted = new Set<string>()
   private readonly finalising = new Set<string>()
+  private readonly markedPresets = new Set<string>()
   private kubeletPort = 0
   private syncing = 0
   private dirty = false
@@ -76,8 +78,9 @@ export class NodeAgent {
     this.model = new SimCluster({...options.scenario, calico: true, objects: []}, {passive: true})
     this.nodes = new Set(options.scenario.nodes.map((n) => n.name))
     for (const obj of options.scenario.objects ?? []) {
-      const ips = (obj.status?.podIPs as Array<{ip: string}> | undefined)?.map((p) => p.ip)
-      if (obj.kind === 'Pod' && ips && ips.length > 0) this.presetIps.set(key(obj.metadata.namespace ?? 'default', obj.metadata.name), ips)
+      if (obj.kind !== 'Pod' || !obj.status) continue
+      const ips = ((obj.status.podIPs as Array<{ip: string}> | undefined) ?? []).map((p) => p.ip)
+      this.presets.set(key(obj.metadata.namespace ?? 'default', obj.metadata.name), {phase: obj.status.phase, ips, node: obj.spec?.nodeName})
     }
     // What the model's own logic writes (pools calico-node creates, IPAM blocks) goes to the real server.
     this.model.store.subscribe((event) => {
@@ -249,11 +252,28 @@ export class NodeAgent {
   private async reconcile(): Promise<void> {
     while (this.dirty && !this.abort.signal.aborted) {
       this.dirty = false
+      this.markPresetAddresses()
       const pods = this.model.store.list(this.model.type('v1', 'Pod')).filter((p) => this.nodes.has(p.spec?.nodeName))
       await Promise.all(pods.map((pod) => this.reconcilePod(pod).catch((error: unknown) => {
         if (!(error instanceof ApiError && (error.code === 404 || error.code === 409))) this.log(`agent: pod ${pod.metadata.namespace}/${pod.metadata.name}: ${(error as Error).message}`)
       })))
       await Promise.all(this.writes.splice(0))
+    }
+  }
+
+  /**
+   * The scenario's addresses are Calico IPAM allocations before any new pod is given one (as the simulator
+   * seeds them), once a pool holds them: the scenario's pools arrive after the agent starts.
+   */
+  private markPresetAddresses(): void {
+    for (const [podKey, preset] of this.presets) {
+      const [namespace, pod] = podKey.split('/')
+      for (const ip of preset.ips) {
+        if (!preset.node || this.markedPresets.has(ip)) continue
+        if (!this.model.store.list(this.model.type('crd.projectcalico.org/v1', 'IPPool')).some((p) => cidrContains(p.spec?.cidr ?? '', ip))) continue
+        this.model.calicoIpam.markUsed(ip, {namespace, pod, node: preset.node})
+        this.markedPresets.add(ip)
+      }
     }
   }
 
@@ -281,14 +301,20 @@ export class NodeAgent {
         containerStatuses: containers.map((c) => ({name: c.name, image: c.image, imageID: '', ready: false, restartCount: 0, state: {waiting: pending}}))})
       return
     }
+    const preset = this.presets.get(key(pod.metadata.namespace, pod.metadata.name))
+    this.presets.delete(key(pod.metadata.namespace, pod.metadata.name))
+    if (preset?.phase === 'Succeeded' || preset?.phase === 'Failed') {
+      // A Job's pod that finished before the scenario's day: its containers exited, its addresses are gone.
+      this.started.set(uid, [])
+      await this.patchStatus(pod, {phase: preset.phase, conditions: [{type: 'Ready', status: 'False', reason: 'PodCompleted'}],
+        containerStatuses: containers.map((c) => ({name: c.name, image: c.image, imageID: '', ready: false, restartCount: 0, state: {terminated: {exitCode: preset.phase === 'Succeeded' ? 0 : 1, reason: preset.phase === 'Succeeded' ? 'Completed' : 'Error'}}}))})
+      return
+    }
     let ips: string[] | undefined
     if (pod.spec?.hostNetwork) ips = this.model.nodeAddresses(nodeName)
     else {
-      const preset = this.presetIps.get(key(pod.metadata.namespace, pod.metadata.name))
-      if (preset) {
-        this.presetIps.delete(key(pod.metadata.namespace, pod.metadata.name))
-        for (const ip of preset) this.model.calicoIpam.markUsed(ip, {namespace: pod.metadata.namespace, pod: pod.metadata.name, node: nodeName})
-        ips = preset
+      if (preset && preset.ips.length > 0) {
+        ips = preset.ips
       } else {
         ips = this.model.controllers.allocatePodIps(pod, nodeName)
       }

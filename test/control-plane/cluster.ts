@@ -256,7 +256,7 @@ export class RealCluster {
       }
       await this.waitFor('the scenario\'s pods to run', async () => {
         const pods = await setup.get<{items: Array<{metadata: {namespace: string; name: string}; spec: {nodeName?: string}; status: {phase?: string}}>}>('/api/v1/pods')
-        return pods.items.length > 0 && pods.items.every((p) => p.status.phase === 'Running' || !s.nodes.some((n) => n.name === p.spec.nodeName && n.ready !== false) && !!p.spec.nodeName)
+        return pods.items.length > 0 && pods.items.every((p) => ['Running', 'Succeeded', 'Failed'].includes(p.status.phase ?? '') || !s.nodes.some((n) => n.name === p.spec.nodeName && n.ready !== false) && !!p.spec.nodeName)
       }, 90_000).catch(async (error: unknown) => {
         const pods = await setup.get<{items: Array<{metadata: {namespace: string; name: string}; status: {phase?: string}}>}>('/api/v1/pods')
         throw new Error(`${(error as Error).message}: ${pods.items.filter((p) => p.status.phase !== 'Running').map((p) => `${p.metadata.namespace}/${p.metadata.name} ${p.status.phase}`).join(', ')}`)

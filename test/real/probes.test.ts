@@ -1,0 +1,88 @@
+// svc-check and connectivity on a real control plane: test pods and DaemonSets through real admission, the
+// real scheduler and DaemonSet controller, EndpointSlices from the real controller, exec through the API
+// server, and clean-up through the real garbage collector and namespace controller.
+import type {RealCluster} from '../control-plane/cluster.js'
+import {interruptPlugin, runKubectl, runPlugin} from '../sim/harness.js'
+import {START_TIMEOUT, startReal} from './harness.js'
+
+async function names(cluster: RealCluster, ...args: string[]): Promise<string[]> {
+  const result = await runKubectl(['--kubeconfig', cluster.kubeconfig, 'get', ...args, '-o', 'name'])
+  if (result.code !== 0) throw new Error(result.stderr)
+  return result.stdout.split('\n').filter(Boolean)
+}
+
+/** Waits (bounded) until nothing the plugin made is left: its namespaces are gone and no pod carries its label. */
+async function nothingLeft(cluster: RealCluster, timeoutMs = 60_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const left = [
+      ...(await names(cluster, 'namespaces')).filter((n) => n.includes('dualstack')),
+      ...(await names(cluster, 'pods,daemonsets,services', '-A', '-l', 'app.kubernetes.io/managed-by=kubectl-dualstack')),
+    ]
+    if (left.length === 0 || Date.now() > deadline) return left
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+}
+
+describe('svc-check and connectivity on a real control plane', () => {
+  let cluster: RealCluster
+  beforeAll(async () => {
+    cluster = await startReal('healthy-dual-stack')
+  }, START_TIMEOUT)
+  afterAll(() => cluster?.stop())
+
+  it('svc-check passes both families through the real EndpointSlices, and its test pod is gone afterwards', async () => {
+    const result = await runPlugin(['svc-check', 'svc-hellok8s', '-n', 'default', '-o', 'json', '--kubeconfig', cluster.kubeconfig])
+    expect(result.code).toBe(0)
+    const report = JSON.parse(result.stdout) as {results: Array<{family: string; kind: string; status: string}>}
+    expect(report.results.filter((t) => t.status !== 'pass')).toEqual([])
+    expect(new Set(report.results.map((t) => t.family))).toEqual(new Set(['ipv4', 'ipv6']))
+    expect(await nothingLeft(cluster)).toEqual([])
+  })
+
+  it('connectivity runs on every node (one node field selector term per node, as the real server requires) and leaves nothing', async () => {
+    const result = await runPlugin(['connectivity', '-o', 'json', '--kubeconfig', cluster.kubeconfig])
+    expect(result.stderr).not.toMatch(/is invalid/)
+    expect(result.code).toBe(0)
+    const report = JSON.parse(result.stdout) as {nodes: string[]; nodeSummary: Array<{node: string; status: string}>; results: Array<{status: string}>}
+    expect(report.nodes).toEqual(['cp-1', 'worker-1', 'worker-2'])
+    expect(report.nodeSummary.map((n) => [n.node, n.status])).toEqual([['cp-1', 'pass'], ['worker-1', 'pass'], ['worker-2', 'pass']])
+    expect(report.results.length).toBeGreaterThanOrEqual(24)
+    expect(await nothingLeft(cluster)).toEqual([])
+  })
+
+  it('connectivity names the node whose IPv6 forwarding is off (set through a hostNetwork pod\'s exec), and passes again once it is back', async () => {
+    const calicoNode = (await names(cluster, 'pods', '-n', 'kube-system', '-l', 'k8s-app=calico-node', '--field-selector', 'spec.nodeName=worker-1'))[0]!.replace('pod/', '')
+    const sysctl = (value: number) => runKubectl(['--kubeconfig', cluster.kubeconfig, 'exec', '-n', 'kube-system', calicoNode, '--', 'sysctl', '-w', `net.ipv6.conf.all.forwarding=${value}`])
+    expect((await sysctl(0)).code).toBe(0)
+    try {
+      const result = await runPlugin(['connectivity', '-o', 'json', '--kubeconfig', cluster.kubeconfig])
+      expect(result.code).toBe(1)
+      const report = JSON.parse(result.stdout) as {nodeSummary: Array<{node: string; status: string; findings: string[]}>}
+      const failing = report.nodeSummary.filter((n) => n.status === 'fail')
+      expect(failing.map((n) => n.node)).toEqual(['worker-1'])
+      expect(failing[0]!.findings).toEqual(['IPv6 fails in and out; IPv6 forwarding is 0 there (net.ipv6.conf.all.forwarding; kubectl dualstack doctor --only node.ipv6-forwarding)'])
+    } finally {
+      expect((await sysctl(1)).code).toBe(0)
+    }
+    expect(await nothingLeft(cluster)).toEqual([])
+  })
+
+  it('Ctrl-C in the middle of connectivity: exit 130, and the real garbage collector takes everything it made', async () => {
+    const {code} = await interruptPlugin(['connectivity', '--kubeconfig', cluster.kubeconfig], () => {
+      const pods = runKubectlSync(cluster)
+      return pods.includes('dualstack-server')
+    })
+    expect(code).toBe(130)
+    expect(await nothingLeft(cluster)).toEqual([])
+  })
+})
+
+/** Whether the plugin's server pods exist yet (interruptPlugin polls synchronously). */
+function runKubectlSync(cluster: RealCluster): string {
+  try {
+    return cluster.kubectl(cluster.kubeconfig, ['get', 'pods', '-A', '-l', 'app.kubernetes.io/managed-by=kubectl-dualstack', '-o', 'name'])
+  } catch {
+    return ''
+  }
+}

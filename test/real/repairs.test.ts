@@ -1,0 +1,154 @@
+// The repairs on a real control plane: the real API server's validation, conflicts and audit log, and the
+// real DaemonSet, Deployment and ReplicaSet controllers doing what the plugin asks of them.
+import {mkdtempSync, readFileSync} from 'node:fs'
+import path from 'node:path'
+import {parse} from 'yaml'
+
+import {runbookUnused, withoutBarePods} from '../commands/ops-helpers.js'
+import type {AuditEvent, RealCluster} from '../control-plane/cluster.js'
+import {runKubectl, runPlugin} from '../sim/harness.js'
+import {START_TIMEOUT, startReal} from './harness.js'
+
+const ORIGINAL = {cidr: '2001:0:0:1::/104', blockSize: 122, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: false, nodeSelector: 'all()'}
+const DESIRED = {cidr: '2001:0:0:2::/104', blockSize: 122, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: true, nodeSelector: 'all()'}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function kubectlJson(cluster: RealCluster, ...args: string[]): Promise<any> {
+  const result = await runKubectl(['--kubeconfig', cluster.kubeconfig, ...args, '-o', 'json'])
+  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr}`)
+  return JSON.parse(result.stdout)
+}
+
+async function pools(cluster: RealCluster): Promise<Record<string, Record<string, unknown>>> {
+  const list = await kubectlJson(cluster, 'get', 'ippools.crd.projectcalico.org')
+  return Object.fromEntries((list.items as Array<{metadata: {name: string}; spec: Record<string, unknown>}>).map((p) => [p.metadata.name, p.spec]))
+}
+
+async function fix(cluster: RealCluster, ...args: string[]) {
+  const backups = mkdtempSync(path.join(cluster.dir, 'backup-'))
+  const result = await runPlugin(['ippool', 'fix', '-o', 'json', '--kubeconfig', cluster.kubeconfig, '--backup-dir', backups, ...args], {}, )
+  try {
+    return {code: result.code, stderr: result.stderr, report: JSON.parse(result.stdout)}
+  } catch {
+    throw new Error(`not JSON (exit ${result.code}): ${result.stdout}\n${result.stderr}`)
+  }
+}
+
+/** What the audit log holds of admin's writes since `since`, as "verb resource[/subresource] name" (dry runs marked). */
+function writesSince(cluster: RealCluster, since: number): string[] {
+  return cluster.writes().slice(since).map((e: AuditEvent) =>
+    `${e.verb} ${e.objectRef?.resource}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ''} ${e.objectRef?.name ?? ''}${e.requestURI.includes('dryRun=All') ? ' (dry run)' : ''}`.trim())
+}
+
+describe('ippool fix on a real control plane: the runbook\'s stale pool, nothing using it', () => {
+  let cluster: RealCluster
+  beforeAll(async () => {
+    cluster = await startReal('runbook-rke-1.18', runbookUnused)
+  }, START_TIMEOUT)
+  afterAll(() => cluster?.stop())
+
+  it('--dry-run plans the recreate and the audit log shows no write that was not a dry run', async () => {
+    const since = cluster.writes().length
+    const {code, report} = await fix(cluster, '--dry-run')
+    expect(code).toBe(0)
+    expect(report).toMatchObject({pool: 'default-ipv6-ippool', strategy: 'recreate', result: 'planned'})
+    expect(report.from).toMatchObject(ORIGINAL)
+    expect(writesSince(cluster, since).filter((w) => !w.endsWith('(dry run)'))).toEqual([])
+    expect((await pools(cluster))['default-ipv6-ippool']).toEqual(ORIGINAL)
+  })
+
+  it('--yes recreates it through the real API server: one DELETE and one POST of the pool, the Lease taken and released, the backup restores by itself', async () => {
+    const since = cluster.writes().length
+    const {code, report, stderr} = await fix(cluster, '--yes')
+    expect({code, result: report.result, stderr}).toMatchObject({code: 0, result: 'fixed'})
+    expect((await pools(cluster))['default-ipv6-ippool']).toEqual(DESIRED)
+    const writes = writesSince(cluster, since).filter((w) => !w.endsWith('(dry run)'))
+    expect(writes.filter((w) => w.includes(' ippools '))).toEqual(['delete ippools default-ipv6-ippool', 'create ippools default-ipv6-ippool'])
+    expect(writes.filter((w) => w.includes(' leases ')).map((w) => w.split(' ')[0])).toEqual(expect.arrayContaining(['create', 'delete']))
+    expect((await kubectlJson(cluster, 'get', 'leases', '-n', 'kube-system')).items.filter((l: {metadata: {name: string}}) => l.metadata.name.includes('dualstack'))).toEqual([])
+    const backup = parse(readFileSync(report.backup, 'utf8')) as {spec: Record<string, unknown>}
+    expect(backup.spec).toEqual(ORIGINAL)
+    // doctor's pool checks pass against the real server afterwards.
+    const doctor = await runPlugin(['doctor', '--only', 'calico.ippool', '--kubeconfig', cluster.kubeconfig])
+    expect(doctor.code).toBe(0)
+  })
+})
+
+describe('ippool fix on a real control plane: a pool in use by a Deployment', () => {
+  let cluster: RealCluster
+  beforeAll(async () => {
+    cluster = await startReal('runbook-rke-1.18', withoutBarePods)
+  }, START_TIMEOUT)
+  afterAll(() => cluster?.stop())
+
+  it('migrates with --recreate-pods: the real Deployment controller moves calico-kube-controllers to the new pool, then the old pool is deleted', async () => {
+    const {code, report, stderr} = await fix(cluster, '--recreate-pods', '--yes')
+    expect({code, stderr}).toMatchObject({code: 0})
+    expect(report).toMatchObject({strategy: 'migrate', result: 'fixed', left: []})
+    const after = await pools(cluster)
+    expect(after['default-ipv6-ippool']).toBeUndefined()
+    expect(after['default-ipv6-ippool-2001-0-0-2---104']).toEqual(DESIRED)
+    const pods = await kubectlJson(cluster, 'get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=calico-kube-controllers')
+    expect(pods.items).toHaveLength(1)
+    expect(pods.items[0].status.podIPs.map((p: {ip: string}) => p.ip)).toEqual([expect.stringMatching(/^3\.2\./), expect.stringMatching(/^2001:0:0:2:/)])
+  })
+})
+
+describe('calico-restart on a real control plane', () => {
+  let cluster: RealCluster
+  beforeAll(async () => {
+    cluster = await startReal('runbook-rke-1.18')
+  }, START_TIMEOUT)
+  afterAll(() => cluster?.stop())
+
+  it('--yes: the real DaemonSet controller replaces each calico-node pod, node by node, then calico-kube-controllers', async () => {
+    const before = await kubectlJson(cluster, 'get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=calico-node')
+    const since = cluster.writes().length
+    const result = await runPlugin(['calico-restart', '--yes', '-o', 'json', '--kubeconfig', cluster.kubeconfig])
+    expect(result.code).toBe(0)
+    const report = JSON.parse(result.stdout) as {result: string; nodes: Array<{node: string; pod: string; newPod?: string; status: string}>}
+    expect(report.result).toBe('restarted')
+    expect(report.nodes.map((n) => n.node)).toEqual(['node-1', 'node-2', 'node-3'])
+    const after = await kubectlJson(cluster, 'get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=calico-node')
+    const names = (list: {items: Array<{metadata: {name: string}}>}) => list.items.map((p) => p.metadata.name).sort()
+    expect(names(after)).toEqual(report.nodes.map((n) => n.newPod).sort())
+    expect(names(after).some((n) => names(before).includes(n))).toBe(false)
+    const podDeletes = writesSince(cluster, since).filter((w) => w.startsWith('delete pods '))
+    expect(podDeletes.map((w) => w.split(' ')[2])).toEqual([...report.nodes.map((n) => n.pod), expect.stringMatching(/^calico-kube-controllers-/)])
+  })
+})
+
+describe('pods recreate on a real control plane: pods from before the CNI assigned IPv6', () => {
+  let cluster: RealCluster
+  beforeAll(async () => {
+    cluster = await startReal('healthy-dual-stack', (s) => {
+      const cm = s.objects!.find((o) => o.metadata.name === 'calico-config')!
+      cm.data.cni_network_config = cm.data.cni_network_config.replace('"assign_ipv6": "true"', '"assign_ipv6": "false"')
+    })
+  }, START_TIMEOUT)
+  afterAll(() => cluster?.stop())
+
+  it('--single-stack -A --yes: the real Deployment controller recreates the owned pods with both families; bare pods are listed, not deleted', async () => {
+    const stacks = async () => Object.fromEntries((JSON.parse((await runPlugin(['pod-ips', '-A', '-o', 'json', '--kubeconfig', cluster.kubeconfig])).stdout) as {items: Array<{namespace: string; name: string; stack: string; hostNetwork: boolean}>}).items
+      .filter((p) => !p.hostNetwork).map((p) => [`${p.namespace}/${p.name}`, p.stack]))
+    const before = await stacks()
+    expect(Object.values(before).every((stack) => stack === 'ipv4')).toBe(true)
+    // The runbook's step 2 done: the CNI config now assigns IPv6. Running pods keep one address until recreated.
+    const cm = await kubectlJson(cluster, 'get', 'configmap', 'calico-config', '-n', 'kube-system')
+    const cni = (cm.data.cni_network_config as string).replace('"assign_ipv6": "false"', '"assign_ipv6": "true"')
+    expect((await runKubectl(['--kubeconfig', cluster.kubeconfig, 'patch', 'configmap', 'calico-config', '-n', 'kube-system', '--type', 'merge', '-p', JSON.stringify({data: {cni_network_config: cni}})])).code).toBe(0)
+
+    const result = await runPlugin(['pods', 'recreate', '--single-stack', '-A', '--yes', '--kubeconfig', cluster.kubeconfig])
+    expect(result.stderr).not.toMatch(/unexpected error|at .*\.js:\d+/)
+    const after = await stacks()
+    const owned = Object.entries(after).filter(([name]) => /^kube-system\/(coredns|calico-kube-controllers)-/.test(name))
+    expect(owned.length).toBe(3)
+    expect(owned.every(([, stack]) => stack === 'dual')).toBe(true)
+    // The replacements are new pods, made by the real ReplicaSet controller.
+    expect(owned.some(([name]) => name in before)).toBe(false)
+    // Bare pods are not deleted (they would be gone for good): still there, still single-stack, and named.
+    expect(after['default/hello-k8s']).toBe('ipv4')
+    expect(after['default/netshoot']).toBe('ipv4')
+    expect(result.stdout + result.stderr).toMatch(/hello-k8s/)
+  })
+})
