@@ -123,7 +123,8 @@ describe('pods recreate on a real control plane: pods from before the CNI assign
   beforeAll(async () => {
     cluster = await startReal('healthy-dual-stack', (s) => {
       const cm = s.objects!.find((o) => o.metadata.name === 'calico-config')!
-      cm.data.cni_network_config = cm.data.cni_network_config.replace('"assign_ipv6": "true"', '"assign_ipv6": "false"')
+      const data = cm.data as Record<string, string>
+      data.cni_network_config = data.cni_network_config!.replace('"assign_ipv6": "true"', '"assign_ipv6": "false"')
     })
   }, START_TIMEOUT)
   afterAll(() => cluster?.stop())
