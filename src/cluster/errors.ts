@@ -32,9 +32,11 @@ export function apiErrorFromStatus(code: number, text: string, method: string, a
         code, status.reason, ExitCode.ClusterUnavailable,
         'refresh the token, certificate or exec plugin of that kubeconfig user',
       )
-    case 403:
+    case 403: {
+      const role = shippedRoleFor(said)
       return new ApiError(`forbidden: ${said} (${where(target)})`, code, status.reason, ExitCode.ClusterUnavailable,
-        'ask a cluster admin for that permission, or use a context whose user has it (check with: kubectl auth can-i)')
+        `${role ? `the ClusterRole ${role.name} (${role.file}) grants it: ask a cluster admin to bind it to that user` : 'ask a cluster admin for that permission'}, or use a context whose user has it (check with: kubectl auth can-i)`)
+    }
     case 400:
       return new ApiError(`the API server refused the request: ${said}`, code, status.reason, ExitCode.Usage, 'check the selectors and arguments')
     case 404:
@@ -47,6 +49,26 @@ export function apiErrorFromStatus(code: number, text: string, method: string, a
       }
       return new ApiError(`${said} (HTTP ${code}, ${method} ${apiPath})`, code, status.reason, ExitCode.ProblemsFound)
   }
+}
+
+/**
+ * Which role in rbac/ grants what a 403 says the user cannot do (the authorizer's wording: cannot VERB
+ * resource "RESOURCE" in API group "GROUP"), so that the refusal names what to bind.
+ */
+export function shippedRoleFor(message: string): {name: string; file: string} | undefined {
+  const m = /cannot (\w+) resource "([^"]+)" in API group "([^"]*)"(?: in the namespace "([^"]*)")?/.exec(message)
+  if (!m) return undefined
+  const [, verb, resource, group, namespace] = m as unknown as [string, string, string, string, string | undefined]
+  const reads = ['get', 'list', 'watch'].includes(verb)
+  const calicoNamespace = namespace === 'kube-system' || namespace === 'calico-system'
+  const role = (name: string, file: string) => ({name, file: `rbac/${file}`})
+  if (resource === 'leases' || (resource === 'pods' && verb === 'delete' && calicoNamespace)) return role('kubectl-dualstack-repair-calico', 'repair.yaml')
+  if (resource === 'ippools' && !reads) return role('kubectl-dualstack-repair', 'repair.yaml')
+  if (resource === 'pods/eviction' || (group === 'apps' && verb === 'patch')) return role('kubectl-dualstack-repair', 'repair.yaml')
+  if (resource === 'pods/exec') return calicoNamespace ? role('kubectl-dualstack-node-exec', 'probe.yaml') : role('kubectl-dualstack-probe', 'probe.yaml')
+  if (reads) return resource === 'configmaps' ? role('kubectl-dualstack-read-config', 'read.yaml') : role('kubectl-dualstack-read', 'read.yaml')
+  if (['pods', 'services', 'namespaces', 'daemonsets'].includes(resource)) return role('kubectl-dualstack-probe', 'probe.yaml')
+  return undefined
 }
 
 const TLS_CODES = new Set([

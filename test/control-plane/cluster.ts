@@ -35,8 +35,8 @@ export interface RealClusterOptions {
   scenario: Scenario
   /** Kubernetes release (default: DUALSTACK_K8S_VERSION or the newest the tier builds). */
   version?: string
-  /** Users with tokens `<name>-token` and no groups: tests bind them to roles (rbac/*.yaml). */
-  users?: string[]
+  /** More users, with tokens `<name>-token` and the groups given (none by default): tests bind them to roles (rbac/*.yaml). */
+  users?: Array<string | {name: string; groups: string[]}>
   log?: (line: string) => void
 }
 
@@ -162,11 +162,13 @@ export class RealCluster {
     this.kubectlCache = path.join(this.dir, 'kubectl-cache')
 
     // Credentials: static tokens, and the service-account signing key.
-    for (const user of [ADMIN, SETUP, AGENT, 'system:kube-controller-manager', 'system:kube-scheduler', ...(this.options.users ?? [])]) {
-      this.tokens.set(user, `${user.replace(/[^a-z0-9-]/g, '-')}-token`)
+    const groups = new Map<string, string[]>([[ADMIN, ['system:masters']], [SETUP, ['system:masters']], [AGENT, ['system:masters']]])
+    for (const user of ['system:kube-controller-manager', 'system:kube-scheduler', ...(this.options.users ?? [])]) {
+      if (typeof user === 'string') groups.set(user, [])
+      else groups.set(user.name, user.groups)
     }
-    const masters = new Set([ADMIN, SETUP, AGENT])
-    writeFileSync(path.join(this.dir, 'tokens.csv'), [...this.tokens].map(([user, token], i) => `${token},${user},uid-${i}${masters.has(user) ? ',"system:masters"' : ''}`).join('\n') + '\n')
+    for (const user of groups.keys()) this.tokens.set(user, `${user.replace(/[^a-z0-9-]/g, '-')}-token`)
+    writeFileSync(path.join(this.dir, 'tokens.csv'), [...groups].map(([user, of], i) => `${this.tokens.get(user)},${user},uid-${i}${of.length > 0 ? `,"${of.join(',')}"` : ''}`).join('\n') + '\n')
     const {privateKey, publicKey} = generateKeyPairSync('rsa', {modulusLength: 2048})
     writeFileSync(path.join(this.dir, 'sa.key'), privateKey.export({type: 'pkcs8', format: 'pem'}))
     writeFileSync(path.join(this.dir, 'sa.pub'), publicKey.export({type: 'spki', format: 'pem'}))

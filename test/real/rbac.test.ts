@@ -1,0 +1,106 @@
+// Least privilege against the real authorizer: rbac/ applied with the real kubectl to a manifest install
+// (Calico in kube-system, no calico-system namespace), each command run as a user in exactly the groups the
+// shipped bindings name. The real API server answers 403 for a namespace that does not exist, where the
+// simulator used to answer 404: that is what broke doctor here before.
+import {readdirSync} from 'node:fs'
+import path from 'node:path'
+
+import type {RealCluster} from '../control-plane/cluster.js'
+import {ROOT, runPlugin} from '../sim/harness.js'
+import {START_TIMEOUT, startReal} from './harness.js'
+
+const USERS = [
+  {name: 'reader', groups: ['kubectl-dualstack:read']},
+  {name: 'prober', groups: ['kubectl-dualstack:read', 'kubectl-dualstack:probe']},
+  {name: 'repairer', groups: ['kubectl-dualstack:read', 'kubectl-dualstack:repair']},
+]
+
+interface DoctorJson {
+  checks: Array<{id: string; status: string; message: string}>
+}
+
+function applyRbac(cluster: RealCluster): string {
+  // What the README tells a manifest install to run: every file at the top of rbac/, as they are.
+  expect(readdirSync(path.join(ROOT, 'rbac')).filter((f) => f.endsWith('.yaml')).sort()).toEqual(['probe.yaml', 'read.yaml', 'repair.yaml'])
+  return cluster.kubectl(cluster.kubeconfig, ['apply', '-f', path.join(ROOT, 'rbac')])
+}
+
+describe('rbac/ on a real control plane: the healthy manifest install', () => {
+  let cluster: RealCluster
+  const as = (user: string) => cluster.writeKubeconfig(`${user}.kubeconfig`, {user})
+  beforeAll(async () => {
+    cluster = await startReal('healthy-dual-stack', undefined, {users: USERS})
+  }, START_TIMEOUT)
+  afterAll(() => cluster?.stop())
+
+  it('kubectl apply -f rbac/ applies cleanly where there is no calico-system namespace', () => {
+    const applied = applyRbac(cluster)
+    expect(applied).toMatch(/clusterrole\.rbac\.authorization\.k8s\.io\/kubectl-dualstack-read created/)
+    expect(applied).not.toMatch(/calico-system/)
+  })
+
+  it('read.yaml: pod-ips works; doctor runs every check, and only the two that need probe.yaml say error', async () => {
+    const pods = await runPlugin(['pod-ips', '-A', '--kubeconfig', as('reader')])
+    expect(pods).toMatchObject({code: 0, stderr: ''})
+    const doctor = await runPlugin(['doctor', '-o', 'json', '--kubeconfig', as('reader')])
+    const checks = (JSON.parse(doctor.stdout) as DoctorJson).checks
+    const errored = checks.filter((c) => c.status === 'error')
+    expect(errored.map((c) => c.id).sort()).toEqual(['apiserver.service-cidr', 'node.ipv6-forwarding'])
+    expect(errored.find((c) => c.id === 'node.ipv6-forwarding')!.message).toMatch(/cannot create resource "pods\/exec"/)
+    expect(errored.find((c) => c.id === 'apiserver.service-cidr')!.message).toMatch(/cannot create resource "services"/)
+    expect(checks.filter((c) => c.status === 'pass').length).toBe(17)
+  })
+
+  it('read.yaml + probe.yaml: doctor has no errors; svc-check and connectivity work and leave nothing behind', async () => {
+    const doctor = JSON.parse((await runPlugin(['doctor', '-o', 'json', '--kubeconfig', as('prober')])).stdout) as DoctorJson
+    expect(doctor.checks.filter((c) => c.status !== 'pass')).toEqual([])
+    expect((await runPlugin(['svc-check', 'svc-hellok8s', '-n', 'default', '--kubeconfig', as('prober')])).code).toBe(0)
+    const connectivity = await runPlugin(['connectivity', '--kubeconfig', as('prober')])
+    expect(connectivity).toMatchObject({code: 0})
+  })
+
+  it('read.yaml alone: svc-check cannot create its pod, and says so in one line (exit 3)', async () => {
+    const result = await runPlugin(['svc-check', 'svc-hellok8s', '-n', 'default', '--kubeconfig', as('reader')])
+    expect(result.code).toBe(3)
+    expect(result.stderr).toMatch(/^error: forbidden: .*cannot create resource "pods"/)
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1)
+    expect(result.stderr).toContain('the ClusterRole kubectl-dualstack-probe (rbac/probe.yaml) grants it')
+  })
+})
+
+describe('rbac/ on a real control plane: the repair role on the runbook cluster', () => {
+  let cluster: RealCluster
+  const as = (user: string) => cluster.writeKubeconfig(`${user}.kubeconfig`, {user})
+  beforeAll(async () => {
+    cluster = await startReal('runbook-rke-1.18', undefined, {users: USERS})
+    applyRbac(cluster)
+  }, START_TIMEOUT)
+  afterAll(() => cluster?.stop())
+
+  it('read.yaml + repair.yaml: ippool fix --dry-run, ippool fix and calico-restart work; the audit log shows them as that user', async () => {
+    const dryRun = await runPlugin(['ippool', 'fix', '--dry-run', '--kubeconfig', as('repairer')])
+    expect(dryRun).toMatchObject({code: 0})
+    expect(dryRun.stdout).not.toContain('could not apply this plan')
+    const fix = await runPlugin(['ippool', 'fix', '--yes', '--kubeconfig', as('repairer')])
+    expect(fix.stderr).not.toMatch(/forbidden/)
+    expect(fix.code).toBe(0)
+    const restart = await runPlugin(['calico-restart', '--yes', '--timeout', '60s', '--kubeconfig', as('repairer')])
+    expect(restart.code).toBe(0)
+    const writes = cluster.writes('repairer').filter((e) => !e.requestURI.includes('dryRun'))
+    expect(writes.filter((e) => e.objectRef?.resource === 'ippools').map((e) => `${e.verb} ${e.responseStatus?.code}`)).toEqual(['create 201', 'update 200'])
+    expect(writes.filter((e) => e.objectRef?.resource === 'pods' && e.verb === 'delete')).toHaveLength(4)
+  })
+
+  it('read.yaml alone: the repairs refuse before their first write, in one line naming the shipped role (exit 3)', async () => {
+    const since = cluster.writes('reader').length
+    const fix = await runPlugin(['ippool', 'fix', '--yes', '--kubeconfig', as('reader')])
+    expect(fix.code).toBe(3)
+    // Refused at its first read of the lock (before any plan, so before any write), naming the role to bind.
+    expect(fix.stderr.trimEnd().split('\n')).toHaveLength(1)
+    expect(fix.stderr).toMatch(/cannot get resource "leases" .*the ClusterRole kubectl-dualstack-repair-calico \(rbac\/repair\.yaml\) grants it/)
+    const restart = await runPlugin(['calico-restart', '--yes', '--kubeconfig', as('reader')])
+    expect(restart.code).toBe(3)
+    expect(restart.stderr).toMatch(/rbac\/repair\.yaml/)
+    expect(cluster.writes('reader').slice(since).filter((e) => e.objectRef?.resource !== 'selfsubjectaccessreviews')).toEqual([])
+  })
+})
