@@ -61,7 +61,8 @@ export function shippedRoleFor(message: string): {name: string; file: string} | 
   const [, verb, resource, group, namespace] = m as unknown as [string, string, string, string, string | undefined]
   const reads = ['get', 'list', 'watch'].includes(verb)
   const calicoNamespace = namespace === 'kube-system' || namespace === 'calico-system'
-  const role = (name: string, file: string) => ({name, file: `rbac/${file}`})
+  // calico-system's bindings are the operator install's file; the ClusterRoles are the same.
+  const role = (name: string, file: string) => ({name, file: namespace === 'calico-system' && name !== 'kubectl-dualstack-read' && name !== 'kubectl-dualstack-probe' ? 'rbac/operator/calico-system.yaml' : `rbac/${file}`})
   if (resource === 'leases' || (resource === 'pods' && verb === 'delete' && calicoNamespace)) return role('kubectl-dualstack-repair-calico', 'repair.yaml')
   if (resource === 'ippools' && !reads) return role('kubectl-dualstack-repair', 'repair.yaml')
   if (resource === 'pods/eviction' || (group === 'apps' && verb === 'patch')) return role('kubectl-dualstack-repair', 'repair.yaml')

@@ -30,10 +30,15 @@ export interface CheckResult extends Outcome {
 }
 
 /** Thrown by `need` when a fact the check reads could not be gathered: the check's status becomes error. */
-export class MissingFact extends Error {}
+/** A fact the check needs could not be read; `hint` is how to fix that (e.g. the role that grants the read). */
+export class MissingFact extends Error {
+  constructor(message: string, readonly hint?: string) {
+    super(message)
+  }
+}
 
 export function need<T>(fact: Fact<T>): T {
-  if (!fact.ok) throw new MissingFact(fact.error)
+  if (!fact.ok) throw new MissingFact(fact.error, fact.cause?.hint)
   return fact.value
 }
 

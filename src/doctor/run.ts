@@ -30,7 +30,8 @@ export function runChecks(checks: readonly Check[], facts: Facts): CheckResult[]
       return {id: check.id, title: check.title, area: check.area, ...check.run(facts)}
     } catch (error) {
       const message = error instanceof MissingFact ? `could not read what this check needs: ${error.message}` : `the check failed to run: ${(error as Error).message}`
-      return {id: check.id, title: check.title, area: check.area, status: 'error', message}
+      const remediation = error instanceof MissingFact ? error.hint : undefined
+      return {id: check.id, title: check.title, area: check.area, status: 'error', message, ...(remediation ? {remediation} : {})}
     }
   })
 }

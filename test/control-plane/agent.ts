@@ -252,6 +252,8 @@ export class NodeAgent {
   private async reconcile(): Promise<void> {
     while (this.dirty && !this.abort.signal.aborted) {
       this.dirty = false
+      // The Tigera operator, on operator installs: the Installation's ipPools become IPPools once.
+      this.model.controllers.tigeraOperator()
       this.markPresetAddresses()
       const pods = this.model.store.list(this.model.type('v1', 'Pod')).filter((p) => this.nodes.has(p.spec?.nodeName))
       await Promise.all(pods.map((pod) => this.reconcilePod(pod).catch((error: unknown) => {

@@ -226,6 +226,9 @@ export class RealCluster {
     if (s.calicoOperator) this.kubectl(setupKubeconfig, ['apply', '--server-side', '-f', path.join(manifests, 'operator-crds.yaml')])
 
     const api = new Api(this.server, this.token(AGENT), this.ca)
+    for (const group of ['/apis/crd.projectcalico.org/v1', ...(s.calicoOperator ? ['/apis/operator.tigera.io/v1'] : [])]) {
+      await this.waitFor(`the API group ${group} (Calico's CRDs)`, () => api.exists(group))
+    }
     const agent = new NodeAgent({api, scenario: s, kubernetesVersion: `v${this.version}`, log: this.log})
     const answerUrl = await agent.listenForExec()
     this.commands.set('exec-server', {binary: binaries.controlPlane, args: ['--listen', '127.0.0.1:0', '--answer-url', answerUrl]})

@@ -7,6 +7,7 @@ import path from 'node:path'
 
 import type {RealCluster} from '../control-plane/cluster.js'
 import {ROOT, runPlugin} from '../sim/harness.js'
+import {viaOperator} from '../sim/scenario.js'
 import {START_TIMEOUT, startReal} from './harness.js'
 
 const USERS = [
@@ -16,7 +17,7 @@ const USERS = [
 ]
 
 interface DoctorJson {
-  checks: Array<{id: string; status: string; message: string}>
+  checks: Array<{id: string; status: string; message: string; remediation?: string}>
 }
 
 function applyRbac(cluster: RealCluster): string {
@@ -102,5 +103,38 @@ describe('rbac/ on a real control plane: the repair role on the runbook cluster'
     expect(restart.code).toBe(3)
     expect(restart.stderr).toMatch(/rbac\/repair\.yaml/)
     expect(cluster.writes('reader').slice(since).filter((e) => e.objectRef?.resource !== 'selfsubjectaccessreviews')).toEqual([])
+  })
+})
+
+describe('rbac/ on a real control plane: a Tigera operator install (Calico in calico-system)', () => {
+  let cluster: RealCluster
+  const as = (user: string) => cluster.writeKubeconfig(`${user}.kubeconfig`, {user})
+  beforeAll(async () => {
+    cluster = await startReal('healthy-dual-stack', viaOperator([
+      {cidr: '10.244.0.0/16', encapsulation: 'None', natOutgoing: 'Enabled'},
+      {cidr: 'fd00:10:244::/56', encapsulation: 'None', natOutgoing: 'Enabled'},
+    ]), {users: USERS})
+  }, START_TIMEOUT)
+  afterAll(() => cluster?.stop())
+
+  it('kubectl apply -f rbac/ -f rbac/operator/ applies; doctor as read + probe passes every check, calico-node exec\'d in calico-system', async () => {
+    applyRbac(cluster)
+    expect(cluster.kubectl(cluster.kubeconfig, ['apply', '-f', path.join(ROOT, 'rbac', 'operator')])).toMatch(/rolebinding\.rbac\.authorization\.k8s\.io\/kubectl-dualstack-read-config created/)
+    const doctor = await runPlugin(['doctor', '-o', 'json', '--kubeconfig', as('prober')])
+    const checks = (JSON.parse(doctor.stdout) as DoctorJson).checks
+    expect(checks.filter((c) => c.status !== 'pass' && c.status !== 'skip')).toEqual([])
+    expect(checks.find((c) => c.id === 'calico.installed')!.message).toMatch(/operator/i)
+    expect(checks.find((c) => c.id === 'node.ipv6-forwarding')!.message).toBe('net.ipv6.conf.all.forwarding = 1 on all 3 nodes')
+  })
+
+  it('without rbac/operator/: the checks that read calico-system\'s ConfigMaps say error, naming the file that binds the role there', async () => {
+    cluster.kubectl(cluster.kubeconfig, ['delete', '-f', path.join(ROOT, 'rbac', 'operator')])
+    const doctor = await runPlugin(['doctor', '-o', 'json', '--kubeconfig', as('prober')])
+    const errored = (JSON.parse(doctor.stdout) as DoctorJson).checks.filter((c) => c.status === 'error')
+    expect(errored.map((c) => c.id)).toContain('calico.node-env')
+    for (const check of errored) {
+      expect(check.message).toMatch(/cannot list resource "configmaps" in API group "" in the namespace "calico-system"/)
+      expect(check.remediation).toMatch(/^the ClusterRole kubectl-dualstack-read-config \(rbac\/operator\/calico-system\.yaml\) grants it/)
+    }
   })
 })

@@ -386,7 +386,7 @@ export class Controllers {
   }
 
   /** The Tigera operator creates the Installation's ipPools as IPPools once; it does not edit them afterwards. */
-  private tigeraOperator(): void {
+  tigeraOperator(): void {
     const installation = this.installation()
     if (!installation) return
     const poolType = this.t('crd.projectcalico.org/v1', 'IPPool')

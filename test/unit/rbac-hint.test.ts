@@ -7,7 +7,9 @@ const denied = (verb: string, resource: string, group: string, namespace?: strin
 describe('a 403 names the role in rbac/ that grants what was refused', () => {
   it.each([
     [denied('get', 'leases', 'coordination.k8s.io', 'kube-system'), 'kubectl-dualstack-repair-calico', 'rbac/repair.yaml'],
-    [denied('delete', 'pods', '', 'calico-system'), 'kubectl-dualstack-repair-calico', 'rbac/repair.yaml'],
+    [denied('delete', 'pods', '', 'calico-system'), 'kubectl-dualstack-repair-calico', 'rbac/operator/calico-system.yaml'],
+    [denied('delete', 'pods', '', 'kube-system'), 'kubectl-dualstack-repair-calico', 'rbac/repair.yaml'],
+    [denied('list', 'configmaps', '', 'calico-system'), 'kubectl-dualstack-read-config', 'rbac/operator/calico-system.yaml'],
     [denied('update', 'ippools', 'crd.projectcalico.org'), 'kubectl-dualstack-repair', 'rbac/repair.yaml'],
     [denied('patch', 'deployments', 'apps', 'shop'), 'kubectl-dualstack-repair', 'rbac/repair.yaml'],
     [denied('create', 'pods/eviction', '', 'shop'), 'kubectl-dualstack-repair', 'rbac/repair.yaml'],
