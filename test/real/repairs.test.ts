@@ -153,3 +153,58 @@ describe('pods recreate on a real control plane: pods from before the CNI assign
     expect(result.stdout + result.stderr).toMatch(/hello-k8s/)
   })
 })
+
+describe('pods recreate on a real control plane: the real eviction API and a PodDisruptionBudget that blocks', () => {
+  let cluster: RealCluster
+  beforeAll(async () => {
+    cluster = await startReal('healthy-dual-stack', (s) => {
+      const cm = s.objects!.find((o) => o.metadata.name === 'calico-config')!
+      const data = cm.data as Record<string, string>
+      data.cni_network_config = data.cni_network_config!.replace('"assign_ipv6": "true"', '"assign_ipv6": "false"')
+      const labels = {app: 'orphan'}
+      // A ReplicaSet of its own (no Deployment): its pods are recreated through the eviction API, which honours the budget.
+      s.objects!.push(
+        {apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: {name: 'orphan', namespace: 'shop'}, spec: {replicas: 1, selector: {matchLabels: labels},
+          template: {metadata: {labels}, spec: {containers: [{name: 'app', image: 'registry.k8s.io/e2e-test-images/agnhost:2.53'}]}}}},
+        {apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: {name: 'orphan', namespace: 'shop'}, spec: {minAvailable: 1, selector: {matchLabels: labels}}},
+      )
+    })
+  }, START_TIMEOUT)
+  afterAll(() => cluster?.stop())
+
+  it('the budget allows no disruption: the eviction is refused by the real API server, reported as blocked, never forced; exit 1', async () => {
+    const cm = await kubectlJson(cluster, 'get', 'configmap', 'calico-config', '-n', 'kube-system')
+    const cni = (cm.data.cni_network_config as string).replace('"assign_ipv6": "false"', '"assign_ipv6": "true"')
+    expect((await runKubectl(['--kubeconfig', cluster.kubeconfig, 'patch', 'configmap', 'calico-config', '-n', 'kube-system', '--type', 'merge', '-p', JSON.stringify({data: {cni_network_config: cni}})])).code).toBe(0)
+    // The disruption controller has worked out the budget (0 disruptions allowed) before the run.
+    for (let i = 0; i < 100; i++) {
+      const pdb = await kubectlJson(cluster, 'get', 'pdb', 'orphan', '-n', 'shop')
+      if (pdb.status?.currentHealthy === 1) break
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    const before = (await kubectlJson(cluster, 'get', 'pods', '-n', 'shop', '-l', 'app=orphan')).items.map((p: {metadata: {name: string}}) => p.metadata.name)
+    const since = cluster.writes().length
+    const result = await runPlugin(['pods', 'recreate', '--single-stack', '-n', 'shop', '--yes', '-o', 'json', '--kubeconfig', cluster.kubeconfig])
+    expect(result.code).toBe(1)
+    const report = JSON.parse(result.stdout) as {result: string; groups: Array<{owner?: {name: string}; status: string; message?: string}>}
+    expect(report.result).toBe('incomplete')
+    const orphan = report.groups.find((g) => g.owner?.name === 'orphan')!
+    expect(orphan.status).toBe('blocked')
+    expect(orphan.message).toContain('Cannot evict pod as it would violate the pod\'s disruption budget.')
+    const after = (await kubectlJson(cluster, 'get', 'pods', '-n', 'shop', '-l', 'app=orphan')).items.map((p: {metadata: {name: string}}) => p.metadata.name)
+    expect(after).toEqual(before)
+    // The refusal is the API server's (429 on pods/eviction, asked again a few times as kubectl drain does); nothing was deleted behind it.
+    const writes = cluster.writes().slice(since)
+    const evictions = writes.filter((e) => e.objectRef?.subresource === 'eviction').map((e) => e.responseStatus?.code)
+    expect(evictions.length).toBeGreaterThan(0)
+    expect(new Set(evictions)).toEqual(new Set([429]))
+    expect(writes.filter((e) => e.verb === 'delete')).toEqual([])
+  })
+
+  it('--dry-run of calico-restart and pods recreate: the audit log shows no write that was not a dry run', async () => {
+    const since = cluster.writes().length
+    expect((await runPlugin(['calico-restart', '--dry-run', '--kubeconfig', cluster.kubeconfig])).code).toBe(0)
+    expect((await runPlugin(['pods', 'recreate', '--single-stack', '-A', '--dry-run', '--kubeconfig', cluster.kubeconfig])).code).toBe(0)
+    expect(writesSince(cluster, since).filter((w) => !w.endsWith('(dry run)'))).toEqual([])
+  })
+})
