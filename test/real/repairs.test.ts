@@ -6,7 +6,7 @@ import {parse} from 'yaml'
 
 import {runbookUnused, withoutBarePods} from '../commands/ops-helpers.js'
 import type {AuditEvent, RealCluster} from '../control-plane/cluster.js'
-import {runKubectl, runPlugin} from '../sim/harness.js'
+import {answerAtTerminal, runKubectl, runPlugin} from '../sim/harness.js'
 import {START_TIMEOUT, startReal} from './harness.js'
 
 const ORIGINAL = {cidr: '2001:0:0:1::/104', blockSize: 122, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: false, nodeSelector: 'all()'}
@@ -206,5 +206,66 @@ describe('pods recreate on a real control plane: the real eviction API and a Pod
     expect((await runPlugin(['calico-restart', '--dry-run', '--kubeconfig', cluster.kubeconfig])).code).toBe(0)
     expect((await runPlugin(['pods', 'recreate', '--single-stack', '-A', '--dry-run', '--kubeconfig', cluster.kubeconfig])).code).toBe(0)
     expect(writesSince(cluster, since).filter((w) => !w.endsWith('(dry run)'))).toEqual([])
+  })
+})
+
+describe('ippool fix on a real control plane: only NAT outgoing is wrong', () => {
+  let cluster: RealCluster
+  beforeAll(async () => {
+    cluster = await startReal('runbook-rke-1.18', (s) => {
+      s.objects!.find((o) => o.kind === 'IPPool' && o.metadata.name === 'default-ipv6-ippool')!.spec.cidr = '2001:0:0:2::/104'
+      s.objects!.push({apiVersion: 'crd.projectcalico.org/v1', kind: 'IPPool', metadata: {name: 'extra-ipv6'},
+        spec: {cidr: '2001:0:0:5::/104', blockSize: 122, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: true, nodeSelector: '!all()', disabled: true}})
+    })
+  }, START_TIMEOUT)
+  afterAll(() => cluster?.stop())
+
+  it('patches the pool in place with its resourceVersion (one update, no delete); pods keep their addresses', async () => {
+    const podsBefore = (await runPlugin(['pod-ips', '-A', '-o', 'plain', '--kubeconfig', cluster.kubeconfig])).stdout
+    const since = cluster.writes().length
+    const {code, report} = await fix(cluster, '--yes')
+    expect(code).toBe(0)
+    expect(report).toMatchObject({strategy: 'patch', result: 'fixed'})
+    expect(writesSince(cluster, since).filter((w) => w.includes(' ippools '))).toEqual(['update ippools default-ipv6-ippool'])
+    expect((await pools(cluster))['default-ipv6-ippool']).toEqual({...DESIRED, disabled: false})
+    expect((await runPlugin(['pod-ips', '-A', '-o', 'plain', '--kubeconfig', cluster.kubeconfig])).stdout).toBe(podsBefore)
+  })
+
+  it('refuses a --cidr that overlaps another pool (exit 1), and a malformed or wrong-family one as bad usage (exit 2), writing nothing', async () => {
+    const since = cluster.writes().length
+    const {code, report} = await fix(cluster, '--cidr', '2001:0:0:5::/112', '--yes')
+    expect(code).toBe(1)
+    expect(report.message).toBe('the new pool would not be valid: 2001:0:0:5::/112 overlaps IPPool extra-ipv6 (2001:0:0:5::/104)')
+    const bad = await runPlugin(['ippool', 'fix', '--cidr', '2001:zz::/64', '--kubeconfig', cluster.kubeconfig])
+    expect(bad).toMatchObject({code: 2, stderr: 'error: --cidr "2001:zz::/64" is not a CIDR; e.g. --cidr fd00:10:244::/56\n'})
+    const family = await runPlugin(['ippool', 'fix', '--cidr', '10.0.0.0/16', '--kubeconfig', cluster.kubeconfig])
+    expect(family).toMatchObject({code: 2, stderr: 'error: --cidr 10.0.0.0/16 is IPv4 but --family is ipv6; pass --family ipv4\n'})
+    expect(writesSince(cluster, since).filter((w) => !w.endsWith('(dry run)') && !w.includes(' leases '))).toEqual([])
+  })
+})
+
+describe('ippool fix on a real control plane: someone else writes the pool while the repair runs', () => {
+  let cluster: RealCluster
+  beforeAll(async () => {
+    cluster = await startReal('runbook-rke-1.18', (s) => {
+      s.objects!.find((o) => o.kind === 'IPPool' && o.metadata.name === 'default-ipv6-ippool')!.spec.cidr = '2001:0:0:2::/104'
+    })
+  }, START_TIMEOUT)
+  afterAll(() => cluster?.stop())
+
+  it('another writer labels the pool while the plan waits at the prompt: the run reads it again before writing, so the fix lands and the label is kept', async () => {
+    const backups = mkdtempSync(path.join(cluster.dir, 'backup-'))
+    const since = cluster.writes().length
+    const {code, output} = await answerAtTerminal(['ippool', 'fix', '--backup-dir', backups, '--kubeconfig', cluster.kubeconfig], 'to continue:', 'default-ipv6-ippool', async () => {
+      expect((await runKubectl(['--kubeconfig', cluster.kubeconfig, 'label', 'ippools.crd.projectcalico.org', 'default-ipv6-ippool', 'team=network'])).code).toBe(0)
+    })
+    const pool = await kubectlJson(cluster, 'get', 'ippools.crd.projectcalico.org', 'default-ipv6-ippool')
+    expect(pool.metadata.labels).toMatchObject({team: 'network'})
+    expect([{...ORIGINAL, cidr: '2001:0:0:2::/104'}, {...DESIRED, disabled: false}]).toContainEqual(pool.spec)
+    // The other writer's patch, then the run's update with the resourceVersion it read after the prompt: no lost update.
+    expect(writesSince(cluster, since).filter((w) => w.includes(' ippools '))).toEqual(['patch ippools default-ipv6-ippool', 'update ippools default-ipv6-ippool'])
+    expect(code).toBe(0)
+    expect(output).toContain('fixed: IPPool default-ipv6-ippool is 2001:0:0:2::/104 with natOutgoing true')
+    expect(pool.spec.natOutgoing).toBe(true)
   })
 })

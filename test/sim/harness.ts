@@ -96,9 +96,9 @@ export async function interruptPlugin(args: string[], ready: () => boolean, extr
 
 /**
  * Runs the plugin under `script` (a pseudo-terminal, as an interactive shell has), waits for `prompt` in what
- * it prints, types `answer` and a newline, and returns how it ended with everything it printed.
+ * it prints, runs `beforeAnswer`, types `answer` and a newline, and returns how it ended with everything it printed.
  */
-export async function answerAtTerminal(args: string[], prompt: string, answer: string): Promise<{code: number | null; output: string}> {
+export async function answerAtTerminal(args: string[], prompt: string, answer: string, beforeAnswer?: () => Promise<void>): Promise<{code: number | null; output: string}> {
   const cmd = [PLUGIN, ...args].map((a) => `'${a}'`).join(' ')
   const child = spawn('script', ['-qec', cmd, '/dev/null'], {env: testEnv()})
   let output = ''
@@ -106,6 +106,8 @@ export async function answerAtTerminal(args: string[], prompt: string, answer: s
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
   const deadline = Date.now() + 20_000
   while (!output.includes(prompt) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  // What happens while the user reads the plan (another writer changing the cluster, say).
+  await beforeAnswer?.()
   child.stdin.write(`${answer}\n`)
   const code = await exited
   child.stdin.end()
