@@ -148,6 +148,31 @@ describe('ippool fix: a pool in use', () => {
   })
 })
 
+describe('ippool fix: a migration finished by a later run', () => {
+  let sim: RunningSim
+  beforeAll(async () => {
+    sim = await startSim('runbook-rke-1.18', withoutBarePods)
+  })
+  afterAll(() => sim.stop())
+
+  it('migrate; pods recreate --in-pool moves the pods; ippool fix again deletes the emptied old pool with a backup and says the migration is complete', async () => {
+    expect((await fix(sim, '--yes')).report.left.join('\n')).toContain('stays disabled: 1 pod(s) still hold its addresses')
+    const stillHeld = await fix(sim, '--dry-run')
+    expect(stillHeld.report).toMatchObject({result: 'unchanged'})
+    expect((await runPlugin(['pods', 'recreate', '--in-pool', 'default-ipv6-ippool', '-A', '--yes', '--kubeconfig', sim.kubeconfig])).code).toBe(0)
+    const dryRun = await fix(sim, '--dry-run')
+    expect(dryRun.report.actions.map((a) => a.kind)).toEqual(['backup', 'delete-pool-if-unused'])
+    const before = sim.server.sim.writes().length
+    const {code, report} = await fix(sim, '--yes')
+    expect(code).toBe(0)
+    expect(report.message).toBe('IPPool default-ipv6-ippool-2001-0-0-2---104 is 2001:0:0:2::/104, as calico-node would create it; the migration is complete: IPPool default-ipv6-ippool (2001:0:0:1::/104) is deleted')
+    expect(sim.server.sim.writes().slice(before).filter((w) => w.resource === 'ippools').map((w) => `${w.verb} ${w.name}`)).toEqual(['delete default-ipv6-ippool'])
+    expect(poolOf(sim, 'default-ipv6-ippool')).toBeUndefined()
+    expect(parse(readFileSync(report.backup!, 'utf8'))).toMatchObject({metadata: {name: 'default-ipv6-ippool'}, spec: {disabled: true}})
+    expect((await fix(sim, '--yes')).report.result).toBe('unchanged')
+  })
+})
+
 describe('ippool fix: the runbook cluster as it is (bare pods hold addresses)', () => {
   let sim: RunningSim
   beforeAll(async () => {

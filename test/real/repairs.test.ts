@@ -269,3 +269,44 @@ describe('ippool fix on a real control plane: someone else writes the pool while
     expect(pool.spec.natOutgoing).toBe(true)
   })
 })
+
+describe('ippool fix on a real control plane: a migration finished in three runs, as an operator does it', () => {
+  let cluster: RealCluster
+  beforeAll(async () => {
+    cluster = await startReal('runbook-rke-1.18', withoutBarePods)
+  }, START_TIMEOUT)
+  afterAll(() => cluster?.stop())
+
+  it('migrate, move the pods with pods recreate, then ippool fix again deletes the emptied old pool with a backup: the migration is complete', async () => {
+    const first = await fix(cluster, '--yes')
+    expect(first.report).toMatchObject({strategy: 'migrate', result: 'fixed'})
+    expect(first.report.left.join('\n')).toContain('IPPool default-ipv6-ippool (2001:0:0:1::/104) stays disabled: 1 pod(s) still hold its addresses')
+    expect((await pools(cluster))['default-ipv6-ippool']).toMatchObject({disabled: true})
+
+    const moved = await runPlugin(['pods', 'recreate', '--in-pool', 'default-ipv6-ippool', '-A', '--yes', '--kubeconfig', cluster.kubeconfig])
+    expect(moved.code).toBe(0)
+    // The old pod's address goes back to IPAM when its sandbox is torn down (the CNI's DEL), a moment after the pod is gone.
+    let plan: {strategy: string; actions: Array<{kind: string}>} | undefined
+    for (let i = 0; i < 50; i++) {
+      plan = (await fix(cluster, '--dry-run')).report
+      if (plan!.strategy === 'migrate') break
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+    expect(plan!.actions.map((a) => a.kind)).toEqual(['backup', 'delete-pool-if-unused'])
+
+    const since = cluster.writes().length
+    const last = await fix(cluster, '--yes')
+    expect(last.code).toBe(0)
+    expect(last.report.result).toBe('fixed')
+    expect(last.report.message).toBe('IPPool default-ipv6-ippool-2001-0-0-2---104 is 2001:0:0:2::/104, as calico-node would create it; the migration is complete: IPPool default-ipv6-ippool (2001:0:0:1::/104) is deleted')
+    expect(writesSince(cluster, since).filter((w) => w.includes(' ippools '))).toEqual(['delete ippools default-ipv6-ippool'])
+    expect(Object.keys(await pools(cluster)).sort()).toEqual(['default-ipv4-ippool', 'default-ipv6-ippool-2001-0-0-2---104'])
+    // The backup brings the old pool back as it was (disabled) with kubectl apply, should it be wanted.
+    const backup = parse(readFileSync(last.report.backup, 'utf8')) as {metadata: {name: string}; spec: Record<string, unknown>}
+    expect(backup).toMatchObject({metadata: {name: 'default-ipv6-ippool'}, spec: {cidr: '2001:0:0:1::/104', disabled: true}})
+
+    const again = await fix(cluster, '--yes')
+    expect(again.report.result).toBe('unchanged')
+    expect((await runPlugin(['doctor', '--only', 'calico.ippool', '--kubeconfig', cluster.kubeconfig])).code).toBe(0)
+  })
+})

@@ -119,6 +119,20 @@ describe('the plan', () => {
     expect(plan).toMatchObject({strategy: 'create', actions: [{kind: 'create-pool', pool: 'default-ipv6-ippool'}, {kind: 'verify-pool'}]})
   })
 
+  it('finishes a migration: the disabled old pool is deleted (with a backup) once nothing holds its addresses, and not before', () => {
+    const migrated = {metadata: {name: 'default-ipv6-ippool-fd00-2---64'}, spec: {cidr: 'fd00:2::/64', blockSize: 122, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: true, nodeSelector: 'all()'}}
+    const old = {metadata: {name: 'default-ipv6-ippool'}, spec: {...pool.spec, disabled: true}}
+    const empty = planPoolFix(input({pools: [old, migrated], target: old, impact: {cidr: old.spec.cidr, pods: [], tunnels: [], leaked: [], blocks: 2}}))
+    expect(empty).toMatchObject({strategy: 'migrate', pool: 'default-ipv6-ippool', to: {name: 'default-ipv6-ippool-fd00-2---64'},
+      actions: [{kind: 'backup', pool: 'default-ipv6-ippool'}, {kind: 'delete-pool-if-unused', pool: 'default-ipv6-ippool', cidr: 'fd00:1::/64'}]})
+    expect((empty as {notes: string[]}).notes.join('\n')).toContain('its 2 empty IPAM block(s) go with Calico\'s IPAM garbage collection')
+    for (const held of [{pods: [{namespace: 'a', name: 'b', ips: ['fd00:1::5']}]}, {tunnels: [{node: 'n1', ip: 'fd00:1::9', type: 'vxlanV6TunnelAddress'}]}, {leaked: [{ip: 'fd00:1::7', pod: 'a/gone'}]}]) {
+      const plan = planPoolFix(input({pools: [old, migrated], target: old, impact: {cidr: old.spec.cidr, pods: [], tunnels: [], leaked: [], ...held}}))
+      expect(plan).toMatchObject({strategy: 'none', actions: []})
+      expect((plan as {notes: string[]}).notes.join('\n')).toMatch(/is disabled and still .* hold addresses from it: kubectl dualstack pods recreate --in-pool default-ipv6-ippool/)
+    }
+  })
+
   it('names a migration\'s new pool after its range', () => {
     expect(migratedPoolName('ipv6', 'fd00:10:244::/56')).toBe('default-ipv6-ippool-fd00-10-244---56')
   })

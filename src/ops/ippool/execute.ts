@@ -84,6 +84,8 @@ const WRITES: ReadonlySet<Action['kind']> = new Set(['create-pool', 'update-pool
 export class PoolFixExecutor {
   private readonly reports: ActionReport[]
   private readonly left: string[] = []
+  /** The migrated-from pool this run deleted, for the closing message. */
+  private deletedOldPool?: string
 
   constructor(private readonly client: ClusterClient, private readonly journal: Journal, private readonly options: ExecutorOptions) {
     this.reports = journal.plan.actions.map((action, i) => ({kind: action.kind, pool: action.pool, title: describeAction(action), status: i < journal.done ? 'done' : 'pending'}))
@@ -164,7 +166,8 @@ export class PoolFixExecutor {
   private successMessage(): string {
     const to = this.journal.plan.to
     const others = this.journal.plan.wrong.filter((d) => d.field !== 'cidr').map((d) => `${d.field} ${String(d.to)}`)
-    return `IPPool ${to.name} is ${to.spec.cidr}${others.length > 0 ? ` with ${others.join(', ')}` : ''}, as calico-node would create it`
+    const done = `IPPool ${to.name} is ${to.spec.cidr}${others.length > 0 ? ` with ${others.join(', ')}` : ''}, as calico-node would create it`
+    return this.deletedOldPool ? `${done}; the migration is complete: IPPool ${this.deletedOldPool} is deleted` : done
   }
 
   private async apply(action: Action, index: number): Promise<void> {
@@ -221,6 +224,7 @@ export class PoolFixExecutor {
         if (holders.length === 0) {
           await this.apply({kind: 'delete-pool', pool: action.pool}, index)
           this.reports[index]!.message = `nothing held addresses of ${action.cidr}: deleted`
+          if (action.pool !== this.journal.plan.to.name) this.deletedOldPool = `${action.pool} (${action.cidr})`
           return
         }
         this.reports[index] = {...this.reports[index]!, message: `${holders.length} pod(s) still hold addresses: left disabled`}

@@ -150,7 +150,17 @@ export function planPoolFix(input: PlanInput): PoolFixPlan | Refusal {
   if (matching) {
     const stale = target && target !== matching && target.spec?.disabled ? target : undefined
     if (stale) {
-      base.notes.push(`${stale.metadata?.name} (${stale.spec?.cidr}) is disabled and still ${impact.pods.length} pod(s) hold addresses from it: kubectl dualstack pods recreate --in-pool ${stale.metadata?.name}, then run ippool fix again to delete it`)
+      const staleName = stale.metadata?.name ?? ''
+      const newName = matching.metadata?.name ?? ''
+      // A migration's last step: the old pool, disabled, once nothing holds an address of it.
+      if (impact.pods.length === 0 && impact.tunnels.length === 0 && impact.leaked.length === 0) {
+        return {...base, pool: staleName, from: stale.spec ?? null, to: {name: newName, spec: desired.spec}, wrong: [], strategy: 'migrate',
+          actions: [{kind: 'backup', pool: staleName}, {kind: 'delete-pool-if-unused', pool: staleName, cidr: stale.spec?.cidr ?? ''}], commitAt: 0,
+          notes: [...base.notes, `the migration to ${newName} (${matching.spec?.cidr}) is finished but for its last step: ${staleName} (${stale.spec?.cidr}) is disabled and nothing holds its addresses (no pod, no node tunnel address, no IPAM allocation), so it is deleted, with a backup${impact.blocks ? `; its ${impact.blocks} empty IPAM block(s) go with Calico's IPAM garbage collection` : ''}`]}
+      }
+      const holders = [impact.pods.length > 0 ? `${impact.pods.length} pod(s)` : '', impact.tunnels.length > 0 ? `${impact.tunnels.length} node tunnel address(es)` : '',
+        impact.leaked.length > 0 ? `${impact.leaked.length} IPAM allocation(s) of pods that are gone (leaked)` : ''].filter(Boolean).join(', ')
+      base.notes.push(`${staleName} (${stale.spec?.cidr}) is disabled and still ${holders} hold addresses from it: kubectl dualstack pods recreate --in-pool ${staleName}, then run ippool fix again to delete it`)
     }
     return {...base, notes: base.notes.slice(1), pool: matching.metadata?.name ?? '', from: matching.spec ?? null, to: {name: matching.metadata?.name ?? '', spec: desired.spec}, wrong: [], strategy: 'none', actions: [], commitAt: 0}
   }
