@@ -61,8 +61,11 @@ export function shippedRoleFor(message: string): {name: string; file: string} | 
   const [, verb, resource, group, namespace] = m as unknown as [string, string, string, string, string | undefined]
   const reads = ['get', 'list', 'watch'].includes(verb)
   const calicoNamespace = namespace === 'kube-system' || namespace === 'calico-system'
-  // calico-system's bindings are the operator install's file; the ClusterRoles are the same.
-  const role = (name: string, file: string) => ({name, file: namespace === 'calico-system' && name !== 'kubectl-dualstack-read' && name !== 'kubectl-dualstack-probe' ? 'rbac/operator/calico-system.yaml' : `rbac/${file}`})
+  // The roles bound per namespace are bound in calico-system by the operator install's file; the others are cluster-wide.
+  const perNamespace = new Set(['kubectl-dualstack-read-config', 'kubectl-dualstack-node-exec', 'kubectl-dualstack-repair-calico'])
+  const role = (name: string, file: string) => ({name, file: namespace === 'calico-system' && perNamespace.has(name) ? 'rbac/operator/calico-system.yaml' : `rbac/${file}`})
+  // doctor's /configz reads (kubelet feature gates, before 1.23) need nodes/proxy, which no shipped role grants.
+  if (resource === 'nodes/proxy') return undefined
   if (resource === 'leases' || (resource === 'pods' && verb === 'delete' && calicoNamespace)) return role('kubectl-dualstack-repair-calico', 'repair.yaml')
   if (resource === 'ippools' && !reads) return role('kubectl-dualstack-repair', 'repair.yaml')
   if (resource === 'pods/eviction' || (group === 'apps' && verb === 'patch')) return role('kubectl-dualstack-repair', 'repair.yaml')

@@ -1,31 +1,9 @@
 // Across a fleet: --context more than once, or --all-contexts. The clusters run concurrently; one row per
 // cluster, the detail keyed by context, the worst exit status, an unreachable cluster reported alone.
-import {writeFileSync} from 'node:fs'
 import {createServer} from 'node:net'
 import path from 'node:path'
 
-import {parse, stringify} from 'yaml'
-
-import {runPlugin, startSim, type RunningSim} from '../sim/harness.js'
-
-interface Kubeconfig {
-  clusters: Array<{name: string; cluster: Record<string, unknown>}>
-  users: Array<{name: string; user: Record<string, unknown>}>
-  contexts: Array<{name: string; context: {cluster: string; user: string}}>
-}
-
-/** One kubeconfig with a context per cluster, named as given. */
-function fleetKubeconfig(file: string, members: Record<string, string>): string {
-  const merged: Kubeconfig & Record<string, unknown> = {apiVersion: 'v1', kind: 'Config', clusters: [], users: [], contexts: [], 'current-context': Object.keys(members)[0]}
-  for (const [name, text] of Object.entries(members)) {
-    const one = parse(text) as Kubeconfig
-    merged.clusters.push({name, cluster: one.clusters[0]!.cluster})
-    merged.users.push({name, user: one.users[0]!.user})
-    merged.contexts.push({name, context: {cluster: name, user: name}})
-  }
-  writeFileSync(file, stringify(merged))
-  return file
-}
+import {fleetKubeconfig, runPlugin, startSim, type RunningSim} from '../sim/harness.js'
 
 /** A local port nothing listens on. */
 async function closedPort(): Promise<number> {

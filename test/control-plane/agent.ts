@@ -15,7 +15,7 @@ import {cidrContains} from '../../src/net/ip.js'
 import {SimCluster} from '../sim/cluster.js'
 import {runInPod} from '../sim/exec.js'
 import type {Scenario} from '../sim/scenario.js'
-import type {Obj} from '../sim/store.js'
+import {timestamp, type Obj} from '../sim/store.js'
 import {Api, ApiError, sleep, type ApiObject, type WatchEvent} from './api.js'
 
 interface Mirrored {
@@ -73,6 +73,7 @@ export class NodeAgent {
 
   constructor(private readonly options: AgentOptions) {
     this.api = options.api
+    this.api.onError = (message) => this.log(`agent: ${message}`)
     this.log = options.log ?? (() => undefined)
     // The model has the scenario's nodes (their sysctls, external hosts), none of its objects: those are in the real server.
     this.model = new SimCluster({...options.scenario, calico: true, objects: []}, {passive: true})
@@ -158,7 +159,7 @@ export class NodeAgent {
 
   private async nodeStatus(name: string): Promise<void> {
     const node = this.options.scenario.nodes.find((n) => n.name === name)!
-    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+    const now = timestamp()
     const ready = node.ready !== false
     const status = {
       // InternalIPs are data (never dialled); the Hostname address is how the API server reaches this agent's exec server.
@@ -213,6 +214,11 @@ export class NodeAgent {
       const seen = new Set(items.map((o) => key(o.metadata.namespace, o.metadata.name)))
       for (const obj of this.model.store.list(type)) {
         if (!seen.has(key(obj.metadata.namespace, obj.metadata.name))) this.model.store.delete(type, obj.metadata.namespace, obj.metadata.name!)
+      }
+      if (m.kind === 'Pod') {
+        // Pods deleted while the watch was down (a relist after 410, or an API server restart) give their addresses back.
+        const uids = new Set(items.map((o) => o.metadata.uid))
+        for (const uid of [...this.started.keys()]) if (!uids.has(uid)) this.forget({metadata: {uid}} as Obj)
       }
       for (const item of items) this.model.store.replicate(type, {...item, apiVersion: m.apiVersion, kind: m.kind} as Obj)
     } finally {
@@ -279,6 +285,10 @@ export class NodeAgent {
     }
   }
 
+  private inScenarioPool(ip: string): boolean {
+    return (this.options.scenario.objects ?? []).some((o) => o.kind === 'IPPool' && cidrContains(o.spec?.cidr ?? '', ip))
+  }
+
   private async reconcilePod(pod: Obj): Promise<void> {
     const uid = pod.metadata.uid!
     const nodeName: string = pod.spec.nodeName
@@ -288,59 +298,89 @@ export class NodeAgent {
       if (this.finalising.has(uid)) return
       this.finalising.add(uid)
       this.forget(pod)
-      await this.api.request('DELETE', `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`, {apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: {uid}})
+      try {
+        await this.api.request('DELETE', `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`, {apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: {uid}})
+      } catch (error) {
+        // Gone or replaced is done; anything else (the server restarting) is tried again on the next pass.
+        if (!(error instanceof ApiError && (error.code === 404 || error.code === 409))) this.retryLater(() => this.finalising.delete(uid))
+        throw error
+      }
       return
     }
     if (this.started.has(uid) || spec?.ready === false) return
     if (['Succeeded', 'Failed'].includes(pod.status?.phase)) return
     const containers: Array<{name: string; image: string}> = pod.spec?.containers ?? []
+    const statuses = (state: Record<string, unknown>, ready = false) => containers.map((c) => ({name: c.name, image: c.image, imageID: ready ? `${c.image}@sha256:0` : '',
+      ...(ready ? {containerID: `containerd://${uid.replaceAll('-', '')}`, started: true} : {}), ready, restartCount: 0, state}))
+    const notReady = [{type: 'PodScheduled', status: 'True'}, {type: 'Ready', status: 'False', reason: 'ContainersNotReady'}]
     const unpullable = new Set(this.options.scenario.unpullableImages ?? [])
     const stuck = containers.find((c) => unpullable.has(c.image))
     const pending = stuck ? {reason: 'ImagePullBackOff', message: `Back-off pulling image "${stuck.image}"`} : spec?.podsPending
     if (pending) {
-      this.started.set(uid, [])
-      await this.patchStatus(pod, {phase: 'Pending', conditions: [{type: 'PodScheduled', status: 'True'}, {type: 'Ready', status: 'False', reason: 'ContainersNotReady'}],
-        containerStatuses: containers.map((c) => ({name: c.name, image: c.image, imageID: '', ready: false, restartCount: 0, state: {waiting: pending}}))})
+      await this.runPod(pod, [], {phase: 'Pending', conditions: notReady, containerStatuses: statuses({waiting: pending})})
       return
     }
-    const preset = this.presets.get(key(pod.metadata.namespace, pod.metadata.name))
-    this.presets.delete(key(pod.metadata.namespace, pod.metadata.name))
+    const presetKey = key(pod.metadata.namespace, pod.metadata.name)
+    const preset = this.presets.get(presetKey)
     if (preset?.phase === 'Succeeded' || preset?.phase === 'Failed') {
       // A Job's pod that finished before the scenario's day: its containers exited, its addresses are gone.
-      this.started.set(uid, [])
-      await this.patchStatus(pod, {phase: preset.phase, conditions: [{type: 'Ready', status: 'False', reason: 'PodCompleted'}],
-        containerStatuses: containers.map((c) => ({name: c.name, image: c.image, imageID: '', ready: false, restartCount: 0, state: {terminated: {exitCode: preset.phase === 'Succeeded' ? 0 : 1, reason: preset.phase === 'Succeeded' ? 'Completed' : 'Error'}}}))})
+      this.presets.delete(presetKey)
+      await this.runPod(pod, [], {phase: preset.phase, conditions: [{type: 'Ready', status: 'False', reason: 'PodCompleted'}],
+        containerStatuses: statuses({terminated: {exitCode: preset.phase === 'Succeeded' ? 0 : 1, reason: preset.phase === 'Succeeded' ? 'Completed' : 'Error'}})})
       return
     }
     let ips: string[] | undefined
     if (pod.spec?.hostNetwork) ips = this.model.nodeAddresses(nodeName)
-    else {
-      if (preset && preset.ips.length > 0) {
-        ips = preset.ips
-      } else {
-        ips = this.model.controllers.allocatePodIps(pod, nodeName)
-      }
+    else if (preset && preset.ips.length > 0) {
+      // The scenario's addresses, once IPAM has them (their pool may not be there yet), so that none is handed
+      // out twice; an address in none of the scenario's pools is kept as it is, outside every pool.
+      if (preset.ips.some((ip) => this.inScenarioPool(ip) && !this.markedPresets.has(ip))) return
+      this.presets.delete(presetKey)
+      ips = preset.ips
+    } else {
+      ips = this.model.controllers.allocatePodIps(pod, nodeName)
     }
     // Like Calico's CNI before a pool of each family exists: the pod waits in ContainerCreating.
     if (ips === undefined) {
       if (pod.status?.containerStatuses?.[0]?.state?.waiting?.reason !== 'ContainerCreating') {
-        await this.patchStatus(pod, {phase: 'Pending', conditions: [{type: 'PodScheduled', status: 'True'}, {type: 'Ready', status: 'False', reason: 'ContainersNotReady'}],
-          containerStatuses: containers.map((c) => ({name: c.name, image: c.image, imageID: '', ready: false, restartCount: 0, state: {waiting: {reason: 'ContainerCreating'}}}))})
+        await this.patchStatus(pod, {phase: 'Pending', conditions: notReady, containerStatuses: statuses({waiting: {reason: 'ContainerCreating'}})})
       }
       return
     }
-    this.started.set(uid, pod.spec?.hostNetwork ? [] : ips)
-    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+    const now = timestamp()
     const hostIps = this.model.nodeAddresses(nodeName)
-    await this.patchStatus(pod, {
+    await this.runPod(pod, pod.spec?.hostNetwork ? [] : ips, {
       phase: 'Running',
       conditions: ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => ({type, status: 'True', lastTransitionTime: now})),
       hostIP: hostIps[0], hostIPs: hostIps.map((ip) => ({ip})),
       podIP: ips[0], podIPs: ips.map((ip) => ({ip})),
       startTime: now,
-      containerStatuses: containers.map((c) => ({name: c.name, image: c.image, imageID: `${c.image}@sha256:0`, containerID: `containerd://${uid.replaceAll('-', '')}`, ready: true, started: true, restartCount: 0, state: {running: {startedAt: now}}})),
+      containerStatuses: statuses({running: {startedAt: now}}, true),
     })
     if (pod.metadata.labels?.['k8s-app'] === 'calico-node') this.calicoNodeStarted(pod)
+  }
+
+  /**
+   * Records the pod as run by this agent with its addresses, and writes its status. A write that fails (the
+   * server restarting) gives the addresses back and leaves the pod to the next pass, as a kubelet retries.
+   */
+  private async runPod(pod: Obj, ips: string[], status: Record<string, unknown>): Promise<void> {
+    this.started.set(pod.metadata.uid!, ips)
+    try {
+      await this.patchStatus(pod, status)
+    } catch (error) {
+      this.forget(pod)
+      if (!(error instanceof ApiError && (error.code === 404 || error.code === 409))) this.retryLater()
+      throw error
+    }
+  }
+
+  /** Reconciles again in a second (after a failed write), once `undo` has run. */
+  private retryLater(undo?: () => void): void {
+    setTimeout(() => {
+      undo?.()
+      if (!this.abort.signal.aborted) this.kick()
+    }, 1000).unref()
   }
 
   /** calico-node's start-up: the default pools from its environment, when no pool of the family exists. */

@@ -29,6 +29,9 @@ export interface WatchEvent {
 export class Api {
   private readonly agent: https.Agent
 
+  /** Told what went wrong in follow() before it tries again. */
+  onError?: (message: string) => void
+
   constructor(readonly server: string, private readonly token: string, ca: string) {
     this.agent = new https.Agent({ca, keepAlive: true, maxSockets: 32})
   }
@@ -83,7 +86,9 @@ export class Api {
           const list = await this.get<{items: ApiObject[]; metadata: {resourceVersion: string}}>(path)
           onSync(list.items)
           rv = list.metadata.resourceVersion
-        } catch {
+        } catch (error) {
+          // The server restarting, or a CRD not served yet: said, then tried again.
+          if (!signal.aborted) this.onError?.(`list ${path}: ${(error as Error).message}`)
           await sleep(500, signal)
           continue
         }
@@ -129,13 +134,21 @@ export class Api {
             const line = buffered.slice(0, newline).trim()
             buffered = buffered.slice(newline + 1)
             if (!line) continue
-            const event = JSON.parse(line) as WatchEvent
+            let event: WatchEvent
+            try {
+              event = JSON.parse(line) as WatchEvent
+              if (event.type !== 'ERROR') onEvent(event)
+            } catch (error) {
+              this.onError?.(`watch ${path}: ${(error as Error).message}`)
+              req.destroy()
+              done('broken')
+              return
+            }
             if (event.type === 'ERROR') {
               req.destroy()
               done((event.object as {code?: number}).code === 410 ? 'gone' : 'broken')
               return
             }
-            onEvent(event)
           }
         })
         res.on('end', () => done('ended'))

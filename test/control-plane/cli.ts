@@ -23,12 +23,12 @@ const stop = async (code: number) => {
 process.on('SIGINT', () => void stop(130))
 process.on('SIGTERM', () => void stop(143))
 try {
-  cluster = await RealCluster.start({scenario, version: values.version, users: values.user, log: (line) => process.stderr.write(`${line}\n`)})
+  await RealCluster.start({scenario, version: values.version, users: values.user, log: (line) => process.stderr.write(`${line}\n`)}, (created) => (cluster = created))
 } catch (error) {
   process.stderr.write(`cluster:real: ${(error as Error).message}\n`)
   await stop(1)
 }
-if (cluster) {
+if (cluster && !stopping) {
   if (values['kubeconfig-out']) copyFileSync(cluster.kubeconfig, values['kubeconfig-out'])
   process.stdout.write([
     `ready ${cluster.server} scenario=${scenario.name} kubernetes=v${cluster.version}`,

@@ -73,6 +73,17 @@ function exited(child: ChildProcess, ms: number): Promise<boolean> {
   })
 }
 
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+async function terminate(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  child.kill('SIGCONT')
+  child.kill('SIGTERM')
+  if (!(await exited(child, graceMs))) {
+    child.kill('SIGKILL')
+    await exited(child, 5000)
+  }
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer()
@@ -105,6 +116,12 @@ function probe(url: string, token: string): Promise<number> {
   })
 }
 
+/** Every process any cluster of this process started: killed when the process exits, whatever happened to the cluster. */
+const LIVE = new Set<ChildProcess>()
+process.once('exit', () => {
+  for (const child of LIVE) child.kill('SIGKILL')
+})
+
 export class RealCluster {
   readonly dir: string
   readonly version: string
@@ -127,8 +144,10 @@ export class RealCluster {
     this.log = options.log ?? (() => undefined)
   }
 
-  static async start(options: RealClusterOptions): Promise<RealCluster> {
+  /** Boots a cluster; `onCreated` gets it before it boots, so that a caller interrupted meanwhile can stop it. */
+  static async start(options: RealClusterOptions, onCreated?: (cluster: RealCluster) => void): Promise<RealCluster> {
     const cluster = new RealCluster(options)
+    onCreated?.(cluster)
     try {
       await cluster.boot()
     } catch (error) {
@@ -205,7 +224,7 @@ export class RealCluster {
       '--profiling=false', '--v', '1']})
     await this.launch('kube-apiserver')
     this.server = `https://127.0.0.1:${this.ports.apiserver}`
-    await this.waitFor('kube-apiserver', async () => (await probe(`${this.server}/readyz`, this.token(SETUP))) === 200)
+    await this.apiserverReady()
     this.ca = readFileSync(path.join(pki, 'apiserver.crt'), 'utf8')
     this.kubeconfig = this.writeKubeconfig('kubeconfig')
     const setupKubeconfig = this.writeKubeconfig('setup.kubeconfig', {user: SETUP})
@@ -230,10 +249,10 @@ export class RealCluster {
       await this.waitFor(`the API group ${group} (Calico's CRDs)`, () => api.exists(group))
     }
     const agent = new NodeAgent({api, scenario: s, kubernetesVersion: `v${this.version}`, log: this.log})
+    this.agent = agent
     const answerUrl = await agent.listenForExec()
     this.commands.set('exec-server', {binary: binaries.controlPlane, args: ['--listen', '127.0.0.1:0', '--answer-url', answerUrl]})
     const kubeletPort = await this.launchExecServer()
-    this.agent = agent
     await agent.start(kubeletPort)
 
     const setup = new Api(this.server, this.token(SETUP), this.ca)
@@ -274,7 +293,9 @@ export class RealCluster {
 
   /** Runs the real kubectl as the tier's setup user. */
   kubectl(kubeconfig: string, args: string[], input?: string): string {
-    const result = spawnSync('kubectl', ['--kubeconfig', kubeconfig, ...args], {input, encoding: 'utf8', env: {...process.env, KUBECACHEDIR: this.kubectlCache}, maxBuffer: 64 * 1024 * 1024})
+    // Bounded: a synchronous kubectl against a frozen server would freeze this process (and the agent in it).
+    const result = spawnSync('kubectl', ['--kubeconfig', kubeconfig, '--request-timeout=30s', ...args], {input, encoding: 'utf8', env: {...process.env, KUBECACHEDIR: this.kubectlCache},
+      maxBuffer: 64 * 1024 * 1024, timeout: 60_000})
     if (result.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr.trim() || result.error?.message}`)
     return result.stdout
   }
@@ -283,9 +304,7 @@ export class RealCluster {
     const {binary, args} = this.commands.get(component)!
     const out = createWriteStream(path.join(this.dir, 'logs', `${component}.log`), {flags: 'a'})
     const child = spawn(binary, component === 'etcd' ? args : [component, ...args], {stdio: ['ignore', 'pipe', 'pipe']})
-    child.stdout!.pipe(out)
-    child.stderr!.pipe(out)
-    this.processes.set(component, child)
+    this.track(component, child, out)
     child.on('exit', (code, signal) => {
       if (!this.stopped && this.processes.get(component) === child) this.log(`${component} exited (${code ?? signal}); its log: ${path.join(this.dir, 'logs', `${component}.log`)}`)
     })
@@ -295,33 +314,57 @@ export class RealCluster {
     const {binary, args} = this.commands.get('exec-server')!
     const out = createWriteStream(path.join(this.dir, 'logs', 'exec-server.log'), {flags: 'a'})
     const child = spawn(binary, ['exec-server', ...args], {stdio: ['ignore', 'pipe', 'pipe']})
-    child.stderr!.pipe(out)
-    this.processes.set('exec-server', child)
+    this.track('exec-server', child, out, false)
     return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('exec-server did not say where it listens within 30s')), 30_000)
       let buffered = ''
       child.stdout!.on('data', (d: Buffer) => {
         buffered += d.toString()
         const m = /listening 127\.0\.0\.1:(\d+)/.exec(buffered)
-        if (m) resolve(Number(m[1]))
+        if (m) {
+          clearTimeout(timer)
+          resolve(Number(m[1]))
+        }
       })
-      child.on('exit', (code) => reject(new Error(`exec-server exited (${code}) before listening`)))
+      child.on('exit', (code) => {
+        clearTimeout(timer)
+        reject(new Error(`exec-server exited (${code}) before listening`))
+      })
     })
+  }
+
+  /** Keeps a component's process: its output in its log (ended when both streams are), killed at process exit. */
+  private track(component: Component, child: ChildProcess, out: NodeJS.WritableStream & {end(): void}, stdoutToLog = true): void {
+    if (stdoutToLog) child.stdout!.pipe(out, {end: false})
+    child.stderr!.pipe(out, {end: false})
+    child.once('close', () => out.end())
+    this.processes.set(component, child)
+    LIVE.add(child)
+    child.once('exit', () => LIVE.delete(child))
   }
 
   private async waitFor(what: string, ready: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
       if (await ready().catch(() => false)) return
+      const dead = [...this.processes].find(([, child]) => child.exitCode !== null || child.signalCode !== null)
+      if (dead) throw new Error(`${dead[0]} exited (${dead[1].exitCode ?? dead[1].signalCode}) while waiting for ${what}; its log: ${path.join(this.dir, 'logs', `${dead[0]}.log`)}`)
       if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what} (logs in ${path.join(this.dir, 'logs')})`)
       await sleep(150)
     }
+  }
+
+  private apiserverReady(): Promise<void> {
+    return this.waitFor('kube-apiserver', async () => (await probe(`${this.server}/readyz`, this.token(SETUP))) === 200)
   }
 
   /** The audit log's events (ResponseComplete and Panic stages: one per request that the policy records). */
   audit(): AuditEvent[] {
     const file = path.join(this.dir, 'audit.log')
     if (!existsSync(file)) return []
-    return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as AuditEvent).filter((e) => e.stage !== 'ResponseStarted')
+    // The last line may be half written while the API server appends to it.
+    const lines = readFileSync(file, 'utf8').split('\n').slice(0, -1)
+    return lines.filter(Boolean).map((line) => JSON.parse(line) as AuditEvent).filter((e) => e.stage !== 'ResponseStarted')
   }
 
   /** Requests by a user that changed, or would have changed, stored state: dry runs show `dryRun=All` in requestURI. */
@@ -338,15 +381,9 @@ export class RealCluster {
   /** Stops a component and starts it again with the same flags and data (etcd keeps its data directory). */
   async restart(component: Exclude<Component, 'exec-server'>): Promise<void> {
     const child = this.processes.get(component)
-    if (child && child.exitCode === null) {
-      child.kill('SIGTERM')
-      if (!(await exited(child, 10_000))) {
-        child.kill('SIGKILL')
-        await exited(child, 5000)
-      }
-    }
+    if (child) await terminate(child, 10_000)
     await this.launch(component)
-    if (component === 'kube-apiserver') await this.waitFor('kube-apiserver', async () => (await probe(`${this.server}/readyz`, this.token(SETUP))) === 200)
+    if (component === 'kube-apiserver') await this.apiserverReady()
     if (component === 'etcd') await this.waitFor('etcd', () => etcdHealthy(this.ports.etcdClient))
   }
 
@@ -354,16 +391,12 @@ export class RealCluster {
   async stop(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
+    // A component a test froze (SIGSTOP) answers again, so that nothing waits on it.
+    for (const child of this.processes.values()) child.kill('SIGCONT')
     await this.agent?.stop()
     for (const component of ['exec-server', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'] as Component[]) {
       const child = this.processes.get(component)
-      if (!child || child.exitCode !== null || child.signalCode !== null) continue
-      child.kill('SIGCONT')
-      child.kill('SIGTERM')
-      if (!(await exited(child, 5000))) {
-        child.kill('SIGKILL')
-        await exited(child, 5000)
-      }
+      if (child) await terminate(child, 5000)
     }
     if (!process.env.DUALSTACK_KEEP_REAL_DIR) rmSync(this.dir, {recursive: true, force: true})
   }

@@ -2,11 +2,7 @@
 // allocator, RBAC, the nodes' podCIDRs from the real node IPAM controller, exec through the kubelet endpoint).
 import type {RealCluster} from '../control-plane/cluster.js'
 import {runPlugin} from '../sim/harness.js'
-import {START_TIMEOUT, startReal} from './harness.js'
-
-interface DoctorJson {
-  checks: Array<{id: string; status: string; message: string}>
-}
+import {START_TIMEOUT, startReal, type DoctorJson} from './harness.js'
 
 async function doctor(cluster: RealCluster): Promise<{code: number; statuses: Record<string, string>; report: DoctorJson}> {
   const result = await runPlugin(['doctor', '-o', 'json', '--kubeconfig', cluster.kubeconfig])
@@ -22,7 +18,11 @@ describe('doctor on a real control plane: a healthy dual-stack cluster', () => {
   afterAll(() => cluster?.stop())
 
   it('passes every check, reading the real server\'s version and allocating through its dry run', async () => {
+    const since = cluster.writes().length
     const {code, statuses, report} = await doctor(cluster)
+    // Read-only, by the audit log: its one write is the dry-run Service.
+    const writes = cluster.writes().slice(since)
+    expect(writes.map((e) => `${e.verb} ${e.objectRef?.resource} ${e.requestURI.includes('dryRun=All') ? 'dry-run' : 'REAL'}`)).toEqual(['create services dry-run'])
     expect(Object.entries(statuses).filter(([, status]) => status !== 'pass')).toEqual([])
     expect(code).toBe(0)
     expect(report.checks.find((c) => c.id === 'k8s.version')!.message).toContain(`v${cluster.version}`)

@@ -9,46 +9,40 @@ import path from 'node:path'
 import {isDeepStrictEqual} from 'node:util'
 
 import {runbookUnused} from '../commands/ops-helpers.js'
-import type {RealCluster} from '../control-plane/cluster.js'
+import type {AuditEvent, RealCluster} from '../control-plane/cluster.js'
 import {PLUGIN, runKubectl, runPlugin, testEnv} from '../sim/harness.js'
-import {START_TIMEOUT, startReal} from './harness.js'
-
-const ORIGINAL = {cidr: '2001:0:0:1::/104', blockSize: 122, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: false, nodeSelector: 'all()'}
-const DESIRED = {cidr: '2001:0:0:2::/104', blockSize: 122, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: true, nodeSelector: 'all()'}
+import {cniWithoutIpv6, enableCniIpv6, LONG_TEST, poolSpecs, RUNBOOK_IPV6_POOL as ORIGINAL, RUNBOOK_IPV6_WANTED as DESIRED, START_TIMEOUT, startReal} from './harness.js'
 
 async function ipv6Pools(cluster: RealCluster): Promise<Array<{name: string; spec: Record<string, unknown>}>> {
-  for (let attempt = 0; ; attempt++) {
-    const result = await runKubectl(['--kubeconfig', cluster.kubeconfig, 'get', 'ippools.crd.projectcalico.org', '-o', 'json'])
-    if (result.code === 0) {
-      return (JSON.parse(result.stdout).items as Array<{metadata: {name: string}; spec: Record<string, unknown>}>)
-        .filter((p) => String(p.spec.cidr).includes(':')).map((p) => ({name: p.metadata.name, spec: p.spec}))
-    }
-    if (attempt > 40) throw new Error(result.stderr)
-    await new Promise((resolve) => setTimeout(resolve, 500))
-  }
+  return Object.entries(await poolSpecs(cluster)).filter(([, spec]) => String(spec.cidr).includes(':')).map(([name, spec]) => ({name, spec}))
 }
 
-/** Runs `ippool fix --yes` and calls `fault` once the audit log shows the pool's delete: the middle of the repair. */
-async function fixWithFault(cluster: RealCluster, fault: () => Promise<void>): Promise<{code: number | null; stdout: string; stderr: string; faulted: boolean}> {
-  const backups = mkdtempSync(path.join(cluster.dir, 'backup-'))
-  const child = spawn(PLUGIN, ['ippool', 'fix', '--yes', '--request-timeout', '2s', '--backup-dir', backups, '--kubeconfig', cluster.kubeconfig], {env: testEnv()})
-  let stderr = ''
+/**
+ * Starts the plugin, waits (bounded) until the audit log shows `trigger`, runs `fault` while the plugin still
+ * runs, and returns how the plugin ended. The plugin is killed if it has not ended 2 minutes later.
+ */
+async function runWithFault(cluster: RealCluster, args: string[], trigger: (e: AuditEvent) => boolean, fault: () => Promise<void>): Promise<{code: number | null; stdout: string; stderr: string; faultedWhileRunning: boolean}> {
+  const child = spawn(PLUGIN, args, {env: testEnv()})
   let stdout = ''
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  let stderr = ''
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  let faulted = false
   const deadline = Date.now() + 20_000
-  while (child.exitCode === null && Date.now() < deadline) {
-    if (cluster.writes().some((e) => e.verb === 'delete' && e.objectRef?.resource === 'ippools' && !e.requestURI.includes('dryRun'))) {
-      await fault()
-      faulted = true
-      break
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
+  while (child.exitCode === null && Date.now() < deadline && !cluster.writes().some(trigger)) await new Promise((resolve) => setTimeout(resolve, 5))
+  const faultedWhileRunning = child.exitCode === null && cluster.writes().some(trigger)
+  await fault()
+  const killer = setTimeout(() => child.kill('SIGKILL'), 120_000)
   const code = await exited
-  return {code, stdout, stderr, faulted}
+  clearTimeout(killer)
+  return {code, stdout, stderr, faultedWhileRunning}
+}
+
+/** `ippool fix --yes` with `fault` once the audit log shows the pool's delete: the middle of the repair. */
+function fixWithFault(cluster: RealCluster, fault: () => Promise<void>) {
+  const backups = mkdtempSync(path.join(cluster.dir, 'backup-'))
+  return runWithFault(cluster, ['ippool', 'fix', '--yes', '--request-timeout', '2s', '--backup-dir', backups, '--kubeconfig', cluster.kubeconfig],
+    (e) => e.verb === 'delete' && e.objectRef?.resource === 'ippools' && !e.requestURI.includes('dryRun'), fault)
 }
 
 /**
@@ -89,10 +83,10 @@ describe('ippool fix while the API server is frozen past the request timeout', (
       await new Promise((resolve) => setTimeout(resolve, 5000))
       cluster.signal('kube-apiserver', 'SIGCONT')
     })
-    expect(run.faulted).toBe(true)
+    expect(run.faultedWhileRunning).toBe(true)
     expect(run.stderr).not.toMatch(/unexpected error|\n\s+at /)
     await expectOriginalOrDesired(cluster, run)
-  })
+  }, LONG_TEST)
 })
 
 describe('ippool fix while the API server restarts', () => {
@@ -104,10 +98,10 @@ describe('ippool fix while the API server restarts', () => {
 
   it('ends as it was or as wanted', async () => {
     const run = await fixWithFault(cluster, () => cluster.restart('kube-apiserver'))
-    expect(run.faulted).toBe(true)
+    expect(run.faultedWhileRunning).toBe(true)
     expect(run.stderr).not.toMatch(/unexpected error|\n\s+at /)
     await expectOriginalOrDesired(cluster, run)
-  })
+  }, LONG_TEST)
 })
 
 describe('ippool fix while etcd restarts', () => {
@@ -119,10 +113,10 @@ describe('ippool fix while etcd restarts', () => {
 
   it('ends as it was or as wanted', async () => {
     const run = await fixWithFault(cluster, () => cluster.restart('etcd'))
-    expect(run.faulted).toBe(true)
+    expect(run.faultedWhileRunning).toBe(true)
     expect(run.stderr).not.toMatch(/unexpected error|\n\s+at /)
     await expectOriginalOrDesired(cluster, run)
-  })
+  }, LONG_TEST)
 })
 
 describe('calico-restart while the API server restarts', () => {
@@ -133,17 +127,11 @@ describe('calico-restart while the API server restarts', () => {
   afterAll(() => cluster?.stop())
 
   it('every node ends with a Ready calico-node, the run says what happened, and no Lease is left for the next operator', async () => {
-    const child = spawn(PLUGIN, ['calico-restart', '--yes', '--request-timeout', '2s', '--kubeconfig', cluster.kubeconfig], {env: testEnv()})
-    let output = ''
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()))
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-    const deadline = Date.now() + 20_000
-    while (child.exitCode === null && Date.now() < deadline && !cluster.writes().some((e) => e.verb === 'delete' && e.objectRef?.resource === 'pods')) {
-      await new Promise((resolve) => setTimeout(resolve, 10))
-    }
-    await cluster.restart('kube-apiserver')
-    const code = await exited
+    const run = await runWithFault(cluster, ['calico-restart', '--yes', '--request-timeout', '2s', '--kubeconfig', cluster.kubeconfig],
+      (e) => e.verb === 'delete' && e.objectRef?.resource === 'pods', () => cluster.restart('kube-apiserver'))
+    expect(run.faultedWhileRunning).toBe(true)
+    const {code} = run
+    const output = run.stdout + run.stderr
     expect(output).not.toMatch(/unexpected error|\n\s+at /)
     // The real DaemonSet controller brings back whatever was deleted; the plugin does not leave a node without one.
     let ready: string[] = []
@@ -158,5 +146,32 @@ describe('calico-restart while the API server restarts', () => {
     expect(output).toMatch(code === 0 ? /^restarted: 3 calico-node pod\(s\) restarted node by node/m : /^(failed|interrupted)/m)
     const again = await runPlugin(['calico-restart', '--dry-run', '--kubeconfig', cluster.kubeconfig])
     expect(again).toMatchObject({code: 0})
-  })
+  }, LONG_TEST)
+})
+
+describe('pods recreate while the API server restarts', () => {
+  let cluster: RealCluster
+  beforeAll(async () => {
+    cluster = await startReal('healthy-dual-stack', cniWithoutIpv6)
+  }, START_TIMEOUT)
+  afterAll(() => cluster?.stop())
+
+  it('every Deployment ends available, the run says how it ended, and a rerun finishes what is left', async () => {
+    await enableCniIpv6(cluster)
+    const args = ['pods', 'recreate', '--single-stack', '-n', 'kube-system', '--yes', '--request-timeout', '2s', '--kubeconfig', cluster.kubeconfig]
+    const run = await runWithFault(cluster, args, (e) => e.verb === 'patch' && e.objectRef?.resource === 'deployments', () => cluster.restart('kube-apiserver'))
+    expect(run.faultedWhileRunning).toBe(true)
+    const {code} = run
+    const output = run.stdout + run.stderr
+    expect(output).not.toMatch(/unexpected error|\n\s+at /)
+    // Finished, or it says what did not finish and the same command again finishes it.
+    expect(code === 0 || /^incomplete: /m.test(output)).toBe(true)
+    const again = code === 0 ? undefined : await runPlugin(args.filter((a) => a !== '--request-timeout' && a !== '2s'))
+    expect(again?.code ?? 0).toBe(0)
+    const deployments = JSON.parse((await runKubectl(['--kubeconfig', cluster.kubeconfig, 'get', 'deployments', '-n', 'kube-system', '-o', 'json'])).stdout) as
+      {items: Array<{metadata: {name: string}; spec: {replicas: number}; status: {availableReplicas?: number; updatedReplicas?: number}}>}
+    expect(deployments.items.map((d) => [d.metadata.name, d.status.availableReplicas, d.status.updatedReplicas])).toEqual(deployments.items.map((d) => [d.metadata.name, d.spec.replicas, d.spec.replicas]))
+    const stacks = JSON.parse((await runPlugin(['pod-ips', '-n', 'kube-system', '-o', 'json', '--kubeconfig', cluster.kubeconfig])).stdout) as {items: Array<{name: string; stack: string; hostNetwork: boolean}>}
+    expect(stacks.items.filter((p) => !p.hostNetwork && /^(coredns|calico-kube-controllers)-/.test(p.name)).every((p) => p.stack === 'dual')).toBe(true)
+  }, LONG_TEST)
 })

@@ -1,34 +1,14 @@
 // Across a fleet of real control planes: --all-contexts and --context twice, each cluster its own
 // kube-apiserver; and the same doctor on a simulated and a real copy of each scenario, check by check.
-import {writeFileSync} from 'node:fs'
 import path from 'node:path'
 
-import {parse, stringify} from 'yaml'
-
 import type {RealCluster} from '../control-plane/cluster.js'
-import {runPlugin, startSim} from '../sim/harness.js'
-import {START_TIMEOUT, startReal} from './harness.js'
+import {fleetKubeconfig, runPlugin, startSim} from '../sim/harness.js'
+import {START_TIMEOUT, startReal, type DoctorJson} from './harness.js'
 
-interface Kubeconfig {
-  clusters: Array<{name: string; cluster: Record<string, unknown>}>
-  users: Array<{name: string; user: Record<string, unknown>}>
-}
-
-function fleetKubeconfig(file: string, members: Record<string, string>): string {
-  const merged = {apiVersion: 'v1', kind: 'Config', 'current-context': Object.keys(members)[0], clusters: [] as unknown[], users: [] as unknown[], contexts: [] as unknown[]}
-  for (const [name, text] of Object.entries(members)) {
-    const one = parse(text) as Kubeconfig
-    merged.clusters.push({name, cluster: one.clusters[0]!.cluster})
-    merged.users.push({name, user: one.users[0]!.user})
-    merged.contexts.push({name, context: {cluster: name, user: name}})
-  }
-  writeFileSync(file, stringify(merged))
-  return file
-}
-
-async function doctorStatuses(kubeconfig: string): Promise<Record<string, string>> {
+async function doctorStatuses(kubeconfig: string): Promise<{exit: number; checks: Record<string, string>}> {
   const result = await runPlugin(['doctor', '-o', 'json', '--kubeconfig', kubeconfig])
-  return Object.fromEntries((JSON.parse(result.stdout) as {checks: Array<{id: string; status: string}>}).checks.map((c) => [c.id, c.status]))
+  return {exit: result.code, checks: Object.fromEntries((JSON.parse(result.stdout) as DoctorJson).checks.map((c) => [c.id, c.status]))}
 }
 
 describe('a fleet of two real control planes', () => {
@@ -69,8 +49,10 @@ describe('a fleet of two real control planes', () => {
         const onReal = await doctorStatuses(real.kubeconfig)
         // The version checks differ by design: the simulated copy keeps the scenario's release (1.18, 1.31), the real one runs what the tier builds.
         const versioned = new Set(['k8s.version', 'k8s.feature-gate'])
-        const comparable = (statuses: Record<string, string>) => Object.fromEntries(Object.entries(statuses).filter(([id]) => !versioned.has(id)))
-        expect({scenario: name, checks: comparable(onReal)}).toEqual({scenario: name, checks: comparable(simulated)})
+        const comparable = (run: {exit: number; checks: Record<string, string>}) => ({scenario: name, exit: run.exit, checks: Object.fromEntries(Object.entries(run.checks).filter(([id]) => !versioned.has(id)))})
+        expect(comparable(onReal)).toEqual(comparable(simulated))
+        // Not alike by both failing to run: each judged every check.
+        expect(Object.values(onReal.checks)).not.toContain('error')
       } finally {
         await sim.stop()
       }

@@ -3,7 +3,7 @@
 // server, and clean-up through the real garbage collector and namespace controller.
 import type {RealCluster} from '../control-plane/cluster.js'
 import {interruptPlugin, runKubectl, runPlugin} from '../sim/harness.js'
-import {START_TIMEOUT, startReal} from './harness.js'
+import {LONG_TEST, START_TIMEOUT, startReal} from './harness.js'
 
 async function names(cluster: RealCluster, ...args: string[]): Promise<string[]> {
   const result = await runKubectl(['--kubeconfig', cluster.kubeconfig, 'get', ...args, '-o', 'name'])
@@ -68,14 +68,28 @@ describe('svc-check and connectivity on a real control plane', () => {
     expect(await nothingLeft(cluster)).toEqual([])
   })
 
-  it('Ctrl-C in the middle of connectivity: exit 130, and the real garbage collector takes everything it made', async () => {
-    const {code} = await interruptPlugin(['connectivity', '--kubeconfig', cluster.kubeconfig], () => {
-      const pods = runKubectlSync(cluster)
-      return pods.includes('dualstack-server')
-    })
-    expect(code).toBe(130)
+  it('Ctrl-C in the middle of svc-check (its execs slowed to 5 s): exit 130, and its test pod is deleted until gone', async () => {
+    cluster.agent!.model.scenario.execLatencyMs = 5000
+    try {
+      const {code, stderr} = await interruptPlugin(['svc-check', 'svc-hellok8s', '-n', 'default', '--kubeconfig', cluster.kubeconfig], () => runKubectlSync(cluster).includes('dualstack-svc-check'))
+      expect(code).toBe(130)
+      expect(stderr).toContain('interrupted: cleaning up')
+    } finally {
+      cluster.agent!.model.scenario.execLatencyMs = 0
+    }
     expect(await nothingLeft(cluster)).toEqual([])
   })
+
+  it('Ctrl-C in the middle of connectivity (its execs slowed to 3 s): exit 130, and the real garbage collector takes everything it made', async () => {
+    cluster.agent!.model.scenario.execLatencyMs = 3000
+    try {
+      const {code} = await interruptPlugin(['connectivity', '--kubeconfig', cluster.kubeconfig], () => runKubectlSync(cluster).includes('dualstack-server'))
+      expect(code).toBe(130)
+    } finally {
+      cluster.agent!.model.scenario.execLatencyMs = 0
+    }
+    expect(await nothingLeft(cluster)).toEqual([])
+  }, LONG_TEST)
 })
 
 /** Whether the plugin's server pods exist yet (interruptPlugin polls synchronously). */

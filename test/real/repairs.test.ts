@@ -7,22 +7,7 @@ import {parse} from 'yaml'
 import {runbookUnused, withoutBarePods} from '../commands/ops-helpers.js'
 import type {AuditEvent, RealCluster} from '../control-plane/cluster.js'
 import {answerAtTerminal, runKubectl, runPlugin} from '../sim/harness.js'
-import {START_TIMEOUT, startReal} from './harness.js'
-
-const ORIGINAL = {cidr: '2001:0:0:1::/104', blockSize: 122, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: false, nodeSelector: 'all()'}
-const DESIRED = {cidr: '2001:0:0:2::/104', blockSize: 122, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: true, nodeSelector: 'all()'}
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function kubectlJson(cluster: RealCluster, ...args: string[]): Promise<any> {
-  const result = await runKubectl(['--kubeconfig', cluster.kubeconfig, ...args, '-o', 'json'])
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr}`)
-  return JSON.parse(result.stdout)
-}
-
-async function pools(cluster: RealCluster): Promise<Record<string, Record<string, unknown>>> {
-  const list = await kubectlJson(cluster, 'get', 'ippools.crd.projectcalico.org')
-  return Object.fromEntries((list.items as Array<{metadata: {name: string}; spec: Record<string, unknown>}>).map((p) => [p.metadata.name, p.spec]))
-}
+import {cniWithoutIpv6, enableCniIpv6, kubectlJson, LONG_TEST, poolSpecs as pools, RUNBOOK_IPV6_POOL as ORIGINAL, RUNBOOK_IPV6_WANTED as DESIRED, START_TIMEOUT, startReal} from './harness.js'
 
 async function fix(cluster: RealCluster, ...args: string[]) {
   const backups = mkdtempSync(path.join(cluster.dir, 'backup-'))
@@ -72,6 +57,15 @@ describe('ippool fix on a real control plane: the runbook\'s stale pool, nothing
     const doctor = await runPlugin(['doctor', '--only', 'calico.ippool', '--kubeconfig', cluster.kubeconfig])
     expect(doctor.code).toBe(0)
   })
+
+  it('with no IPv6 pool at all (deleted by hand): creates it exactly as calico-node would, one POST', async () => {
+    expect((await runKubectl(['--kubeconfig', cluster.kubeconfig, 'delete', 'ippools.crd.projectcalico.org', 'default-ipv6-ippool', '--ignore-not-found'])).code).toBe(0)
+    const since = cluster.writes().length
+    const {code, report} = await fix(cluster, '--yes')
+    expect({code, strategy: report.strategy, result: report.result}).toEqual({code: 0, strategy: 'create', result: 'fixed'})
+    expect(writesSince(cluster, since).filter((w) => w.includes(' ippools '))).toEqual(['create ippools default-ipv6-ippool'])
+    expect((await pools(cluster))['default-ipv6-ippool']).toEqual(DESIRED)
+  })
 })
 
 describe('ippool fix on a real control plane: a pool in use by a Deployment', () => {
@@ -91,7 +85,7 @@ describe('ippool fix on a real control plane: a pool in use by a Deployment', ()
     const pods = await kubectlJson(cluster, 'get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=calico-kube-controllers')
     expect(pods.items).toHaveLength(1)
     expect(pods.items[0].status.podIPs.map((p: {ip: string}) => p.ip)).toEqual([expect.stringMatching(/^3\.2\./), expect.stringMatching(/^2001:0:0:2:/)])
-  })
+  }, LONG_TEST)
 })
 
 describe('calico-restart on a real control plane', () => {
@@ -121,11 +115,7 @@ describe('calico-restart on a real control plane', () => {
 describe('pods recreate on a real control plane: pods from before the CNI assigned IPv6', () => {
   let cluster: RealCluster
   beforeAll(async () => {
-    cluster = await startReal('healthy-dual-stack', (s) => {
-      const cm = s.objects!.find((o) => o.metadata.name === 'calico-config')!
-      const data = cm.data as Record<string, string>
-      data.cni_network_config = data.cni_network_config!.replace('"assign_ipv6": "true"', '"assign_ipv6": "false"')
-    })
+    cluster = await startReal('healthy-dual-stack', cniWithoutIpv6)
   }, START_TIMEOUT)
   afterAll(() => cluster?.stop())
 
@@ -135,12 +125,12 @@ describe('pods recreate on a real control plane: pods from before the CNI assign
     const before = await stacks()
     expect(Object.values(before).every((stack) => stack === 'ipv4')).toBe(true)
     // The runbook's step 2 done: the CNI config now assigns IPv6. Running pods keep one address until recreated.
-    const cm = await kubectlJson(cluster, 'get', 'configmap', 'calico-config', '-n', 'kube-system')
-    const cni = (cm.data.cni_network_config as string).replace('"assign_ipv6": "false"', '"assign_ipv6": "true"')
-    expect((await runKubectl(['--kubeconfig', cluster.kubeconfig, 'patch', 'configmap', 'calico-config', '-n', 'kube-system', '--type', 'merge', '-p', JSON.stringify({data: {cni_network_config: cni}})])).code).toBe(0)
+    await enableCniIpv6(cluster)
 
     const result = await runPlugin(['pods', 'recreate', '--single-stack', '-A', '--yes', '--kubeconfig', cluster.kubeconfig])
     expect(result.stderr).not.toMatch(/unexpected error|at .*\.js:\d+/)
+    // Exit 1: the bare pods were only listed (as documented), the owners all recreated.
+    expect(result.code).toBe(1)
     const after = await stacks()
     const owned = Object.entries(after).filter(([name]) => /^kube-system\/(coredns|calico-kube-controllers)-/.test(name))
     expect(owned.length).toBe(3)
@@ -151,16 +141,14 @@ describe('pods recreate on a real control plane: pods from before the CNI assign
     expect(after['default/hello-k8s']).toBe('ipv4')
     expect(after['default/netshoot']).toBe('ipv4')
     expect(result.stdout + result.stderr).toMatch(/hello-k8s/)
-  })
+  }, LONG_TEST)
 })
 
 describe('pods recreate on a real control plane: the real eviction API and a PodDisruptionBudget that blocks', () => {
   let cluster: RealCluster
   beforeAll(async () => {
     cluster = await startReal('healthy-dual-stack', (s) => {
-      const cm = s.objects!.find((o) => o.metadata.name === 'calico-config')!
-      const data = cm.data as Record<string, string>
-      data.cni_network_config = data.cni_network_config!.replace('"assign_ipv6": "true"', '"assign_ipv6": "false"')
+      cniWithoutIpv6(s)
       const labels = {app: 'orphan'}
       // A ReplicaSet of its own (no Deployment): its pods are recreated through the eviction API, which honours the budget.
       s.objects!.push(
@@ -173,9 +161,7 @@ describe('pods recreate on a real control plane: the real eviction API and a Pod
   afterAll(() => cluster?.stop())
 
   it('the budget allows no disruption: the eviction is refused by the real API server, reported as blocked, never forced; exit 1', async () => {
-    const cm = await kubectlJson(cluster, 'get', 'configmap', 'calico-config', '-n', 'kube-system')
-    const cni = (cm.data.cni_network_config as string).replace('"assign_ipv6": "false"', '"assign_ipv6": "true"')
-    expect((await runKubectl(['--kubeconfig', cluster.kubeconfig, 'patch', 'configmap', 'calico-config', '-n', 'kube-system', '--type', 'merge', '-p', JSON.stringify({data: {cni_network_config: cni}})])).code).toBe(0)
+    await enableCniIpv6(cluster)
     // The disruption controller has worked out the budget (0 disruptions allowed) before the run.
     for (let i = 0; i < 100; i++) {
       const pdb = await kubectlJson(cluster, 'get', 'pdb', 'orphan', '-n', 'shop')
@@ -199,7 +185,7 @@ describe('pods recreate on a real control plane: the real eviction API and a Pod
     expect(evictions.length).toBeGreaterThan(0)
     expect(new Set(evictions)).toEqual(new Set([429]))
     expect(writes.filter((e) => e.verb === 'delete')).toEqual([])
-  })
+  }, LONG_TEST)
 
   it('--dry-run of calico-restart and pods recreate: the audit log shows no write that was not a dry run', async () => {
     const since = cluster.writes().length
@@ -308,5 +294,5 @@ describe('ippool fix on a real control plane: a migration finished in three runs
     const again = await fix(cluster, '--yes')
     expect(again.report.result).toBe('unchanged')
     expect((await runPlugin(['doctor', '--only', 'calico.ippool', '--kubeconfig', cluster.kubeconfig])).code).toBe(0)
-  })
+  }, LONG_TEST)
 })

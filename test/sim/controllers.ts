@@ -40,6 +40,8 @@ export class Controllers {
 
   constructor(private readonly sim: SimCluster, private readonly passive = false) {
     sim.store.subscribe((event) => {
+      // A passive copy's owner (the real tier's node agent) gives addresses back itself.
+      if (passive) return
       if (event.type === 'DELETED' && event.object.kind === 'Pod' && !event.object.spec?.hostNetwork) {
         for (const {ip} of (event.object.status?.podIPs as Array<{ip: string}> | undefined) ?? []) this.released.push(ip)
       }

@@ -6,6 +6,8 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {parse, stringify} from 'yaml'
+
 import {loadScenario, type Scenario} from './scenario.js'
 import {SimServer} from './server.js'
 
@@ -112,4 +114,18 @@ export async function answerAtTerminal(args: string[], prompt: string, answer: s
   const code = await exited
   child.stdin.end()
   return {code, output}
+}
+
+/** One kubeconfig with a context per cluster, named as given (each member a one-context kubeconfig's text). */
+export function fleetKubeconfig(file: string, members: Record<string, string>): string {
+  type One = {clusters: Array<{cluster: Record<string, unknown>}>; users: Array<{user: Record<string, unknown>}>}
+  const merged = {apiVersion: 'v1', kind: 'Config', 'current-context': Object.keys(members)[0], clusters: [] as unknown[], users: [] as unknown[], contexts: [] as unknown[]}
+  for (const [name, text] of Object.entries(members)) {
+    const one = parse(text) as One
+    merged.clusters.push({name, cluster: one.clusters[0]!.cluster})
+    merged.users.push({name, user: one.users[0]!.user})
+    merged.contexts.push({name, context: {cluster: name, user: name}})
+  }
+  writeFileSync(file, stringify(merged))
+  return file
 }

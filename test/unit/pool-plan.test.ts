@@ -126,6 +126,11 @@ describe('the plan', () => {
     expect(empty).toMatchObject({strategy: 'migrate', pool: 'default-ipv6-ippool', to: {name: 'default-ipv6-ippool-fd00-2---64'},
       actions: [{kind: 'backup', pool: 'default-ipv6-ippool'}, {kind: 'delete-pool-if-unused', pool: 'default-ipv6-ippool', cidr: 'fd00:1::/64'}]})
     expect((empty as {notes: string[]}).notes.join('\n')).toContain('its 2 empty IPAM block(s) go with Calico\'s IPAM garbage collection')
+    // Whoever manages the old pool would put it back: refused (the operator) or --force (GitOps, Helm).
+    const helmOld = {...old, metadata: {...old.metadata, annotations: {'meta.helm.sh/release-name': 'calico'}}}
+    const impactEmpty = {cidr: old.spec.cidr, pods: [], tunnels: [], leaked: []}
+    expect(planPoolFix(input({pools: [helmOld, migrated], target: helmOld, impact: impactEmpty}))).toMatchObject({refused: expect.stringContaining('is disabled and empty but managed by Helm release "calico"')})
+    expect(planPoolFix(input({pools: [helmOld, migrated], target: helmOld, impact: impactEmpty, force: true}))).toMatchObject({strategy: 'migrate'})
     for (const held of [{pods: [{namespace: 'a', name: 'b', ips: ['fd00:1::5']}]}, {tunnels: [{node: 'n1', ip: 'fd00:1::9', type: 'vxlanV6TunnelAddress'}]}, {leaked: [{ip: 'fd00:1::7', pod: 'a/gone'}]}]) {
       const plan = planPoolFix(input({pools: [old, migrated], target: old, impact: {cidr: old.spec.cidr, pods: [], tunnels: [], leaked: [], ...held}}))
       expect(plan).toMatchObject({strategy: 'none', actions: []})

@@ -12,6 +12,7 @@ describe('a 403 names the role in rbac/ that grants what was refused', () => {
     [denied('list', 'configmaps', '', 'calico-system'), 'kubectl-dualstack-read-config', 'rbac/operator/calico-system.yaml'],
     [denied('update', 'ippools', 'crd.projectcalico.org'), 'kubectl-dualstack-repair', 'rbac/repair.yaml'],
     [denied('patch', 'deployments', 'apps', 'shop'), 'kubectl-dualstack-repair', 'rbac/repair.yaml'],
+    [denied('create', 'pods/eviction', '', 'calico-system'), 'kubectl-dualstack-repair', 'rbac/repair.yaml'],
     [denied('create', 'pods/eviction', '', 'shop'), 'kubectl-dualstack-repair', 'rbac/repair.yaml'],
     [denied('create', 'pods/exec', '', 'kube-system'), 'kubectl-dualstack-node-exec', 'rbac/probe.yaml'],
     [denied('create', 'pods', '', 'default'), 'kubectl-dualstack-probe', 'rbac/probe.yaml'],
@@ -25,6 +26,7 @@ describe('a 403 names the role in rbac/ that grants what was refused', () => {
 
   it('says nothing for what no shipped role grants, or a message it cannot read', () => {
     expect(shippedRoleFor(denied('delete', 'nodes', ''))).toBeUndefined()
+    expect(shippedRoleFor(denied('get', 'nodes/proxy', ''))).toBeUndefined()
     expect(shippedRoleFor('forbidden: admission webhook denied the request')).toBeUndefined()
   })
 })

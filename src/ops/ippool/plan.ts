@@ -152,7 +152,11 @@ export function planPoolFix(input: PlanInput): PoolFixPlan | Refusal {
     if (stale) {
       const staleName = stale.metadata?.name ?? ''
       const newName = matching.metadata?.name ?? ''
-      // A migration's last step: the old pool, disabled, once nothing holds an address of it.
+      // A migration's last step: the old pool, disabled, once nothing holds an address of it. Not behind the
+      // back of whoever manages it (the operator, GitOps, Helm would put it back): they are told, as for any change.
+      const manager = poolManager(stale, input.install, input.installation)
+      if (manager?.operator) return {refused: `IPPool ${staleName} is disabled and empty but managed by ${manager.text}: it is not deleted behind the operator's back`, hint: manager.fix}
+      if (manager && !input.force) return {refused: `IPPool ${staleName} is disabled and empty but managed by ${manager.text}, which would put it back`, hint: `${manager.fix}; or pass --force`}
       if (impact.pods.length === 0 && impact.tunnels.length === 0 && impact.leaked.length === 0) {
         return {...base, pool: staleName, from: stale.spec ?? null, to: {name: newName, spec: desired.spec}, wrong: [], strategy: 'migrate',
           actions: [{kind: 'backup', pool: staleName}, {kind: 'delete-pool-if-unused', pool: staleName, cidr: stale.spec?.cidr ?? ''}], commitAt: 0,
