@@ -70,7 +70,18 @@ async function expectOriginalOrDesired(cluster: RealCluster, run: {code: number 
   expect(journals).toEqual([])
 }
 
-describe('ippool fix while the API server is frozen past the request timeout', () => {
+/** The faults: what each does to the running control plane, once the repair is half-way. */
+const FAULTS: Array<[string, (cluster: RealCluster) => Promise<void>]> = [
+  ['the API server is frozen past the request timeout', async (cluster) => {
+    cluster.signal('kube-apiserver', 'SIGSTOP')
+    await new Promise((resolve) => setTimeout(resolve, 5000))
+    cluster.signal('kube-apiserver', 'SIGCONT')
+  }],
+  ['the API server restarts', (cluster) => cluster.restart('kube-apiserver')],
+  ['etcd restarts', (cluster) => cluster.restart('etcd')],
+]
+
+describe.each(FAULTS)('ippool fix while %s', (_fault, inject) => {
   let cluster: RealCluster
   beforeAll(async () => {
     cluster = await startReal('runbook-rke-1.18', runbookUnused)
@@ -78,41 +89,7 @@ describe('ippool fix while the API server is frozen past the request timeout', (
   afterAll(() => cluster?.stop())
 
   it('ends as it was or as wanted', async () => {
-    const run = await fixWithFault(cluster, async () => {
-      cluster.signal('kube-apiserver', 'SIGSTOP')
-      await new Promise((resolve) => setTimeout(resolve, 5000))
-      cluster.signal('kube-apiserver', 'SIGCONT')
-    })
-    expect(run.faultedWhileRunning).toBe(true)
-    expect(run.stderr).not.toMatch(/unexpected error|\n\s+at /)
-    await expectOriginalOrDesired(cluster, run)
-  }, LONG_TEST)
-})
-
-describe('ippool fix while the API server restarts', () => {
-  let cluster: RealCluster
-  beforeAll(async () => {
-    cluster = await startReal('runbook-rke-1.18', runbookUnused)
-  }, START_TIMEOUT)
-  afterAll(() => cluster?.stop())
-
-  it('ends as it was or as wanted', async () => {
-    const run = await fixWithFault(cluster, () => cluster.restart('kube-apiserver'))
-    expect(run.faultedWhileRunning).toBe(true)
-    expect(run.stderr).not.toMatch(/unexpected error|\n\s+at /)
-    await expectOriginalOrDesired(cluster, run)
-  }, LONG_TEST)
-})
-
-describe('ippool fix while etcd restarts', () => {
-  let cluster: RealCluster
-  beforeAll(async () => {
-    cluster = await startReal('runbook-rke-1.18', runbookUnused)
-  }, START_TIMEOUT)
-  afterAll(() => cluster?.stop())
-
-  it('ends as it was or as wanted', async () => {
-    const run = await fixWithFault(cluster, () => cluster.restart('etcd'))
+    const run = await fixWithFault(cluster, () => inject(cluster))
     expect(run.faultedWhileRunning).toBe(true)
     expect(run.stderr).not.toMatch(/unexpected error|\n\s+at /)
     await expectOriginalOrDesired(cluster, run)
