@@ -50,7 +50,7 @@ function key(namespace: string | undefined, name: string | undefined): string {
 
 export class NodeAgent {
   readonly model: SimCluster
-  private readonly api: Api
+  readonly api: Api
   private readonly abort = new AbortController()
   private readonly nodes: Set<string>
   /** Pods this agent has started, by uid: their addresses. */
@@ -227,7 +227,14 @@ export class NodeAgent {
     this.kick()
   }
 
+  /**
+   * Tests' hook: called with every change the agent sees, the moment it sees it (a watch event), so that a test
+   * can act as another writer exactly between two steps of a command.
+   */
+  onChange?: (kind: string, type: WatchEvent['type'], obj: ApiObject) => void
+
   private apply(m: Mirrored, event: WatchEvent): void {
+    this.onChange?.(m.kind, event.type, event.object)
     const type = this.type(m)
     const obj = {...event.object, apiVersion: m.apiVersion, kind: m.kind} as Obj
     this.syncing++

@@ -256,6 +256,39 @@ describe('ippool fix on a real control plane: someone else writes the pool while
   })
 })
 
+describe('ippool fix on a real control plane: another writer between two steps of a migration', () => {
+  let cluster: RealCluster
+  beforeAll(async () => {
+    cluster = await startReal('runbook-rke-1.18', withoutBarePods)
+  }, START_TIMEOUT)
+  afterAll(() => cluster?.stop())
+
+  it('the old pool labelled the moment the new one appears: the pool ends as it was or as wanted, and the label is kept (no lost update)', async () => {
+    let labelled: Promise<unknown> | undefined
+    // The agent sees the new pool's creation on its watch and labels the old pool at once, before the run disables it.
+    cluster.agent!.onChange = (kind, type, obj) => {
+      if (kind === 'IPPool' && type === 'ADDED' && obj.metadata.name === 'default-ipv6-ippool-2001-0-0-2---104' && !labelled) {
+        labelled = cluster.agent!.api.request('PATCH', '/apis/crd.projectcalico.org/v1/ippools/default-ipv6-ippool', {metadata: {labels: {team: 'network'}}}, 'application/merge-patch+json')
+      }
+    }
+    const since = cluster.writes().length
+    const {code, report} = await fix(cluster, '--yes')
+    cluster.agent!.onChange = undefined
+    await labelled
+    const after = await pools(cluster)
+    const old = await kubectlJson(cluster, 'get', 'ippools.crd.projectcalico.org', 'default-ipv6-ippool')
+    expect(old.metadata.labels).toMatchObject({team: 'network'})
+    const updates = cluster.writes().slice(since).filter((e) => e.objectRef?.resource === 'ippools' && e.verb === 'update').map((e) => e.responseStatus?.code)
+    // The run reads the pool again before each write, so it disables the labelled pool (seen here: one update, 200); had
+    // the label landed between that read and the write, the real server's 409 must end in the original state instead.
+    expect(updates.every((c) => c === 200 || c === 409)).toBe(true)
+    expect(report.result === 'fixed'
+      ? after['default-ipv6-ippool']?.disabled === true && after['default-ipv6-ippool-2001-0-0-2---104'] !== undefined
+      : report.result === 'rolled-back' && after['default-ipv6-ippool']?.disabled !== true && after['default-ipv6-ippool-2001-0-0-2---104'] === undefined).toBe(true)
+    expect(code).toBe(report.result === 'fixed' ? 0 : 1)
+  }, LONG_TEST)
+})
+
 describe('ippool fix on a real control plane: a migration finished in three runs, as an operator does it', () => {
   let cluster: RealCluster
   beforeAll(async () => {
