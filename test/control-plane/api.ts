@@ -80,15 +80,18 @@ export class Api {
    */
   follow(path: string, onSync: (items: ApiObject[]) => void, onEvent: (event: WatchEvent) => void, signal: AbortSignal): Promise<void> {
     const loop = async () => {
+      // Before the first list succeeds (a CRD just established answers 429 for a moment) nothing is said.
+      let listed = false
       while (!signal.aborted) {
         let rv: string
         try {
           const list = await this.get<{items: ApiObject[]; metadata: {resourceVersion: string}}>(path)
           onSync(list.items)
           rv = list.metadata.resourceVersion
+          listed = true
         } catch (error) {
-          // The server restarting, or a CRD not served yet: said, then tried again.
-          if (!signal.aborted) this.onError?.(`list ${path}: ${(error as Error).message}`)
+          // The server restarting: said, then tried again.
+          if (!signal.aborted && listed) this.onError?.(`list ${path}: ${(error as Error).message}`)
           await sleep(500, signal)
           continue
         }
