@@ -15,7 +15,8 @@ export function renderPodsRecreate(report: PodsRecreateReport, theme: Theme): st
     ])))
   }
   const good = report.result !== 'incomplete'
-  lines.push((good ? theme.ok : theme.fail)(`${report.result}: ${report.message}`))
+  // The plan shown before the confirmation has no outcome yet: no result line (it printed an empty `planned: `).
+  if (report.message) lines.push((good ? theme.ok : theme.fail)(`${report.result}: ${report.message}`))
   if (report.notes.length > 0) lines.push(...report.notes.map((n) => `  - ${n}`))
   return lines.join('\n')
 }

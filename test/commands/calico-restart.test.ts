@@ -76,6 +76,8 @@ describe('calico-restart on the runbook cluster', () => {
     const right = await answerAtTerminal(args, 'to continue:', 'calico-node')
     expect(right.code).toBe(0)
     expect(right.output).toContain('restarted: 3 calico-node pod(s) restarted node by node, then calico-kube-controllers')
+    // The plan before the prompt has no result line of its own (it printed an empty `planned: `).
+    expect(right.output).not.toMatch(/^planned: *\r?$/m)
   })
 
   it('--all-at-once warns and restarts every node together', async () => {

@@ -131,6 +131,8 @@ describe('pods recreate on a real control plane: pods from before the CNI assign
     expect(result.stderr).not.toMatch(/unexpected error|at .*\.js:\d+/)
     // Exit 1: the bare pods were only listed (as documented), the owners all recreated.
     expect(result.code).toBe(1)
+    // The plan shown first has no result line of its own (it printed an empty `planned: `).
+    expect(result.stdout).not.toMatch(/^planned: *$/m)
     const after = await stacks()
     const owned = Object.entries(after).filter(([name]) => /^kube-system\/(coredns|calico-kube-controllers)-/.test(name))
     expect(owned.length).toBe(3)
