@@ -29,8 +29,10 @@ export interface CheckResult extends Outcome {
   area: Area
 }
 
-/** Thrown by `need` when a fact the check reads could not be gathered: the check's status becomes error. */
-/** A fact the check needs could not be read; `hint` is how to fix that (e.g. the role that grants the read). */
+/**
+ * Thrown by `need` when a fact the check reads could not be gathered: the check's status becomes error, and
+ * `hint` (how to fix the read, e.g. the shipped role that grants it) its remediation.
+ */
 export class MissingFact extends Error {
   constructor(message: string, readonly hint?: string) {
     super(message)
