@@ -93,6 +93,13 @@ export function effectiveSpec(spec: IPPoolSpec | undefined): Record<PoolField, s
   }
 }
 
+/** The spec with every field written out, Calico's defaults included: a backup that restores by itself. */
+export function explicitPoolSpec(spec: IPPoolSpec | undefined): IPPoolSpec {
+  const effective = effectiveSpec(spec)
+  return {...spec, cidr: spec?.cidr, blockSize: effective.blockSize as number | undefined, ipipMode: effective.ipipMode as string, vxlanMode: effective.vxlanMode as string,
+    natOutgoing: effective.natOutgoing as boolean, nodeSelector: effective.nodeSelector as string, disabled: effective.disabled as boolean}
+}
+
 /** The fields whose effective values differ between two pool specs. */
 export function poolDifferences(current: IPPoolSpec | undefined, desired: IPPoolSpec): PoolField[] {
   const a = effectiveSpec(current)

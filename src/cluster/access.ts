@@ -28,7 +28,7 @@ interface Review {
  * The needs the API server does not allow, in the order given. An API server that cannot answer
  * (SelfSubjectAccessReview refused or not served) gives []: the writes then meet RBAC as they would have.
  */
-export async function missingAccess(client: ClusterClient, needs: AccessNeed[]): Promise<AccessNeed[]> {
+export async function missingAccess(client: Pick<ClusterClient, 'request'>, needs: AccessNeed[]): Promise<AccessNeed[]> {
   const unique = [...new Map(needs.map((need) => [describeNeed(need), need])).values()]
   try {
     const allowed = await mapLimit(unique, 8, async (need) => {

@@ -3,9 +3,10 @@
 // be finished or undone later, from this machine or another one.
 import {hostname, userInfo} from 'node:os'
 
-import type {ClusterClient} from '../cluster/kube.js'
 import type {KubeObject} from '../cluster/types.js'
 import {ApiError} from '../errors.js'
+import {isUnfinished} from './engine/journal.js'
+import type {RepairClient} from './engine/steps.js'
 
 export const LOCK_NAME = 'kubectl-dualstack'
 const JOURNAL_ANNOTATION = 'dualstack.kubectl.io/journal'
@@ -92,7 +93,7 @@ export class RunLock {
   lost?: string
   private released = false
 
-  private constructor(private readonly client: ClusterClient, readonly namespace: string, private readonly holder: Holder, lease: LeaseObject, journal: unknown) {
+  private constructor(private readonly client: RepairClient, readonly namespace: string, private readonly holder: Holder, lease: LeaseObject, journal: unknown) {
     this.lease = lease
     this.journalText = JSON.stringify(journal ?? null)
   }
@@ -131,7 +132,7 @@ export class RunLock {
    * Takes the lock, or throws LockHeldError naming the holder and when its Lease expires. A Lease left by a
    * run that did not finish is taken over and its journal returned, for the caller to resume, roll back or refuse.
    */
-  static async acquire(client: ClusterClient, namespace: string, holder: Holder, journal: unknown): Promise<Acquired> {
+  static async acquire(client: RepairClient, namespace: string, holder: Holder, journal: unknown): Promise<Acquired> {
     try {
       const created = await client.request<LeaseObject>('POST', RunLock.path(namespace), {body: RunLock.manifest(holder, journal)})
       return {lock: new RunLock(client, namespace, holder, created, journal).start()}
@@ -141,7 +142,7 @@ export class RunLock {
     const existing = await client.request<LeaseObject>('GET', RunLock.path(namespace, LOCK_NAME))
     const state = readLease(existing)
     if (state.held) throw new LockHeldError(state, namespace)
-    const unfinished = state.journal && (state.journal as {state?: string}).state !== 'finished' ? state.journal : undefined
+    const unfinished = isUnfinished(state.journal) ? state.journal : undefined
     try {
       // The resourceVersion makes this a compare-and-swap: of two runs taking over at once, one gets 409.
       const taken = await client.request<LeaseObject>('PUT', RunLock.path(namespace, LOCK_NAME), {body: RunLock.manifest(holder, unfinished ?? journal, existing)})
@@ -155,7 +156,7 @@ export class RunLock {
   }
 
   /** Looks without taking: who holds the lock, and any journal left behind. */
-  static async peek(client: ClusterClient, namespace: string): Promise<LeaseState | undefined> {
+  static async peek(client: RepairClient, namespace: string): Promise<LeaseState | undefined> {
     const lease = await client.getIfExists<LeaseObject>(RunLock.path(namespace, LOCK_NAME))
     return lease ? readLease(lease) : undefined
   }

@@ -1,5 +1,5 @@
 // ippool fix as a person reads it: what is wrong, the strategy and its impact, the plan; then what happened.
-import type {ActionStatus} from '../ops/ippool/execute.js'
+import type {ActionStatus} from '../ops/ippool/run.js'
 import type {PoolFixReport} from '../ops/ippool/run.js'
 import {listSome} from '../doctor/check.js'
 import type {Theme} from './theme.js'
@@ -16,7 +16,7 @@ export function renderPoolFixPlan(report: PoolFixReport, theme: Theme): string {
   if (report.strategy && report.strategy !== 'none') lines.push(`Strategy: ${report.strategy}`)
   const impact = report.impact
   if (report.from) {
-    lines.push(`Impact: ${impact.pods.length} pod(s) and ${impact.tunnels.length} node tunnel address(es) hold addresses of ${String(report.from.cidr)}` +
+    lines.push(`Impact: ${impact.pods.length} pod(s) and ${impact.tunnels.length} node tunnel address(es) hold addresses of ${impact.cidr ?? String(report.from.cidr)}` +
       `${impact.ipamBlocks !== undefined ? `; ${impact.ipamBlocks} IPAM block(s) in it` : ''}${impact.leaked.length > 0 ? `; ${impact.leaked.length} leaked allocation(s)` : ''}`)
     if (impact.pods.length > 0) lines.push(`  pods: ${listSome(impact.pods)}`)
     if (impact.tunnels.length > 0) lines.push(`  tunnels: ${listSome(impact.tunnels)}`)

@@ -117,7 +117,7 @@ describe('ippool fix: a run killed half-way', () => {
       expect(plain.code).toBe(1)
       const refused = JSON.parse(plain.stdout) as {result: string; message: string; hint: string}
       expect(refused.result).toBe('refused')
-      expect(refused.message).toMatch(/^a previous ippool fix \(recreate of default-ipv6-ippool, started .*\) stopped half-way: 2 of 4 actions done, next: create IPPool default-ipv6-ippool/)
+      expect(refused.message).toMatch(/^a previous ippool fix \(recreate of default-ipv6-ippool, started .*\) stopped half-way: 2 of 4 steps done, next: create IPPool default-ipv6-ippool/)
       expect(refused.hint).toBe('finish it with --resume, or put the original back with --rollback')
 
       // Finishing writes: without a terminal it needs --yes like any run, and leaves the journal alone.

@@ -76,9 +76,9 @@ describe('ippool fix: the runbook\'s stale pool, nothing using it', () => {
     expect(report.result).toBe('fixed')
     expect(report.actions.every((a) => a.status === 'done')).toBe(true)
     expect(poolOf(sim, 'default-ipv6-ippool')?.spec).toEqual(DESIRED)
-    // The backup is the original, ready for kubectl apply.
+    // The backup is the original with every field written out (disabled too), ready for kubectl apply.
     const backup = parse(readFileSync(report.backup!, 'utf8')) as Obj
-    expect(backup).toEqual({apiVersion: 'crd.projectcalico.org/v1', kind: 'IPPool', metadata: {name: 'default-ipv6-ippool'}, spec: ORIGINAL})
+    expect(backup).toEqual({apiVersion: 'crd.projectcalico.org/v1', kind: 'IPPool', metadata: {name: 'default-ipv6-ippool'}, spec: {...ORIGINAL, disabled: false}})
     const writes = sim.server.sim.requests.slice(before).filter((r) => sim.server.sim.writes().includes(r))
     expect(writes.filter((w) => w.resource === 'ippools').map((w) => w.verb)).toEqual(['delete', 'create'])
     // The Lease came and went.

@@ -353,6 +353,17 @@ export class SimServer {
         return {code: 200, body: store.update(type, stored(type, obj), dryRun, {statusOnly: route.subresource === 'status'})}
       }
       case 'delete': {
+        // DeleteOptions.preconditions, as the apiserver checks them: a uid or resourceVersion that is not the
+        // stored one is a 409, so that a client deletes only the object it read.
+        const text = await readBody(req)
+        const preconditions = (text ? (JSON.parse(text) as {preconditions?: {uid?: string; resourceVersion?: string}}) : {}).preconditions
+        if (preconditions) {
+          const current = store.mustGet(type, route.namespace, route.name!)
+          for (const [field, label] of [['uid', 'UID'], ['resourceVersion', 'ResourceVersion']] as const) {
+            const wanted = preconditions[field]
+            if (wanted && wanted !== current.metadata[field]) throw errors.preconditionFailed(`Precondition failed: ${label} in precondition: ${wanted}, ${label} in object meta: ${String(current.metadata[field])}`)
+          }
+        }
         const gone = store.delete(type, route.namespace, route.name!, dryRun)
         if (type.kind === 'Service' && !dryRun) this.sim.serviceIps.release(gone)
         return {code: 200, body: gone}

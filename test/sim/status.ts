@@ -49,6 +49,8 @@ export const errors = {
   conflict: (type: ResourceType, name: string) =>
     new SimError(make(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(type)} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
       {name, ...(type.group ? {group: type.group} : {}), kind: type.plural})),
+  /** A DeleteOptions precondition that does not hold (the apiserver's storage error: 409 Conflict). */
+  preconditionFailed: (message: string) => new SimError(make(409, 'Conflict', message, {})),
   /** 422 as the apiserver words it: the group-qualified kind (`DaemonSet.apps`), and each cause as Invalid or Required value. */
   invalid: (type: ResourceType, name: string, causes: Array<{field: string; value?: unknown; detail: string; required?: boolean}>) => {
     const text = (c: {value?: unknown; detail: string; required?: boolean}) => (c.required ? `Required value${c.detail ? `: ${c.detail}` : ''}` : `Invalid value: ${JSON.stringify(c.value)}: ${c.detail}`)

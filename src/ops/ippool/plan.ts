@@ -5,19 +5,14 @@ import {installationPools} from '../../calico/install.js'
 import {effectiveSpec, poolDifferences, poolFromEnv, poolProblems, type PoolField} from '../../calico/pools.js'
 import type {IPPoolObject, IPPoolSpec} from '../../cluster/types.js'
 import {cidrsOverlap, parseCidr, type Family} from '../../net/ip.js'
-import {groupByOwner, type Impact, type OwnerGroup} from '../pods.js'
+import {groupByOwner, type Impact} from '../pods.js'
+import type {PoolApiVersion, PoolStep} from './steps.js'
 
 export type StrategyFlag = 'auto' | 'recreate' | 'migrate'
 export type Strategy = 'none' | 'create' | 'patch' | 'recreate' | 'migrate'
 
-export type Action =
-  | {kind: 'backup'; pool: string}
-  | {kind: 'create-pool'; pool: string; spec: IPPoolSpec}
-  | {kind: 'update-pool'; pool: string; spec: IPPoolSpec}
-  | {kind: 'delete-pool'; pool: string}
-  | {kind: 'verify-pool'; pool: string; spec: IPPoolSpec}
-  | {kind: 'recreate-pods'; pool: string; groups: OwnerGroup[]}
-  | {kind: 'delete-pool-if-unused'; pool: string; cidr: string}
+/** A step of the plan, as the repair engine runs it (the kinds are in ./steps.ts). */
+export type Action = PoolStep
 
 export interface Difference {
   field: PoolField
@@ -31,7 +26,7 @@ export interface PoolFixPlan {
   pool: string
   family: Family
   /** The API the writes go through. */
-  apiVersion: string
+  apiVersion: PoolApiVersion
   from: IPPoolSpec | null
   to: {name: string; spec: IPPoolSpec}
   wrong: Difference[]
@@ -65,7 +60,7 @@ export interface PlanInput {
   /** The pool to fix (see pickPool), undefined when the family has none. */
   target?: IPPoolObject
   impact: Impact
-  apiVersion: string
+  apiVersion: PoolApiVersion
 }
 
 const familyName = (family: Family) => (family === 'ipv4' ? 'IPv4' : 'IPv6')
@@ -123,15 +118,22 @@ export function poolManager(pool: IPPoolObject, install: CalicoInstall, installa
   return undefined
 }
 
-/** A name for a migration's new pool that says what it is: default-ipv6-ippool-fd00-10-244---56. */
-export function migratedPoolName(family: Family, cidr: string): string {
-  return `default-${family}-ippool-${cidr.replace(/[.:/]/g, '-')}`.toLowerCase()
+/**
+ * A name for a migration's new pool that says what it is (default-ipv6-ippool-fd00-10-244---56), and is
+ * free: a pool of that name made by someone else gets -2, -3, ... rather than being taken over.
+ */
+export function migratedPoolName(family: Family, cidr: string, pools: readonly IPPoolObject[] = []): string {
+  const base = `default-${family}-ippool-${cidr.replace(/[.:/]/g, '-')}`.toLowerCase()
+  const taken = new Set(pools.map((p) => p.metadata?.name))
+  if (!taken.has(base)) return base
+  for (let n = 2; ; n++) if (!taken.has(`${base}-${n}`)) return `${base}-${n}`
 }
 
 const PATCHABLE: ReadonlySet<PoolField> = new Set(['natOutgoing', 'nodeSelector', 'ipipMode', 'vxlanMode', 'disabled'])
 
 export function planPoolFix(input: PlanInput): PoolFixPlan | Refusal {
   const {family, target, impact} = input
+  const api = input.apiVersion
   if (!input.env && !input.cidr) {
     return {refused: `there is no calico-node DaemonSet to read ${family === 'ipv4' ? 'CALICO_IPV4POOL_CIDR' : 'CALICO_IPV6POOL_CIDR'} from`, hint: 'pass --cidr CIDR'}
   }
@@ -159,12 +161,12 @@ export function planPoolFix(input: PlanInput): PoolFixPlan | Refusal {
       if (manager && !input.force) return {refused: `IPPool ${staleName} is disabled and empty but managed by ${manager.text}, which would put it back`, hint: `${manager.fix}; or pass --force`}
       if (impact.pods.length === 0 && impact.tunnels.length === 0 && impact.leaked.length === 0) {
         return {...base, pool: staleName, from: stale.spec ?? null, to: {name: newName, spec: desired.spec}, wrong: [], strategy: 'migrate',
-          actions: [{kind: 'backup', pool: staleName}, {kind: 'delete-pool-if-unused', pool: staleName, cidr: stale.spec?.cidr ?? ''}], commitAt: 0,
+          actions: [{kind: 'backup', api, pool: staleName, expect: stale.spec ?? {}}, {kind: 'delete-pool-if-unused', api, pool: staleName, cidr: stale.spec?.cidr ?? ''}], commitAt: 0,
           notes: [...base.notes, `the migration to ${newName} (${matching.spec?.cidr}) is finished but for its last step: ${staleName} (${stale.spec?.cidr}) is disabled and nothing holds its addresses (no pod, no node tunnel address, no IPAM allocation), so it is deleted, with a backup${impact.blocks ? `; its ${impact.blocks} empty IPAM block(s) go with Calico's IPAM garbage collection` : ''}`]}
       }
       const holders = [impact.pods.length > 0 ? `${impact.pods.length} pod(s)` : '', impact.tunnels.length > 0 ? `${impact.tunnels.length} node tunnel address(es)` : '',
         impact.leaked.length > 0 ? `${impact.leaked.length} IPAM allocation(s) of pods that are gone (leaked)` : ''].filter(Boolean).join(', ')
-      base.notes.push(`${staleName} (${stale.spec?.cidr}) is disabled and still ${holders} hold addresses from it: kubectl dualstack pods recreate --in-pool ${staleName}, then run ippool fix again to delete it`)
+      base.notes.push(`${staleName} (${stale.spec?.cidr}) is disabled and still ${holders} hold addresses from it: kubectl dualstack pods recreate --in-pool ${staleName} -A, then run ippool fix again to delete it`)
     }
     return {...base, notes: base.notes.slice(1), pool: matching.metadata?.name ?? '', from: matching.spec ?? null, to: {name: matching.metadata?.name ?? '', spec: desired.spec}, wrong: [], strategy: 'none', actions: [], commitAt: 0}
   }
@@ -186,7 +188,7 @@ export function planPoolFix(input: PlanInput): PoolFixPlan | Refusal {
     const problems = poolProblems(desired.name, desired.spec, others)
     if (problems.length > 0) return {refused: `the ${familyName(family)} pool calico-node would create is not valid: ${problems.join('; ')}`}
     return {...base, pool: desired.name, from: null, to: {name: desired.name, spec: desired.spec}, wrong, strategy: 'create',
-      actions: [{kind: 'create-pool', pool: desired.name, spec: desired.spec}, {kind: 'verify-pool', pool: desired.name, spec: desired.spec}], commitAt: 2,
+      actions: [{kind: 'create-pool', api, pool: desired.name, spec: desired.spec}, {kind: 'verify-pool', api, pool: desired.name, spec: desired.spec}], commitAt: 2,
       notes: [...base.notes, `there is no ${familyName(family)} pool: it is created exactly as calico-node creates it at start-up, so no calico-node restart is needed`]}
   }
 
@@ -199,7 +201,7 @@ export function planPoolFix(input: PlanInput): PoolFixPlan | Refusal {
     const problems = poolProblems(name, spec, others)
     if (problems.length > 0) return {refused: `the fixed pool would not be valid: ${problems.join('; ')}`}
     return {...base, pool: name, from, to: {name, spec}, wrong, strategy: 'patch',
-      actions: [{kind: 'backup', pool: name}, {kind: 'update-pool', pool: name, spec}, {kind: 'verify-pool', pool: name, spec}], commitAt: 3,
+      actions: [{kind: 'backup', api, pool: name, expect: target.spec ?? {}}, {kind: 'update-pool', api, pool: name, spec}, {kind: 'verify-pool', api, pool: name, spec}], commitAt: 3,
       notes: [...base.notes, `only ${wrong.map((d) => d.field).join(', ')} differ: the pool is updated in place, nothing is deleted and no pod loses its address`]}
   }
 
@@ -229,24 +231,24 @@ export function planPoolFix(input: PlanInput): PoolFixPlan | Refusal {
     if (impact.tunnels.length > 0) notes.push(`${impact.tunnels.length} node tunnel address(es) lie in the old range: calico-node gives the nodes new ones from the new pool`)
     if (impact.blocks) notes.push(`${impact.blocks} IPAM block(s) of the old range stay affine to their nodes until Calico's IPAM garbage collection releases them`)
     return {...base, pool: name, from, to: {name, spec: desired.spec}, wrong, strategy: 'recreate',
-      actions: [{kind: 'backup', pool: name}, {kind: 'delete-pool', pool: name}, {kind: 'create-pool', pool: name, spec: desired.spec}, {kind: 'verify-pool', pool: name, spec: desired.spec}],
+      actions: [{kind: 'backup', api, pool: name, expect: target.spec ?? {}}, {kind: 'delete-pool', api, pool: name}, {kind: 'create-pool', api, pool: name, spec: desired.spec}, {kind: 'verify-pool', api, pool: name, spec: desired.spec}],
       commitAt: 4, notes}
   }
 
-  const newName = migratedPoolName(family, desired.spec.cidr)
+  const newName = migratedPoolName(family, desired.spec.cidr, input.pools)
   const problems = poolProblems(newName, desired.spec, input.pools)
   if (problems.length > 0) return {refused: `the new pool would not be valid: ${problems.join('; ')}`}
   const groups = groupByOwner(impact.pods, input.evictBare)
   const disabled = {...target.spec, disabled: true}
   const actions: Action[] = [
-    {kind: 'backup', pool: name},
-    {kind: 'create-pool', pool: newName, spec: desired.spec},
-    {kind: 'update-pool', pool: name, spec: disabled},
-    {kind: 'verify-pool', pool: newName, spec: desired.spec},
+    {kind: 'backup', api, pool: name, expect: target.spec ?? {}},
+    {kind: 'create-pool', api, pool: newName, spec: desired.spec},
+    {kind: 'update-pool', api, pool: name, spec: disabled},
+    {kind: 'verify-pool', api, pool: newName, spec: desired.spec},
   ]
   const commitAt = actions.length
-  if (input.recreatePods && groups.length > 0) actions.push({kind: 'recreate-pods', pool: name, groups})
-  actions.push({kind: 'delete-pool-if-unused', pool: name, cidr: target.spec?.cidr ?? ''})
+  if (input.recreatePods && groups.length > 0) actions.push({kind: 'recreate-pods', api, pool: name, groups})
+  actions.push({kind: 'delete-pool-if-unused', api, pool: name, cidr: target.spec?.cidr ?? ''})
   const notes = [...base.notes,
     `Calico's migration: ${newName} (${desired.spec.cidr}) is created, ${name} is disabled so no new address comes from it; pods keep their addresses until recreated`,
     input.recreatePods

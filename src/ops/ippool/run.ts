@@ -1,15 +1,25 @@
-// ippool fix from start to end: look for a run in progress or left half-done, plan, stop there on --dry-run,
-// confirm, take the lock with the journal, execute. Or, with --resume / --rollback, finish a journal.
-import {accessDenied, describeNeed, leaseNeeds, missingAccess, recreateNeeds, type AccessNeed} from '../../cluster/access.js'
+// ippool fix from start to end, on the repair engine: gather, plan, stop there on --dry-run, confirm, then
+// the engine takes the Lease with the journal and runs the pool steps. Or, with --resume / --rollback, the
+// engine reads the journal back (validated) and this shows what is left, counted now, before it goes on.
 import type {ClusterClient} from '../../cluster/kube.js'
+import type {IPPoolSpec} from '../../cluster/types.js'
 import {findCalicoNode} from '../../cluster/resources.js'
-import {DualstackError, ExitCode, UsageError} from '../../errors.js'
+import {POOL_FIELDS} from '../../calico/pools.js'
+import {DualstackError, ExitCode} from '../../errors.js'
+import type {Family} from '../../net/ip.js'
+import type {EngineOutcome, StepReport, StepStatus} from '../engine/executor.js'
+import {stepReports} from '../engine/executor.js'
+import type {Journal} from '../engine/journal.js'
+import {isRefused, RepairEngine, type RepairDefinition, type RunSettings} from '../engine/run.js'
 import type {Interaction} from '../interaction.js'
-import {LockHeldError, RunLock} from '../lock.js'
 import type {Impact} from '../pods.js'
-import {describeAction, PoolFixExecutor, type ActionReport, type Journal, type Result} from './execute.js'
-import {gatherPoolFix, poolApi, type IppoolFixOptions} from './gather.js'
+import {gatherPoolFix, readImpact, type IppoolFixOptions} from './gather.js'
 import {isRefusal, planPoolFix, type Action, type Difference, type PoolFixPlan, type Strategy} from './plan.js'
+import {POOL_KINDS, specProblem} from './steps.js'
+
+export type Result = 'fixed' | 'unchanged' | 'planned' | 'rolled-back' | 'failed' | 'refused'
+export type ActionStatus = StepStatus
+export type ActionReport = StepReport & {pool: string}
 
 export interface PoolFixReport {
   context: string
@@ -21,7 +31,7 @@ export interface PoolFixReport {
   to: {name: string; spec: Record<string, unknown>} | null
   wrong: Difference[]
   strategy: Strategy | null
-  impact: {pods: string[]; tunnels: string[]; ipamBlocks?: number; leaked: string[]; ipamError?: string}
+  impact: {cidr?: string; pods: string[]; tunnels: string[]; ipamBlocks?: number; leaked: string[]; ipamError?: string}
   notes: string[]
   actions: ActionReport[]
   backup: string | null
@@ -44,8 +54,38 @@ export interface RunPoolFixOptions extends IppoolFixOptions, Interaction<{pool: 
   stopped: () => string | undefined
 }
 
+/** What the journal keeps of the plan besides its steps: enough to show it and to say how it ended. */
+export interface PoolFixParams {
+  family: Family
+  pool: string
+  strategy: Strategy
+  from: IPPoolSpec | null
+  to: {name: string; spec: IPPoolSpec}
+  wrong: Difference[]
+  notes: string[]
+}
+
+function paramsProblem(value: unknown): string | undefined {
+  const p = value as Partial<PoolFixParams> | null
+  if (typeof p !== 'object' || p === null) return 'they are not an object'
+  if (p.family !== 'ipv4' && p.family !== 'ipv6') return 'the family is not ipv4 or ipv6'
+  if (typeof p.pool !== 'string') return 'the pool is not named'
+  if (!['create', 'patch', 'recreate', 'migrate'].includes(p.strategy as string)) return 'the strategy is not one ippool fix has'
+  if (p.from !== null && specProblem(p.from)) return `the pool as it was: ${specProblem(p.from)}`
+  if (typeof p.to?.name !== 'string' || specProblem(p.to.spec)) return 'the pool wanted is not a pool'
+  if (!Array.isArray(p.wrong) || !p.wrong.every((d) => (POOL_FIELDS as readonly string[]).includes(d?.field))) return 'what was wrong is not a list of pool fields'
+  if (!Array.isArray(p.notes) || !p.notes.every((n) => typeof n === 'string')) return 'the notes are not text'
+  return undefined
+}
+
+export const POOL_FIX: RepairDefinition = {
+  command: 'ippool fix', kinds: POOL_KINDS, resumable: true, validateParams: paramsProblem,
+  summarize: (p: PoolFixParams) => `${p.strategy} of ${p.pool}`,
+}
+
 function impactView(impact: Impact): PoolFixReport['impact'] {
   return {
+    cidr: impact.cidr || undefined,
     pods: impact.pods.map((p) => `${p.namespace}/${p.name}`),
     tunnels: impact.tunnels.map((t) => `${t.node} ${t.ip} (${t.type})`),
     ...(impact.blocks !== undefined ? {ipamBlocks: impact.blocks} : {}),
@@ -59,117 +99,106 @@ function baseReport(client: ClusterClient, family: string): PoolFixReport {
     impact: {pods: [], tunnels: [], leaked: []}, notes: [], actions: [], backup: null, result: 'refused', message: '', left: []}
 }
 
+function withPools(reports: StepReport[], steps: readonly Action[]): ActionReport[] {
+  return reports.map((r, i) => ({kind: r.kind, pool: steps[i]?.pool ?? '', title: r.title, status: r.status, ...(r.message ? {message: r.message} : {})}))
+}
+
 function planReport(client: ClusterClient, plan: PoolFixPlan): PoolFixReport {
   return {
     ...baseReport(client, plan.family), pool: plan.pool, apiVersion: plan.apiVersion,
     from: plan.from as Record<string, unknown> | null, to: plan.to as PoolFixReport['to'], wrong: plan.wrong, strategy: plan.strategy,
     impact: impactView(plan.impact), notes: plan.notes,
-    actions: plan.actions.map((a) => ({kind: a.kind, pool: a.pool, title: describeAction(a), status: 'pending' as const})),
+    actions: withPools(stepReports(POOL_KINDS, {steps: plan.actions, done: 0}), plan.actions),
     result: 'planned', message: '',
   }
 }
 
-/** What a journal says about its run, as a report (for --resume / --rollback). */
-function journalReport(client: ClusterClient, journal: Journal): PoolFixReport {
+/** What a journal says about its run, as a report (for --resume / --rollback), with the impact counted now. */
+function journalReport(client: ClusterClient, journal: Journal<PoolFixParams>, impact: Impact): PoolFixReport {
+  const p = journal.params
   return {
-    ...baseReport(client, journal.plan.family), pool: journal.plan.pool, apiVersion: journal.api?.apiVersion,
-    from: (journal.original?.spec as Record<string, unknown> | undefined) ?? null, to: journal.plan.to as PoolFixReport['to'], wrong: journal.plan.wrong,
-    strategy: journal.plan.strategy, notes: journal.plan.notes,
-    actions: journal.plan.actions.map((a, i) => ({kind: a.kind, pool: a.pool, title: describeAction(a), status: i < journal.done ? 'done' as const : 'pending' as const})),
+    ...baseReport(client, p.family), pool: p.pool, apiVersion: (journal.steps[0] as Action | undefined)?.api,
+    from: (p.from as Record<string, unknown> | null), to: p.to as PoolFixReport['to'], wrong: p.wrong, strategy: p.strategy, notes: p.notes,
+    impact: impactView(impact), actions: withPools(stepReports(POOL_KINDS, journal), journal.steps as Action[]),
   }
 }
 
-function unfinishedText(journal: Journal): string {
-  const at = journal.plan.actions[journal.done]
-  return `a previous ippool fix (${journal.plan.strategy} of ${journal.plan.pool}, started ${journal.startedAt}) stopped ${journal.state === 'rolling-back' ? 'while rolling back' : 'half-way'}: ` +
-    `${journal.done} of ${journal.plan.actions.length} actions done${at ? `, next: ${describeAction(at)}` : ''}${journal.error ? ` (${journal.error})` : ''}`
+function successMessage(params: Pick<PoolFixParams, 'to' | 'wrong'>, steps: readonly Action[], reports: readonly StepReport[]): string {
+  const {to} = params
+  const others = params.wrong.filter((d) => d.field !== 'cidr').map((d) => `${d.field} ${String(d.to)}`)
+  const done = `IPPool ${to.name} is ${to.spec.cidr}${others.length > 0 ? ` with ${others.join(', ')}` : ''}, as calico-node would create it`
+  const deleted = steps.findIndex((s, i) => s.kind === 'delete-pool-if-unused' && s.pool !== to.name && reports[i]?.status === 'done' && reports[i]?.message?.endsWith(': deleted'))
+  const old = steps[deleted]
+  return old?.kind === 'delete-pool-if-unused' ? `${done}; the migration is complete: IPPool ${old.pool} (${old.cidr}) is deleted` : done
+}
+
+/** The engine's ending as ippool fix says it. */
+function ended(report: PoolFixReport, params: PoolFixParams, steps: readonly Action[], outcome: EngineOutcome): PoolFixReport {
+  const actions = withPools(outcome.steps, steps)
+  const base = {...report, actions, backup: outcome.backups[0] ?? null, left: outcome.left}
+  switch (outcome.result) {
+    case 'done': return {...base, result: 'fixed', message: successMessage(params, steps, outcome.steps)}
+    case 'stopped': return {...base, result: 'fixed', message: `${successMessage(params, steps, outcome.steps)} (${outcome.reason}; see what is left)`}
+    case 'rolled-back': {
+      const original = params.from ? `IPPool ${params.pool} is as it was` : `there is no ${params.family === 'ipv4' ? 'IPv4' : 'IPv6'} pool, as before`
+      return {...base, result: 'rolled-back', message: `${outcome.reason}; everything done was undone${outcome.left.length > 0 ? ' as far as it is safe (see what is left)' : ''}: ${original}`}
+    }
+    case 'failed': return {...base, result: 'failed', message: outcome.message ?? outcome.reason ?? 'failed'}
+  }
+}
+
+function settingsOf(options: RunPoolFixOptions, deadline: number): RunSettings {
+  return {deadline, timeoutText: options.timeoutText, backupDir: options.backupDir, readyTimeoutMs: options.readyTimeoutMs, force: options.force,
+    stopped: options.stopped, onProgress: options.onProgress}
 }
 
 export async function runPoolFix(client: ClusterClient, options: RunPoolFixOptions): Promise<PoolFixReport> {
   const deadline = Date.now() + options.timeoutMs
-  const holder = RunLock.holderFor('ippool fix', client.target.user)
-  const executorOptions = (lock: RunLock) => ({target: client.target, backupDir: options.backupDir, deadline, timeoutText: options.timeoutText, lock,
-    onProgress: options.onProgress, readyTimeoutMs: options.readyTimeoutMs, stopped: options.stopped})
-
-  if (options.resume || options.rollback) {
-    const namespace = await calicoNamespace(client)
-    const lease = await RunLock.peek(client, namespace)
-    if (lease?.held) return {...baseReport(client, options.family), message: new LockHeldError(lease, namespace).message, hint: 'wait for it to finish, or for the Lease to expire'}
-    const left = lease?.journal as Journal | undefined
-    if (!left || left.command !== 'ippool fix' || left.state === 'finished' || left.state === 'rolled-back') {
-      throw new UsageError(`there is no unfinished ippool fix to ${options.resume ? 'resume' : 'roll back'} (no journal in Lease ${namespace}/kubectl-dualstack)`, 'run ippool fix without --resume/--rollback')
-    }
-    // Finishing or undoing writes too: show what is left and ask, as for any other run.
-    const what = `${options.resume ? 'resume' : 'roll back'}: ${unfinishedText(left)}`
-    const missing = await missingAccess(client, poolFixNeeds(left.plan.actions, left.api?.apiVersion ?? left.plan.apiVersion, namespace))
-    if (missing.length > 0) throw accessDenied(client.target.user, `ippool fix --${options.resume ? 'resume' : 'rollback'}`, missing)
-    options.showPlan({...journalReport(client, left), result: 'planned', message: what})
-    await options.confirm({pool: left.plan.pool})
-    let acquired
-    try {
-      acquired = await RunLock.acquire(client, namespace, holder, null)
-    } catch (error) {
-      if (error instanceof LockHeldError) return {...baseReport(client, options.family), result: 'refused', message: error.message, hint: 'wait for it to finish, or for the Lease to expire'}
-      throw error
-    }
-    const journal = acquired.unfinished as Journal | undefined
-    if (!journal || journal.command !== 'ippool fix') {
-      await acquired.lock.release()
-      return {...baseReport(client, options.family), result: 'refused', message: 'another run finished or took over the unfinished ippool fix in the meantime', hint: 'look again: kubectl dualstack ippool fix --dry-run'}
-    }
-    journal.api ??= await poolApi(client)
-    const executor = new PoolFixExecutor(client, journal, executorOptions(acquired.lock))
-    options.onProgress?.(what)
-    journal.state = 'running'
-    const outcome = options.resume ? await executor.run() : await executor.rollback('--rollback asked for', journal.done)
-    return {...journalReport(client, journal), actions: outcome.actions, backup: outcome.backup ?? null, result: outcome.result, message: outcome.message, left: outcome.left}
-  }
+  if (options.resume || options.rollback) return continuePoolFix(client, options, deadline)
 
   const gathered = await gatherPoolFix(client, options)
   if (isRefusal(gathered)) return {...baseReport(client, options.family), message: gathered.refused, hint: gathered.hint}
-
   // A run in progress, or one left half-done, comes first: never plan over it.
-  const lease = await RunLock.peek(client, gathered.namespace)
-  if (lease?.held) return {...baseReport(client, options.family), message: new LockHeldError(lease, gathered.namespace).message, hint: 'wait for it to finish'}
-  // Only a pool fix leaves something to finish; another command's journal (calico-restart) is just history.
-  const left = lease?.journal as Journal | undefined
-  if (left && left.command === 'ippool fix' && left.state !== 'finished' && left.state !== 'rolled-back') {
-    return {...baseReport(client, options.family), pool: left.plan?.pool ?? '', message: unfinishedText(left),
-      hint: 'finish it with --resume, or put the original back with --rollback'}
-  }
+  const engine = new RepairEngine(client, POOL_FIX, gathered.namespace)
+  const blocked = await engine.check()
+  if (blocked) return {...baseReport(client, options.family), message: blocked.refused, hint: blocked.hint}
 
   const plan = planPoolFix(gathered.input)
   if (isRefusal(plan)) return {...baseReport(client, options.family), pool: gathered.target?.metadata?.name ?? '', impact: impactView(gathered.input.impact), message: plan.refused, hint: plan.hint}
   const report = planReport(client, plan)
   if (plan.strategy === 'none') return {...report, result: 'unchanged', actions: [], message: `nothing to do: IPPool ${plan.pool} already is what calico-node would create (${plan.to.spec.cidr})`}
-  const missing = await missingAccess(client, poolFixNeeds(plan.actions, plan.apiVersion, gathered.namespace))
-  if (options.dryRun) {
-    const notes = missing.length > 0 ? [...report.notes, `user "${client.target.user}" could not apply this plan: missing ${missing.map(describeNeed).join(', ')}`] : report.notes
-    return {...report, notes, result: 'planned', message: `dry run: nothing was written (${plan.actions.length} actions planned)`}
-  }
-  if (missing.length > 0) throw accessDenied(client.target.user, 'ippool fix', missing)
+  const steps = {steps: plan.actions.map(journalAction), commitAt: plan.commitAt}
+  const notes = await engine.access(steps, options.dryRun, 'ippool fix')
+  if (options.dryRun) return {...report, notes: [...report.notes, ...notes], result: 'planned', message: `dry run: nothing was written (${plan.actions.length} actions planned)`}
 
   options.showPlan(report)
   await options.confirm(plan)
+  const params: PoolFixParams = {family: plan.family, pool: plan.pool, strategy: plan.strategy as PoolFixParams['strategy'], from: plan.from, to: plan.to, wrong: plan.wrong, notes: plan.notes}
+  const outcome = await engine.start(steps, params, settingsOf(options, deadline))
+  if (isRefused(outcome)) return {...report, result: 'refused', message: outcome.refused, hint: outcome.hint}
+  return ended(report, params, plan.actions, outcome)
+}
 
-  const journal: Journal = {
-    version: 1, command: 'ippool fix', context: client.target.context, server: client.target.server, startedAt: new Date().toISOString(), api: gathered.api,
-    plan: {...plan, actions: plan.actions.map(journalAction), impact: {pods: plan.impact.pods.length, tunnels: plan.impact.tunnels.length}}, original: null, done: 0, state: 'running',
-  }
-  let acquired
-  try {
-    acquired = await RunLock.acquire(client, gathered.namespace, holder, journal)
-  } catch (error) {
-    if (error instanceof LockHeldError) return {...report, result: 'refused', message: error.message, hint: 'wait for it to finish'}
-    throw error
-  }
-  if ((acquired.unfinished as Journal | undefined)?.command === 'ippool fix') {
-    await acquired.lock.release(acquired.unfinished)
-    return {...report, result: 'refused', message: unfinishedText(acquired.unfinished as Journal), hint: 'finish it with --resume, or put the original back with --rollback'}
-  }
-  const executor = new PoolFixExecutor(client, journal, executorOptions(acquired.lock))
-  const outcome = await executor.run()
-  return {...report, actions: outcome.actions, backup: outcome.backup ?? null, result: outcome.result, message: outcome.message, left: outcome.left}
+/** --resume / --rollback: what is left, counted now, shown and confirmed like any run (or only shown, on --dry-run). */
+async function continuePoolFix(client: ClusterClient, options: RunPoolFixOptions, deadline: number): Promise<PoolFixReport> {
+  const mode = options.resume ? 'resume' : 'rollback'
+  const engine = new RepairEngine(client, POOL_FIX, await calicoNamespace(client))
+  const loaded = await engine.load<PoolFixParams>(mode)
+  if (isRefused(loaded)) return {...baseReport(client, options.family), message: loaded.refused, hint: loaded.hint}
+  const journal = loaded
+  // A rollback takes the new pool away: count who holds it. A resume still has the old pool's pods to move.
+  const cidr = mode === 'rollback' ? journal.params.to.spec.cidr : journal.params.from?.cidr
+  const impact = cidr ? await readImpact(client, cidr) : {cidr: '', pods: [], tunnels: [], leaked: []}
+  const report = journalReport(client, journal, impact)
+  const what = `${mode === 'resume' ? 'resume' : 'roll back'}: ${engine.describe(journal)}`
+  const notes = await engine.access(journal, options.dryRun, `ippool fix --${mode}`)
+  if (options.dryRun) return {...report, notes: [...report.notes, ...notes], result: 'planned', message: `dry run: nothing was written; would ${what}`}
+  options.showPlan({...report, result: 'planned', message: what})
+  await options.confirm({pool: journal.params.pool})
+  options.onProgress?.(what)
+  const outcome = await engine.continue(journal, mode, {...settingsOf(options, deadline), force: options.force})
+  if (isRefused(outcome)) return {...report, result: 'refused', message: outcome.refused, hint: outcome.hint}
+  return ended(report, journal.params, journal.steps as Action[], outcome)
 }
 
 /**
@@ -179,20 +208,6 @@ export async function runPoolFix(client: ClusterClient, options: RunPoolFixOptio
 function journalAction(action: Action): Action {
   if (action.kind !== 'recreate-pods') return action
   return {...action, groups: action.groups.map((g) => (g.action === 'rollout-restart' ? {...g, pods: [`${g.pods.length} pod(s)`]} : g))}
-}
-
-/** What applying these actions asks of RBAC: the pool writes, the Lease, and recreating pods. */
-export function poolFixNeeds(actions: Action[], apiVersion: string | undefined, namespace: string): AccessNeed[] {
-  const group = apiVersion?.startsWith('projectcalico.org/') ? 'projectcalico.org' : 'crd.projectcalico.org'
-  const verbs: Record<Action['kind'], string[]> = {
-    'backup': ['get'], 'create-pool': ['create'], 'update-pool': ['get', 'update'], 'delete-pool': ['delete'], 'verify-pool': ['get'],
-    'recreate-pods': [], 'delete-pool-if-unused': ['get', 'delete'],
-  }
-  return [
-    ...leaseNeeds(namespace),
-    ...actions.flatMap((action) => verbs[action.kind].map((verb) => ({verb, group, resource: 'ippools'}))),
-    ...actions.flatMap((action) => (action.kind === 'recreate-pods' ? recreateNeeds(action.groups) : [])),
-  ]
 }
 
 /** Calico's namespace (where the Lease lives), from the calico-node DaemonSet. */
