@@ -22,3 +22,10 @@ export function parseDuration(text: string, flagName: string): number {
   }
   return Math.round(total)
 }
+
+/** A duration a repair waits for: 0 would give up before the first wait (a pod deleted, never waited for). */
+export function waitDuration(text: string, flagName: string): number {
+  const ms = parseDuration(text, flagName)
+  if (ms <= 0) throw new UsageError(`${flagName} ${text} leaves no time to wait for what the repair changes`, `give ${flagName} a duration above 0, e.g. ${flagName} 5m`)
+  return ms
+}

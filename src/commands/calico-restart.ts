@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {KubeCommand, kubeFlags} from '../base-command.js'
-import {parseDuration} from '../cluster/duration.js'
+import {waitDuration} from '../cluster/duration.js'
 import {ExitCode} from '../errors.js'
 import {repairInterrupt} from '../interrupt.js'
 import {runCalicoRestart, type CalicoRestartReport} from '../ops/calico-restart.js'
@@ -33,7 +33,7 @@ It stops at the first node that does not come back and says why (phase, containe
 
   async run(): Promise<CalicoRestartReport> {
     const {flags} = await this.parse(CalicoRestart)
-    const timeoutMs = parseDuration(flags.timeout, '--timeout')
+    const timeoutMs = waitDuration(flags.timeout, '--timeout')
     const json = this.jsonEnabled() || flags.output === 'json'
     const theme = this.theme(flags['no-color'])
     const client = await this.connect(flags)

@@ -1,5 +1,5 @@
 // Before any change, the object as it is goes to a YAML file that `kubectl apply -f` restores.
-import {closeSync, fsyncSync, mkdirSync, openSync, writeSync} from 'node:fs'
+import {accessSync, closeSync, constants, fsyncSync, mkdirSync, openSync, statSync, writeSync} from 'node:fs'
 import {homedir} from 'node:os'
 import path from 'node:path'
 import {stringify} from 'yaml'
@@ -30,13 +30,33 @@ function fileName(obj: KubeObject, target: Target, now: Date): string {
   return `${safe((obj.kind ?? 'object').toLowerCase())}-${safe(obj.metadata?.name ?? 'unnamed')}-${safe(target.context)}-${stamp}.yaml`
 }
 
+/**
+ * Makes the backup directory (and its parents) and checks it is writable; a UsageError saying why not.
+ * One level at a time: Node's recursive mkdir never returns under /proc (it retries ENOENT there for ever).
+ */
+export function ensureBackupDir(dir: string): void {
+  const absolute = path.resolve(dir)
+  try {
+    const missing: string[] = []
+    for (let at = absolute; ; at = path.dirname(at)) {
+      try {
+        if (!statSync(at).isDirectory()) throw new Error(`${at} is not a directory`)
+        break
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || at === path.dirname(at)) throw error
+        missing.unshift(at)
+      }
+    }
+    for (const level of missing) mkdirSync(level, {mode: 0o700})
+    accessSync(absolute, constants.W_OK)
+  } catch (error) {
+    throw new UsageError(`cannot use the backup directory ${dir}: ${(error as Error).message}`, 'pass --backup-dir DIR with a writable directory')
+  }
+}
+
 /** Writes the backup (mode 0600, flushed to disk) and returns its path. */
 export function writeBackup(dir: string, obj: KubeObject & {spec?: unknown}, target: Target, now = new Date()): string {
-  try {
-    mkdirSync(dir, {recursive: true, mode: 0o700})
-  } catch (error) {
-    throw new UsageError(`cannot create the backup directory ${dir}: ${(error as Error).message}`, 'pass --backup-dir DIR with a writable directory')
-  }
+  ensureBackupDir(dir)
   const file = path.join(dir, fileName(obj, target, now))
   const text = [
     `# ${obj.kind} ${obj.metadata?.name} from context "${target.context}" (${target.server}), saved by kubectl-dualstack at ${now.toISOString()}`,

@@ -6,9 +6,10 @@ import {findCalicoNode, isPodReady} from '../cluster/resources.js'
 import type {DaemonSetObject, KubeObject, PodDetail} from '../cluster/types.js'
 import {DualstackError, ExitCode} from '../errors.js'
 import type {Interaction} from './interaction.js'
-import {LockHeldError, RunLock} from './lock.js'
 import {waitFor} from '../cluster/watch.js'
-import {accessDenied, describeNeed, leaseNeeds, missingAccess} from '../cluster/access.js'
+import type {EngineOutcome} from './engine/executor.js'
+import {isRefused, RepairEngine, type RepairDefinition} from './engine/run.js'
+import {objectKey, StepFailure, type WritingKind} from './engine/steps.js'
 
 export type NodeStatus = 'pending' | 'restarted' | 'failed' | 'skipped'
 
@@ -82,6 +83,55 @@ export async function notReadyReason(client: ClusterClient, pod: PodWithUid | un
   return parts.join('; ')
 }
 
+/** One batch of calico-node pods (or calico-kube-controllers) deleted and waited for: a step of the repair engine. */
+export interface RestartStep {
+  kind: 'restart-pods'
+  namespace: string
+  component: 'calico-node' | 'calico-kube-controllers'
+  selector: string
+  /** The calico-node DaemonSet's uid: only its pods are counted as replacements. */
+  ownerUid?: string
+  pods: Array<{node: string; pod: string}>
+  timeoutMs: number
+}
+
+const POD_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/
+
+function restartStepProblem(step: Record<string, unknown>): string | undefined {
+  if (step.namespace !== 'kube-system' && step.namespace !== 'calico-system') return 'the namespace is not Calico\'s'
+  if (step.component !== 'calico-node' && step.component !== 'calico-kube-controllers') return 'the component is not Calico\'s'
+  if (typeof step.selector !== 'string' || !/^[A-Za-z0-9._/=,-]{1,200}$/.test(step.selector)) return 'the selector is not a label selector'
+  if (step.ownerUid !== undefined && typeof step.ownerUid !== 'string') return 'the owner is not a uid'
+  if (!Array.isArray(step.pods) || !step.pods.every((p) => typeof p?.node === 'string' && typeof p?.pod === 'string' && POD_NAME.test(p.pod))) return 'the pods are not names'
+  if (!Number.isInteger(step.timeoutMs) || (step.timeoutMs as number) <= 0) return 'the timeout is not a duration'
+  return undefined
+}
+
+const restartPods: WritingKind<RestartStep> = {
+  kind: 'restart-pods', writes: true,
+  describe: (s) => (s.component === 'calico-node'
+    ? `restart calico-node on ${s.pods.map((p) => p.node).join(', ')} (delete, wait until the replacement is Ready)`
+    : `restart calico-kube-controllers (${s.pods.map((p) => p.pod).join(', ')})`),
+  needs: (s) => [{verb: 'delete', group: '', resource: 'pods', namespace: s.namespace}, {verb: 'list', group: '', resource: 'pods', namespace: s.namespace}, {verb: 'watch', group: '', resource: 'pods', namespace: s.namespace}],
+  touches: (s) => s.pods.map((p) => objectKey('pods', p.pod, s.namespace)),
+  validate: restartStepProblem,
+  undo: {irreversible: 'a deleted pod is replaced by its controller, not put back'},
+  async apply(step, ctx) {
+    const entries: NodeRestart[] = step.pods.map((p) => ({node: p.node, pod: p.pod, status: 'pending'}))
+    const owned = (p: PodWithUid) => !step.ownerUid || ((p.metadata as {ownerReferences?: Array<{uid?: string}>} | undefined)?.ownerReferences?.some((r) => r.uid === step.ownerUid) ?? true)
+    const failed = await restartBatch(ctx.client as ClusterClient, `/api/v1/namespaces/${step.namespace}/pods`, step.selector, entries, step.namespace,
+      {timeoutMs: step.timeoutMs, stopped: ctx.stopped, onProgress: ctx.onProgress}, owned, step.component !== 'calico-node')
+    if (failed) {
+      const stop = ctx.stopped()
+      throw new StepFailure(stop ? `${stop} while waiting for ${step.component}${step.component === 'calico-node' ? ` on ${failed.node}` : ''}`
+        : `${step.component}${step.component === 'calico-node' ? ` on ${failed.node}` : ''} did not become Ready within ${step.timeoutMs / 1000}s: ${failed.reason}`, entries)
+    }
+    return {detail: entries}
+  },
+}
+
+export const CALICO_RESTART: RepairDefinition = {command: 'calico-restart', kinds: {'restart-pods': restartPods}, resumable: false, validateParams: () => undefined}
+
 export async function runCalicoRestart(client: ClusterClient, options: CalicoRestartOptions): Promise<CalicoRestartReport> {
   const found = await findCalicoNode(client)
   if (!found) throw new DualstackError('no calico-node DaemonSet in kube-system or calico-system', ExitCode.ProblemsFound, 'is Calico installed? (kubectl dualstack doctor --only calico.installed)')
@@ -99,61 +149,56 @@ export async function runCalicoRestart(client: ClusterClient, options: CalicoRes
     result: 'planned', message: '', warnings: [],
   }
   if (options.allAtOnce) report.warnings.push(`--all-at-once: every node's pod network is disrupted at the same time, as the runbook's loop does`)
-  const missing = await missingAccess(client, [...leaseNeeds(namespace), {verb: 'delete', group: '', resource: 'pods', namespace}])
-  if (missing.length > 0 && !options.dryRun) throw accessDenied(client.target.user, 'calico-restart', missing)
-  if (missing.length > 0) report.warnings.push(`user "${client.target.user}" could not run this: missing ${missing.map(describeNeed).join(', ')}`)
+  const engine = new RepairEngine(client, CALICO_RESTART, namespace)
+  const blocked = await engine.check()
+  if (blocked) return {...report, result: 'refused', message: blocked.refused, warnings: [...report.warnings, ...(blocked.hint ? [blocked.hint] : [])]}
+
+  const batchSize = options.allAtOnce ? Math.max(1, nodes.length) : options.maxUnavailable
+  const steps: RestartStep[] = []
+  for (let start = 0; start < nodes.length; start += batchSize) {
+    steps.push({kind: 'restart-pods', namespace, component: 'calico-node', selector: selectorOf(ds), ownerUid: ds.metadata?.uid,
+      pods: nodes.slice(start, start + batchSize).map((n) => ({node: n.node, pod: n.pod})), timeoutMs: options.timeoutMs})
+  }
+  if (report.controllers.length > 0) {
+    steps.push({kind: 'restart-pods', namespace, component: 'calico-kube-controllers', selector: 'k8s-app=calico-kube-controllers',
+      pods: report.controllers.map((c) => ({node: c.node, pod: c.pod})), timeoutMs: options.timeoutMs})
+  }
+  const plan = {steps, commitAt: 0}
+  report.warnings.push(...(await engine.access(plan, options.dryRun, 'calico-restart')).map((note) => note.replace('could not apply this plan', 'could not run this')))
   if (options.dryRun) return {...report, message: `dry run: ${nodes.length} calico-node pod(s) and ${report.controllers.length} calico-kube-controllers pod(s) would be restarted; nothing was changed`}
   options.showPlan(report)
   await options.confirm(report)
 
-  const holder = RunLock.holderFor('calico-restart', client.target.user)
-  let lock: RunLock
-  try {
-    const acquired = await RunLock.acquire(client, namespace, holder, {version: 1, command: 'calico-restart', state: 'running', startedAt: new Date().toISOString()})
-    const left = acquired.unfinished as {command?: string} | undefined
-    if (left?.command === 'ippool fix') {
-      // A pool fix stopped half-way comes first: its journal stays for --resume / --rollback.
-      await acquired.lock.release(left)
-      return {...report, result: 'refused', message: 'an ippool fix stopped half-way on this cluster', warnings: ['finish it first: kubectl dualstack ippool fix --resume (or --rollback)']}
-    }
-    lock = acquired.lock
-  } catch (error) {
-    if (error instanceof LockHeldError) return {...report, result: 'refused', message: error.message}
-    throw error
-  }
-  try {
-    const batchSize = options.allAtOnce ? nodes.length : options.maxUnavailable
-    for (let start = 0; start < nodes.length; start += batchSize) {
-      const stop = options.stopped()
-      if (stop) return finish(report, 'failed', `${stop} after ${start} of ${nodes.length} nodes; the rest keep their running calico-node`)
-      const batch = nodes.slice(start, start + batchSize)
-      const failed = await restartBatch(client, podsPath, selectorOf(ds), batch, namespace, options, (p) => owned(p))
-      options.onProgress?.(`calico-node: ${Math.min(start + batchSize, nodes.length)} of ${nodes.length} nodes restarted`)
-      if (failed) {
-        for (const n of nodes.slice(start + batchSize)) n.status = 'skipped'
-        report.controllers.forEach((c) => (c.status = 'skipped'))
-        return finish(report, 'failed', `calico-node on ${failed.node} did not become Ready within ${options.timeoutMs / 1000}s: ${failed.reason}; stopped there (${nodes.length - start - batch.length} node(s) not restarted)`)
-      }
-      await lock.record({version: 1, command: 'calico-restart', state: 'running', done: start + batch.length, of: nodes.length}).catch(() => undefined)
-    }
-    if (report.controllers.length > 0) {
-      const failed = await restartBatch(client, podsPath, 'k8s-app=calico-kube-controllers', report.controllers, namespace, options, () => true, true)
-      if (failed) return finish(report, 'failed', `calico-kube-controllers did not become Ready within ${options.timeoutMs / 1000}s: ${failed.reason}`)
-    }
-    return finish(report, 'restarted', `${nodes.length} calico-node pod(s) restarted node by node${report.controllers.length > 0 ? ', then calico-kube-controllers' : ''}`)
-  } catch (error) {
-    // The run ends in an error, not a report: what the release could not do is said here, or nowhere.
-    const problem = await lock.release()
-    if (problem) options.onProgress?.(`warning: ${problem}`)
-    throw error
-  } finally {
-    const problem = await lock.release()
-    if (problem) report.warnings.push(problem)
-  }
+  const outcome = await engine.start(plan, {maxUnavailable: options.maxUnavailable, allAtOnce: options.allAtOnce}, {
+    deadline: Number.POSITIVE_INFINITY, timeoutText: `${options.timeoutMs / 1000}s`, backupDir: '', readyTimeoutMs: options.timeoutMs, force: false,
+    stopped: options.stopped, onProgress: options.onProgress,
+  })
+  if (isRefused(outcome)) return {...report, result: 'refused', message: outcome.refused, warnings: [...report.warnings, ...(outcome.hint ? [outcome.hint] : [])]}
+  return restartEnded(report, steps, outcome)
 }
 
-function finish(report: CalicoRestartReport, result: RestartResult, message: string): CalicoRestartReport {
-  return {...report, result, message}
+/** The engine's ending as calico-restart says it: each node's line from its step, and how the run ended. */
+function restartEnded(report: CalicoRestartReport, steps: readonly RestartStep[], outcome: EngineOutcome): CalicoRestartReport {
+  const byPod = new Map([...report.nodes, ...report.controllers].map((entry) => [entry.pod, entry]))
+  outcome.steps.forEach((stepReport, i) => {
+    const told = new Map(((stepReport.detail as NodeRestart[] | undefined) ?? []).map((entry) => [entry.pod, entry]))
+    for (const {pod} of steps[i]!.pods) {
+      const entry = byPod.get(pod)!
+      Object.assign(entry, told.get(pod) ?? {status: stepReport.status === 'pending' || stepReport.status === 'skipped' ? 'skipped' : entry.status})
+    }
+  })
+  const warnings = [...report.warnings, ...outcome.left]
+  const restarted = report.nodes.filter((n) => n.status === 'restarted').length
+  if (outcome.result === 'done') {
+    return {...report, warnings, result: 'restarted', message: `${report.nodes.length} calico-node pod(s) restarted node by node${report.controllers.length > 0 ? ', then calico-kube-controllers' : ''}`}
+  }
+  if (outcome.result === 'stopped') {
+    return {...report, warnings: warnings.filter((w) => !w.includes(' before: restart ')), result: 'failed',
+      message: `${outcome.reason} after ${restarted} of ${report.nodes.length} nodes; the rest keep their running calico-node`}
+  }
+  const failed = outcome.steps.find((s) => s.status === 'failed')
+  const notRestarted = report.nodes.filter((n) => n.status === 'skipped').length
+  return {...report, warnings, result: 'failed', message: `${failed?.message ?? outcome.reason}; stopped there (${notRestarted} node(s) not restarted)`}
 }
 
 /**
@@ -161,7 +206,7 @@ function finish(report: CalicoRestartReport, result: RestartResult, message: str
  * for the controllers' Deployment). Returns the first one that did not come back.
  */
 async function restartBatch(client: ClusterClient, podsPath: string, selector: string, batch: NodeRestart[], namespace: string,
-  options: CalicoRestartOptions, owned: (p: PodWithUid) => boolean, anyNode = false): Promise<NodeRestart | undefined> {
+  options: Pick<CalicoRestartOptions, 'timeoutMs' | 'stopped' | 'onProgress'>, owned: (p: PodWithUid) => boolean, anyNode = false): Promise<NodeRestart | undefined> {
   const started = Date.now()
   for (const entry of batch) await client.deleteConfirmed(`${podsPath}/${encodeURIComponent(entry.pod)}`)
   const deadline = started + options.timeoutMs

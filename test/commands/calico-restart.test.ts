@@ -1,6 +1,6 @@
 // calico-restart on simulated clusters: node by node, stopping at a node that does not come back, operator
 // installs, all at once, and the shared lock.
-import {answerAtTerminal, runPlugin, startSim, type RunningSim} from '../sim/harness.js'
+import {answerAtTerminal, interruptPlugin, runPlugin, startSim, type RunningSim} from '../sim/harness.js'
 import type {Scenario} from '../sim/scenario.js'
 
 interface RestartJson {
@@ -41,7 +41,7 @@ describe('calico-restart on the runbook cluster', () => {
     expect(report.result).toBe('restarted')
     expect(report.nodes.every((n) => n.status === 'restarted' && n.newPod && n.newPod !== n.pod)).toBe(true)
     expect(report.controllers[0]).toMatchObject({status: 'restarted'})
-    expect(stderr).toContain('calico-node: 3 of 3 nodes restarted')
+    expect(stderr).toContain('[3/4] restart calico-node on node-3')
     const requests = sim.server.sim.requests.slice(before)
     const podDeletes = requests.filter((r) => r.verb === 'delete' && r.resource === 'pods')
     expect(podDeletes.map((r) => r.name)).toEqual([...report.nodes.map((n) => n.pod), report.controllers[0]!.pod])
@@ -64,6 +64,29 @@ describe('calico-restart on the runbook cluster', () => {
     expect(failed.reason).toContain('events: BackOff: calico/node is not ready: BIRD is not ready')
     expect(report.message).toMatch(/^calico-node on node-2 did not become Ready within 2s/)
     expect(report.controllers[0]!.status).toBe('skipped')
+  })
+
+  it('Ctrl-C while a node is waited for: no further node is started, the Lease is released (not left for the next operator), exit 130', async () => {
+    sim.server.sim.scenario.nodes.find((n) => n.name === 'node-2')!.podsFail = {reason: 'BackOff', message: 'not ready'}
+    const deletedOnNode2 = () => sim.server.sim.writes().some((w) => w.verb === 'delete' && w.resource === 'pods' && w.name === restartPods[1])
+    const restartPods = sim.server.sim.store.list(sim.server.sim.type('v1', 'Pod'), 'kube-system').filter((p) => p.metadata.labels?.['k8s-app'] === 'calico-node')
+      .sort((a, b) => String(a.spec?.nodeName).localeCompare(String(b.spec?.nodeName))).map((p) => p.metadata.name)
+    const {code, stderr} = await interruptPlugin(['calico-restart', '--yes', '--timeout', '60s', '--kubeconfig', sim.kubeconfig], deletedOnNode2)
+    expect(code).toBe(130)
+    expect(stderr).toContain('[2/4] restart calico-node on node-2')
+    expect(stderr).not.toContain('[3/4]')
+    expect(sim.server.sim.store.list(sim.server.sim.type('coordination.k8s.io/v1', 'Lease'), 'kube-system')).toEqual([])
+    expect(sim.server.sim.writes().filter((w) => w.verb === 'delete' && w.resource === 'pods').map((w) => w.name)).toEqual(restartPods.slice(0, 2))
+    // The next operator is not refused.
+    delete sim.server.sim.scenario.nodes.find((n) => n.name === 'node-2')!.podsFail
+    const again = await restart(sim, '--yes')
+    expect({code: again.code, result: again.report.result}).toEqual({code: 0, result: 'restarted'})
+  })
+
+  it('--timeout 0s is bad usage (exit 2): no pod is deleted', async () => {
+    const result = await runPlugin(['calico-restart', '--yes', '--timeout', '0s', '--kubeconfig', sim.kubeconfig])
+    expect({code: result.code, stderr: result.stderr}).toEqual({code: 2, stderr: 'error: --timeout 0s leaves no time to wait for what the repair changes; give --timeout a duration above 0, e.g. --timeout 5m\n'})
+    expect(sim.server.sim.writes()).toEqual([])
   })
 
   it('at a terminal, proceeds only when calico-node is typed', async () => {

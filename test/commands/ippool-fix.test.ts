@@ -148,6 +148,32 @@ describe('ippool fix: a pool in use', () => {
   })
 })
 
+describe('ippool fix --recreate-pods: a PodDisruptionBudget blocks an eviction', () => {
+  let sim: RunningSim
+  beforeAll(async () => {
+    sim = await startSim('runbook-rke-1.18', (s) => {
+      withoutBarePods(s)
+      s.objects!.push(
+        {apiVersion: 'v1', kind: 'Pod', metadata: {name: 'orphan-x1', namespace: 'default', labels: {app: 'orphan'},
+          ownerReferences: [{apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'orphan', uid: '00000000-0000-0000-0000-000000000001', controller: true}]},
+        spec: {containers: [{name: 'c', image: 'busybox:1.36'}]}},
+        {apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: {name: 'orphan', namespace: 'default'}, spec: {minAvailable: 1, selector: {matchLabels: {app: 'orphan'}}}},
+      )
+    })
+  })
+  afterAll(() => sim.stop())
+
+  it('fails (exit 1) with what is left and how to finish, never "fixed": the new pool stays, the old one disabled', async () => {
+    const {code, report} = await fix(sim, '--recreate-pods', '--yes')
+    expect({code, result: report.result}).toEqual({code: 1, result: 'failed'})
+    expect(report.message).toMatch(/owner\(s\) not recreated: ReplicaSet default\/orphan: eviction blocked by a PodDisruptionBudget.*finish with: kubectl dualstack ippool fix --resume$/)
+    expect(report.actions.map((a: {kind: string; status: string}) => [a.kind, a.status])).toEqual([['backup', 'done'], ['create-pool', 'done'], ['update-pool', 'done'], ['verify-pool', 'done'],
+      ['recreate-pods', 'failed'], ['delete-pool-if-unused', 'skipped']])
+    expect(poolOf(sim, 'default-ipv6-ippool')?.spec?.disabled).toBe(true)
+    expect(poolOf(sim, 'default-ipv6-ippool-2001-0-0-2---104')?.spec).toEqual(DESIRED)
+  })
+})
+
 describe('ippool fix: a migration finished by a later run', () => {
   let sim: RunningSim
   beforeAll(async () => {
@@ -368,6 +394,21 @@ describe('ippool fix: backups', () => {
       const files = readdirSync(path.join(home, '.kube', 'dualstack-backups'))
       expect(files).toEqual([expect.stringMatching(/^ippool-default-ipv6-ippool-sim-\d{4}-\d{2}-\d{2}T\d{9}Z\.yaml$/)])
       expect(result.stdout).toContain(`Backup: ${path.join(home, '.kube', 'dualstack-backups', files[0]!)}`)
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it('a backup directory that cannot be made (under /proc) or a --timeout of 0s is bad usage before the Lease: exit 2 at once, nothing written', async () => {
+    const sim = await startSim('runbook-rke-1.18', runbookUnused)
+    try {
+      const started = Date.now()
+      const proc = await runPlugin(['ippool', 'fix', '--yes', '--backup-dir', '/proc/kubectl-dualstack/backups', '--kubeconfig', sim.kubeconfig])
+      expect({code: proc.code, stderr: proc.stderr}).toEqual({code: 2, stderr: expect.stringMatching(/^error: cannot use the backup directory \/proc\/kubectl-dualstack\/backups: ENOENT.*; pass --backup-dir DIR with a writable directory\n$/)})
+      expect(Date.now() - started).toBeLessThan(10_000)
+      const zero = await runPlugin(['ippool', 'fix', '--yes', '--timeout', '0s', '--kubeconfig', sim.kubeconfig])
+      expect({code: zero.code, stderr: zero.stderr}).toEqual({code: 2, stderr: expect.stringMatching(/^error: --timeout 0s leaves no time to wait for what the repair changes; /)})
+      expect(sim.server.sim.writes()).toEqual([])
     } finally {
       await sim.stop()
     }

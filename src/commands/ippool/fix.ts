@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {KubeCommand, kubeFlags} from '../../base-command.js'
-import {parseDuration} from '../../cluster/duration.js'
+import {waitDuration} from '../../cluster/duration.js'
 import {UsageError} from '../../errors.js'
 import {repairInterrupt} from '../../interrupt.js'
 import {parseCidr, type Family} from '../../net/ip.js'
@@ -52,8 +52,8 @@ Exit 0: fixed, unchanged or planned (--dry-run); 1: refused, rolled back or fail
       if (!parsed) throw new UsageError(`--cidr "${flags.cidr}" is not a CIDR`, 'e.g. --cidr fd00:10:244::/56')
       if (parsed.family !== family) throw new UsageError(`--cidr ${flags.cidr} is ${parsed.family === 'ipv4' ? 'IPv4' : 'IPv6'} but --family is ${family}`, `pass --family ${parsed.family}`)
     }
-    const timeoutMs = parseDuration(flags.timeout, '--timeout')
-    const readyTimeoutMs = parseDuration(flags['ready-timeout'], '--ready-timeout')
+    const timeoutMs = waitDuration(flags.timeout, '--timeout')
+    const readyTimeoutMs = waitDuration(flags['ready-timeout'], '--ready-timeout')
     const json = this.jsonEnabled() || flags.output === 'json'
     const theme = this.theme(flags['no-color'])
     const client = await this.connect(flags)

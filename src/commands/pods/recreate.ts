@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {KubeCommand, kubeFlags} from '../../base-command.js'
-import {parseDuration} from '../../cluster/duration.js'
+import {waitDuration} from '../../cluster/duration.js'
 import {ExitCode, UsageError} from '../../errors.js'
 import {repairInterrupt} from '../../interrupt.js'
 import {confirm} from '../../ops/confirm.js'
@@ -39,8 +39,8 @@ Exit 0 when every owner was recreated (or --dry-run), 1 when one was blocked, fa
   async run(): Promise<PodsRecreateReport> {
     const {flags} = await this.parse(PodsRecreate)
     if (flags['all-namespaces'] && flags.namespace) throw new UsageError('-A and -n cannot be used together', 'pass one of them')
-    const timeoutMs = parseDuration(flags.timeout, '--timeout')
-    const readyTimeoutMs = parseDuration(flags['ready-timeout'], '--ready-timeout')
+    const timeoutMs = waitDuration(flags.timeout, '--timeout')
+    const readyTimeoutMs = waitDuration(flags['ready-timeout'], '--ready-timeout')
     const json = this.jsonEnabled() || flags.output === 'json'
     const theme = this.theme(flags['no-color'])
     const client = await this.connect(flags)

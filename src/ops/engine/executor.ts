@@ -3,7 +3,7 @@
 // the commit point on, what was wanted is in place and the run stops there saying what is left.
 import type {RunLock} from '../lock.js'
 import type {Journal} from './journal.js'
-import {kindOf, type KindRegistry, type StepContext, type StepResult} from './steps.js'
+import {kindOf, StepFailure, type KindRegistry, type StepContext, type StepResult} from './steps.js'
 
 export type StepStatus = 'pending' | 'done' | 'failed' | 'undone' | 'skipped'
 
@@ -12,6 +12,8 @@ export interface StepReport {
   title: string
   status: StepStatus
   message?: string
+  /** What the step said of itself (StepResult.detail), not rendered by the engine. */
+  detail?: unknown
 }
 
 /** done: every step; stopped: stopped after the commit point; failed: after it, or rolling back failed, or the Lease was lost. */
@@ -77,6 +79,7 @@ export class RepairExecutor {
 
   private note(index: number, result: StepResult | void): void {
     if (result?.message) this.reports[index]!.message = result.message
+    if (result?.detail !== undefined) this.reports[index]!.detail = result.detail
   }
 
   async run(): Promise<EngineOutcome> {
@@ -91,7 +94,7 @@ export class RepairExecutor {
         this.note(i, await kindOf(this.kinds, step).apply(step as never, this.ctx))
       } catch (error) {
         const reason = `${this.reports[i]!.title} failed: ${(error as Error).message}`
-        this.reports[i] = {...this.reports[i]!, status: 'failed', message: (error as Error).message}
+        this.reports[i] = {...this.reports[i]!, status: 'failed', message: (error as Error).message, ...(error instanceof StepFailure ? {detail: error.detail} : {})}
         if (this.options.lock.lost) return this.lockLost(reason)
         if (i < commitAt) return this.rollback(reason, i)
         return this.failAfterCommit(reason, i)

@@ -39,6 +39,15 @@ export interface StepContext {
 export interface StepResult {
   /** What the step found or did, shown beside it. */
   message?: string
+  /** The step's own account of what it did (per node, per owner), for the command's report. */
+  detail?: unknown
+}
+
+/** A step that failed, with its account of how far it got. */
+export class StepFailure extends Error {
+  constructor(message: string, readonly detail?: unknown) {
+    super(message)
+  }
 }
 
 interface KindBase<S extends Step> {

@@ -11,6 +11,7 @@ import type {EngineOutcome, StepReport, StepStatus} from '../engine/executor.js'
 import {stepReports} from '../engine/executor.js'
 import type {Journal} from '../engine/journal.js'
 import {isRefused, RepairEngine, type RepairDefinition, type RunSettings} from '../engine/run.js'
+import {ensureBackupDir} from '../backup.js'
 import type {Interaction} from '../interaction.js'
 import type {Impact} from '../pods.js'
 import {gatherPoolFix, readImpact, type IppoolFixOptions} from './gather.js'
@@ -171,6 +172,8 @@ export async function runPoolFix(client: ClusterClient, options: RunPoolFixOptio
   const notes = await engine.access(steps, options.dryRun, 'ippool fix')
   if (options.dryRun) return {...report, notes: [...report.notes, ...notes], result: 'planned', message: `dry run: nothing was written (${plan.actions.length} actions planned)`}
 
+  // Before the Lease: a backup directory that cannot be used is bad usage, said now, not half-way.
+  if (plan.actions.some((a) => a.kind === 'backup')) ensureBackupDir(options.backupDir)
   options.showPlan(report)
   await options.confirm(plan)
   const params: PoolFixParams = {family: plan.family, pool: plan.pool, strategy: plan.strategy as PoolFixParams['strategy'], from: plan.from, to: plan.to, wrong: plan.wrong, notes: plan.notes}
