@@ -1,6 +1,5 @@
 // ippool fix as a person reads it: what is wrong, the strategy and its impact, the plan; then what happened.
-import type {ActionStatus} from '../ops/ippool/run.js'
-import type {PoolFixReport} from '../ops/ippool/run.js'
+import type {ActionStatus, PoolFixReport} from '../ops/ippool/run.js'
 import {listSome} from '../doctor/check.js'
 import type {Theme} from './theme.js'
 

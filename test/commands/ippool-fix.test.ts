@@ -145,6 +145,10 @@ describe('ippool fix: a pool in use', () => {
     const kcc = sim.server.sim.store.list(sim.server.sim.type('v1', 'Pod'), 'kube-system').find((p) => p.metadata.name.startsWith('calico-kube-controllers-'))!
     expect(kcc.status.podIPs.map((p: {ip: string}) => p.ip)).toEqual([expect.stringMatching(/^3\.2\./), expect.stringMatching(/^2001:0:0:2:/)])
     expect((await doctorPools(sim)).code).toBe(0)
+    // A rerun counts the pool it names: calico-kube-controllers now holds an address of the new one.
+    const rerun = await runPlugin(['ippool', 'fix', '--dry-run', '--kubeconfig', sim.kubeconfig])
+    expect(rerun.stdout).toMatch(/^Impact: 1 pod\(s\) and 0 node tunnel address\(es\) hold addresses of 2001:0:0:2::\/104/m)
+    expect(rerun.stdout).toMatch(/^ {2}pods: kube-system\/calico-kube-controllers-/m)
   })
 })
 
@@ -185,6 +189,10 @@ describe('ippool fix: a migration finished by a later run', () => {
     expect((await fix(sim, '--yes')).report.left.join('\n')).toContain('stays disabled: 1 pod(s) still hold its addresses')
     const stillHeld = await fix(sim, '--dry-run')
     expect(stillHeld.report).toMatchObject({result: 'unchanged'})
+    // The impact line names the pool whose holders it counted: the disabled old one, not the new one.
+    const text = await runPlugin(['ippool', 'fix', '--dry-run', '--kubeconfig', sim.kubeconfig])
+    expect(text.stdout).toMatch(/^Impact: 1 pod\(s\) and 0 node tunnel address\(es\) hold addresses of 2001:0:0:1::\/104/m)
+    expect(text.stdout).toContain('kubectl dualstack pods recreate --in-pool default-ipv6-ippool -A, then run ippool fix again')
     expect((await runPlugin(['pods', 'recreate', '--in-pool', 'default-ipv6-ippool', '-A', '--yes', '--kubeconfig', sim.kubeconfig])).code).toBe(0)
     const dryRun = await fix(sim, '--dry-run')
     expect(dryRun.report.actions.map((a) => a.kind)).toEqual(['backup', 'delete-pool-if-unused'])
