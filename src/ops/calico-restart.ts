@@ -150,7 +150,7 @@ export async function runCalicoRestart(client: ClusterClient, options: CalicoRes
   }
   if (options.allAtOnce) report.warnings.push(`--all-at-once: every node's pod network is disrupted at the same time, as the runbook's loop does`)
   const engine = new RepairEngine(client, CALICO_RESTART, namespace)
-  const blocked = await engine.check()
+  const blocked = await engine.check(options.dryRun)
   if (blocked) return {...report, result: 'refused', message: blocked.refused, warnings: [...report.warnings, ...(blocked.hint ? [blocked.hint] : [])]}
 
   const batchSize = options.allAtOnce ? Math.max(1, nodes.length) : options.maxUnavailable
@@ -164,7 +164,7 @@ export async function runCalicoRestart(client: ClusterClient, options: CalicoRes
       pods: report.controllers.map((c) => ({node: c.node, pod: c.pod})), timeoutMs: options.timeoutMs})
   }
   const plan = {steps, commitAt: 0}
-  report.warnings.push(...(await engine.access(plan, options.dryRun, 'calico-restart')).map((note) => note.replace('could not apply this plan', 'could not run this')))
+  report.warnings.push(...engine.notes, ...(await engine.access(plan, options.dryRun, 'calico-restart')).map((note) => note.replace('could not apply this plan', 'could not run this')))
   if (options.dryRun) return {...report, message: `dry run: ${nodes.length} calico-node pod(s) and ${report.controllers.length} calico-kube-controllers pod(s) would be restarted; nothing was changed`}
   options.showPlan(report)
   await options.confirm(report)

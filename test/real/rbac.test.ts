@@ -75,6 +75,22 @@ describe('rbac/ on a real control plane: the repair role on the runbook cluster'
   }, START_TIMEOUT)
   afterAll(() => cluster?.stop())
 
+  it('read.yaml alone: the dry runs work (a dry run needs only read access), noting the Lease they could not read and what a real run would lack', async () => {
+    const since = cluster.writes('reader').length
+    const fix = await runPlugin(['ippool', 'fix', '--dry-run', '-o', 'json', '--kubeconfig', as('reader')])
+    expect({code: fix.code, stderr: fix.stderr}).toEqual({code: 0, stderr: ''})
+    const report = JSON.parse(fix.stdout) as {result: string; notes: string[]}
+    expect(report.result).toBe('planned')
+    expect(report.notes).toEqual(expect.arrayContaining([
+      'user "reader" may not read the Lease kube-system/kubectl-dualstack: a repair running now, or one left half-done, is not seen by this dry run',
+      expect.stringMatching(/^user "reader" could not apply this plan: missing get leases\.coordination\.k8s\.io in kube-system, .*delete ippools\.crd\.projectcalico\.org/),
+    ]))
+    const restart = await runPlugin(['calico-restart', '--dry-run', '-o', 'json', '--kubeconfig', as('reader')])
+    expect({code: restart.code, stderr: restart.stderr}).toEqual({code: 0, stderr: ''})
+    expect((JSON.parse(restart.stdout) as {warnings: string[]}).warnings.join('\n')).toContain('may not read the Lease kube-system/kubectl-dualstack')
+    expect(cluster.writes('reader').slice(since).filter((e) => e.objectRef?.resource !== 'selfsubjectaccessreviews')).toEqual([])
+  })
+
   it('read.yaml + repair.yaml: ippool fix --dry-run, ippool fix and calico-restart work; the audit log shows them as that user', async () => {
     const dryRun = await runPlugin(['ippool', 'fix', '--dry-run', '--kubeconfig', as('repairer')])
     expect(dryRun).toMatchObject({code: 0})

@@ -6,7 +6,7 @@
 import {randomBytes} from 'node:crypto'
 
 import {accessDenied, describeNeed, leaseNeeds, missingAccess, type AccessNeed} from '../../cluster/access.js'
-import {DualstackError, ExitCode, UsageError} from '../../errors.js'
+import {ApiError, DualstackError, ExitCode, UsageError} from '../../errors.js'
 import {LockHeldError, RunLock} from '../lock.js'
 import {RepairExecutor, type EngineOutcome} from './executor.js'
 import {isInvalid, isUnfinished, JOURNAL_FORMAT, JOURNAL_VERSION, parseJournal, unfinishedText, type Journal, type RepairCommand} from './journal.js'
@@ -55,9 +55,22 @@ export class RepairEngine {
     this.holder = RunLock.holderFor(definition.command, client.target.user)
   }
 
-  /** Before planning: refused while another run holds the Lease or one left work unfinished. */
-  async check(): Promise<Refused | undefined> {
-    const lease = await RunLock.peek(this.client, this.namespace)
+  /** What a dry run could not see, for its notes. */
+  readonly notes: string[] = []
+
+  /**
+   * Before planning: refused while another run holds the Lease or one left work unfinished. A dry run needs
+   * only read access: a Lease it may not read is a note (a run in progress would go unseen), not an error.
+   */
+  async check(dryRun = false): Promise<Refused | undefined> {
+    let lease
+    try {
+      lease = await RunLock.peek(this.client, this.namespace)
+    } catch (error) {
+      if (!(dryRun && error instanceof ApiError && error.code === 403)) throw error
+      this.notes.push(`user "${this.client.target.user}" may not read the Lease ${this.namespace}/kubectl-dualstack: a repair running now, or one left half-done, is not seen by this dry run`)
+      return undefined
+    }
     if (lease?.held) return {refused: new LockHeldError(lease, this.namespace).message, hint: 'wait for it to finish, or for the Lease to expire'}
     if (lease && isUnfinished(lease.journal)) {
       const command = (lease.journal as {command?: RepairCommand}).command ?? this.definition.command

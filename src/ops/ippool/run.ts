@@ -161,7 +161,7 @@ export async function runPoolFix(client: ClusterClient, options: RunPoolFixOptio
   if (isRefusal(gathered)) return {...baseReport(client, options.family), message: gathered.refused, hint: gathered.hint}
   // A run in progress, or one left half-done, comes first: never plan over it.
   const engine = new RepairEngine(client, POOL_FIX, gathered.namespace)
-  const blocked = await engine.check()
+  const blocked = await engine.check(options.dryRun)
   if (blocked) return {...baseReport(client, options.family), message: blocked.refused, hint: blocked.hint}
 
   const plan = planPoolFix(gathered.input)
@@ -169,7 +169,7 @@ export async function runPoolFix(client: ClusterClient, options: RunPoolFixOptio
   const report = planReport(client, plan)
   if (plan.strategy === 'none') return {...report, result: 'unchanged', actions: [], message: `nothing to do: IPPool ${plan.pool} already is what calico-node would create (${plan.to.spec.cidr})`}
   const steps = {steps: plan.actions.map(journalAction), commitAt: plan.commitAt}
-  const notes = await engine.access(steps, options.dryRun, 'ippool fix')
+  const notes = [...engine.notes, ...(await engine.access(steps, options.dryRun, 'ippool fix'))]
   if (options.dryRun) return {...report, notes: [...report.notes, ...notes], result: 'planned', message: `dry run: nothing was written (${plan.actions.length} actions planned)`}
 
   // Before the Lease: a backup directory that cannot be used is bad usage, said now, not half-way.
