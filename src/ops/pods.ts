@@ -19,6 +19,14 @@ export interface HolderPod {
   ips: string[]
   /** The controller to act through: Deployment for pods of a Deployment's ReplicaSet; undefined for a bare pod. */
   owner?: OwnerRef
+  /** Why a rollout restart of that owner would not replace the pod (paused, OnDelete), as read with the owner. */
+  notRestartable?: OwnerRefusal
+}
+
+/** Why the plugin does not act on an owner, and what the user can do instead (a kubectl command). */
+export interface OwnerRefusal {
+  why: string
+  remedy: string
 }
 
 export interface TunnelAddress {
@@ -57,26 +65,76 @@ export function addressesIn(pod: PodDetail, cidr: string): string[] {
   return [...new Set(ips.flatMap((ip) => (ip && cidrContains(cidr, ip) ? [parseAddress(ip)!.text] : [])))]
 }
 
+/** The collection of each kind a rollout restart acts on. */
+export const ROLLOUT_PLURAL: Record<string, string> = {Deployment: 'deployments', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets'}
+
+export interface RollableOwner extends KubeObject {
+  spec?: {paused?: boolean; updateStrategy?: {type?: string; rollingUpdate?: {partition?: number}}}
+}
+
 /**
- * Replaces ReplicaSet owners by their Deployment, as rollout restart works on Deployments: one read per
- * distinct ReplicaSet, a bounded number at a time (thousands of pods share a few hundred ReplicaSets).
+ * Why a rollout restart would not replace this owner's pods, or undefined: kubectl refuses to restart a
+ * paused Deployment, and an OnDelete (or partitioned) StatefulSet or DaemonSet never rolls, so waiting for
+ * it would only end in a timeout with the restart annotation left behind.
+ */
+export function restartRefusal(kind: string, namespace: string, name: string, owner: RollableOwner): OwnerRefusal | undefined {
+  const ref = `${kind.toLowerCase()}/${name} -n ${namespace}`
+  if (kind === 'Deployment' && owner.spec?.paused) {
+    return {why: 'the Deployment is paused, and kubectl refuses to restart a paused Deployment', remedy: `resume it first (kubectl rollout resume ${ref}), then run this again`}
+  }
+  if (kind !== 'StatefulSet' && kind !== 'DaemonSet') return undefined
+  const strategy = owner.spec?.updateStrategy
+  if (strategy?.type === 'OnDelete') {
+    return {why: `its updateStrategy is OnDelete: the ${kind} controller replaces a pod only once it is deleted, so a restart never rolls`,
+      remedy: `delete its pods one at a time, each once the previous one's replacement is Ready (kubectl delete pod POD -n ${namespace}), or set its updateStrategy to RollingUpdate`}
+  }
+  const partition = strategy?.rollingUpdate?.partition ?? 0
+  if (kind === 'StatefulSet' && partition > 0) {
+    return {why: `its rolling update has partition ${partition}: a restart replaces only the pods of ordinal ${partition} and up`,
+      remedy: `set spec.updateStrategy.rollingUpdate.partition to 0 (kubectl patch ${ref} -p '{"spec":{"updateStrategy":{"rollingUpdate":{"partition":0}}}}'), then run this again`}
+  }
+  return undefined
+}
+
+/** A read that may be refused or find nothing: either leaves the decision to the restart, which reads the owner again. */
+async function readIfAllowed<T>(client: ClusterClient, path: string): Promise<T | undefined> {
+  try {
+    return await client.request<T>('GET', path)
+  } catch (error) {
+    if (error instanceof ApiError && (error.code === 404 || error.code === 403)) return undefined
+    throw error
+  }
+}
+
+/**
+ * Replaces ReplicaSet owners by their Deployment, as rollout restart works on Deployments, then reads each
+ * owner that would be rolled for what stops a restart (a paused Deployment, OnDelete): one read per distinct
+ * owner, a bounded number at a time (thousands of pods share a few hundred ReplicaSets).
  */
 export async function resolveOwners(client: ClusterClient, pods: HolderPod[]): Promise<HolderPod[]> {
   const keys = [...new Set(pods.filter((p) => p.owner?.kind === 'ReplicaSet').map((p) => `${p.namespace}/${p.owner!.name}`))]
   const deployments = new Map<string, OwnerRef | undefined>()
   await mapLimit(keys, 16, async (key) => {
     const [namespace, name] = key.split('/') as [string, string]
-    try {
-      const rs = await client.request<WithOwners>('GET', `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/replicasets/${encodeURIComponent(name)}`)
-      const up = controllerOf(rs)
-      if (up?.kind === 'Deployment') deployments.set(key, up)
-    } catch (error) {
-      // A ReplicaSet already gone keeps its own name as the owner.
-      if (!(error instanceof ApiError && error.code === 404)) throw error
-    }
+    // A ReplicaSet already gone keeps its own name as the owner.
+    const rs = await client.getIfExists<WithOwners>(`/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/replicasets/${encodeURIComponent(name)}`)
+    const up = rs && controllerOf(rs)
+    if (up?.kind === 'Deployment') deployments.set(key, up)
   })
   for (const pod of pods) {
     if (pod.owner?.kind === 'ReplicaSet') pod.owner = deployments.get(`${pod.namespace}/${pod.owner.name}`) ?? pod.owner
+  }
+  const rollable = [...new Set(pods.filter((p) => p.owner && ROLLOUT_PLURAL[p.owner.kind]).map((p) => `${p.namespace}/${p.owner!.kind}/${p.owner!.name}`))]
+  const refusals = new Map<string, OwnerRefusal>()
+  await mapLimit(rollable, 16, async (key) => {
+    const [namespace, kind, name] = key.split('/') as [string, string, string]
+    const owner = await readIfAllowed<RollableOwner>(client, `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/${ROLLOUT_PLURAL[kind]}/${encodeURIComponent(name)}`)
+    const refusal = owner && restartRefusal(kind, namespace, name, owner)
+    if (refusal) refusals.set(key, refusal)
+  })
+  for (const pod of pods) {
+    const refusal = pod.owner && refusals.get(`${pod.namespace}/${pod.owner.kind}/${pod.owner.name}`)
+    if (refusal) pod.notRestartable = refusal
   }
   return pods
 }
@@ -91,30 +149,52 @@ export interface OwnerGroup {
   action: OwnerAction
   /** Why the pods are only listed, when they are. */
   why?: string
+  /** What the user can do about listed pods instead, when it is not "recreate them yourself, or pass --evict-bare". */
+  remedy?: string
 }
 
-const ROLLABLE = new Set(['Deployment', 'StatefulSet', 'DaemonSet'])
+export interface GroupOptions {
+  /** Also evict bare pods in kube-system (usually static or critical ones), with evictBare. */
+  evictKubeSystemBare?: boolean
+}
+
+const ROLLABLE = new Set(Object.keys(ROLLOUT_PLURAL))
+
+const JOB_WHY = 'evicting a Job\'s pod counts as a failure against its backoffLimit; with backoffLimit 0 the Job fails'
+
+/** What is done with a pod's owner: rolled, evicted through, or only listed (with why, and what to do instead). */
+function actionFor(pod: HolderPod, evictBare: boolean, options: GroupOptions): Pick<OwnerGroup, 'action' | 'why' | 'remedy'> {
+  const kind = pod.owner?.kind
+  if (kind && ROLLABLE.has(kind)) return pod.notRestartable ? {action: 'list', ...pod.notRestartable} : {action: 'rollout-restart'}
+  // A Job replaces an evicted pod only while its backoffLimit allows: the eviction is a failure of the Job.
+  if (kind === 'Job') return {action: 'list', why: JOB_WHY, remedy: 'let it finish (the pods of Jobs created later get both families), or delete the Job and create it again yourself'}
+  // A mirror pod's owner is its Node: the kubelet runs the static pod from a file and recreates only the mirror.
+  if (kind === 'Node') {
+    return {action: 'list', why: `a static pod of node ${pod.owner!.name}: evicting its mirror pod does not restart it`,
+      remedy: 'restart it on that node (move its manifest out of the kubelet\'s manifest directory and back)'}
+  }
+  if (kind) return {action: 'evict'}
+  if (pod.namespace === 'kube-system' && !(evictBare && options.evictKubeSystemBare)) {
+    return {action: 'list', why: 'a bare pod in kube-system is usually a static or critical one (CoreDNS was one), and nothing recreates it once evicted',
+      remedy: 'recreate it yourself from its manifest (--evict-bare does not evict bare pods in kube-system)'}
+  }
+  return evictBare ? {action: 'evict'} : {action: 'list', why: 'a bare pod is gone for good once deleted'}
+}
 
 /**
- * One group per owner, in a stable order. Deployments, StatefulSets and DaemonSets are rolled; pods of
- * other controllers (a bare ReplicaSet, an operator's CRD) are evicted one by one for their controller to
- * recreate; Jobs and bare pods are only listed unless evictBare (deleting them would not bring them back).
+ * One group per owner, in a stable order. Deployments, StatefulSets and DaemonSets are rolled (unless their
+ * restart would not roll: paused, OnDelete); pods of other controllers (a bare ReplicaSet, an operator's CRD)
+ * are evicted one by one for their controller to recreate; Jobs' and static pods are only listed; bare pods
+ * are only listed unless evictBare (nothing brings them back), and in kube-system even then.
  */
-export function groupByOwner(pods: readonly HolderPod[], evictBare: boolean): OwnerGroup[] {
+export function groupByOwner(pods: readonly HolderPod[], evictBare: boolean, options: GroupOptions = {}): OwnerGroup[] {
   const groups = new Map<string, OwnerGroup>()
   for (const pod of pods) {
     const key = `${pod.namespace}/${pod.owner ? `${pod.owner.kind}/${pod.owner.name}` : ''}`
     let group = groups.get(key)
     if (!group) {
-      const kind = pod.owner?.kind
-      let action: OwnerAction
-      let why: string | undefined
-      if (kind && ROLLABLE.has(kind)) action = 'rollout-restart'
-      else if (!kind || kind === 'Job') {
-        action = evictBare ? 'evict' : 'list'
-        why = evictBare ? undefined : kind === 'Job' ? 'a Job\'s pod is not recreated once deleted' : 'a bare pod is gone for good once deleted'
-      } else action = 'evict'
-      group = {namespace: pod.namespace, owner: pod.owner, pods: [], action, ...(why ? {why} : {})}
+      const {action, why, remedy} = actionFor(pod, evictBare, options)
+      group = {namespace: pod.namespace, owner: pod.owner, pods: [], action, ...(why ? {why} : {}), ...(remedy ? {remedy} : {})}
       groups.set(key, group)
     }
     group.pods.push(pod.name)

@@ -1,12 +1,19 @@
 // Recreating pods so they get new addresses: through their owners (what `kubectl rollout restart` does, one
-// owner at a time, waiting until it is available again), or by eviction so PodDisruptionBudgets are honoured.
+// owner at a time, waiting until it is available again), or by eviction so PodDisruptionBudgets are honoured,
+// one pod at a time, each replacement Ready before the next pod goes.
 import type {ClusterClient} from '../cluster/kube.js'
-import type {KubeObject} from '../cluster/types.js'
+import {isPodReady} from '../cluster/resources.js'
+import type {KubeObject, PodDetail} from '../cluster/types.js'
 import {waitFor} from '../cluster/watch.js'
+import {notReadyReason} from '../connectivity/workload.js'
 import {ApiError} from '../errors.js'
-import type {OwnerGroup} from './pods.js'
+import {controllerOf, restartRefusal, ROLLOUT_PLURAL, type OwnerGroup, type OwnerRef, type RollableOwner} from './pods.js'
 
-export type GroupStatus = 'restarted' | 'evicted' | 'listed' | 'blocked' | 'failed' | 'skipped'
+/**
+ * restarted: rolled out and available. evicted: every pod evicted and replaced by a Ready one. removed: bare
+ * pods evicted, which nothing recreates. refused: the owner would not roll (paused, OnDelete); nothing written.
+ */
+export type GroupStatus = 'restarted' | 'evicted' | 'removed' | 'listed' | 'refused' | 'blocked' | 'failed' | 'skipped'
 
 export interface GroupOutcome {
   namespace: string
@@ -31,8 +38,6 @@ export interface RecreateOutcome {
   /** Set when an owner did not come back: recreation stopped there. */
   error?: string
 }
-
-const PLURAL: Record<string, string> = {Deployment: 'deployments', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets'}
 
 interface Workload extends KubeObject {
   metadata?: KubeObject['metadata'] & {generation?: number}
@@ -65,16 +70,27 @@ export function rolloutWaiting(kind: string, w: Workload): string | undefined {
 }
 
 
+/** How an owner is named in outcomes and notes. */
+function ownerName(group: OwnerGroup): string {
+  return group.owner ? `${group.owner.kind} ${group.namespace}/${group.owner.name}` : `bare pod(s) in ${group.namespace}`
+}
+
 async function rolloutRestart(client: ClusterClient, group: OwnerGroup, options: RecreateOptions): Promise<GroupOutcome> {
   const kind = group.owner!.kind
-  const path = `/apis/apps/v1/namespaces/${encodeURIComponent(group.namespace)}/${PLURAL[kind]}/${encodeURIComponent(group.owner!.name)}`
-  const base = {namespace: group.namespace, owner: `${kind} ${group.namespace}/${group.owner!.name}`, pods: group.pods}
+  const path = `/apis/apps/v1/namespaces/${encodeURIComponent(group.namespace)}/${ROLLOUT_PLURAL[kind]}/${encodeURIComponent(group.owner!.name)}`
+  const base = {namespace: group.namespace, owner: ownerName(group), pods: group.pods}
+  // Read before the patch: the owner may have been paused (or made OnDelete) since the plan, and a restart
+  // that cannot roll would leave its annotation behind and wait out the whole timeout.
+  const current = await client.getIfExists<RollableOwner>(path)
+  if (!current) return {...base, status: 'skipped', message: 'gone before its turn: nothing to restart'}
+  const refusal = restartRefusal(kind, group.namespace, group.owner!.name, current)
+  if (refusal) return {...base, status: 'refused', message: `not restarted: ${refusal.why}; ${refusal.remedy}`}
   // The same change as kubectl rollout restart: a new template annotation makes the controller replace every pod.
   await client.request('PATCH', path, {contentType: 'application/strategic-merge-patch+json',
     body: {spec: {template: {metadata: {annotations: {'kubectl.kubernetes.io/restartedAt': new Date().toISOString()}}}}}})
   const until = Math.min(options.deadline, Date.now() + options.readyTimeoutMs)
   let waiting: string | undefined = 'not read yet'
-  const collection = `/apis/apps/v1/namespaces/${encodeURIComponent(group.namespace)}/${PLURAL[kind]}`
+  const collection = `/apis/apps/v1/namespaces/${encodeURIComponent(group.namespace)}/${ROLLOUT_PLURAL[kind]}`
   const {result} = await waitFor<Workload, true>(client, collection, ([workload]) => {
     waiting = workload ? rolloutWaiting(kind, workload) : 'the owner is gone'
     return waiting === undefined ? true : undefined
@@ -84,22 +100,116 @@ async function rolloutRestart(client: ClusterClient, group: OwnerGroup, options:
   return {...base, status: 'failed', message: `not available after ${Math.round(options.readyTimeoutMs / 1000)}s: ${waiting}`}
 }
 
-async function evict(client: ClusterClient, group: OwnerGroup): Promise<GroupOutcome> {
-  const base = {namespace: group.namespace, owner: group.owner ? `${group.owner.kind} ${group.namespace}/${group.owner.name}` : `bare pods in ${group.namespace}`, pods: group.pods}
-  const blocked: string[] = []
-  for (const pod of group.pods) {
-    try {
-      await client.request('POST', `/api/v1/namespaces/${encodeURIComponent(group.namespace)}/pods/${encodeURIComponent(pod)}/eviction`,
-        {body: {apiVersion: 'policy/v1', kind: 'Eviction', metadata: {name: pod, namespace: group.namespace}}})
-    } catch (error) {
-      if (error instanceof ApiError && error.code === 404) continue
-      // 429: a PodDisruptionBudget allows no disruption now. Reported, never forced.
-      if (error instanceof ApiError && error.code === 429) blocked.push(`${pod} (${error.message.replace(/^the API server is throttling requests: /, '')})`)
-      else throw error
-    }
+type Pod = PodDetail & {metadata?: PodDetail['metadata'] & {ownerReferences?: Array<{kind: string; name: string; controller?: boolean}>}}
+
+function podsPath(namespace: string): string {
+  return `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`
+}
+
+function ownedBy(pod: Pod, owner: OwnerRef): boolean {
+  const ref = controllerOf(pod)
+  return ref?.kind === owner.kind && ref.name === owner.name
+}
+
+/** Ready and not on its way out: what counts as the owner's capacity. */
+function serving(pod: Pod): boolean {
+  return isPodReady(pod) && !pod.metadata?.deletionTimestamp
+}
+
+/** undefined: evicted. Otherwise why not: gone already, or a PodDisruptionBudget's refusal (429, reported, never forced). */
+async function evictPod(client: ClusterClient, namespace: string, pod: string): Promise<{gone: true} | {blocked: string} | undefined> {
+  try {
+    await client.request('POST', `${podsPath(namespace)}/${encodeURIComponent(pod)}/eviction`,
+      {body: {apiVersion: 'policy/v1', kind: 'Eviction', metadata: {name: pod, namespace}}})
+    return undefined
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 404) return {gone: true}
+    if (error instanceof ApiError && error.code === 429) return {blocked: error.message.replace(/^the API server is throttling requests: /, '')}
+    throw error
   }
-  if (blocked.length > 0) return {...base, status: 'blocked', message: `eviction blocked by a PodDisruptionBudget: ${blocked.join(', ')}`}
-  return {...base, status: 'evicted', message: `${group.pods.length} pod(s) evicted${group.owner ? '; their controller recreates them' : ''}`}
+}
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 1000)}s`
+}
+
+/**
+ * Pods of another controller (a bare ReplicaSet, an operator's CRD), evicted one at a time: after each, the
+ * wait lasts until a new Ready pod of the owner replaces it, or the owner has one more Ready pod than the
+ * others had before, so that the owner never loses more than one pod at once.
+ */
+async function evictOwned(client: ClusterClient, group: OwnerGroup, options: RecreateOptions): Promise<GroupOutcome> {
+  const owner = group.owner!
+  const base = {namespace: group.namespace, owner: ownerName(group), pods: group.pods}
+  const blocked: string[] = []
+  const replaced: string[] = []
+  for (const [i, name] of group.pods.entries()) {
+    const rest = group.pods.slice(i)
+    const stop = options.stopped()
+    if (stop) return {...base, status: 'failed', message: `${stop} after ${replaced.length} of ${group.pods.length} pod(s); not evicted: ${rest.join(', ')}`}
+    const before = (await client.listAll<Pod>(podsPath(group.namespace))).filter((p) => ownedBy(p, owner))
+    const target = before.find((p) => p.metadata?.name === name)
+    // Gone already: its controller has its replacement in hand.
+    if (!target) continue
+    const known = new Set(before.map((p) => p.metadata?.uid))
+    const readyOthers = before.filter((p) => p !== target && serving(p)).length
+    const evicted = await evictPod(client, group.namespace, name)
+    if (evicted && 'blocked' in evicted) blocked.push(`${name} (${evicted.blocked})`)
+    if (evicted) continue
+    let seen = 'no replacement created yet'
+    const {result} = await waitFor<Pod, string>(client, podsPath(group.namespace), (pods) => {
+      const others = pods.filter((p) => ownedBy(p, owner) && p.metadata?.uid !== target.metadata?.uid)
+      const fresh = others.filter((p) => !known.has(p.metadata?.uid))
+      const replacement = fresh.find(serving)
+      if (replacement) return `${name} by ${replacement.metadata?.name}`
+      if (others.filter(serving).length > readyOthers) return name
+      seen = fresh[0] ? `its replacement ${fresh[0].metadata?.name} is ${notReadyReason(fresh[0])}` : 'no replacement created yet'
+      return undefined
+    }, {deadline: Math.min(options.deadline, Date.now() + options.readyTimeoutMs), stopped: options.stopped})
+    if (result === undefined) {
+      const left = rest.length > 1 ? `; not evicted: ${rest.slice(1).join(', ')}` : ''
+      const stopped = options.stopped()
+      return {...base, status: 'failed', message: `${name} evicted; ${stopped ? `${stopped} while waiting: ${seen}` : `not replaced by a Ready pod after ${seconds(options.readyTimeoutMs)}: ${seen}`}${left}`}
+    }
+    replaced.push(result)
+  }
+  const done = replaced.length > 0 ? `replaced ${replaced.join(', ')}` : ''
+  if (blocked.length > 0) return {...base, status: 'blocked', message: `eviction blocked by a PodDisruptionBudget: ${blocked.join(', ')}${done ? `; ${done}` : ''}`}
+  if (replaced.length === 0) return {...base, status: 'evicted', message: 'nothing to evict: the pods were gone already (their controller replaces them)'}
+  return {...base, status: 'evicted', message: `${replaced.length} pod(s) evicted one at a time, each replacement Ready before the next: ${done}`}
+}
+
+/** Bare pods (--evict-bare): nothing replaces them, so each is waited for only until it is gone. */
+async function evictBare(client: ClusterClient, group: OwnerGroup, options: RecreateOptions): Promise<GroupOutcome> {
+  const base = {namespace: group.namespace, owner: ownerName(group), pods: group.pods}
+  const blocked: string[] = []
+  const removed: string[] = []
+  for (const [i, name] of group.pods.entries()) {
+    const rest = group.pods.slice(i)
+    const stop = options.stopped()
+    if (stop) return {...base, status: 'failed', message: `${stop} after ${removed.length} of ${group.pods.length} pod(s); not evicted: ${rest.join(', ')}`}
+    const target = await client.getIfExists<Pod>(`${podsPath(group.namespace)}/${encodeURIComponent(name)}`)
+    if (!target) continue
+    const evicted = await evictPod(client, group.namespace, name)
+    if (evicted && 'blocked' in evicted) blocked.push(`${name} (${evicted.blocked})`)
+    if (evicted) continue
+    let seen = 'still there'
+    const {result} = await waitFor<Pod, true>(client, podsPath(group.namespace), ([pod]) => {
+      // A pod of the same name made since is another pod: this one is gone.
+      if (!pod || pod.metadata?.uid !== target.metadata?.uid) return true
+      seen = pod.metadata?.deletionTimestamp ? 'still terminating' : 'still there'
+      return undefined
+    }, {deadline: Math.min(options.deadline, Date.now() + options.readyTimeoutMs), stopped: options.stopped, fieldSelector: `metadata.name=${name}`})
+    if (!result) {
+      const left = rest.length > 1 ? `; not evicted: ${rest.slice(1).join(', ')}` : ''
+      const stopped = options.stopped()
+      return {...base, status: 'failed', message: `${name} evicted; ${stopped ? `${stopped} while it was ${seen}` : `${seen} after ${seconds(options.readyTimeoutMs)}`}${left}`}
+    }
+    removed.push(name)
+  }
+  const done = `evicted, and not recreated (nothing recreates a bare pod): ${removed.length > 0 ? removed.join(', ') : 'none, they were gone already'}`
+  if (blocked.length > 0) return {...base, status: 'blocked', message: `eviction blocked by a PodDisruptionBudget: ${blocked.join(', ')}${removed.length > 0 ? `; ${done}` : ''}`}
+  return {...base, status: 'removed', message: done}
 }
 
 export async function recreateGroups(client: ClusterClient, groups: readonly OwnerGroup[], options: RecreateOptions): Promise<RecreateOutcome> {
@@ -107,25 +217,31 @@ export async function recreateGroups(client: ClusterClient, groups: readonly Own
   const notes: string[] = []
   const acting = groups.filter((g) => g.action !== 'list').length
   let started = 0
+  const skipRest = (from: number, message: string) => {
+    for (const rest of groups.slice(from)) outcomes.push({namespace: rest.namespace, owner: ownerName(rest), pods: rest.pods, status: 'skipped', message})
+  }
   for (const [i, group] of groups.entries()) {
-    const name = group.owner ? `${group.owner.kind} ${group.namespace}/${group.owner.name}` : `bare pod(s) in ${group.namespace}`
+    const name = ownerName(group)
     if (group.action === 'list') {
       outcomes.push({namespace: group.namespace, owner: name, pods: group.pods, status: 'listed', message: `not recreated: ${group.why}`})
-      notes.push(`${name}: ${group.pods.join(', ')} not recreated (${group.why}); recreate them yourself, or pass --evict-bare`)
+      notes.push(`${name}: ${group.pods.join(', ')} not recreated (${group.why}); ${group.remedy ?? 'recreate them yourself, or pass --evict-bare'}`)
       continue
     }
     const stop = options.stopped()
     if (stop) {
-      for (const rest of groups.slice(i)) outcomes.push({namespace: rest.namespace, owner: rest.owner ? `${rest.owner.kind} ${rest.namespace}/${rest.owner.name}` : `bare pods in ${rest.namespace}`, pods: rest.pods, status: 'skipped', message: stop})
+      skipRest(i, stop)
       notes.push(`${stop}: ${groups.length - i} owner(s) not recreated`)
       return {outcomes, notes}
     }
     options.onProgress?.(`recreating ${name} (${++started} of ${acting})`)
-    const outcome = group.action === 'rollout-restart' ? await rolloutRestart(client, group, options) : await evict(client, group)
+    const outcome = group.action === 'rollout-restart' ? await rolloutRestart(client, group, options)
+      : group.owner ? await evictOwned(client, group, options) : await evictBare(client, group, options)
     outcomes.push(outcome)
-    if (outcome.status === 'blocked') notes.push(`${name}: ${outcome.message}`)
+    if (outcome.status === 'blocked' || outcome.status === 'refused') notes.push(`${name}: ${outcome.message}`)
+    if (outcome.status === 'removed') notes.push(`${name}: ${outcome.message}; create them again yourself if they are still wanted`)
     if (outcome.status === 'failed') {
-      for (const rest of groups.slice(i + 1)) outcomes.push({namespace: rest.namespace, owner: rest.owner ? `${rest.owner.kind} ${rest.namespace}/${rest.owner.name}` : `bare pods in ${rest.namespace}`, pods: rest.pods, status: 'skipped', message: `not started: ${name} did not come back`})
+      const stopped = options.stopped()
+      skipRest(i + 1, stopped ?? `not started: ${name} did not come back`)
       return {outcomes, notes, error: `${name} ${outcome.message}`}
     }
   }

@@ -1,6 +1,7 @@
 // pods recreate on a cluster whose pods predate dual-stack: the CNI assigned IPv4 only, then both families.
-import {runPlugin, startSim, type RunningSim} from '../sim/harness.js'
+import {answerAtTerminal, runPlugin, startSim, type RunningSim} from '../sim/harness.js'
 import type {Scenario} from '../sim/scenario.js'
+import {isReady} from '../sim/controllers.js'
 import type {Obj} from '../sim/store.js'
 
 interface RecreateJson {
@@ -108,9 +109,12 @@ describe('pods recreate --single-stack', () => {
     expect(podsOf(sim, 'shop', 'one-off')).toHaveLength(1)
   })
 
-  it('--evict-bare evicts the bare pod (nothing brings it back)', async () => {
-    const {report} = await recreate(sim, '--single-stack', '-n', 'shop', '-l', 'app=one-off', '--evict-bare', '--yes')
-    expect(report.groups).toEqual([expect.objectContaining({action: 'evict', status: 'evicted'})])
+  it('--evict-bare evicts the bare pod, and says it was evicted, not recreated (nothing brings it back)', async () => {
+    const {code, report} = await recreate(sim, '--single-stack', '-n', 'shop', '-l', 'app=one-off', '--evict-bare', '--yes')
+    expect(report.groups).toEqual([expect.objectContaining({action: 'evict', status: 'removed', message: 'evicted, and not recreated (nothing recreates a bare pod): one-off'})])
+    expect(report.result).not.toBe('recreated')
+    expect(code).toBe(1)
+    expect(report.notes).toEqual(['bare pod(s) in shop: evicted, and not recreated (nothing recreates a bare pod): one-off; create them again yourself if they are still wanted'])
     expect(podsOf(sim, 'shop', 'one-off')).toHaveLength(0)
   })
 
@@ -123,5 +127,160 @@ describe('pods recreate --single-stack', () => {
     const noTty = await runPlugin(['pods', 'recreate', '--single-stack', '-n', 'kube-system', '--kubeconfig', sim.kubeconfig])
     expect(noTty.code).toBe(2)
     expect(noTty.stderr).toContain('without confirmation: standard input is not a terminal')
+  })
+})
+
+function pauseDeployment(sim: RunningSim, name: string): void {
+  const type = sim.server.sim.type('apps/v1', 'Deployment')
+  const deployment = sim.server.sim.store.get(type, 'shop', name)!
+  sim.server.sim.store.write(type, {...deployment, spec: {...deployment.spec, paused: true}})
+}
+
+/** Which pods of an app were evicted and which new ones became Ready, in the order the store saw it. */
+function recordReplacements(sim: RunningSim, app: string): {events: string[]; stop: () => void} {
+  const events: string[] = []
+  const original = new Set(sim.server.sim.store.list(sim.server.sim.type('v1', 'Pod'), 'shop').filter((p) => p.metadata.labels?.app === app).map((p) => p.metadata.name))
+  const ready = new Set<string>()
+  const stop = sim.server.sim.store.subscribe((event) => {
+    const pod = event.object
+    if (pod.kind !== 'Pod' || pod.metadata.labels?.app !== app) return
+    if (event.type === 'DELETED' && original.has(pod.metadata.name)) events.push('evicted')
+    if (event.type !== 'DELETED' && !original.has(pod.metadata.name) && isReady(pod) && !ready.has(pod.metadata.name)) {
+      ready.add(pod.metadata.name)
+      events.push('replacement Ready')
+    }
+  })
+  return {events, stop}
+}
+
+describe('pods recreate: pods of a bare ReplicaSet are evicted one at a time, each replacement Ready before the next', () => {
+  let sim: RunningSim
+  beforeAll(async () => {
+    sim = await startSim('healthy-dual-stack', (s) => {
+      beforeDualStack(s)
+      // Pods created after the start take 1.5 s to run, as a kubelet does.
+      s.podStartMs = 1500
+      s.unpullableImages = ['registry.example/cache:missing']
+      for (const app of ['cache', 'queue']) {
+        s.objects!.push({apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: {name: app, namespace: 'shop'}, spec: {replicas: 2, selector: {matchLabels: {app}},
+          template: {metadata: {labels: {app}}, spec: {containers: [{name: app, image: 'redis:7.4'}]}}}})
+      }
+    })
+    enableIpv6InCni(sim)
+  })
+  afterAll(() => sim.stop())
+
+  it('waits for each replacement to be Ready before evicting the next pod; the new pods have both families', async () => {
+    const {events, stop} = recordReplacements(sim, 'cache')
+    const started = Date.now()
+    const {code, report} = await recreate(sim, '--single-stack', '-n', 'shop', '-l', 'app=cache', '--yes')
+    stop()
+    expect(code).toBe(0)
+    expect(report.result).toBe('recreated')
+    expect(report.groups).toEqual([expect.objectContaining({owner: {kind: 'ReplicaSet', name: 'cache'}, action: 'evict', status: 'evicted',
+      message: expect.stringMatching(/^2 pod\(s\) evicted one at a time, each replacement Ready before the next: replaced cache-\w+ by cache-\w+, cache-\w+ by cache-\w+$/)})])
+    expect(events).toEqual(['evicted', 'replacement Ready', 'evicted', 'replacement Ready'])
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3000)
+    const cache = podsOf(sim, 'shop', 'cache-')
+    expect(cache).toHaveLength(2)
+    for (const pod of cache) expect(pod.status.podIPs).toHaveLength(2)
+  })
+
+  it('a replacement that stays Pending stops the run there: the next pod is not evicted, and the run fails naming why', async () => {
+    const rsType = sim.server.sim.type('apps/v1', 'ReplicaSet')
+    const rs = sim.server.sim.store.get(rsType, 'shop', 'queue')!
+    // The ReplicaSet's template now has an image that cannot be pulled: running pods keep theirs, new ones stay Pending.
+    sim.server.sim.store.write(rsType, {...rs, spec: {...rs.spec, template: {...rs.spec.template, spec: {containers: [{name: 'queue', image: 'registry.example/cache:missing'}]}}}})
+    const before = podsOf(sim, 'shop', 'queue-').map((p) => p.metadata.name).sort()
+    const since = sim.server.sim.requests.length
+    const {code, report} = await recreate(sim, '--single-stack', '-n', 'shop', '-l', 'app=queue', '--yes', '--ready-timeout', '3s')
+    expect(code).toBe(1)
+    expect(report.result).toBe('incomplete')
+    const [group] = report.groups
+    expect(group).toMatchObject({status: 'failed', message: expect.stringMatching(
+      /^queue-\w+ evicted; not replaced by a Ready pod after 3s: its replacement queue-\w+ is Pending: ImagePullBackOff: Back-off pulling image "registry.example\/cache:missing"; not evicted: queue-\w+$/)})
+    expect(report.message).toMatch(/^stopped: ReplicaSet shop\/queue queue-\w+ evicted; not replaced by a Ready pod after 3s/)
+    const evictions = sim.server.sim.requests.slice(since).filter((r) => r.subresource === 'eviction')
+    expect(evictions).toHaveLength(1)
+    const after = podsOf(sim, 'shop', 'queue-').map((p) => p.metadata.name)
+    expect(after.filter((n) => before.includes(n))).toHaveLength(1)
+  })
+})
+
+describe('pods recreate: owners it must not act on are listed with why, before any write', () => {
+  let sim: RunningSim
+  beforeAll(async () => {
+    sim = await startSim('healthy-dual-stack', (s) => {
+      beforeDualStack(s)
+      const template = (app: string) => ({metadata: {labels: {app, tier: 'stuck'}}, spec: {containers: [{name: app, image: 'nginx:1.27'}]}})
+      s.objects!.push(
+        {apiVersion: 'apps/v1', kind: 'Deployment', metadata: {name: 'frozen', namespace: 'shop'}, spec: {replicas: 1, selector: {matchLabels: {app: 'frozen'}}, template: template('frozen')}},
+        {apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: {name: 'ledger', namespace: 'shop'}, spec: {replicas: 2, serviceName: 'ledger', updateStrategy: {type: 'OnDelete'},
+          selector: {matchLabels: {app: 'ledger'}}, template: template('ledger')}},
+        {apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: {name: 'node-exporter', namespace: 'shop'}, spec: {updateStrategy: {type: 'OnDelete'},
+          selector: {matchLabels: {app: 'node-exporter'}}, template: template('node-exporter')}},
+        {apiVersion: 'apps/v1', kind: 'Deployment', metadata: {name: 'late', namespace: 'shop'}, spec: {replicas: 1, selector: {matchLabels: {app: 'late'}},
+          template: {metadata: {labels: {app: 'late'}}, spec: {containers: [{name: 'late', image: 'nginx:1.27'}]}}}},
+        {apiVersion: 'v1', kind: 'Pod', metadata: {name: 'report-28d1c', namespace: 'shop', labels: {app: 'report'},
+          ownerReferences: [{apiVersion: 'batch/v1', kind: 'Job', name: 'report', uid: '00000000-0000-0000-0000-000000000002', controller: true}]},
+        spec: {containers: [{name: 'c', image: 'busybox:1.36'}]}},
+        {apiVersion: 'v1', kind: 'Pod', metadata: {name: 'coredns-bare', namespace: 'kube-system', labels: {app: 'coredns-bare'}}, spec: {containers: [{name: 'coredns', image: 'coredns/coredns:1.11.3'}]}},
+      )
+    })
+    enableIpv6InCni(sim)
+    // Paused once it runs (as kubectl rollout pause does): a Deployment created paused has no pods at all.
+    pauseDeployment(sim, 'frozen')
+  })
+  afterAll(() => sim.stop())
+
+  it('a paused Deployment and OnDelete StatefulSets and DaemonSets are listed with the kubectl that does it: nothing patched, no timeout', async () => {
+    const since = sim.server.sim.requests.length
+    const started = Date.now()
+    const {code, report} = await recreate(sim, '--single-stack', '-n', 'shop', '-l', 'tier=stuck', '--yes', '--ready-timeout', '20s')
+    expect(Date.now() - started).toBeLessThan(10_000)
+    expect(code).toBe(1)
+    expect(report.result).toBe('incomplete')
+    expect(report.groups.map((g) => [`${g.owner!.kind}/${g.owner!.name}`, g.action, g.status])).toEqual([
+      ['DaemonSet/node-exporter', 'list', 'pending'], ['Deployment/frozen', 'list', 'pending'], ['StatefulSet/ledger', 'list', 'pending']])
+    const pods = report.groups.map((g) => g.pods.join(', '))
+    expect(report.notes).toEqual([
+      `shop: ${pods[0]} (its updateStrategy is OnDelete: the DaemonSet controller replaces a pod only once it is deleted, so a restart never rolls)`,
+      `shop: ${pods[1]} (the Deployment is paused, and kubectl refuses to restart a paused Deployment)`,
+      `shop: ${pods[2]} (its updateStrategy is OnDelete: the StatefulSet controller replaces a pod only once it is deleted, so a restart never rolls)`,
+    ])
+    expect(pods[2]).toBe('ledger-0, ledger-1')
+    expect(sim.server.sim.writes().slice(since).filter((r) => r.resource !== 'selfsubjectaccessreviews')).toEqual([])
+    // The plan (and JSON) carries what to do instead.
+    const plan = await recreate(sim, '--single-stack', '-n', 'shop', '-l', 'tier=stuck', '--dry-run')
+    expect(plan.report.groups.map((g) => (g as {remedy?: string}).remedy)).toEqual([
+      'delete its pods one at a time, each once the previous one\'s replacement is Ready (kubectl delete pod POD -n shop), or set its updateStrategy to RollingUpdate',
+      'resume it first (kubectl rollout resume deployment/frozen -n shop), then run this again',
+      'delete its pods one at a time, each once the previous one\'s replacement is Ready (kubectl delete pod POD -n shop), or set its updateStrategy to RollingUpdate',
+    ])
+    const deployment = sim.server.sim.store.get(sim.server.sim.type('apps/v1', 'Deployment'), 'shop', 'frozen')!
+    expect(deployment.spec.template.metadata.annotations?.['kubectl.kubernetes.io/restartedAt']).toBeUndefined()
+  })
+
+  it('a Deployment paused while the plan waits at the prompt is read again before the patch: refused, not patched', async () => {
+    const since = sim.server.sim.requests.length
+    const {code, output} = await answerAtTerminal(['pods', 'recreate', '--single-stack', '-n', 'shop', '-l', 'app=late', '--ready-timeout', '20s', '--kubeconfig', sim.kubeconfig], 'to continue:', 'sim',
+      async () => pauseDeployment(sim, 'late'))
+    expect(output).toContain('  - Deployment shop/late: not restarted: the Deployment is paused, and kubectl refuses to restart a paused Deployment; resume it first (kubectl rollout resume deployment/late -n shop), then run this again')
+    expect(code).toBe(1)
+    expect(sim.server.sim.requests.slice(since).filter((r) => r.verb === 'patch')).toEqual([])
+  })
+
+  it('a Job\'s pod and a bare pod in kube-system are listed with why, even with --evict-bare', async () => {
+    const since = sim.server.sim.requests.length
+    const {code, report} = await recreate(sim, '--single-stack', '-A', '-l', 'app in (report,coredns-bare)', '--evict-bare', '--yes')
+    expect(code).toBe(1)
+    expect(report.groups.map((g) => [g.namespace, g.owner?.kind ?? '<bare>', g.action])).toEqual([['kube-system', '<bare>', 'list'], ['shop', 'Job', 'list']])
+    expect(report.notes).toEqual([
+      'kube-system: coredns-bare (a bare pod in kube-system is usually a static or critical one (CoreDNS was one), and nothing recreates it once evicted)',
+      'shop: report-28d1c (evicting a Job\'s pod counts as a failure against its backoffLimit; with backoffLimit 0 the Job fails)',
+    ])
+    expect(sim.server.sim.requests.slice(since).filter((r) => r.subresource === 'eviction')).toEqual([])
+    expect(podsOf(sim, 'shop', 'report-')).toHaveLength(1)
+    expect(podsOf(sim, 'kube-system', 'coredns-bare')).toHaveLength(1)
   })
 })

@@ -1,5 +1,6 @@
 // The controllers that matter for dual-stack: pod lifecycle (schedule, Running, IPs from Calico pools),
-// DaemonSet and Deployment (replace deleted pods, roll on template change), Endpoints/EndpointSlices per
+// DaemonSet, Deployment, StatefulSet and ReplicaSet (replace deleted pods, roll on template change unless
+// paused or OnDelete), Endpoints/EndpointSlices per
 // family, and calico-node's start-up pool creation.
 import {createHash} from 'node:crypto'
 
@@ -93,6 +94,7 @@ export class Controllers {
         const before = this.sim.store.resourceVersion
         this.daemonSets()
         this.deployments()
+        this.replicaSets()
         this.statefulSets()
         this.calicoNode()
         this.tigeraOperator()
@@ -178,11 +180,13 @@ export class Controllers {
       for (const p of pods) byNode.set(p.spec?.nodeName, [...(byNode.get(p.spec?.nodeName) ?? []), p])
       for (const node of eligible) {
         const onNode = byNode.get(node.metadata.name) ?? []
-        // A template change rolls the pod: the old one goes, a new one with the new template comes.
-        for (const stale of onNode.filter((p) => p.metadata.labels?.['controller-revision-hash'] !== hash)) {
+        // A template change rolls the pod: the old one goes, a new one with the new template comes. OnDelete:
+        // the old one stays until someone deletes it.
+        const onDelete = ds.spec?.updateStrategy?.type === 'OnDelete'
+        for (const stale of onDelete ? [] : onNode.filter((p) => p.metadata.labels?.['controller-revision-hash'] !== hash)) {
           this.sim.store.delete(podType, stale.metadata.namespace, stale.metadata.name)
         }
-        if (!onNode.some((p) => p.metadata.labels?.['controller-revision-hash'] === hash)) {
+        if (onDelete ? onNode.length === 0 : !onNode.some((p) => p.metadata.labels?.['controller-revision-hash'] === hash)) {
           const pod = this.newPod(ds, 'DaemonSet', 'apps/v1', ds.metadata.name, hash, node.metadata.name)
           const refusal = podSecurityRefusal(`${ds.metadata.name}-${hash.slice(0, 5)}`, pod.spec, this.sim.store.get(this.t('v1', 'Namespace'), undefined, ds.metadata.namespace ?? ''))
           if (refusal) refused = refusal
@@ -215,6 +219,11 @@ export class Controllers {
       const replicas: number = deploy.spec?.replicas ?? 1
       const sets = this.sim.store.list(rsType, deploy.metadata.namespace).filter((rs) => ownedBy(rs, deploy))
       let current = sets.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash)
+      // A paused Deployment makes no new ReplicaSet for a changed template: its pods stay as they are.
+      if (!current && deploy.spec?.paused) {
+        if (sets.length === 0) continue
+        current = sets[0]!
+      }
       if (!current) {
         current = this.sim.store.create(rsType, {
           apiVersion: 'apps/v1', kind: 'ReplicaSet',
@@ -232,13 +241,33 @@ export class Controllers {
       for (const extra of pods.slice(replicas)) this.sim.store.delete(podType, extra.metadata.namespace, extra.metadata.name)
       const ready = this.podsOf(current).filter((p) => isReady(p)).length
       const status = {
-        observedGeneration: deploy.metadata.generation, replicas, updatedReplicas: replicas, readyReplicas: ready, availableReplicas: ready,
+        observedGeneration: deploy.metadata.generation, replicas, updatedReplicas: current.metadata.labels?.['pod-template-hash'] === hash ? replicas : 0, readyReplicas: ready, availableReplicas: ready,
         conditions: [
           {type: 'Available', status: ready >= replicas ? 'True' : 'False', reason: ready >= replicas ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable'},
           {type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${current.metadata.name}" has successfully progressed.`},
         ],
       }
       if (JSON.stringify(status) !== JSON.stringify(deploy.status)) this.sim.store.write(deployType, {...deploy, status})
+    }
+  }
+
+  /** ReplicaSets of their own (no Deployment): spec.replicas pods from the template, none rolled on a template change. */
+  private replicaSets(): void {
+    const rsType = this.t('apps/v1', 'ReplicaSet')
+    const podType = this.t('v1', 'Pod')
+    for (const rs of this.sim.store.list(rsType)) {
+      if ((rs.metadata.ownerReferences ?? []).some((ref) => ref.controller)) continue
+      const replicas: number = rs.spec?.replicas ?? 1
+      const pods = this.podsOf(rs)
+      for (let i = pods.length; i < replicas; i++) {
+        const pod = this.newPod(rs, 'ReplicaSet', 'apps/v1', rs.metadata.name, '')
+        pod.metadata.labels = {...rs.spec?.template?.metadata?.labels}
+        this.sim.store.create(podType, pod)
+      }
+      for (const extra of pods.slice(replicas)) this.sim.store.delete(podType, extra.metadata.namespace, extra.metadata.name)
+      const ready = this.podsOf(rs).filter((p) => isReady(p)).length
+      const status = {replicas: this.podsOf(rs).length, fullyLabeledReplicas: this.podsOf(rs).length, readyReplicas: ready, availableReplicas: ready, observedGeneration: rs.metadata.generation}
+      if (JSON.stringify(status) !== JSON.stringify(rs.status)) this.sim.store.write(rsType, {...rs, status})
     }
   }
 
@@ -253,7 +282,11 @@ export class Controllers {
       const hash = templateHash(sts.spec?.template)
       const replicas: number = sts.spec?.replicas ?? 1
       const pods = this.podsOf(sts)
-      for (const stale of pods.filter((p) => p.metadata.labels?.['controller-revision-hash'] !== hash).sort((a, b) => b.metadata.name.localeCompare(a.metadata.name))) {
+      // OnDelete replaces a pod only once someone deletes it; a partition keeps the ordinals below it.
+      const strategy = sts.spec?.updateStrategy
+      const partition: number = strategy?.type === 'OnDelete' ? Infinity : strategy?.rollingUpdate?.partition ?? 0
+      const ordinal = (p: Obj) => Number(p.metadata.name.slice(sts.metadata.name.length + 1))
+      for (const stale of pods.filter((p) => p.metadata.labels?.['controller-revision-hash'] !== hash && ordinal(p) >= partition).sort((a, b) => b.metadata.name.localeCompare(a.metadata.name))) {
         this.sim.store.delete(podType, stale.metadata.namespace, stale.metadata.name)
       }
       for (let i = 0; i < replicas; i++) {
