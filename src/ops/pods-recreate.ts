@@ -1,14 +1,19 @@
 // pods recreate: the pods doctor's workloads.pod-ips names (single-stack, created before dual-stack) or the
-// pods of a pool being migrated away from, recreated through their owners one at a time.
-import {accessDenied, describeNeed, missingAccess, recreateNeeds} from '../cluster/access.js'
+// pods of a pool being migrated away from, recreated through their owners one at a time: each owner a step
+// of the repair engine (the Lease, access checked up front, Ctrl-C between owners).
 import type {ClusterClient} from '../cluster/kube.js'
+import {findCalicoNode} from '../cluster/resources.js'
 import type {IPPoolObject, PodDetail} from '../cluster/types.js'
 import {UsageError} from '../errors.js'
 import {podIpRow, violatesRequireDual} from '../pods/pod-ips.js'
+import type {EngineOutcome} from './engine/executor.js'
+import {isRefused, RepairEngine, type RepairDefinition} from './engine/run.js'
+import {objectKey, StepFailure, type WritingKind} from './engine/steps.js'
 import {CRD_POOLS, calicoCrdsMissing, holdersOf} from './ippool/gather.js'
-import {controllerOf, groupByOwner, resolveOwners, type HolderPod, type OwnerGroup} from './pods.js'
+import {controllerOf, groupByOwner, groupsProblem, resolveOwners, type HolderPod, type OwnerGroup} from './pods.js'
 import type {Interaction} from './interaction.js'
 import {recreateGroups, type GroupOutcome} from './recreate.js'
+import {recreateNeeds} from '../cluster/access.js'
 
 export interface PodsRecreateOptions extends Interaction<OwnerGroup[], PodsRecreateReport> {
   /** undefined: all namespaces. */
@@ -17,13 +22,14 @@ export interface PodsRecreateOptions extends Interaction<OwnerGroup[], PodsRecre
   singleStack: boolean
   inPool?: string
   evictBare: boolean
+  evictKubeSystemBare: boolean
   dryRun: boolean
   timeoutMs: number
   readyTimeoutMs: number
   stopped: () => string | undefined
 }
 
-export type PodsRecreateResult = 'recreated' | 'planned' | 'nothing' | 'incomplete'
+export type PodsRecreateResult = 'recreated' | 'planned' | 'nothing' | 'incomplete' | 'refused'
 
 export interface PodsRecreateReport {
   context: string
@@ -34,6 +40,32 @@ export interface PodsRecreateReport {
   message: string
   notes: string[]
 }
+
+/** One owner's pods recreated (rolled, or evicted one by one) and waited for: a step of the repair engine. */
+export interface RecreateOwnerStep {
+  kind: 'recreate-owner'
+  group: OwnerGroup
+}
+
+const ownerText = (g: OwnerGroup) => (g.owner ? `${g.owner.kind} ${g.namespace}/${g.owner.name}` : `${g.pods.length} bare pod(s) in ${g.namespace}`)
+
+const recreateOwner: WritingKind<RecreateOwnerStep> = {
+  kind: 'recreate-owner', writes: true,
+  describe: (s) => `${s.group.action === 'rollout-restart' ? 'restart' : 'evict the pods of'} ${ownerText(s.group)}, waiting until it is available again`,
+  needs: (s) => recreateNeeds([s.group]),
+  touches: (s) => s.group.pods.map((pod) => objectKey('pods', pod, s.group.namespace)),
+  validate: (s) => groupsProblem([s.group]) ?? (s.group && (s.group as OwnerGroup).action === 'list' ? 'a listed group is not acted on' : undefined),
+  undo: {irreversible: 'recreated pods are new pods; the old ones are gone'},
+  async apply(step, ctx) {
+    const outcome = await recreateGroups(ctx.client as ClusterClient, [step.group], {deadline: ctx.deadline, readyTimeoutMs: ctx.readyTimeoutMs, stopped: ctx.stopped, onProgress: ctx.onProgress})
+    ctx.left.push(...outcome.notes)
+    const told = outcome.outcomes[0]
+    if (outcome.error) throw new StepFailure(outcome.error, told)
+    return {detail: told, message: told?.message}
+  },
+}
+
+export const PODS_RECREATE: RepairDefinition = {command: 'pods recreate', kinds: {'recreate-owner': recreateOwner}, resumable: false, validateParams: () => undefined}
 
 /** Running pods on the pod network that lack a family, page by page. */
 async function singleStackPods(client: ClusterClient, namespace: string | undefined, labelSelector: string | undefined): Promise<HolderPod[]> {
@@ -59,7 +91,7 @@ export async function runPodsRecreate(client: ClusterClient, options: PodsRecrea
   } else {
     pods = await singleStackPods(client, options.namespace, options.labelSelector)
   }
-  const groups = groupByOwner(pods, options.evictBare)
+  const groups = groupByOwner(pods, options.evictBare, {evictKubeSystemBare: options.evictKubeSystemBare})
   const report: PodsRecreateReport = {
     context: client.target.context, server: client.target.server,
     selection: {namespace: options.namespace ?? null, labelSelector: options.labelSelector ?? null, singleStack: options.singleStack, inPool: options.inPool ?? null},
@@ -68,19 +100,43 @@ export async function runPodsRecreate(client: ClusterClient, options: PodsRecrea
   const what = options.inPool ? `holding addresses of IPPool ${options.inPool}` : 'with one family'
   if (groups.length === 0) return {...report, result: 'nothing', message: `no Running pod ${what} in the selection`}
   const acting = groups.filter((g) => g.action !== 'list')
-  const missing = await missingAccess(client, recreateNeeds(acting))
-  if (missing.length > 0 && !options.dryRun) throw accessDenied(client.target.user, 'pods recreate', missing)
-  if (missing.length > 0) report.notes.push(`user "${client.target.user}" could not recreate these: missing ${missing.map(describeNeed).join(', ')}`)
-  if (options.dryRun) return {...report, message: `dry run: ${acting.length} owner(s) would be recreated, ${groups.length - acting.length} only listed; nothing was changed`}
-  if (acting.length === 0) {
-    return {...report, result: 'incomplete', message: `${pods.length} pod(s) ${what}, none with an owner that recreates them`,
-      notes: groups.map((g) => `${g.namespace}: ${g.pods.join(', ')} (${g.why})`)}
+  const listed = groups.filter((g) => g.action === 'list')
+  // What is only listed says why and what to do instead (no write: recreateGroups only words them).
+  const listedNotes = (await recreateGroups(client, listed, {deadline: 0, readyTimeoutMs: 0, stopped: () => undefined})).notes
+  if (acting.length === 0 && !options.dryRun) {
+    return {...report, result: 'incomplete', message: `${pods.length} pod(s) ${what}, none with an owner that recreates them`, notes: listedNotes,
+      groups: report.groups.map((g) => ({...g, status: 'listed' as const, message: `not recreated: ${g.why}`}))}
   }
+  // Repairs exclude each other: the Lease lives in Calico's namespace (kube-system when Calico is not found).
+  const engine = new RepairEngine(client, PODS_RECREATE, (await findCalicoNode(client))?.namespace ?? 'kube-system')
+  const blocked = await engine.check(options.dryRun)
+  if (blocked) return {...report, result: 'refused', message: blocked.refused, notes: blocked.hint ? [blocked.hint] : []}
+  const plan = {steps: acting.map((group): RecreateOwnerStep => ({kind: 'recreate-owner', group})), commitAt: 0}
+  report.notes.push(...engine.notes, ...(await engine.access(plan, options.dryRun, 'pods recreate')).map((note) => note.replace('could not apply this plan', 'could not recreate these')))
+  if (options.dryRun) return {...report, notes: [...report.notes, ...listedNotes], message: `dry run: ${acting.length} owner(s) would be recreated, ${listed.length} only listed; nothing was changed`}
   options.showPlan(report)
   await options.confirm(groups)
-  const outcome = await recreateGroups(client, groups, {deadline: Date.now() + options.timeoutMs, readyTimeoutMs: options.readyTimeoutMs, stopped: options.stopped, onProgress: options.onProgress})
-  report.groups = groups.map((g, i) => ({...g, status: outcome.outcomes[i]?.status ?? 'skipped', message: outcome.outcomes[i]?.message}))
-  const complete = outcome.outcomes.every((o) => o.status === 'restarted' || o.status === 'evicted')
-  return {...report, result: complete ? 'recreated' : 'incomplete', notes: outcome.notes,
-    message: outcome.error ? `stopped: ${outcome.error}` : complete ? `${acting.length} owner(s) recreated` : `${outcome.outcomes.filter((o) => o.status === 'restarted' || o.status === 'evicted').length} of ${groups.length} owner(s) recreated; see the notes`}
+  const outcome = await engine.start(plan, {}, {
+    deadline: Date.now() + options.timeoutMs, timeoutText: `${options.timeoutMs / 1000}s`, backupDir: '', readyTimeoutMs: options.readyTimeoutMs, force: false,
+    stopped: options.stopped, onProgress: options.onProgress,
+  })
+  if (isRefused(outcome)) return {...report, result: 'refused', message: outcome.refused, notes: outcome.hint ? [outcome.hint] : []}
+  return recreateEnded(report, groups, plan.steps, outcome, listedNotes)
+}
+
+/** The engine's ending as pods recreate says it: each owner's outcome from its step, listed ones as listed. */
+function recreateEnded(report: PodsRecreateReport, groups: readonly OwnerGroup[], steps: readonly RecreateOwnerStep[], outcome: EngineOutcome, listedNotes: string[]): PodsRecreateReport {
+  const byGroup = new Map<OwnerGroup, GroupOutcome | undefined>(steps.map((step, i) => [step.group, outcome.steps[i]?.detail as GroupOutcome | undefined]))
+  const stopNote = outcome.result === 'stopped' ? [`${outcome.reason}: ${outcome.steps.filter((s) => s.status === 'skipped').length} owner(s) not recreated`] : []
+  const reportGroups = groups.map((g) => {
+    if (g.action === 'list') return {...g, status: 'listed' as const, message: `not recreated: ${g.why}`}
+    const told = byGroup.get(g)
+    return told ? {...g, status: told.status, message: told.message} : {...g, status: 'skipped' as const, message: outcome.reason ?? 'not started'}
+  })
+  const notes = [...report.notes, ...listedNotes, ...outcome.left.filter((l) => !l.includes(' before: ')), ...stopNote]
+  const recreated = reportGroups.filter((g) => g.status === 'restarted' || g.status === 'evicted').length
+  const complete = recreated === groups.length
+  const failed = outcome.steps.find((s) => s.status === 'failed')
+  const message = failed ? `stopped: ${failed.message}` : complete ? `${recreated} owner(s) recreated` : `${recreated} of ${groups.length} owner(s) recreated; see the notes`
+  return {...report, groups: reportGroups, notes, result: complete ? 'recreated' : 'incomplete', message}
 }

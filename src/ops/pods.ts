@@ -176,7 +176,7 @@ function actionFor(pod: HolderPod, evictBare: boolean, options: GroupOptions): P
   if (kind) return {action: 'evict'}
   if (pod.namespace === 'kube-system' && !(evictBare && options.evictKubeSystemBare)) {
     return {action: 'list', why: 'a bare pod in kube-system is usually a static or critical one (CoreDNS was one), and nothing recreates it once evicted',
-      remedy: 'recreate it yourself from its manifest (--evict-bare does not evict bare pods in kube-system)'}
+      remedy: 'recreate it yourself from its manifest, or pass --evict-bare-in-kube-system with --evict-bare'}
   }
   return evictBare ? {action: 'evict'} : {action: 'list', why: 'a bare pod is gone for good once deleted'}
 }
@@ -264,4 +264,17 @@ function nthOf(cidr: string, slot: number): string | undefined {
   } catch {
     return undefined
   }
+}
+
+/** Checks groups of pods read back from a journal: undefined when valid, else what is wrong. */
+export function groupsProblem(value: unknown): string | undefined {
+  if (!Array.isArray(value)) return 'the pods to recreate are not a list'
+  for (const g of value as Array<Record<string, unknown>>) {
+    if (typeof g?.namespace !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(g.namespace)) return 'a group of pods has no valid namespace'
+    if (!['rollout-restart', 'evict', 'list'].includes(g.action as string)) return `${JSON.stringify(g.action)} is not a way to recreate pods`
+    const owner = g.owner as Record<string, unknown> | undefined
+    if (owner !== undefined && (typeof owner.name !== 'string' || typeof owner.kind !== 'string' || (g.action === 'rollout-restart' && !ROLLOUT_PLURAL[owner.kind]))) return 'a group of pods has an owner this tool does not act through'
+    if (!Array.isArray(g.pods) || !g.pods.every((p) => typeof p === 'string')) return 'a group\'s pods are not names'
+  }
+  return undefined
 }

@@ -14,7 +14,7 @@ export function renderPodsRecreate(report: PodsRecreateReport, theme: Theme): st
       ...(ran ? [`${g.status}${g.message ? `: ${g.message}` : ''}`] : []),
     ])))
   }
-  const good = report.result !== 'incomplete'
+  const good = report.result !== 'incomplete' && report.result !== 'refused'
   // The plan shown before the confirmation has no outcome yet: no result line (it printed an empty `planned: `).
   if (report.message) lines.push((good ? theme.ok : theme.fail)(`${report.result}: ${report.message}`))
   if (report.notes.length > 0) lines.push(...report.notes.map((n) => `  - ${n}`))

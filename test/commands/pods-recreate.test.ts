@@ -241,12 +241,13 @@ describe('pods recreate: owners it must not act on are listed with why, before a
     expect(code).toBe(1)
     expect(report.result).toBe('incomplete')
     expect(report.groups.map((g) => [`${g.owner!.kind}/${g.owner!.name}`, g.action, g.status])).toEqual([
-      ['DaemonSet/node-exporter', 'list', 'pending'], ['Deployment/frozen', 'list', 'pending'], ['StatefulSet/ledger', 'list', 'pending']])
+      ['DaemonSet/node-exporter', 'list', 'listed'], ['Deployment/frozen', 'list', 'listed'], ['StatefulSet/ledger', 'list', 'listed']])
     const pods = report.groups.map((g) => g.pods.join(', '))
+    // Each says why, and the kubectl that does it instead.
     expect(report.notes).toEqual([
-      `shop: ${pods[0]} (its updateStrategy is OnDelete: the DaemonSet controller replaces a pod only once it is deleted, so a restart never rolls)`,
-      `shop: ${pods[1]} (the Deployment is paused, and kubectl refuses to restart a paused Deployment)`,
-      `shop: ${pods[2]} (its updateStrategy is OnDelete: the StatefulSet controller replaces a pod only once it is deleted, so a restart never rolls)`,
+      `DaemonSet shop/node-exporter: ${pods[0]} not recreated (its updateStrategy is OnDelete: the DaemonSet controller replaces a pod only once it is deleted, so a restart never rolls); delete its pods one at a time, each once the previous one's replacement is Ready (kubectl delete pod POD -n shop), or set its updateStrategy to RollingUpdate`,
+      `Deployment shop/frozen: ${pods[1]} not recreated (the Deployment is paused, and kubectl refuses to restart a paused Deployment); resume it first (kubectl rollout resume deployment/frozen -n shop), then run this again`,
+      `StatefulSet shop/ledger: ${pods[2]} not recreated (its updateStrategy is OnDelete: the StatefulSet controller replaces a pod only once it is deleted, so a restart never rolls); delete its pods one at a time, each once the previous one's replacement is Ready (kubectl delete pod POD -n shop), or set its updateStrategy to RollingUpdate`,
     ])
     expect(pods[2]).toBe('ledger-0, ledger-1')
     expect(sim.server.sim.writes().slice(since).filter((r) => r.resource !== 'selfsubjectaccessreviews')).toEqual([])
@@ -276,11 +277,55 @@ describe('pods recreate: owners it must not act on are listed with why, before a
     expect(code).toBe(1)
     expect(report.groups.map((g) => [g.namespace, g.owner?.kind ?? '<bare>', g.action])).toEqual([['kube-system', '<bare>', 'list'], ['shop', 'Job', 'list']])
     expect(report.notes).toEqual([
-      'kube-system: coredns-bare (a bare pod in kube-system is usually a static or critical one (CoreDNS was one), and nothing recreates it once evicted)',
-      'shop: report-28d1c (evicting a Job\'s pod counts as a failure against its backoffLimit; with backoffLimit 0 the Job fails)',
+      'bare pod(s) in kube-system: coredns-bare not recreated (a bare pod in kube-system is usually a static or critical one (CoreDNS was one), and nothing recreates it once evicted); recreate it yourself from its manifest, or pass --evict-bare-in-kube-system with --evict-bare',
+      'Job shop/report: report-28d1c not recreated (evicting a Job\'s pod counts as a failure against its backoffLimit; with backoffLimit 0 the Job fails); let it finish (the pods of Jobs created later get both families), or delete the Job and create it again yourself',
     ])
     expect(sim.server.sim.requests.slice(since).filter((r) => r.subresource === 'eviction')).toEqual([])
     expect(podsOf(sim, 'shop', 'report-')).toHaveLength(1)
     expect(podsOf(sim, 'kube-system', 'coredns-bare')).toHaveLength(1)
+  })
+
+  it('--evict-bare-in-kube-system (with --evict-bare) evicts the bare pod in kube-system; alone it is bad usage', async () => {
+    expect((await runPlugin(['pods', 'recreate', '--single-stack', '-A', '--evict-bare-in-kube-system', '--kubeconfig', sim.kubeconfig])).code).toBe(2)
+    const {report} = await recreate(sim, '--single-stack', '-n', 'kube-system', '-l', 'app=coredns-bare', '--evict-bare', '--evict-bare-in-kube-system', '--yes')
+    expect(report.groups).toEqual([expect.objectContaining({action: 'evict', status: 'removed'})])
+    expect(podsOf(sim, 'kube-system', 'coredns-bare')).toHaveLength(0)
+  })
+})
+
+describe('pods recreate takes the repairs\' Lease', () => {
+  let sim: RunningSim
+  beforeAll(async () => {
+    sim = await startSim('healthy-dual-stack', beforeDualStack)
+    enableIpv6InCni(sim)
+  })
+  afterAll(() => sim.stop())
+
+  const lease = (spec: Record<string, unknown>, journal?: unknown) => {
+    const c = sim.server.sim
+    const type = c.type('coordination.k8s.io/v1', 'Lease')
+    if (c.store.get(type, 'kube-system', 'kubectl-dualstack')) c.store.delete(type, 'kube-system', 'kubectl-dualstack')
+    c.store.create(type, {apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: {name: 'kubectl-dualstack', namespace: 'kube-system',
+      ...(journal ? {annotations: {'dualstack.kubectl.io/journal': JSON.stringify(journal)}} : {})}, spec})
+  }
+
+  it('is refused while another repair holds it, or left an ippool fix half-done (naming how to finish it); nothing is recreated', async () => {
+    const now = new Date().toISOString().replace('Z', '000Z')
+    lease({holderIdentity: 'alice@laptop (pid 1, calico-restart)', leaseDurationSeconds: 60, acquireTime: now, renewTime: now})
+    const held = await recreate(sim, '--single-stack', '-n', 'shop', '-l', 'app=web', '--yes')
+    expect({code: held.code, result: held.report.result, message: held.report.message}).toEqual({code: 1, result: 'refused', message: expect.stringContaining('is held by alice@laptop (pid 1, calico-restart)')})
+    lease({}, {version: 2, format: 'kubectl-dualstack/journal', command: 'ippool fix', state: 'failed', resumable: true, steps: [], commitAt: 0, done: 0})
+    const unfinished = await recreate(sim, '--single-stack', '-n', 'shop', '-l', 'app=web', '--yes')
+    expect({code: unfinished.code, result: unfinished.report.result, notes: unfinished.report.notes}).toEqual({code: 1, result: 'refused', notes: ['finish it first: kubectl dualstack ippool fix --resume (or --rollback)']})
+    expect(sim.server.sim.writes().filter((w) => w.resource !== 'leases')).toEqual([])
+  })
+
+  it('takes the Lease while it runs and releases it when done', async () => {
+    const c = sim.server.sim
+    c.store.delete(c.type('coordination.k8s.io/v1', 'Lease'), 'kube-system', 'kubectl-dualstack')
+    const {code, report} = await recreate(sim, '--single-stack', '-n', 'shop', '-l', 'app=web', '--yes')
+    expect({code, result: report.result}).toEqual({code: 0, result: 'recreated'})
+    expect(c.writes().filter((w) => w.resource === 'leases').map((w) => w.verb)).toEqual(expect.arrayContaining(['create', 'delete']))
+    expect(c.store.list(c.type('coordination.k8s.io/v1', 'Lease'), 'kube-system')).toEqual([])
   })
 })

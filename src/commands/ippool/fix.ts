@@ -32,7 +32,7 @@ Exit 0: fixed, unchanged or planned (--dry-run); 1: refused, rolled back or fail
     strategy: Flags.string({description: 'How to change the CIDR: recreate (delete and create; refused while pods use the pool), migrate (new pool, old one disabled), auto (recreate when unused, else migrate)',
       options: ['auto', 'recreate', 'migrate'], default: 'auto'}),
     'recreate-pods': Flags.boolean({description: 'With migrate: move the pods to the new pool now (rollout restart of their owners, one at a time)'}),
-    'evict-bare': Flags.boolean({description: 'With --recreate-pods: also evict bare pods and Jobs\' pods (they are not recreated)'}),
+    'evict-bare': Flags.boolean({description: 'With --recreate-pods: also evict bare pods (nothing recreates them); never Jobs\' pods, static pods or bare pods in kube-system'}),
     force: Flags.boolean({description: 'Recreate a pool even while pods use it; change a pool that GitOps or Helm manages'}),
     'dry-run': Flags.boolean({description: 'Show the plan and stop: nothing is written'}),
     yes: Flags.boolean({char: 'y', description: 'Do not ask for the pool name (required when standard input is not a terminal)'}),

@@ -12,8 +12,8 @@ import {renderJson} from '../../render/structured.js'
 export default class PodsRecreate extends KubeCommand {
   static override summary = 'Recreate pods so they get addresses of both families (or of a new pool), through their owners, one at a time'
   static override description = `The fix doctor's workloads.pod-ips gives: pods created before dual-stack keep one family until recreated.
-Deployments, StatefulSets and DaemonSets are restarted as kubectl rollout restart does, one at a time, each waited for until available. Pods of other controllers are evicted (PodDisruptionBudgets are honoured: a blocked eviction is reported, never forced). Bare pods and Jobs are listed, not deleted, unless --evict-bare.
-Exit 0 when every owner was recreated (or --dry-run), 1 when one was blocked, failed or only listed, 2 on bad usage.`
+Deployments, StatefulSets and DaemonSets are restarted as kubectl rollout restart does, one at a time, each waited for until available; a paused Deployment or an OnDelete StatefulSet or DaemonSet is listed with the kubectl that does it. Pods of other controllers are evicted one at a time, each replacement Ready before the next (PodDisruptionBudgets are honoured: a blocked eviction is reported, never forced). Bare pods are listed, not deleted, unless --evict-bare (they are then gone for good); Jobs' pods and static pods are always listed, bare pods in kube-system unless --evict-bare-in-kube-system. Takes the repairs' Lease, like ippool fix and calico-restart.
+Exit 0 when every owner was recreated (or --dry-run), 1 when one was blocked, failed, refused or only listed (or another repair holds the Lease), 2 on bad usage.`
 
   static override examples = [
     '<%= config.bin %> pods recreate --single-stack -A --dry-run',
@@ -28,7 +28,8 @@ Exit 0 when every owner was recreated (or --dry-run), 1 when one was blocked, fa
     'in-pool': Flags.string({description: 'Select pods holding an address of this Calico IPPool', exactlyOne: ['single-stack', 'in-pool']}),
     'all-namespaces': Flags.boolean({char: 'A', description: 'Select in all namespaces'}),
     selector: Flags.string({char: 'l', description: 'Label selector'}),
-    'evict-bare': Flags.boolean({description: 'Also evict bare pods and Jobs\' pods (nothing recreates them)'}),
+    'evict-bare': Flags.boolean({description: 'Also evict bare pods (nothing recreates them); never Jobs\' pods or static pods'}),
+    'evict-bare-in-kube-system': Flags.boolean({description: 'With --evict-bare: also bare pods in kube-system (usually static or critical ones)', dependsOn: ['evict-bare']}),
     'dry-run': Flags.boolean({description: 'Show what would be recreated and stop'}),
     yes: Flags.boolean({char: 'y', description: 'Do not ask (required when standard input is not a terminal)'}),
     timeout: Flags.string({description: 'Stop starting new owners after this long', default: '30m'}),
@@ -49,7 +50,7 @@ Exit 0 when every owner was recreated (or --dry-run), 1 when one was blocked, fa
     try {
       const report = await runPodsRecreate(client, {
         namespace: flags['all-namespaces'] ? undefined : client.target.namespace, labelSelector: flags.selector,
-        singleStack: flags['single-stack'], inPool: flags['in-pool'], evictBare: flags['evict-bare'], dryRun: flags['dry-run'], timeoutMs, readyTimeoutMs,
+        singleStack: flags['single-stack'], inPool: flags['in-pool'], evictBare: flags['evict-bare'], evictKubeSystemBare: flags['evict-bare-in-kube-system'], dryRun: flags['dry-run'], timeoutMs, readyTimeoutMs,
         showPlan: (plan) => {
           if (!json) this.log(renderPodsRecreate(plan, theme))
         },
@@ -63,7 +64,7 @@ Exit 0 when every owner was recreated (or --dry-run), 1 when one was blocked, fa
       if (json) {
         if (!this.jsonEnabled()) this.log(renderJson(report))
       } else this.log(renderPodsRecreate(report, theme))
-      if (report.result === 'incomplete') process.exitCode = ExitCode.ProblemsFound
+      if (report.result === 'incomplete' || report.result === 'refused') process.exitCode = ExitCode.ProblemsFound
       return report
     } finally {
       interrupt.finished()

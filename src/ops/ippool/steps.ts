@@ -10,7 +10,7 @@ import {restorable, writeBackup} from '../backup.js'
 import {objectKey, type KindRegistry, type StepContext, type StepKind, type WritingKind} from '../engine/steps.js'
 import {recreateNeeds} from '../../cluster/access.js'
 import {recreateGroups} from '../recreate.js'
-import type {OwnerGroup} from '../pods.js'
+import {groupsProblem, type OwnerGroup} from '../pods.js'
 import {holdersOf} from './gather.js'
 
 export type PoolApiVersion = 'crd.projectcalico.org/v1' | 'projectcalico.org/v3'
@@ -244,20 +244,6 @@ const verifyPool: StepKind<VerifyPoolStep> = {
   },
 }
 
-const OWNER_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job']
-
-function groupsProblem(value: unknown): string | undefined {
-  if (!Array.isArray(value)) return 'the pods to recreate are not a list'
-  for (const g of value as Array<Record<string, unknown>>) {
-    if (typeof g?.namespace !== 'string' || !NAME.test(g.namespace)) return 'a group of pods has no valid namespace'
-    if (!['rollout-restart', 'evict', 'list'].includes(g.action as string)) return `${JSON.stringify(g.action)} is not a way to recreate pods`
-    const owner = g.owner as Record<string, unknown> | undefined
-    if (owner !== undefined && (typeof owner.name !== 'string' || typeof owner.kind !== 'string' || (g.action === 'rollout-restart' && !OWNER_KINDS.includes(owner.kind)))) return 'a group of pods has an owner this tool does not act through'
-    if (!Array.isArray(g.pods) || !g.pods.every((p) => typeof p === 'string')) return 'a group\'s pods are not names'
-  }
-  return undefined
-}
-
 const recreatePods: WritingKind<RecreatePodsStep> = {
   kind: 'recreate-pods', writes: true,
   describe: (s) => `recreate the pods holding addresses of ${s.pool}, one owner at a time (${s.groups.map((g) => (g.owner ? `${g.owner.kind} ${g.namespace}/${g.owner.name}` : `${g.pods.length} bare pod(s) in ${g.namespace}`)).join(', ')})`,
@@ -269,7 +255,7 @@ const recreatePods: WritingKind<RecreatePodsStep> = {
     const outcome = await recreateGroups(ctx.client as never, step.groups, {deadline: ctx.deadline, readyTimeoutMs: ctx.readyTimeoutMs, stopped: ctx.stopped, onProgress: ctx.onProgress})
     ctx.left.push(...outcome.notes)
     if (outcome.error) throw new StepError(outcome.error)
-    const blocked = outcome.outcomes.filter((o) => o.status === 'blocked')
+    const blocked = outcome.outcomes.filter((o) => o.status === 'blocked' || o.status === 'refused')
     if (blocked.length > 0) throw new StepError(`${blocked.length} owner(s) not recreated: ${blocked.map((o) => `${o.owner}: ${o.message}`).join('; ')}`)
     const skipped = outcome.outcomes.filter((o) => o.status === 'skipped')
     if (skipped.length > 0) throw new StepError(`${skipped.length} owner(s) not recreated: ${skipped[0]!.message}`)
