@@ -82,7 +82,8 @@ describe('ippool fix: the pool is never lost', () => {
         await killAt(fault)
       } else {
         sim.server.sim.faults = [{...fault, ...(kind === 'drop' ? {drop: true} : {code: pick([500, 503, 403, 409, 429])}), times: pick([1, 1, 2, 100]), hits: 0}]
-        const result = await runPlugin(['ippool', 'fix', '--yes', '-o', 'json', '--kubeconfig', sim.kubeconfig, '--backup-dir', backups])
+        // --timeout bounds how long a step waits out answers that mean "not now" (503, 429, a dropped connection).
+        const result = await runPlugin(['ippool', 'fix', '--yes', '--timeout', '4s', '-o', 'json', '--kubeconfig', sim.kubeconfig, '--backup-dir', backups])
         stderr = result.stderr
         sim.server.sim.faults = []
         if (/\n\s+at /.test(result.stderr) || result.stderr.includes('unexpected error')) {

@@ -53,7 +53,7 @@ function scenario(strategy: Strategy): {fake: FakeCluster; plan: PoolFixPlan} {
 const paramsOf = (plan: PoolFixPlan): PoolFixParams => ({family: plan.family, pool: plan.pool, strategy: plan.strategy as PoolFixParams['strategy'], from: plan.from, to: plan.to, wrong: plan.wrong, notes: plan.notes})
 
 function settings(over: Partial<RunSettings> = {}): RunSettings {
-  return {deadline: Date.now() + 60_000, timeoutText: '1m', backupDir, readyTimeoutMs: 1000, force: false, stopped: () => undefined, ...over}
+  return {deadline: Date.now() + 60_000, timeoutText: '1m', backupDir, readyTimeoutMs: 1000, force: false, stopped: () => undefined, patienceMs: 0, ...over}
 }
 
 async function start(fake: FakeCluster, plan: PoolFixPlan, over: Partial<RunSettings> = {}): Promise<EngineOutcome | Refused | Error> {
@@ -247,6 +247,32 @@ describe('the journal read back', () => {
     expect(error).toBeInstanceOf(DualstackError)
     expect((error as Error).message).toMatch(message)
     expect(fake.writes().length).toBe(before)
+  })
+})
+
+describe('an API server that does not answer for a while (a restart)', () => {
+  it('a step waits it out and runs again (steps re-read first), then the run finishes; without patience it fails and its journal says how to finish', async () => {
+    for (const [patienceMs, result] of [[5000, 'done'], [0, 'failed']] as const) {
+      const {fake, plan} = scenario('migrate')
+      fake.faults = [{method: 'PUT', path: /ippools\/default-ipv6-ippool$/, when: 'after', times: 1, status: 503}, {method: 'PUT', path: /ippools\/default-ipv6-ippool$/, when: 'before', times: 2, status: 503}]
+      const lines: string[] = []
+      const outcome = await start(fake, plan, {patienceMs, onProgress: (line) => lines.push(line)}) as EngineOutcome
+      expect(`${patienceMs}: ${outcome.result}`).toBe(`${patienceMs}: ${result}`)
+      expect(patienceMs > 0 ? isDesired(fake, plan) : isUnfinished(journalOf(fake))).toBe(true)
+      expect(lines.some((l) => /^ {2}the fake failed PUT with 503; trying again for up to \d+s$/.test(l))).toBe(patienceMs > 0)
+    }
+  })
+
+  it('Ctrl-C ends the wait', async () => {
+    const {fake, plan} = scenario('migrate')
+    fake.faults = [{method: 'PUT', path: /ippools\/default-ipv6-ippool$/, when: 'before', times: 1000, status: 503}]
+    let interrupted: string | undefined
+    setTimeout(() => (interrupted = 'interrupted (Ctrl-C)'), 300)
+    const started = Date.now()
+    const outcome = await start(fake, plan, {patienceMs: 60_000, stopped: () => interrupted}) as EngineOutcome
+    expect(Date.now() - started).toBeLessThan(5000)
+    expect(outcome.result).toBe('rolled-back')
+    expect(isOriginal(fake, 'migrate')).toBe(true)
   })
 })
 

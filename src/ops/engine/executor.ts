@@ -1,6 +1,7 @@
 // Applies a plan step by step, writing the journal to the Lease after each one. A failure, timeout or
 // Ctrl-C before the commit point undoes what was done, newest first, so the run ends as it started; from
 // the commit point on, what was wanted is in place and the run stops there saying what is left.
+import {ApiError, ClusterUnavailableError} from '../../errors.js'
 import type {RunLock} from '../lock.js'
 import type {Journal} from './journal.js'
 import {kindOf, StepFailure, type KindRegistry, type StepContext, type StepResult} from './steps.js'
@@ -30,8 +31,19 @@ export interface EngineOutcome {
   backups: string[]
 }
 
+/** How long a step waits out an API server that does not answer (a restart, a leader election) before it counts as failed. */
+export const PATIENCE_MS = 45_000
+
+/** An answer that says "not now" rather than "no": the API server restarting, overloaded or unreachable for a moment. */
+export function isTransient(error: unknown): boolean {
+  if (error instanceof ApiError) return error.code === 429 || error.code === 503 || error.code === 504
+  return error instanceof ClusterUnavailableError && /^(cannot connect to the API server|request timed out|the API server did not answer|the API server closed the connection)/.test(error.message)
+}
+
 export interface ExecutorOptions {
   lock: RunLock
+  /** How long to wait out transient errors per step (default PATIENCE_MS). */
+  patienceMs?: number
   deadline: number
   timeoutText: string
   backupDir: string
@@ -77,6 +89,25 @@ export class RepairExecutor {
     if (problem) this.ctx.left.push(problem)
   }
 
+  /**
+   * Runs a step's apply or undo, waiting out an API server that does not answer for a while (steps re-read
+   * before they write, so running one again is safe). Ctrl-C or the run's --timeout ends the wait.
+   */
+  private async patiently<T>(what: string | undefined, work: () => Promise<T>): Promise<T> {
+    const until = Math.min(Date.now() + (this.options.patienceMs ?? PATIENCE_MS), this.options.deadline)
+    let said = false
+    for (let delay = 250; ; delay = Math.min(delay * 2, 4000)) {
+      try {
+        return await work()
+      } catch (error) {
+        if (!isTransient(error) || Date.now() + delay > until || this.options.stopped() || this.options.lock.lost) throw error
+        if (!said) this.options.onProgress?.(`  ${what ? `${what}: ` : ''}${(error as Error).message}; trying again for up to ${Math.round((until - Date.now()) / 1000)}s`)
+        said = true
+        await new Promise((resolve) => setTimeout(resolve, delay))
+      }
+    }
+  }
+
   private note(index: number, result: StepResult | void): void {
     if (result?.message) this.reports[index]!.message = result.message
     if (result?.detail !== undefined) this.reports[index]!.detail = result.detail
@@ -91,7 +122,7 @@ export class RepairExecutor {
       const step = steps[i]!
       this.options.onProgress?.(`[${i + 1}/${steps.length}] ${this.reports[i]!.title}`)
       try {
-        this.note(i, await kindOf(this.kinds, step).apply(step as never, this.ctx))
+        this.note(i, await this.patiently(undefined, () => kindOf(this.kinds, step).apply(step as never, this.ctx)))
       } catch (error) {
         const reason = `${this.reports[i]!.title} failed: ${(error as Error).message}`
         this.reports[i] = {...this.reports[i]!, status: 'failed', message: (error as Error).message, ...(error instanceof StepFailure ? {detail: error.detail} : {})}
@@ -102,7 +133,7 @@ export class RepairExecutor {
       this.reports[i]!.status = 'done'
       this.journal.done = i + 1
       try {
-        await this.record()
+        await this.patiently('writing the journal', () => this.record())
       } catch (error) {
         // Without its journal the run cannot be finished by anyone else: the same as this step failing.
         const reason = `the journal could not be written after "${this.reports[i]!.title}": ${(error as Error).message}`
@@ -136,7 +167,8 @@ export class RepairExecutor {
         const step = this.journal.steps[i]!
         const kind = kindOf(this.kinds, step)
         if (kind.writes && typeof kind.undo === 'function') {
-          const undone = await kind.undo(step as never, this.ctx)
+          const undo = kind.undo
+          const undone = await this.patiently(`undoing step ${i + 1}`, () => undo(step as never, this.ctx))
           if (this.reports[i]!.status === 'done') this.reports[i]!.status = 'undone'
           if (undone?.message) this.reports[i]!.message = undone.message
         }

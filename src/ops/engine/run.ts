@@ -40,6 +40,8 @@ export interface RunSettings {
   force: boolean
   stopped: () => string | undefined
   onProgress?: (line: string) => void
+  /** How long a step waits out an API server that does not answer (default: the executor's PATIENCE_MS). */
+  patienceMs?: number
 }
 
 /** What the user is told to do about another command's unfinished run. */
