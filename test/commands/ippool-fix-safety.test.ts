@@ -151,6 +151,27 @@ describe('ippool fix: a run killed half-way', () => {
       await sim.stop()
     }
   })
+
+  it('a forged journal (a step whose pool name is a path to a Secret) is refused by --rollback and --resume: exit 1, nothing written', async () => {
+    const sim = await killedHalfWay()
+    try {
+      const c = sim.server.sim
+      const type = c.type('coordination.k8s.io/v1', 'Lease')
+      const lease = c.store.get(type, 'kube-system', 'kubectl-dualstack')!
+      const journal = JSON.parse(lease.metadata.annotations!['dualstack.kubectl.io/journal']!) as {steps: Array<Record<string, unknown>>}
+      journal.steps.push({kind: 'delete-pool', api: 'crd.projectcalico.org/v1', pool: '../../../api/v1/namespaces/kube-system/secrets/token'})
+      c.store.write(type, {...lease, metadata: {...lease.metadata, annotations: {...lease.metadata.annotations, 'dualstack.kubectl.io/journal': JSON.stringify(journal)}}})
+      const before = c.writes().length
+      for (const how of ['--rollback', '--resume']) {
+        const result = await runPlugin(['ippool', 'fix', how, '--yes', '--kubeconfig', sim.kubeconfig])
+        expect({code: result.code, stderr: result.stderr}).toEqual({code: 1, stderr: expect.stringMatching(
+          /^error: the journal in Lease kube-system\/kubectl-dualstack cannot be trusted: step 5 \(delete-pool\): "\.\.\/\.\.\/\.\.\/api\/v1\/namespaces\/kube-system\/secrets\/token" is not a pool name; nothing was changed; look at it \(kubectl -n kube-system get lease kubectl-dualstack -o yaml\)/)})
+      }
+      expect(c.writes().slice(before)).toEqual([])
+    } finally {
+      await sim.stop()
+    }
+  })
 })
 
 describe('ippool fix at a terminal', () => {
