@@ -273,8 +273,11 @@ export function groupsProblem(value: unknown): string | undefined {
     if (typeof g?.namespace !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(g.namespace)) return 'a group of pods has no valid namespace'
     if (!['rollout-restart', 'evict', 'list'].includes(g.action as string)) return `${JSON.stringify(g.action)} is not a way to recreate pods`
     const owner = g.owner as Record<string, unknown> | undefined
-    if (owner !== undefined && (typeof owner.name !== 'string' || typeof owner.kind !== 'string' || (g.action === 'rollout-restart' && !ROLLOUT_PLURAL[owner.kind]))) return 'a group of pods has an owner this tool does not act through'
-    if (!Array.isArray(g.pods) || !g.pods.every((p) => typeof p === 'string')) return 'a group\'s pods are not names'
+    const name = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/
+    if (owner !== undefined && (typeof owner.name !== 'string' || !name.test(owner.name) || typeof owner.kind !== 'string' || !/^[A-Za-z]{1,63}$/.test(owner.kind))) return 'a group of pods has an owner this tool does not act through'
+    if (g.action === 'rollout-restart' && !(owner && Object.hasOwn(ROLLOUT_PLURAL, owner.kind as string))) return 'a group to restart has no owner a rollout restart acts on'
+    // A rollout's pods are kept as a count ("3 pod(s)"): only evicted or listed pods are named one by one.
+    if (!Array.isArray(g.pods) || !g.pods.every((p) => typeof p === 'string' && (name.test(p) || (g.action === 'rollout-restart' && /^\d+ pod\(s\)$/.test(p))))) return 'a group\'s pods are not names'
   }
   return undefined
 }

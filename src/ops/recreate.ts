@@ -24,6 +24,8 @@ export interface GroupOutcome {
 }
 
 export interface RecreateOptions {
+  /** Marks this run's restarts: an owner that already carries it is not restarted again (a step run twice). */
+  restartToken?: string
   deadline: number
   readyTimeoutMs: number
   /** Why to stop before the next owner (Ctrl-C, timeout), if so. */
@@ -70,6 +72,9 @@ export function rolloutWaiting(kind: string, w: Workload): string | undefined {
 }
 
 
+/** The run that restarted an owner, on its pod template (beside kubectl's restartedAt). */
+export const RESTART_ANNOTATION = 'dualstack.kubectl.io/restarted-by-run'
+
 /** How an owner is named in outcomes and notes. */
 function ownerName(group: OwnerGroup): string {
   return group.owner ? `${group.owner.kind} ${group.namespace}/${group.owner.name}` : `bare pod(s) in ${group.namespace}`
@@ -85,9 +90,14 @@ async function rolloutRestart(client: ClusterClient, group: OwnerGroup, options:
   if (!current) return {...base, status: 'skipped', message: 'gone before its turn: nothing to restart'}
   const refusal = restartRefusal(kind, group.namespace, group.owner!.name, current)
   if (refusal) return {...base, status: 'refused', message: `not restarted: ${refusal.why}; ${refusal.remedy}`}
-  // The same change as kubectl rollout restart: a new template annotation makes the controller replace every pod.
-  await client.request('PATCH', path, {contentType: 'application/strategic-merge-patch+json',
-    body: {spec: {template: {metadata: {annotations: {'kubectl.kubernetes.io/restartedAt': new Date().toISOString()}}}}}})
+  // The same change as kubectl rollout restart: a new template annotation makes the controller replace every
+  // pod. A step run again (its answer was lost, the API server restarted) finds its own mark and only waits.
+  const template = (current as {spec?: {template?: {metadata?: {annotations?: Record<string, string>}}}}).spec?.template
+  if (!options.restartToken || template?.metadata?.annotations?.[RESTART_ANNOTATION] !== options.restartToken) {
+    await client.request('PATCH', path, {contentType: 'application/strategic-merge-patch+json',
+      body: {spec: {template: {metadata: {annotations: {'kubectl.kubernetes.io/restartedAt': new Date().toISOString(),
+        ...(options.restartToken ? {[RESTART_ANNOTATION]: options.restartToken} : {})}}}}}})
+  }
   const until = Math.min(options.deadline, Date.now() + options.readyTimeoutMs)
   let waiting: string | undefined = 'not read yet'
   const collection = `/apis/apps/v1/namespaces/${encodeURIComponent(group.namespace)}/${ROLLOUT_PLURAL[kind]}`

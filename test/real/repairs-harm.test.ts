@@ -8,7 +8,7 @@ import path from 'node:path'
 
 import {withoutBarePods} from '../commands/ops-helpers.js'
 import type {AuditEvent, RealCluster} from '../control-plane/cluster.js'
-import {PLUGIN, runKubectl, runPlugin, testEnv} from '../sim/harness.js'
+import {interruptPlugin, PLUGIN, runKubectl, runPlugin, testEnv} from '../sim/harness.js'
 import {LONG_TEST, poolSpecs as pools, RUNBOOK_IPV6_POOL as ORIGINAL, RUNBOOK_IPV6_WANTED as DESIRED, START_TIMEOUT, startReal} from './harness.js'
 
 const NEW_POOL = 'default-ipv6-ippool-2001-0-0-2---104-2'
@@ -106,4 +106,58 @@ describe('ippool fix on a real control plane: repairs that never harm what they 
     expect(applied.code).toBe(0)
     expect((await pools(cluster))['default-ipv6-ippool']).toEqual({...ORIGINAL, disabled: false})
   })
+})
+
+describe('ippool fix --recreate-pods on a real control plane: a PodDisruptionBudget blocks an eviction', () => {
+  let cluster: RealCluster
+  beforeAll(async () => {
+    cluster = await startReal('runbook-rke-1.18', (s) => {
+      withoutBarePods(s)
+      const labels = {app: 'orphan'}
+      s.objects!.push(
+        {apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: {name: 'orphan', namespace: 'default'}, spec: {replicas: 1, selector: {matchLabels: labels},
+          template: {metadata: {labels}, spec: {containers: [{name: 'app', image: 'registry.k8s.io/e2e-test-images/agnhost:2.53'}]}}}},
+        {apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: {name: 'orphan', namespace: 'default'}, spec: {minAvailable: 1, selector: {matchLabels: labels}}},
+      )
+    })
+  }, START_TIMEOUT)
+  afterAll(() => cluster?.stop())
+
+  it('the real eviction API refuses (429): the run fails (exit 1) saying what is left and to finish with --resume, never "fixed"', async () => {
+    expect((await runKubectl(['--kubeconfig', cluster.kubeconfig, 'wait', '--for=condition=Ready', 'pod', '-l', 'app=orphan', '-n', 'default', '--timeout', '60s'])).code).toBe(0)
+    const since = cluster.writes().length
+    const {code, report} = await fix(cluster, '--recreate-pods', '--yes', '--backup-dir', mkdtempSync(path.join(cluster.dir, 'backup-')))
+    expect({code, result: report.result}).toEqual({code: 1, result: 'failed'})
+    expect(report.message).toMatch(/ReplicaSet default\/orphan: eviction blocked by a PodDisruptionBudget.*finish with: kubectl dualstack ippool fix --resume$/)
+    expect(realWrites(cluster, since).filter((w) => w.startsWith('create pods/eviction'))).not.toEqual([])
+    expect(cluster.writes().slice(since).filter((e) => e.objectRef?.subresource === 'eviction').every((e) => e.responseStatus?.code === 429)).toBe(true)
+    const after = await pools(cluster)
+    expect(after['default-ipv6-ippool']).toEqual({...ORIGINAL, disabled: true})
+    expect(after['default-ipv6-ippool-2001-0-0-2---104']).toEqual(DESIRED)
+  }, LONG_TEST)
+})
+
+describe('calico-restart on a real control plane: Ctrl-C while a node is waited for', () => {
+  let cluster: RealCluster
+  beforeAll(async () => {
+    cluster = await startReal('healthy-dual-stack')
+  }, START_TIMEOUT)
+  afterAll(() => cluster?.stop())
+
+  it('no further node is restarted, the Lease is released (not left for the next operator), exit 130; the next run works', async () => {
+    // worker-1's kubelet (the agent) leaves new pods Pending from now on: its new calico-node never gets Ready.
+    const nodes = (cluster.agent as unknown as {options: {scenario: {nodes: Array<{name: string; podsPending?: {reason: string; message: string}}>}}}).options.scenario.nodes
+    nodes.find((n) => n.name === 'worker-1')!.podsPending = {reason: 'ContainerCreating', message: 'waiting for the CNI'}
+    const since = cluster.writes().length
+    const podDeletes = () => cluster.writes().slice(since).filter((e) => e.verb === 'delete' && e.objectRef?.resource === 'pods')
+    const {code, stderr} = await interruptPlugin(['calico-restart', '--yes', '--timeout', '60s', '--kubeconfig', cluster.kubeconfig], () => podDeletes().length >= 2)
+    expect({code, stderr}).toMatchObject({code: 130, stderr: expect.stringContaining('[2/4] restart calico-node on worker-1')})
+    expect(stderr).not.toContain('[3/4]')
+    expect(podDeletes()).toHaveLength(2)
+    const leases = JSON.parse((await runKubectl(['--kubeconfig', cluster.kubeconfig, 'get', 'leases', '-n', 'kube-system', '-o', 'json'])).stdout) as {items: Array<{metadata: {name: string}}>}
+    expect(leases.items.filter((l) => l.metadata.name === 'kubectl-dualstack')).toEqual([])
+    delete nodes.find((n) => n.name === 'worker-1')!.podsPending
+    const again = await runPlugin(['calico-restart', '--yes', '-o', 'json', '--kubeconfig', cluster.kubeconfig])
+    expect({code: again.code, result: (JSON.parse(again.stdout) as {result: string}).result}).toEqual({code: 0, result: 'restarted'})
+  }, LONG_TEST)
 })

@@ -237,6 +237,9 @@ describe('the journal read back', () => {
     ['a pool name that is a path', (j) => ({...j, steps: j.steps.map((s) => ({...s, pool: '../../api/v1/secrets'}))}), /is not a pool name/],
     ['an original of an object no step touches', (j) => ({...j, originals: {...j.originals, 'secrets/kube-system/token': {kind: 'Secret'}}}), /holds an original of secrets\/kube-system\/token, which no step of the plan touches/],
     ['a pool spec with a field that is an object', (j) => ({...j, steps: j.steps.map((s) => (s.kind === 'create-pool' ? {...s, spec: {...(s as unknown as {spec: object}).spec, cidr: {$ne: 1}}} : s))}), /the pool spec's field "cidr" is not one an IPPool has/],
+    ['an original under the pool\'s key that names another pool', (j) => ({...j, originals: {'ippools/default-ipv6-ippool': {metadata: {name: 'evil'}, spec: {cidr: '0.0.0.0/0'}}}}), /its original of ippools\/default-ipv6-ippool is named "evil"/],
+    ['an original with labels that are not text', (j) => ({...j, originals: {'ippools/default-ipv6-ippool': {metadata: {name: 'default-ipv6-ippool', labels: {a: {b: 1}}}, spec: {cidr: 'fd00:1::/64'}}}}), /labels or annotations that are not text/],
+    ['a backup that is not a plain path', (j) => ({...j, backups: ['/tmp/x; rm -rf /']}), /its backups are not a list of files/],
     ['another command\'s steps', (j) => ({...j, command: 'calico-restart'}), /no unfinished ippool fix to roll back/],
   ])('is refused when it has %s, and nothing is written', async (_what, change, message) => {
     const {fake, journal} = await leftBehind()

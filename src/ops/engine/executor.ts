@@ -93,14 +93,16 @@ export class RepairExecutor {
    * Runs a step's apply or undo, waiting out an API server that does not answer for a while (steps re-read
    * before they write, so running one again is safe). Ctrl-C or the run's --timeout ends the wait.
    */
-  private async patiently<T>(what: string | undefined, work: () => Promise<T>): Promise<T> {
-    const until = Math.min(Date.now() + (this.options.patienceMs ?? PATIENCE_MS), this.options.deadline)
+  private async patiently<T>(what: string | undefined, work: () => Promise<T>, undoing = false): Promise<T> {
+    // Putting things back is what a timeout or Ctrl-C asked for: its waits are not cut short by them.
+    const patience = Date.now() + (this.options.patienceMs ?? PATIENCE_MS)
+    const until = undoing ? patience : Math.min(patience, this.options.deadline)
     let said = false
     for (let delay = 250; ; delay = Math.min(delay * 2, 4000)) {
       try {
         return await work()
       } catch (error) {
-        if (!isTransient(error) || Date.now() + delay > until || this.options.stopped() || this.options.lock.lost) throw error
+        if (!isTransient(error) || Date.now() + delay > until || (!undoing && this.options.stopped()) || this.options.lock.lost) throw error
         if (!said) this.options.onProgress?.(`  ${what ? `${what}: ` : ''}${(error as Error).message}; trying again for up to ${Math.round((until - Date.now()) / 1000)}s`)
         said = true
         await new Promise((resolve) => setTimeout(resolve, delay))
@@ -168,14 +170,15 @@ export class RepairExecutor {
         const kind = kindOf(this.kinds, step)
         if (kind.writes && typeof kind.undo === 'function') {
           const undo = kind.undo
-          const undone = await this.patiently(`undoing step ${i + 1}`, () => undo(step as never, this.ctx))
+          const undone = await this.patiently(`undoing step ${i + 1}`, () => undo(step as never, this.ctx), true)
           if (this.reports[i]!.status === 'done') this.reports[i]!.status = 'undone'
           if (undone?.message) this.reports[i]!.message = undone.message
         }
         this.journal.done = i
       }
     } catch (error) {
-      this.journal.state = 'failed'
+      // Still rolling back: only --rollback may finish it (a --resume would drive forward what was being undone).
+      this.journal.state = 'rolling-back'
       this.journal.error = `${reason}; rolling back failed too: ${(error as Error).message}`
       await this.released(this.journal)
       const restore = this.journal.backups.length > 0 ? `, or restore ${this.journal.backups.map((b) => `kubectl apply -f ${b}`).join(' and ')}` : ''

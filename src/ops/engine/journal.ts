@@ -65,7 +65,8 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
  * Reads a journal for `command`: a valid one, or why it is refused. `params` checks the command's own
  * parameters; `kinds` are the step kinds the command may use (any other kind is refused).
  */
-export function parseJournal<P>(raw: unknown, command: RepairCommand, kinds: KindRegistry, params: (value: unknown) => string | undefined): Journal<P> | InvalidJournal {
+export function parseJournal<P>(raw: unknown, command: RepairCommand, kinds: KindRegistry, params: (value: unknown) => string | undefined,
+  original: (key: string, value: Record<string, unknown>) => string | undefined = () => undefined): Journal<P> | InvalidJournal {
   if (!isRecord(raw)) return {invalid: 'it is not an object'}
   if (raw.version !== JOURNAL_VERSION || raw.format !== JOURNAL_FORMAT) {
     return {invalid: `it is not a version ${JOURNAL_VERSION} journal (version ${JSON.stringify(raw.version ?? null)}): another version of kubectl-dualstack wrote it`}
@@ -89,8 +90,11 @@ export function parseJournal<P>(raw: unknown, command: RepairCommand, kinds: Kin
   for (const [key, obj] of Object.entries(raw.originals)) {
     if (!touched.has(key)) return {invalid: `it holds an original of ${key}, which no step of the plan touches`}
     if (!isRecord(obj)) return {invalid: `its original of ${key} is not an object`}
+    const problem = original(key, obj)
+    if (problem) return {invalid: problem}
   }
-  if (!Array.isArray(raw.backups) || !raw.backups.every((b) => typeof b === 'string')) return {invalid: 'its backups are not a list of files'}
+  // Backups are printed as the kubectl apply to run: plain absolute paths only.
+  if (!Array.isArray(raw.backups) || !raw.backups.every((b) => typeof b === 'string' && /^\/[\w./@+-]*$/.test(b))) return {invalid: 'its backups are not a list of files'}
   if (raw.error !== undefined && typeof raw.error !== 'string') return {invalid: 'its error is not text'}
   return raw as unknown as Journal<P>
 }

@@ -28,6 +28,8 @@ export interface RepairDefinition {
   resumable: boolean
   /** Checks the command's parameters in a journal read back. */
   validateParams: (value: unknown) => string | undefined
+  /** Checks an original object read back from a journal (by its objectKey). */
+  validateOriginal?: (key: string, value: Record<string, unknown>) => string | undefined
   /** A few words on what a run does, from its (valid) parameters: "migrate of default-ipv6-ippool". */
   summarize?: (params: never) => string
 }
@@ -83,7 +85,7 @@ export class RepairEngine {
 
   /** A journal in a line; with its steps and summary when it is one of this command's and valid. */
   describe(raw: unknown): string {
-    const own = parseJournal(raw, this.definition.command, this.definition.kinds, this.definition.validateParams)
+    const own = parseJournal(raw, this.definition.command, this.definition.kinds, this.definition.validateParams, this.definition.validateOriginal)
     if (isInvalid(own)) return unfinishedText(raw)
     return unfinishedText(own, this.definition.kinds, this.definition.summarize?.(own.params as never))
   }
@@ -141,7 +143,7 @@ export class RepairEngine {
       throw new UsageError(`there is no unfinished ${this.definition.command} to ${mode === 'resume' ? 'resume' : 'roll back'} (no such journal in Lease ${this.namespace}/kubectl-dualstack)`,
         `run ${this.definition.command} without --resume/--rollback`)
     }
-    const journal = parseJournal<P>(raw, this.definition.command, this.definition.kinds, this.definition.validateParams)
+    const journal = parseJournal<P>(raw, this.definition.command, this.definition.kinds, this.definition.validateParams, this.definition.validateOriginal)
     if (isInvalid(journal)) {
       throw new DualstackError(`the journal in Lease ${this.namespace}/kubectl-dualstack cannot be trusted: ${journal.invalid}; nothing was changed`, ExitCode.ProblemsFound,
         `look at it (kubectl -n ${this.namespace} get lease kubectl-dualstack -o yaml), put things right by hand from the backups, then delete the Lease`)

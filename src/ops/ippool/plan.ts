@@ -161,7 +161,7 @@ export function planPoolFix(input: PlanInput): PoolFixPlan | Refusal {
       if (manager && !input.force) return {refused: `IPPool ${staleName} is disabled and empty but managed by ${manager.text}, which would put it back`, hint: `${manager.fix}; or pass --force`}
       if (impact.pods.length === 0 && impact.tunnels.length === 0 && impact.leaked.length === 0) {
         return {...base, pool: staleName, from: stale.spec ?? null, to: {name: newName, spec: desired.spec}, wrong: [], strategy: 'migrate',
-          actions: [{kind: 'backup', api, pool: staleName, expect: stale.spec ?? {}}, {kind: 'delete-pool-if-unused', api, pool: staleName, cidr: stale.spec?.cidr ?? ''}], commitAt: 0,
+          actions: [{kind: 'backup', api, pool: staleName, expect: stale.spec ?? {}}, {kind: 'delete-pool-if-unused', api, pool: staleName, cidr: stale.spec?.cidr ?? ''}], commitAt: 1,
           notes: [...base.notes, `the migration to ${newName} (${matching.spec?.cidr}) is finished but for its last step: ${staleName} (${stale.spec?.cidr}) is disabled and nothing holds its addresses (no pod, no node tunnel address, no IPAM allocation), so it is deleted, with a backup${impact.blocks ? `; its ${impact.blocks} empty IPAM block(s) go with Calico's IPAM garbage collection` : ''}`]}
       }
       const holders = [impact.pods.length > 0 ? `${impact.pods.length} pod(s)` : '', impact.tunnels.length > 0 ? `${impact.tunnels.length} node tunnel address(es)` : '',

@@ -16,7 +16,7 @@ import type {Interaction} from '../interaction.js'
 import type {Impact} from '../pods.js'
 import {gatherPoolFix, readImpact, type IppoolFixOptions} from './gather.js'
 import {isRefusal, planPoolFix, type Action, type Difference, type PoolFixPlan, type Strategy} from './plan.js'
-import {POOL_KINDS, specProblem} from './steps.js'
+import {originalProblem, POOL_KINDS, specProblem} from './steps.js'
 
 export type Result = 'fixed' | 'unchanged' | 'planned' | 'rolled-back' | 'failed' | 'refused'
 export type ActionStatus = StepStatus
@@ -80,7 +80,7 @@ function paramsProblem(value: unknown): string | undefined {
 }
 
 export const POOL_FIX: RepairDefinition = {
-  command: 'ippool fix', kinds: POOL_KINDS, resumable: true, validateParams: paramsProblem,
+  command: 'ippool fix', kinds: POOL_KINDS, resumable: true, validateParams: paramsProblem, validateOriginal: originalProblem,
   summarize: (p: PoolFixParams) => `${p.strategy} of ${p.pool}`,
 }
 
@@ -154,8 +154,7 @@ function settingsOf(options: RunPoolFixOptions, deadline: number): RunSettings {
 }
 
 export async function runPoolFix(client: ClusterClient, options: RunPoolFixOptions): Promise<PoolFixReport> {
-  const deadline = Date.now() + options.timeoutMs
-  if (options.resume || options.rollback) return continuePoolFix(client, options, deadline)
+  if (options.resume || options.rollback) return continuePoolFix(client, options)
 
   const gathered = await gatherPoolFix(client, options)
   if (isRefusal(gathered)) return {...baseReport(client, options.family), message: gathered.refused, hint: gathered.hint}
@@ -177,13 +176,14 @@ export async function runPoolFix(client: ClusterClient, options: RunPoolFixOptio
   options.showPlan(report)
   await options.confirm(plan)
   const params: PoolFixParams = {family: plan.family, pool: plan.pool, strategy: plan.strategy as PoolFixParams['strategy'], from: plan.from, to: plan.to, wrong: plan.wrong, notes: plan.notes}
-  const outcome = await engine.start(steps, params, settingsOf(options, deadline))
+  // --timeout bounds the run, not the time spent reading the plan at the prompt.
+  const outcome = await engine.start(steps, params, settingsOf(options, Date.now() + options.timeoutMs))
   if (isRefused(outcome)) return {...report, result: 'refused', message: outcome.refused, hint: outcome.hint}
   return ended(report, params, plan.actions, outcome)
 }
 
 /** --resume / --rollback: what is left, counted now, shown and confirmed like any run (or only shown, on --dry-run). */
-async function continuePoolFix(client: ClusterClient, options: RunPoolFixOptions, deadline: number): Promise<PoolFixReport> {
+async function continuePoolFix(client: ClusterClient, options: RunPoolFixOptions): Promise<PoolFixReport> {
   const mode = options.resume ? 'resume' : 'rollback'
   const engine = new RepairEngine(client, POOL_FIX, await calicoNamespace(client))
   const loaded = await engine.load<PoolFixParams>(mode)
@@ -199,7 +199,7 @@ async function continuePoolFix(client: ClusterClient, options: RunPoolFixOptions
   options.showPlan({...report, result: 'planned', message: what})
   await options.confirm({pool: journal.params.pool})
   options.onProgress?.(what)
-  const outcome = await engine.continue(journal, mode, {...settingsOf(options, deadline), force: options.force})
+  const outcome = await engine.continue(journal, mode, settingsOf(options, Date.now() + options.timeoutMs))
   if (isRefused(outcome)) return {...report, result: 'refused', message: outcome.refused, hint: outcome.hint}
   return ended(report, journal.params, journal.steps as Action[], outcome)
 }

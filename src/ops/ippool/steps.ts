@@ -11,7 +11,8 @@ import {objectKey, type KindRegistry, type StepContext, type StepKind, type Writ
 import {recreateNeeds} from '../../cluster/access.js'
 import {recreateGroups} from '../recreate.js'
 import {groupsProblem, type OwnerGroup} from '../pods.js'
-import {holdersOf} from './gather.js'
+import type {ClusterClient} from '../../cluster/kube.js'
+import {holdersOf, readImpact} from './gather.js'
 
 export type PoolApiVersion = 'crd.projectcalico.org/v1' | 'projectcalico.org/v3'
 export const POOL_COLLECTIONS: Record<PoolApiVersion, string> = {
@@ -112,7 +113,10 @@ async function restoreOriginal(ctx: StepContext, step: PoolRef): Promise<string 
   if (!original) return undefined
   const current = await getPool(ctx, step)
   if (!current) {
-    await ctx.client.request('POST', collection(step), {body: {...original, apiVersion: step.api}})
+    // Built here from the validated original (its name is the step's), never sent as the journal holds it.
+    const meta = original.metadata ?? {}
+    await ctx.client.request('POST', collection(step), {body: {...manifest(step, original.spec ?? {}),
+      metadata: {name: step.pool, ...(meta.labels ? {labels: meta.labels} : {}), ...(meta.annotations ? {annotations: meta.annotations} : {})}}})
     return `created again as it was (${original.spec?.cidr})`
   }
   const off = poolDifferences(current.spec, original.spec ?? {})
@@ -172,7 +176,7 @@ const createPool: WritingKind<CreatePoolStep> = {
     if (!current) return
     if (current.metadata?.annotations?.[RUN_ANNOTATION] !== ctx.runId) return {message: `IPPool ${step.pool} was not created by this run: left as it is`}
     // Never take a pool away from under running workloads: disable it instead and say what to move.
-    const holders = await holdersOf(ctx.client as never, current.spec?.cidr ?? step.spec.cidr ?? '')
+    const holders = await holdersOf(ctx.client as ClusterClient, current.spec?.cidr ?? step.spec.cidr ?? '')
     if (holders.length > 0 && !ctx.force) {
       if (originalOf(ctx, step.pool)) {
         throw new StepError(`${holders.length} pod(s) hold addresses of the new IPPool ${step.pool}, so it cannot be replaced by the original; move them (kubectl dualstack pods recreate --in-pool ${step.pool} -A) and run --rollback again, or pass --force`)
@@ -202,7 +206,10 @@ const updatePool: WritingKind<UpdatePoolStep> = {
     // often) is left as they made it.
     const current = await getPool(ctx, step)
     if (current && poolDifferences(current.spec, step.spec).length > 0) {
-      return poolDifferences(current.spec, originalOf(ctx, step.pool)?.spec ?? {}).length === 0 ? undefined : {message: 'changed by someone else since: left as it is'}
+      const off = poolDifferences(current.spec, originalOf(ctx, step.pool)?.spec ?? {})
+      if (off.length === 0) return undefined
+      ctx.left.push(`IPPool ${step.pool} was changed by someone else during the run and is left as they made it (${off.map((f) => `${f} ${String(effectiveSpec(current.spec)[f])}`).join(', ')}); the backup has it as it was`)
+      return {message: 'changed by someone else since: left as it is'}
     }
     const message = await restoreOriginal(ctx, step)
     return message ? {message} : undefined
@@ -252,7 +259,7 @@ const recreatePods: WritingKind<RecreatePodsStep> = {
   validate: (s) => refProblem(s) ?? groupsProblem(s.groups),
   undo: {irreversible: 'recreated pods keep their new addresses'},
   async apply(step, ctx) {
-    const outcome = await recreateGroups(ctx.client as never, step.groups, {deadline: ctx.deadline, readyTimeoutMs: ctx.readyTimeoutMs, stopped: ctx.stopped, onProgress: ctx.onProgress})
+    const outcome = await recreateGroups(ctx.client as ClusterClient, step.groups, {deadline: ctx.deadline, readyTimeoutMs: ctx.readyTimeoutMs, stopped: ctx.stopped, onProgress: ctx.onProgress, restartToken: ctx.runId})
     ctx.left.push(...outcome.notes)
     if (outcome.error) throw new StepError(outcome.error)
     const blocked = outcome.outcomes.filter((o) => o.status === 'blocked' || o.status === 'refused')
@@ -269,19 +276,40 @@ const deleteIfUnused: WritingKind<DeleteIfUnusedStep> = {
   touches: touchesPool,
   validate: (s) => refProblem(s) ?? (typeof s.cidr === 'string' && parseCidr(s.cidr) ? undefined : 'the pool\'s cidr is not a CIDR'),
   async apply(step, ctx) {
-    const holders = await holdersOf(ctx.client as never, step.cidr)
-    if (holders.length === 0) {
-      const current = await getPool(ctx, step)
-      await deleteIfThere(ctx, step, current?.metadata?.uid)
+    const current = await getPool(ctx, step)
+    if (!current) return {message: 'already gone'}
+    // Only the pool this run disabled (or found disabled): same range, still disabled.
+    if (parseCidr(current.spec?.cidr ?? '')?.text !== parseCidr(step.cidr)?.text || current.spec?.disabled !== true) {
+      throw new StepError(`IPPool ${step.pool} is now ${current.spec?.cidr}${current.spec?.disabled ? '' : ', enabled'}: it was changed since the plan and is not deleted`)
+    }
+    // Nothing may hold an address of it: pods, node tunnel addresses, IPAM allocations of pods that are gone.
+    const impact = await readImpact(ctx.client as ClusterClient, step.cidr)
+    const holders = impact.pods.length + impact.tunnels.length + impact.leaked.length
+    if (holders === 0) {
+      await deleteIfThere(ctx, step, current.metadata?.uid)
       return {message: `nothing held addresses of ${step.cidr}: deleted`}
     }
-    ctx.left.push(`IPPool ${step.pool} (${step.cidr}) stays disabled: ${holders.length} pod(s) still hold its addresses (${holders.slice(0, 10).map((p) => `${p.namespace}/${p.name}`).join(', ')}${holders.length > 10 ? ', ...' : ''}); move them with kubectl dualstack pods recreate --in-pool ${step.pool} -A, then run kubectl dualstack ippool fix again`)
-    return {message: `${holders.length} pod(s) still hold addresses: left disabled`}
+    const pods = impact.pods
+    const what = [pods.length > 0 ? `${pods.length} pod(s)` : '', impact.tunnels.length > 0 ? `${impact.tunnels.length} node tunnel address(es)` : '',
+      impact.leaked.length > 0 ? `${impact.leaked.length} IPAM allocation(s) of pods that are gone` : ''].filter(Boolean).join(', ')
+    const names = pods.length > 0 ? ` (${pods.slice(0, 10).map((p) => `${p.namespace}/${p.name}`).join(', ')}${pods.length > 10 ? ', ...' : ''})` : ''
+    ctx.left.push(`IPPool ${step.pool} (${step.cidr}) stays disabled: ${what} still hold its addresses${names}; move them with kubectl dualstack pods recreate --in-pool ${step.pool} -A, then run kubectl dualstack ippool fix again`)
+    return {message: `${holders} address(es) still held: left disabled`}
   },
   async undo(step, ctx) {
     const message = await restoreOriginal(ctx, step)
     return message ? {message} : undefined
   },
+}
+
+/** An original read back from a journal: an IPPool of the key's name with a valid spec and plain labels and annotations. */
+export function originalProblem(key: string, value: Record<string, unknown>): string | undefined {
+  const meta = (value.metadata ?? {}) as Record<string, unknown>
+  if (key !== poolKey(String(meta.name))) return `its original of ${key} is named ${JSON.stringify(meta.name)}`
+  const stringMap = (m: unknown) => m === undefined || (typeof m === 'object' && m !== null && !Array.isArray(m) && Object.values(m).every((v) => typeof v === 'string'))
+  if (!stringMap(meta.labels) || !stringMap(meta.annotations)) return `its original of ${key} has labels or annotations that are not text`
+  const problem = specProblem(value.spec)
+  return problem ? `its original of ${key}: ${problem}` : undefined
 }
 
 export const POOL_KINDS: KindRegistry = {
