@@ -40,10 +40,8 @@ export function isTransient(error: unknown): boolean {
   return error instanceof ClusterUnavailableError && /^(cannot connect to the API server|request timed out|the API server did not answer|the API server closed the connection)/.test(error.message)
 }
 
-export interface ExecutorOptions {
-  lock: RunLock
-  /** How long to wait out transient errors per step (default PATIENCE_MS). */
-  patienceMs?: number
+/** What a run is given by its command: its bounds, where backups go, and how to report and be stopped. */
+export interface RunSettings {
   deadline: number
   timeoutText: string
   backupDir: string
@@ -51,6 +49,12 @@ export interface ExecutorOptions {
   force: boolean
   stopped: () => string | undefined
   onProgress?: (line: string) => void
+  /** How long a step waits out an API server that does not answer (default PATIENCE_MS). */
+  patienceMs?: number
+}
+
+export interface ExecutorOptions extends RunSettings {
+  lock: RunLock
 }
 
 export function stepReports(kinds: KindRegistry, journal: Pick<Journal, 'steps' | 'done'>): StepReport[] {

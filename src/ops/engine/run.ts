@@ -8,7 +8,7 @@ import {randomBytes} from 'node:crypto'
 import {accessDenied, describeNeed, leaseNeeds, missingAccess, type AccessNeed} from '../../cluster/access.js'
 import {ApiError, DualstackError, ExitCode, UsageError} from '../../errors.js'
 import {LockHeldError, RunLock} from '../lock.js'
-import {RepairExecutor, type EngineOutcome} from './executor.js'
+import {RepairExecutor, type EngineOutcome, type RunSettings} from './executor.js'
 import {isInvalid, isUnfinished, JOURNAL_FORMAT, JOURNAL_VERSION, parseJournal, unfinishedText, type Journal, type RepairCommand} from './journal.js'
 import {kindOf, planProblems, type KindRegistry, type RepairClient, type RepairPlan} from './steps.js'
 
@@ -34,17 +34,7 @@ export interface RepairDefinition {
   summarize?: (params: never) => string
 }
 
-export interface RunSettings {
-  deadline: number
-  timeoutText: string
-  backupDir: string
-  readyTimeoutMs: number
-  force: boolean
-  stopped: () => string | undefined
-  onProgress?: (line: string) => void
-  /** How long a step waits out an API server that does not answer (default: the executor's PATIENCE_MS). */
-  patienceMs?: number
-}
+export type {RunSettings} from './executor.js'
 
 /** What the user is told to do about another command's unfinished run. */
 function finishHint(command: RepairCommand, own: boolean): string {
