@@ -368,3 +368,6 @@ export class ClusterClient {
     }
   }
 }
+
+/** The reads, writes and watches of a ClusterClient: what repairs and waits need (and what a fake of it provides). */
+export type ClusterApi = Pick<ClusterClient, 'target' | 'request' | 'getIfExists' | 'deleteConfirmed' | 'listPages' | 'listAll' | 'watch'>

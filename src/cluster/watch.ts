@@ -2,7 +2,7 @@
 // the list's resourceVersion. A watch that ends (the server's timeout, a dropped connection) resumes from the
 // last resourceVersion seen; one that is too old (410 Gone, as an HTTP status or an ERROR event) lists again.
 import {ApiError, ExitCode} from '../errors.js'
-import type {ClusterClient} from './kube.js'
+import type {ClusterApi} from './kube.js'
 import {retryDelay} from './retry.js'
 import type {KubeList, KubeObject} from './types.js'
 
@@ -32,7 +32,7 @@ function keyOf(obj: KubeObject): string {
 }
 
 /** Waits until `check(objects)` returns something other than undefined, over the objects of a collection. */
-export async function waitFor<T extends KubeObject, R>(client: ClusterClient, collectionPath: string, check: (objects: T[]) => R | undefined, options: WaitOptions): Promise<WaitOutcome<T, R>> {
+export async function waitFor<T extends KubeObject, R>(client: ClusterApi, collectionPath: string, check: (objects: T[]) => R | undefined, options: WaitOptions): Promise<WaitOutcome<T, R>> {
   const selectors = {labelSelector: options.labelSelector, fieldSelector: options.fieldSelector}
   const objects = new Map<string, T>()
   let resourceVersion: string | undefined

@@ -1,7 +1,7 @@
 // calico-restart: the runbook's "delete every calico pod in kube-system", node by node. Each node's
 // calico-node pod is deleted and its replacement waited for until Ready before the next node, then
 // calico-kube-controllers. No spec is edited, so manifest, Helm, operator and GitOps installs behave alike.
-import type {ClusterClient} from '../cluster/kube.js'
+import type {ClusterApi, ClusterClient} from '../cluster/kube.js'
 import {findCalicoNode, isPodReady} from '../cluster/resources.js'
 import type {DaemonSetObject, KubeObject, PodDetail} from '../cluster/types.js'
 import {DualstackError, ExitCode} from '../errors.js'
@@ -64,7 +64,7 @@ function selectorOf(ds: DaemonSetObject & {spec?: {selector?: {matchLabels?: Rec
 }
 
 /** Why a pod is not Ready, in words: phase, the waiting container's reason and message, the last events. */
-export async function notReadyReason(client: ClusterClient, pod: PodWithUid | undefined, namespace: string): Promise<string> {
+export async function notReadyReason(client: ClusterApi, pod: PodWithUid | undefined, namespace: string): Promise<string> {
   if (!pod) return 'no new pod was created on the node'
   const status = pod.status as (PodDetail['status'] & {containerStatuses?: Array<{name: string; state?: {waiting?: {reason?: string; message?: string}; terminated?: {reason?: string}}}>}) | undefined
   const parts = [`phase ${status?.phase ?? 'Pending'}`]
@@ -119,7 +119,7 @@ const restartPods: WritingKind<RestartStep> = {
   async apply(step, ctx) {
     const entries: NodeRestart[] = step.pods.map((p) => ({node: p.node, pod: p.pod, status: 'pending'}))
     const owned = (p: PodWithUid) => !step.ownerUid || ((p.metadata as {ownerReferences?: Array<{uid?: string}>} | undefined)?.ownerReferences?.some((r) => r.uid === step.ownerUid) ?? true)
-    const failed = await restartBatch(ctx.client as ClusterClient, `/api/v1/namespaces/${step.namespace}/pods`, step.selector, entries, step.namespace,
+    const failed = await restartBatch(ctx.client, `/api/v1/namespaces/${step.namespace}/pods`, step.selector, entries, step.namespace,
       {timeoutMs: step.timeoutMs, stopped: ctx.stopped, onProgress: ctx.onProgress}, owned, step.component !== 'calico-node')
     if (failed) {
       const stop = ctx.stopped()
@@ -205,7 +205,7 @@ function restartEnded(report: CalicoRestartReport, steps: readonly RestartStep[]
  * Deletes the batch's pods and waits until each has a Ready replacement (same node for calico-node; any node
  * for the controllers' Deployment). Returns the first one that did not come back.
  */
-async function restartBatch(client: ClusterClient, podsPath: string, selector: string, batch: NodeRestart[], namespace: string,
+async function restartBatch(client: ClusterApi, podsPath: string, selector: string, batch: NodeRestart[], namespace: string,
   options: Pick<CalicoRestartOptions, 'timeoutMs' | 'stopped' | 'onProgress'>, owned: (p: PodWithUid) => boolean, anyNode = false): Promise<NodeRestart | undefined> {
   const started = Date.now()
   for (const entry of batch) await client.deleteConfirmed(`${podsPath}/${encodeURIComponent(entry.pod)}`)

@@ -57,7 +57,7 @@ const recreateOwner: WritingKind<RecreateOwnerStep> = {
   validate: (s) => groupsProblem([s.group]) ?? (s.group && (s.group as OwnerGroup).action === 'list' ? 'a listed group is not acted on' : undefined),
   undo: {irreversible: 'recreated pods are new pods; the old ones are gone'},
   async apply(step, ctx) {
-    const outcome = await recreateGroups(ctx.client as ClusterClient, [step.group], {deadline: ctx.deadline, readyTimeoutMs: ctx.readyTimeoutMs, stopped: ctx.stopped, onProgress: ctx.onProgress, restartToken: ctx.runId})
+    const outcome = await recreateGroups(ctx.client, [step.group], {deadline: ctx.deadline, readyTimeoutMs: ctx.readyTimeoutMs, stopped: ctx.stopped, onProgress: ctx.onProgress, restartToken: ctx.runId})
     ctx.left.push(...outcome.notes)
     const told = outcome.outcomes[0]
     if (outcome.error) throw new StepFailure(outcome.error, told)

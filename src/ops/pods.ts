@@ -1,7 +1,7 @@
 // Which pods hold which addresses, and who owns them: what a pool change affects and what must be
 // recreated. Owner resolution follows ownerReferences up to what `kubectl rollout restart` can act on.
 import {mapLimit} from '../cluster/concurrency.js'
-import type {ClusterClient} from '../cluster/kube.js'
+import type {ClusterApi} from '../cluster/kube.js'
 import type {KubeObject, PodDetail} from '../cluster/types.js'
 import {ApiError} from '../errors.js'
 import {cidrContains, nthAddress, parseAddress} from '../net/ip.js'
@@ -97,7 +97,7 @@ export function restartRefusal(kind: string, namespace: string, name: string, ow
 }
 
 /** A read that may be refused or find nothing: either leaves the decision to the restart, which reads the owner again. */
-async function readIfAllowed<T>(client: ClusterClient, path: string): Promise<T | undefined> {
+async function readIfAllowed<T>(client: ClusterApi, path: string): Promise<T | undefined> {
   try {
     return await client.request<T>('GET', path)
   } catch (error) {
@@ -111,7 +111,7 @@ async function readIfAllowed<T>(client: ClusterClient, path: string): Promise<T 
  * owner that would be rolled for what stops a restart (a paused Deployment, OnDelete): one read per distinct
  * owner, a bounded number at a time (thousands of pods share a few hundred ReplicaSets).
  */
-export async function resolveOwners(client: ClusterClient, pods: HolderPod[]): Promise<HolderPod[]> {
+export async function resolveOwners(client: ClusterApi, pods: HolderPod[]): Promise<HolderPod[]> {
   const keys = [...new Set(pods.filter((p) => p.owner?.kind === 'ReplicaSet').map((p) => `${p.namespace}/${p.owner!.name}`))]
   const deployments = new Map<string, OwnerRef | undefined>()
   await mapLimit(keys, 16, async (key) => {

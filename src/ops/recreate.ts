@@ -1,7 +1,7 @@
 // Recreating pods so they get new addresses: through their owners (what `kubectl rollout restart` does, one
 // owner at a time, waiting until it is available again), or by eviction so PodDisruptionBudgets are honoured,
 // one pod at a time, each replacement Ready before the next pod goes.
-import type {ClusterClient} from '../cluster/kube.js'
+import type {ClusterApi} from '../cluster/kube.js'
 import {isPodReady} from '../cluster/resources.js'
 import type {KubeObject, PodDetail} from '../cluster/types.js'
 import {waitFor} from '../cluster/watch.js'
@@ -80,7 +80,7 @@ function ownerName(group: OwnerGroup): string {
   return group.owner ? `${group.owner.kind} ${group.namespace}/${group.owner.name}` : `bare pod(s) in ${group.namespace}`
 }
 
-async function rolloutRestart(client: ClusterClient, group: OwnerGroup, options: RecreateOptions): Promise<GroupOutcome> {
+async function rolloutRestart(client: ClusterApi, group: OwnerGroup, options: RecreateOptions): Promise<GroupOutcome> {
   const kind = group.owner!.kind
   const path = `/apis/apps/v1/namespaces/${encodeURIComponent(group.namespace)}/${ROLLOUT_PLURAL[kind]}/${encodeURIComponent(group.owner!.name)}`
   const base = {namespace: group.namespace, owner: ownerName(group), pods: group.pods}
@@ -127,7 +127,7 @@ function serving(pod: Pod): boolean {
 }
 
 /** undefined: evicted. Otherwise why not: gone already, or a PodDisruptionBudget's refusal (429, reported, never forced). */
-async function evictPod(client: ClusterClient, namespace: string, pod: string): Promise<{gone: true} | {blocked: string} | undefined> {
+async function evictPod(client: ClusterApi, namespace: string, pod: string): Promise<{gone: true} | {blocked: string} | undefined> {
   try {
     await client.request('POST', `${podsPath(namespace)}/${encodeURIComponent(pod)}/eviction`,
       {body: {apiVersion: 'policy/v1', kind: 'Eviction', metadata: {name: pod, namespace}}})
@@ -148,7 +148,7 @@ function seconds(ms: number): string {
  * wait lasts until a new Ready pod of the owner replaces it, or the owner has one more Ready pod than the
  * others had before, so that the owner never loses more than one pod at once.
  */
-async function evictOwned(client: ClusterClient, group: OwnerGroup, options: RecreateOptions): Promise<GroupOutcome> {
+async function evictOwned(client: ClusterApi, group: OwnerGroup, options: RecreateOptions): Promise<GroupOutcome> {
   const owner = group.owner!
   const base = {namespace: group.namespace, owner: ownerName(group), pods: group.pods}
   const blocked: string[] = []
@@ -190,7 +190,7 @@ async function evictOwned(client: ClusterClient, group: OwnerGroup, options: Rec
 }
 
 /** Bare pods (--evict-bare): nothing replaces them, so each is waited for only until it is gone. */
-async function evictBare(client: ClusterClient, group: OwnerGroup, options: RecreateOptions): Promise<GroupOutcome> {
+async function evictBare(client: ClusterApi, group: OwnerGroup, options: RecreateOptions): Promise<GroupOutcome> {
   const base = {namespace: group.namespace, owner: ownerName(group), pods: group.pods}
   const blocked: string[] = []
   const removed: string[] = []
@@ -222,7 +222,7 @@ async function evictBare(client: ClusterClient, group: OwnerGroup, options: Recr
   return {...base, status: 'removed', message: done}
 }
 
-export async function recreateGroups(client: ClusterClient, groups: readonly OwnerGroup[], options: RecreateOptions): Promise<RecreateOutcome> {
+export async function recreateGroups(client: ClusterApi, groups: readonly OwnerGroup[], options: RecreateOptions): Promise<RecreateOutcome> {
   const outcomes: GroupOutcome[] = []
   const notes: string[] = []
   const acting = groups.filter((g) => g.action !== 'list').length

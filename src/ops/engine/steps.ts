@@ -3,11 +3,11 @@
 // A writing kind without an undo does not type-check: it must say why it cannot be undone, and such a step
 // is only allowed after the plan's commit point (where nothing is undone any more).
 import type {AccessNeed} from '../../cluster/access.js'
-import type {ClusterClient} from '../../cluster/kube.js'
+import type {ClusterApi} from '../../cluster/kube.js'
 import type {KubeObject, Target} from '../../cluster/types.js'
 
 /** The part of the cluster client the engine and its steps use (a fake of it tests them in-process). */
-export type RepairClient = Pick<ClusterClient, 'target' | 'request' | 'getIfExists' | 'deleteConfirmed' | 'listPages' | 'listAll' | 'watch'>
+export type RepairClient = ClusterApi
 
 /** A step as the plan and the journal hold it: its kind and plain, validated parameters. Never a path or a body. */
 export interface Step {

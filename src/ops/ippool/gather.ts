@@ -1,7 +1,7 @@
 // What ippool fix reads before it decides anything: Calico's configuration through doctor's reads (one way
 // of reading Calico), the API to write through, and everything that holds an address of the pool.
 import {calicoInstall, calicoNodeEnvOf} from '../../calico/install.js'
-import type {ClusterClient} from '../../cluster/kube.js'
+import type {ClusterApi, ClusterClient} from '../../cluster/kube.js'
 import type {IPPoolObject, KubeObject, PodDetail} from '../../cluster/types.js'
 import {gatherFacts, type Fact} from '../../doctor/facts.js'
 import {ClusterUnavailableError, DualstackError, ExitCode} from '../../errors.js'
@@ -30,14 +30,14 @@ function required<T>(fact: Fact<T>, what: string): T {
 }
 
 /** projectcalico.org/v3 when Calico's API server serves IPPools (writes are then validated by Calico), else the CRDs. */
-export async function poolApi(client: ClusterClient): Promise<PoolApi> {
+export async function poolApi(client: ClusterApi): Promise<PoolApi> {
   const v3 = await client.getIfExists<{resources?: Array<{name: string}>}>('/apis/projectcalico.org/v3')
   if (v3?.resources?.some((r) => r.name === 'ippools')) return {apiVersion: 'projectcalico.org/v3', collection: V3_POOLS}
   return {apiVersion: 'crd.projectcalico.org/v1', collection: CRD_POOLS}
 }
 
 /** Every pod holding an address of the CIDR, read page by page (only holders are kept), with their owners. */
-export async function holdersOf(client: ClusterClient, cidr: string, selection: {namespace?: string; labelSelector?: string} = {}): Promise<HolderPod[]> {
+export async function holdersOf(client: ClusterApi, cidr: string, selection: {namespace?: string; labelSelector?: string} = {}): Promise<HolderPod[]> {
   const holders: HolderPod[] = []
   const path = selection.namespace ? `/api/v1/namespaces/${encodeURIComponent(selection.namespace)}/pods` : '/api/v1/pods'
   for await (const page of client.listPages<PodDetail>(path, {labelSelector: selection.labelSelector})) {
@@ -51,7 +51,7 @@ export async function holdersOf(client: ClusterClient, cidr: string, selection: 
 }
 
 /** Pods, nodes' tunnel addresses and IPAM blocks in the pool's range. */
-export async function readImpact(client: ClusterClient, cidr: string): Promise<Impact> {
+export async function readImpact(client: ClusterApi, cidr: string): Promise<Impact> {
   const [holders, blocks, nodes] = await Promise.all([
     holdersOf(client, cidr),
     client.listAll<IpamBlock & KubeObject>('/apis/crd.projectcalico.org/v1/ipamblocks').catch((error: unknown) => ({error: (error as Error).message})),

@@ -11,7 +11,6 @@ import {objectKey, type KindRegistry, type StepContext, type StepKind, type Writ
 import {recreateNeeds} from '../../cluster/access.js'
 import {recreateGroups} from '../recreate.js'
 import {groupsProblem, type OwnerGroup} from '../pods.js'
-import type {ClusterClient} from '../../cluster/kube.js'
 import {holdersOf, readImpact} from './gather.js'
 
 export type PoolApiVersion = 'crd.projectcalico.org/v1' | 'projectcalico.org/v3'
@@ -176,7 +175,7 @@ const createPool: WritingKind<CreatePoolStep> = {
     if (!current) return
     if (current.metadata?.annotations?.[RUN_ANNOTATION] !== ctx.runId) return {message: `IPPool ${step.pool} was not created by this run: left as it is`}
     // Never take a pool away from under running workloads: disable it instead and say what to move.
-    const holders = await holdersOf(ctx.client as ClusterClient, current.spec?.cidr ?? step.spec.cidr ?? '')
+    const holders = await holdersOf(ctx.client, current.spec?.cidr ?? step.spec.cidr ?? '')
     if (holders.length > 0 && !ctx.force) {
       if (originalOf(ctx, step.pool)) {
         throw new StepError(`${holders.length} pod(s) hold addresses of the new IPPool ${step.pool}, so it cannot be replaced by the original; move them (kubectl dualstack pods recreate --in-pool ${step.pool} -A) and run --rollback again, or pass --force`)
@@ -259,7 +258,7 @@ const recreatePods: WritingKind<RecreatePodsStep> = {
   validate: (s) => refProblem(s) ?? groupsProblem(s.groups),
   undo: {irreversible: 'recreated pods keep their new addresses'},
   async apply(step, ctx) {
-    const outcome = await recreateGroups(ctx.client as ClusterClient, step.groups, {deadline: ctx.deadline, readyTimeoutMs: ctx.readyTimeoutMs, stopped: ctx.stopped, onProgress: ctx.onProgress, restartToken: ctx.runId})
+    const outcome = await recreateGroups(ctx.client, step.groups, {deadline: ctx.deadline, readyTimeoutMs: ctx.readyTimeoutMs, stopped: ctx.stopped, onProgress: ctx.onProgress, restartToken: ctx.runId})
     ctx.left.push(...outcome.notes)
     if (outcome.error) throw new StepError(outcome.error)
     const blocked = outcome.outcomes.filter((o) => o.status === 'blocked' || o.status === 'refused')
@@ -283,7 +282,7 @@ const deleteIfUnused: WritingKind<DeleteIfUnusedStep> = {
       throw new StepError(`IPPool ${step.pool} is now ${current.spec?.cidr}${current.spec?.disabled ? '' : ', enabled'}: it was changed since the plan and is not deleted`)
     }
     // Nothing may hold an address of it: pods, node tunnel addresses, IPAM allocations of pods that are gone.
-    const impact = await readImpact(ctx.client as ClusterClient, step.cidr)
+    const impact = await readImpact(ctx.client, step.cidr)
     const holders = impact.pods.length + impact.tunnels.length + impact.leaked.length
     if (holders === 0) {
       await deleteIfThere(ctx, step, current.metadata?.uid)
