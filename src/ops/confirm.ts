@@ -26,9 +26,29 @@ export async function confirm(options: ConfirmOptions): Promise<void> {
       'review the plan (--dry-run), then pass --yes')
   }
   const rl = createInterface({input: process.stdin, output: process.stderr})
+  const asked = new AbortController()
+  // Ctrl-C at the prompt is an interrupt like anywhere else (exit 130, through the interrupt handler);
+  // Ctrl-D (end of input) is an answer that is not the name (exit 2). Nothing has been written either way.
+  let ended: 'interrupted' | 'closed' | undefined
+  rl.on('SIGINT', () => {
+    ended = 'interrupted'
+    asked.abort()
+    process.kill(process.pid, 'SIGINT')
+  })
+  rl.on('close', () => {
+    ended ??= 'closed'
+    asked.abort()
+  })
   try {
     process.stderr.write(`\nThis changes ${options.what} on context "${options.target.context}" (server ${options.target.server}).\n`)
-    const answer = (await rl.question(`Type ${options.expected} to continue: `)).trim()
+    let answer: string
+    try {
+      answer = (await rl.question(`Type ${options.expected} to continue: `, {signal: asked.signal})).trim()
+    } catch (error) {
+      if (ended === 'interrupted') await new Promise(() => {}) // the interrupt handler exits (130)
+      if (ended === 'closed') throw new UsageError(`aborted: no answer (end of input); nothing was changed`, `type ${options.expected} to go ahead, or pass --yes`)
+      throw error
+    }
     if (answer !== options.expected) {
       throw new UsageError(`aborted: "${answer}" is not ${options.expected}; nothing was changed`)
     }

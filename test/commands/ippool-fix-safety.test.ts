@@ -200,4 +200,14 @@ describe('ippool fix at a terminal', () => {
     expect(code).toBe(2)
     expect(sim.server.sim.writes()).toEqual([])
   })
+
+  it('Ctrl-C at the prompt is an interrupt (exit 130), Ctrl-D no answer (exit 2): never an unexpected error, nothing written', async () => {
+    const interrupted = await atTerminal('\x03')
+    expect(interrupted.output).not.toMatch(/unexpected error|\n\s+at /)
+    expect(interrupted.code).toBe(130)
+    const ended = await atTerminal('\x04')
+    expect(ended.output).toContain('error: aborted: no answer (end of input); nothing was changed; type default-ipv6-ippool to go ahead, or pass --yes')
+    expect(ended.code).toBe(2)
+    expect(sim.server.sim.writes()).toEqual([])
+  })
 })

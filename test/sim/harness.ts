@@ -110,7 +110,8 @@ export async function answerAtTerminal(args: string[], prompt: string, answer: s
   while (!output.includes(prompt) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
   // What happens while the user reads the plan (another writer changing the cluster, say).
   await beforeAnswer?.()
-  child.stdin.write(`${answer}\n`)
+  // A control key (Ctrl-C, Ctrl-D) is pressed alone; anything else is typed and Enter pressed.
+  child.stdin.write(/^[\x03\x04]$/.test(answer) ? answer : `${answer}\n`)
   const code = await exited
   child.stdin.end()
   return {code, output}
