@@ -111,7 +111,7 @@ export async function answerAtTerminal(args: string[], prompt: string, answer: s
   // What happens while the user reads the plan (another writer changing the cluster, say).
   await beforeAnswer?.()
   // A control key (Ctrl-C, Ctrl-D) is pressed alone; anything else is typed and Enter pressed.
-  child.stdin.write(answer === "\x03" || answer === "\x04" ? answer : `${answer}\n`)
+  child.stdin.write(answer === '\x03' || answer === '\x04' ? answer : `${answer}\n`)
   const code = await exited
   child.stdin.end()
   return {code, output}
