@@ -45,9 +45,19 @@ export abstract class BaseCommand extends Command {
       line = `unexpected error: ${err.message.split('\n')[0]}; re-run with --verbose and report it`
     }
     process.stderr.write(`error: ${line}\n`)
+    // A script that asked for JSON gets one JSON document whatever happens: the error, as data.
+    if (wantsJson(this.argv)) {
+      process.stdout.write(`${JSON.stringify({error: {message: err instanceof DualstackError ? err.message : line, ...(err instanceof DualstackError && err.hint ? {hint: err.hint} : {}), exitCode: code}}, null, 2)}\n`)
+    }
     if (process.argv.includes('--verbose') || process.env.DEBUG) process.stderr.write(`${err.stack}\n`)
     this.exit(code)
   }
+}
+
+/** Whether the command line asks for JSON output (-o json, --output=json, -ojson, --json). */
+export function wantsJson(argv: readonly string[]): boolean {
+  return argv.some((arg, i) => arg === '--json' || arg === '-ojson' || arg === '-o=json' || arg === '--output=json' ||
+    ((arg === '-o' || arg === '--output') && argv[i + 1] === 'json'))
 }
 
 export abstract class KubeCommand extends BaseCommand {

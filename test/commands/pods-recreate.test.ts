@@ -118,6 +118,15 @@ describe('pods recreate --single-stack', () => {
     expect(podsOf(sim, 'shop', 'one-off')).toHaveLength(0)
   })
 
+  it('-o json is always one JSON document: without --yes and without a terminal it is the error, as data (exit 2)', async () => {
+    const result = await runPlugin(['pods', 'recreate', '--single-stack', '-n', 'shop', '-l', 'app=orphan', '-o', 'json', '--kubeconfig', sim.kubeconfig])
+    expect(result.code).toBe(2)
+    expect(JSON.parse(result.stdout)).toEqual({error: {message: expect.stringContaining('without confirmation: standard input is not a terminal'), hint: 'review the plan (--dry-run), then pass --yes', exitCode: 2}})
+    expect(result.stderr).toMatch(/^error: refusing to change/)
+    const missing = await runPlugin(['pods', 'recreate', '--single-stack', '--output=json', '--kubeconfig', '/nonexistent/kubeconfig'])
+    expect({code: missing.code, error: JSON.parse(missing.stdout).error.exitCode}).toEqual({code: 2, error: 2})
+  })
+
   it('bad usage: neither or both selections, -A with -n, an unknown pool', async () => {
     expect((await runPlugin(['pods', 'recreate', '--kubeconfig', sim.kubeconfig])).code).toBe(2)
     expect((await runPlugin(['pods', 'recreate', '--single-stack', '--in-pool', 'x', '--kubeconfig', sim.kubeconfig])).code).toBe(2)

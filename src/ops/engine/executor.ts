@@ -181,7 +181,7 @@ export class RepairExecutor {
         this.journal.done = i
       }
     } catch (error) {
-      // Still rolling back: only --rollback may finish it (a --resume would drive forward what was being undone).
+      // Still rolling back, as far as it got: --rollback finishes undoing (or --resume drives forward from there).
       this.journal.state = 'rolling-back'
       this.journal.error = `${reason}; rolling back failed too: ${(error as Error).message}`
       await this.released(this.journal)

@@ -138,9 +138,8 @@ export class RepairEngine {
       throw new DualstackError(`the journal in Lease ${this.namespace}/kubectl-dualstack cannot be trusted: ${journal.invalid}; nothing was changed`, ExitCode.ProblemsFound,
         `look at it (kubectl -n ${this.namespace} get lease kubectl-dualstack -o yaml), put things right by hand from the backups, then delete the Lease`)
     }
-    if (journal.state === 'rolling-back' && mode === 'resume') {
-      return {refused: `${this.describe(journal)}: it was rolling back, so it is finished by rolling back`, hint: `kubectl dualstack ${this.definition.command} --rollback`}
-    }
+    // A run stopped while rolling back can go either way: every step reads before it writes, so --resume
+    // drives forward from where the rollback got to, and --rollback finishes undoing.
     return journal
   }
 
