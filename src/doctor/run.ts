@@ -21,7 +21,10 @@ export function selectChecks(only: readonly string[], skipIds: readonly string[]
       throw new UsageError(`unknown check id "${id}"`, `known ids: ${[...known].join(', ')}`)
     }
   }
-  return CHECKS.filter((c) => (only.length === 0 || only.some((p) => matches(c.id, p))) && !skipIds.some((p) => matches(c.id, p)))
+  const selected = CHECKS.filter((c) => (only.length === 0 || only.some((p) => matches(c.id, p))) && !skipIds.some((p) => matches(c.id, p)))
+  // Running nothing and passing would be a green result for a question never asked.
+  if (selected.length === 0) throw new UsageError(`--only ${only.join(',')} and --skip ${skipIds.join(',')} leave no check to run`, 'skip fewer checks than --only selects')
+  return selected
 }
 
 export function runChecks(checks: readonly Check[], facts: Facts): CheckResult[] {

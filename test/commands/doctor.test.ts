@@ -100,6 +100,9 @@ describe('doctor on the runbook RKE 1.18 cluster', () => {
     const unknown = await runPlugin(['doctor', '--only', 'calico.nope', '--kubeconfig', sim.kubeconfig])
     expect(unknown.code).toBe(2)
     expect(unknown.stderr).toMatch(/^error: unknown check id "calico\.nope"; known ids: k8s\.version, /)
+    // A selection that leaves nothing is bad usage, not a pass.
+    const nothing = await runPlugin(['doctor', '--only', 'k8s.version', '--skip', 'k8s', '--kubeconfig', sim.kubeconfig])
+    expect({code: nothing.code, stderr: nothing.stderr}).toEqual({code: 2, stderr: 'error: --only k8s.version and --skip k8s leave no check to run; skip fewer checks than --only selects\n'})
   })
 
   it('-o junit gives one testcase per check', async () => {

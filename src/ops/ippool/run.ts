@@ -161,7 +161,7 @@ export async function runPoolFix(client: ClusterClient, options: RunPoolFixOptio
   // A run in progress, or one left half-done, comes first: never plan over it.
   const engine = new RepairEngine(client, POOL_FIX, gathered.namespace)
   const blocked = await engine.check(options.dryRun)
-  if (blocked) return {...baseReport(client, options.family), message: blocked.refused, hint: blocked.hint}
+  if (blocked) return {...baseReport(client, options.family), pool: gathered.target?.metadata?.name ?? '', message: blocked.refused, hint: blocked.hint}
 
   const plan = planPoolFix(gathered.input)
   if (isRefusal(plan)) return {...baseReport(client, options.family), pool: gathered.target?.metadata?.name ?? '', impact: impactView(gathered.input.impact), message: plan.refused, hint: plan.hint}
