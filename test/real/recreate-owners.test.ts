@@ -38,6 +38,19 @@ function evictions(cluster: RealCluster, since: number): Array<{pod?: string; co
   return cluster.writes().slice(since).filter((e: AuditEvent) => e.objectRef?.subresource === 'eviction').map((e) => ({pod: e.objectRef?.name, code: e.responseStatus?.code}))
 }
 
+/**
+ * Waits (bounded) until `count` pods match `selector` and all are Ready: the controllers make their pods a
+ * moment after start-up, and a pod made after the CNI assigns IPv6 would already be dual-stack.
+ */
+async function untilReady(cluster: RealCluster, namespace: string, selector: string, count: number): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const pods = (await kubectlJson(cluster, 'get', 'pods', '-n', namespace, '-l', selector)).items as Array<{status?: {conditions?: Array<{type: string; status: string}>}}>
+    if (pods.length >= count && pods.every((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))) return
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+  throw new Error(`${count} Ready pod(s) for ${selector} in ${namespace} did not come`)
+}
+
 function replicaSet(name: string, replicas: number): NonNullable<Scenario['objects']>[number] {
   const labels = {app: name}
   return {apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: {name, namespace: 'shop'}, spec: {replicas, selector: {matchLabels: labels},
@@ -53,6 +66,7 @@ describe('pods recreate on a real control plane: the pods of a ReplicaSet of its
       s.unpullableImages = [MISSING]
       s.objects!.push(replicaSet('web', 3), replicaSet('queue', 2))
     })
+    await untilReady(cluster, 'shop', 'app in (web,queue)', 5)
     await enableCniIpv6(cluster)
   }, START_TIMEOUT)
   afterAll(() => cluster?.stop())
@@ -122,6 +136,7 @@ describe('pods recreate on a real control plane: owners whose pods it must not t
         {apiVersion: 'v1', kind: 'Pod', metadata: {name: 'coredns-bare', namespace: 'kube-system', labels: {app: 'coredns-bare'}}, spec: {containers: [{name: 'coredns', image: IMAGE}]}},
       )
     })
+    await untilReady(cluster, 'shop', 'app in (frozen,ledger,late)', 4)
     await enableCniIpv6(cluster)
     // Paused once it runs, as kubectl rollout pause does (a Deployment created paused has no pods at all).
     await kubectl(cluster, 'rollout', 'pause', 'deployment/frozen', '-n', 'shop')
