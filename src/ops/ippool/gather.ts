@@ -12,8 +12,10 @@ import {isRefusal, pickPool, type PlanInput, type Refusal} from './plan.js'
 export const CRD_POOLS = '/apis/crd.projectcalico.org/v1/ippools'
 export const V3_POOLS = '/apis/projectcalico.org/v3/ippools'
 
+export type PoolApiVersion = 'crd.projectcalico.org/v1' | 'projectcalico.org/v3'
+
 export interface PoolApi {
-  apiVersion: 'crd.projectcalico.org/v1' | 'projectcalico.org/v3'
+  apiVersion: PoolApiVersion
   collection: string
 }
 

@@ -6,7 +6,8 @@ import {effectiveSpec, poolDifferences, poolFromEnv, poolProblems, type PoolFiel
 import type {IPPoolObject, IPPoolSpec} from '../../cluster/types.js'
 import {cidrsOverlap, parseCidr, type Family} from '../../net/ip.js'
 import {groupByOwner, type Impact} from '../pods.js'
-import type {PoolApiVersion, PoolStep} from './steps.js'
+import type {PoolApiVersion} from './gather.js'
+import type {PoolStep} from './steps.js'
 
 export type StrategyFlag = 'auto' | 'recreate' | 'migrate'
 export type Strategy = 'none' | 'create' | 'patch' | 'recreate' | 'migrate'

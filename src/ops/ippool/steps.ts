@@ -7,17 +7,14 @@ import {effectiveSpec, explicitPoolSpec, poolDifferences} from '../../calico/poo
 import {ApiError} from '../../errors.js'
 import {parseCidr} from '../../net/ip.js'
 import {restorable, writeBackup} from '../backup.js'
-import {objectKey, type KindRegistry, type StepContext, type StepKind, type WritingKind} from '../engine/steps.js'
+import {objectKey, StepFailure, type KindRegistry, type StepContext, type StepKind, type WritingKind} from '../engine/steps.js'
 import {recreateNeeds} from '../../cluster/access.js'
 import {recreateGroups} from '../recreate.js'
 import {groupsProblem, type OwnerGroup} from '../pods.js'
-import {holdersOf, readImpact} from './gather.js'
+import {CRD_POOLS, holdersOf, readImpact, V3_POOLS, type PoolApiVersion} from './gather.js'
 
-export type PoolApiVersion = 'crd.projectcalico.org/v1' | 'projectcalico.org/v3'
-export const POOL_COLLECTIONS: Record<PoolApiVersion, string> = {
-  'crd.projectcalico.org/v1': '/apis/crd.projectcalico.org/v1/ippools',
-  'projectcalico.org/v3': '/apis/projectcalico.org/v3/ippools',
-}
+/** The collection each pool API writes through (gather.ts's, where the API is chosen). */
+const POOL_COLLECTIONS: Record<PoolApiVersion, string> = {'crd.projectcalico.org/v1': CRD_POOLS, 'projectcalico.org/v3': V3_POOLS}
 /** Marks a pool this run created, so that an undo deletes it and nothing else. */
 export const RUN_ANNOTATION = 'dualstack.kubectl.io/created-by-run'
 
@@ -33,8 +30,6 @@ export type VerifyPoolStep = PoolRef & {kind: 'verify-pool'; spec: IPPoolSpec}
 export type RecreatePodsStep = PoolRef & {kind: 'recreate-pods'; groups: OwnerGroup[]}
 export type DeleteIfUnusedStep = PoolRef & {kind: 'delete-pool-if-unused'; cidr: string}
 export type PoolStep = BackupStep | CreatePoolStep | UpdatePoolStep | DeletePoolStep | VerifyPoolStep | RecreatePodsStep | DeleteIfUnusedStep
-
-class StepError extends Error {}
 
 const collection = (step: PoolRef) => POOL_COLLECTIONS[step.api]
 const poolPath = (step: PoolRef, name = step.pool) => `${collection(step)}/${encodeURIComponent(name)}`
@@ -91,10 +86,10 @@ function originalOf(ctx: StepContext, name: string): IPPoolObject | undefined {
 async function putSpec(ctx: StepContext, step: PoolRef, spec: IPPoolSpec, unchangedFrom: IPPoolSpec | undefined): Promise<'written' | 'already'> {
   for (let attempt = 1; ; attempt++) {
     const current = await getPool(ctx, step)
-    if (!current) throw new StepError(`IPPool ${step.pool} no longer exists`)
+    if (!current) throw new StepFailure(`IPPool ${step.pool} no longer exists`)
     if (poolDifferences(current.spec, spec).length === 0) return 'already'
     if (unchangedFrom && poolDifferences(current.spec, unchangedFrom).length > 0) {
-      throw new StepError(`IPPool ${step.pool} was changed by someone else since the plan was made (now ${specText(effectiveSpec(current.spec) as IPPoolSpec)})`)
+      throw new StepFailure(`IPPool ${step.pool} was changed by someone else since the plan was made (now ${specText(effectiveSpec(current.spec) as IPPoolSpec)})`)
     }
     try {
       // The resourceVersion it was read at makes a concurrent change a 409, not a silent overwrite.
@@ -121,7 +116,7 @@ async function restoreOriginal(ctx: StepContext, step: PoolRef): Promise<string 
   const off = poolDifferences(current.spec, original.spec ?? {})
   if (off.length === 0) return undefined
   if (off.includes('cidr') || off.includes('blockSize')) {
-    throw new StepError(`IPPool ${step.pool} is now ${current.spec?.cidr} (blockSize ${current.spec?.blockSize}) and was not made by this run: it is not replaced; restore it from the backup by hand`)
+    throw new StepFailure(`IPPool ${step.pool} is now ${current.spec?.cidr} (blockSize ${current.spec?.blockSize}) and was not made by this run: it is not replaced; restore it from the backup by hand`)
   }
   await putSpec(ctx, step, original.spec ?? {}, undefined)
   return `put back as it was (${off.map((f) => `${f} ${String(effectiveSpec(original.spec)[f])}`).join(', ')})`
@@ -143,8 +138,8 @@ const backup: StepKind<BackupStep> = {
   validate: validateWith('expect'),
   async apply(step, ctx) {
     const current = await getPool(ctx, step)
-    if (!current) throw new StepError(`IPPool ${step.pool} no longer exists: the cluster changed since the plan was made; run again`)
-    if (poolDifferences(current.spec, step.expect).length > 0) throw new StepError(`IPPool ${step.pool} changed since the plan was made (now ${current.spec?.cidr}); run again`)
+    if (!current) throw new StepFailure(`IPPool ${step.pool} no longer exists: the cluster changed since the plan was made; run again`)
+    if (poolDifferences(current.spec, step.expect).length > 0) throw new StepFailure(`IPPool ${step.pool} changed since the plan was made (now ${current.spec?.cidr}); run again`)
     // Every field written out: kubectl apply's three-way merge keeps a field the file leaves out (disabled: true).
     ctx.originals[poolKey(step.pool)] ??= restorable(current)
     const file = writeBackup(ctx.backupDir, {...current, spec: explicitPoolSpec(current.spec)}, ctx.target)
@@ -165,7 +160,7 @@ const createPool: WritingKind<CreatePoolStep> = {
     if (existing) {
       // Ours from an earlier attempt of this step (a resumed run): done. Anyone else's: not ours to take.
       if (existing.metadata?.annotations?.[RUN_ANNOTATION] === ctx.runId) return {message: 'already created by this run'}
-      throw new StepError(`IPPool ${step.pool} already exists (${existing.spec?.cidr}) and this run did not create it: it is left alone`)
+      throw new StepFailure(`IPPool ${step.pool} already exists (${existing.spec?.cidr}) and this run did not create it: it is left alone`)
     }
     await ctx.client.request('POST', collection(step), {body: {...manifest(step, step.spec), metadata: {name: step.pool, annotations: {[RUN_ANNOTATION]: ctx.runId}}}})
     return undefined
@@ -178,7 +173,7 @@ const createPool: WritingKind<CreatePoolStep> = {
     const holders = await holdersOf(ctx.client, current.spec?.cidr ?? step.spec.cidr ?? '')
     if (holders.length > 0 && !ctx.force) {
       if (originalOf(ctx, step.pool)) {
-        throw new StepError(`${holders.length} pod(s) hold addresses of the new IPPool ${step.pool}, so it cannot be replaced by the original; move them (kubectl dualstack pods recreate --in-pool ${step.pool} -A) and run --rollback again, or pass --force`)
+        throw new StepFailure(`${holders.length} pod(s) hold addresses of the new IPPool ${step.pool}, so it cannot be replaced by the original; move them (kubectl dualstack pods recreate --in-pool ${step.pool} -A) and run --rollback again, or pass --force`)
       }
       await putSpec(ctx, step, {...current.spec, disabled: true}, undefined)
       const names = holders.slice(0, 10).map((p) => `${p.namespace}/${p.name}`).join(', ')
@@ -225,7 +220,7 @@ const deletePool: WritingKind<DeletePoolStep> = {
     const current = await getPool(ctx, step)
     if (!current) return {message: 'already gone'}
     const original = originalOf(ctx, step.pool)
-    if (original && poolDifferences(current.spec, original.spec ?? {}).length > 0) throw new StepError(`IPPool ${step.pool} was changed by someone else since it was backed up`)
+    if (original && poolDifferences(current.spec, original.spec ?? {}).length > 0) throw new StepFailure(`IPPool ${step.pool} was changed by someone else since it was backed up`)
     // The uid precondition: a pool someone re-created under the same name in between is not deleted.
     await deleteIfThere(ctx, step, current.metadata?.uid)
     return undefined
@@ -244,9 +239,9 @@ const verifyPool: StepKind<VerifyPoolStep> = {
   validate: validateWith('spec'),
   async apply(step, ctx) {
     const now = await getPool(ctx, step)
-    if (!now) throw new StepError(`IPPool ${step.pool} is not there`)
+    if (!now) throw new StepFailure(`IPPool ${step.pool} is not there`)
     const off = poolDifferences(now.spec, step.spec)
-    if (off.length > 0) throw new StepError(`IPPool ${step.pool} reads back with ${off.map((f) => `${f} ${String(effectiveSpec(now.spec)[f])}`).join(', ')}`)
+    if (off.length > 0) throw new StepFailure(`IPPool ${step.pool} reads back with ${off.map((f) => `${f} ${String(effectiveSpec(now.spec)[f])}`).join(', ')}`)
   },
 }
 
@@ -260,11 +255,11 @@ const recreatePods: WritingKind<RecreatePodsStep> = {
   async apply(step, ctx) {
     const outcome = await recreateGroups(ctx.client, step.groups, {deadline: ctx.deadline, readyTimeoutMs: ctx.readyTimeoutMs, stopped: ctx.stopped, onProgress: ctx.onProgress, restartToken: ctx.runId})
     ctx.left.push(...outcome.notes)
-    if (outcome.error) throw new StepError(outcome.error)
+    if (outcome.error) throw new StepFailure(outcome.error)
     const blocked = outcome.outcomes.filter((o) => o.status === 'blocked' || o.status === 'refused')
-    if (blocked.length > 0) throw new StepError(`${blocked.length} owner(s) not recreated: ${blocked.map((o) => `${o.owner}: ${o.message}`).join('; ')}`)
+    if (blocked.length > 0) throw new StepFailure(`${blocked.length} owner(s) not recreated: ${blocked.map((o) => `${o.owner}: ${o.message}`).join('; ')}`)
     const skipped = outcome.outcomes.filter((o) => o.status === 'skipped')
-    if (skipped.length > 0) throw new StepError(`${skipped.length} owner(s) not recreated: ${skipped[0]!.message}`)
+    if (skipped.length > 0) throw new StepFailure(`${skipped.length} owner(s) not recreated: ${skipped[0]!.message}`)
   },
 }
 
@@ -279,7 +274,7 @@ const deleteIfUnused: WritingKind<DeleteIfUnusedStep> = {
     if (!current) return {message: 'already gone'}
     // Only the pool this run disabled (or found disabled): same range, still disabled.
     if (parseCidr(current.spec?.cidr ?? '')?.text !== parseCidr(step.cidr)?.text || current.spec?.disabled !== true) {
-      throw new StepError(`IPPool ${step.pool} is now ${current.spec?.cidr}${current.spec?.disabled ? '' : ', enabled'}: it was changed since the plan and is not deleted`)
+      throw new StepFailure(`IPPool ${step.pool} is now ${current.spec?.cidr}${current.spec?.disabled ? '' : ', enabled'}: it was changed since the plan and is not deleted`)
     }
     // Nothing may hold an address of it: pods, node tunnel addresses, IPAM allocations of pods that are gone.
     const impact = await readImpact(ctx.client, step.cidr)
