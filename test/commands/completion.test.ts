@@ -4,6 +4,7 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
+import {shellCommand} from '../shells.js'
 import {PLUGIN, ROOT, run, runPlugin, startSim, testEnv, type RunResult, type RunningSim} from '../sim/harness.js'
 
 const BIN = path.join(ROOT, 'bin')
@@ -112,13 +113,15 @@ describe('completion scripts for kubectl-dualstack run directly', () => {
   })
 
   it('fish: completes commands with their descriptions', async () => {
-    const result = await run('fish', ['-c', `source ${scripts.fish}; complete -C 'kubectl-dualstack pod-ips -o j'; complete -C 'kubectl-dualstack calico'`], env())
+    const fish = shellCommand('fish')
+    const result = await run(fish.binary, ['-c', `${fish.prelude}source ${scripts.fish}; complete -C 'kubectl-dualstack pod-ips -o j'; complete -C 'kubectl-dualstack calico'`], {...env(), ...fish.env})
     expect(result.stderr).toBe('')
     expect(result.stdout).toBe('json\ncalico-restart\tRestart calico-node node by node (each waited for until Ready), then calico-kube-controllers\n')
   })
 
   it('zsh: the script parses, and defines the function and the compdef', async () => {
-    const result = await run('zsh', ['-c', `autoload -U compinit && compinit -u -D && source ${scripts.zsh} && whence -w _kubectl_dualstack && echo $_comps[kubectl-dualstack]`], env())
+    const zsh = shellCommand('zsh')
+    const result = await run(zsh.binary, ['-c', `${zsh.prelude}autoload -U compinit && compinit -u -D && source ${scripts.zsh} && whence -w _kubectl_dualstack && echo $_comps[kubectl-dualstack]`], {...env(), ...zsh.env})
     expect(result).toEqual({code: 0, stdout: '_kubectl_dualstack: function\n_kubectl_dualstack\n', stderr: ''})
   })
 

@@ -176,7 +176,6 @@ export class RealCluster {
     const started = Date.now()
     const binaries = await ensureControlPlane(this.version, this.log)
     const manifests = calicoManifests()
-    this.ports = {etcdClient: await freePort(), etcdPeer: await freePort(), apiserver: await freePort()}
     mkdirSync(path.join(this.dir, 'logs'))
     this.kubectlCache = path.join(this.dir, 'kubectl-cache')
 
@@ -202,29 +201,34 @@ export class RealCluster {
     }))
 
     const etcdData = path.join(this.dir, 'etcd')
-    this.commands.set('etcd', {binary: binaries.etcd, args: [
-      '--name', 'default', '--data-dir', etcdData, '--unsafe-no-fsync', '--log-level', 'warn',
-      '--listen-client-urls', `http://127.0.0.1:${this.ports.etcdClient}`, '--advertise-client-urls', `http://127.0.0.1:${this.ports.etcdClient}`,
-      '--listen-peer-urls', `http://127.0.0.1:${this.ports.etcdPeer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${this.ports.etcdPeer}`,
-      '--initial-cluster', `default=http://127.0.0.1:${this.ports.etcdPeer}`, '--listen-metrics-urls', '']})
-    await this.launch('etcd')
-    await this.waitFor('etcd', () => etcdHealthy(this.ports.etcdClient))
+    await this.startListening('etcd', async () => {
+      this.ports.etcdClient = await freePort()
+      this.ports.etcdPeer = await freePort()
+      // A member that failed to bind may have written its data: a new one starts from nothing.
+      rmSync(etcdData, {recursive: true, force: true})
+      this.commands.set('etcd', {binary: binaries.etcd, args: [
+        '--name', 'default', '--data-dir', etcdData, '--unsafe-no-fsync', '--log-level', 'warn',
+        '--listen-client-urls', `http://127.0.0.1:${this.ports.etcdClient}`, '--advertise-client-urls', `http://127.0.0.1:${this.ports.etcdClient}`,
+        '--listen-peer-urls', `http://127.0.0.1:${this.ports.etcdPeer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${this.ports.etcdPeer}`,
+        '--initial-cluster', `default=http://127.0.0.1:${this.ports.etcdPeer}`, '--listen-metrics-urls', '']})
+    }, () => this.waitFor('etcd', () => etcdHealthy(this.ports.etcdClient)))
 
     const s = this.options.scenario
     const pki = path.join(this.dir, 'pki')
-    this.commands.set('kube-apiserver', {binary: binaries.controlPlane, args: [
-      '--etcd-servers', `http://127.0.0.1:${this.ports.etcdClient}`,
-      '--bind-address', '127.0.0.1', '--advertise-address', '127.0.0.1', '--secure-port', String(this.ports.apiserver), '--cert-dir', pki,
-      '--token-auth-file', path.join(this.dir, 'tokens.csv'), '--authorization-mode', 'Node,RBAC',
-      '--service-cluster-ip-range', s.serviceCIDRs.join(','),
-      '--service-account-key-file', path.join(this.dir, 'sa.pub'), '--service-account-signing-key-file', path.join(this.dir, 'sa.key'),
-      '--service-account-issuer', 'https://kubernetes.default.svc.cluster.local',
-      '--allow-privileged=true', '--kubelet-preferred-address-types', 'Hostname',
-      '--audit-log-path', path.join(this.dir, 'audit.log'), '--audit-policy-file', path.join(this.dir, 'audit-policy.yaml'), '--audit-log-mode', 'blocking',
-      '--profiling=false', '--v', '1']})
-    await this.launch('kube-apiserver')
-    this.server = `https://127.0.0.1:${this.ports.apiserver}`
-    await this.apiserverReady()
+    await this.startListening('kube-apiserver', async () => {
+      this.ports.apiserver = await freePort()
+      this.server = `https://127.0.0.1:${this.ports.apiserver}`
+      this.commands.set('kube-apiserver', {binary: binaries.controlPlane, args: [
+        '--etcd-servers', `http://127.0.0.1:${this.ports.etcdClient}`,
+        '--bind-address', '127.0.0.1', '--advertise-address', '127.0.0.1', '--secure-port', String(this.ports.apiserver), '--cert-dir', pki,
+        '--token-auth-file', path.join(this.dir, 'tokens.csv'), '--authorization-mode', 'Node,RBAC',
+        '--service-cluster-ip-range', s.serviceCIDRs.join(','),
+        '--service-account-key-file', path.join(this.dir, 'sa.pub'), '--service-account-signing-key-file', path.join(this.dir, 'sa.key'),
+        '--service-account-issuer', 'https://kubernetes.default.svc.cluster.local',
+        '--allow-privileged=true', '--kubelet-preferred-address-types', 'Hostname',
+        '--audit-log-path', path.join(this.dir, 'audit.log'), '--audit-policy-file', path.join(this.dir, 'audit-policy.yaml'), '--audit-log-mode', 'blocking',
+        '--profiling=false', '--v', '1']})
+    }, () => this.apiserverReady())
     this.ca = readFileSync(path.join(pki, 'apiserver.crt'), 'utf8')
     this.kubeconfig = this.writeKubeconfig('kubeconfig')
     const setupKubeconfig = this.writeKubeconfig('setup.kubeconfig', {user: SETUP})
@@ -308,6 +312,28 @@ export class RealCluster {
     child.on('exit', (code, signal) => {
       if (!this.stopped && this.processes.get(component) === child) this.log(`${component} exited (${code ?? signal}); its log: ${path.join(this.dir, 'logs', `${component}.log`)}`)
     })
+  }
+
+  /**
+   * Starts a component that listens on ports chosen here. A port found free may be taken by another process (tests run in
+   * parallel, and outgoing connections use the same range) before the component binds it: then it starts again on new ports.
+   */
+  private async startListening(component: Component, choosePorts: () => Promise<void>, ready: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      await choosePorts()
+      await this.launch(component)
+      try {
+        await ready()
+        return
+      } catch (error) {
+        const child = this.processes.get(component)!
+        await exited(child, 5000)
+        const log = readFileSync(path.join(this.dir, 'logs', `${component}.log`), 'utf8')
+        if (attempt >= 3 || !/address already in use/.test(log)) throw error
+        this.log(`${component} found its port taken; starting it again on new ports`)
+        writeFileSync(path.join(this.dir, 'logs', `${component}.log`), '')
+      }
+    }
   }
 
   private async launchExecServer(): Promise<number> {
