@@ -33,6 +33,11 @@ export function apiErrorFromStatus(code: number, text: string, method: string, a
         'refresh the token, certificate or exec plugin of that kubeconfig user',
       )
     case 403: {
+      // No token, certificate or exec plugin: the server took the request as system:anonymous.
+      if (/User "system:anonymous"/.test(said)) {
+        return new ApiError(`forbidden: the request carried no credentials, so the API server took it as system:anonymous: ${said} (${where(target)})`, code, status.reason, ExitCode.ClusterUnavailable,
+          `give the kubeconfig user "${target.user}" a token, client certificate or exec plugin (or pass --token), or use a context that has one`)
+      }
       const role = shippedRoleFor(said)
       return new ApiError(`forbidden: ${said} (${where(target)})`, code, status.reason, ExitCode.ClusterUnavailable,
         `${role ? `the ClusterRole ${role.name} (${role.file}) grants it: ask a cluster admin to bind it to that user` : 'ask a cluster admin for that permission'}, or use a context whose user has it (check with: kubectl auth can-i)`)
@@ -95,7 +100,10 @@ function rootCause(error: unknown): {code?: string; name?: string; message: stri
 
 /** The code of the socket error under what fetch threw (ECONNRESET...), for the retry policy. */
 export function transportCode(error: unknown): string | undefined {
-  return rootCause(error).code
+  const cause = rootCause(error)
+  // undici reports an HTTP/2 GOAWAY (the API server ends unauthenticated clients' connections so) as
+  // UND_ERR_INFO or UND_ERR_SOCKET: a code of its own, so that a read is tried again on a new connection.
+  return /GOAWAY/.test(cause.message) ? 'GOAWAY' : cause.code
 }
 
 export function transportError(error: unknown, target: Target, timeoutMs: number): DualstackError {
@@ -120,6 +128,9 @@ export function transportError(error: unknown, target: Target, timeoutMs: number
   }
   if (cause.code && TLS_CODES.has(cause.code)) {
     return new ClusterUnavailableError(`TLS handshake with the API server failed: ${cause.message} (${at})`, "check the cluster's certificate-authority in the kubeconfig")
+  }
+  if (/GOAWAY/.test(cause.message)) {
+    return new ClusterUnavailableError(`the API server ended the connection (HTTP/2 GOAWAY) (${at})`, 'retry; the server does this to clients without credentials, and while it restarts or sheds load')
   }
   if (cause.code === 'ECONNRESET' || cause.code === 'UND_ERR_SOCKET' || cause.code === 'EPIPE') {
     return new ClusterUnavailableError(`the API server closed the connection (${at})`, 'retry; if it keeps happening check the API server and any proxy in between')

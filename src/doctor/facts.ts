@@ -143,6 +143,17 @@ async function readKubeletGates(client: ClusterClient, options: GatherOptions, v
   }))
 }
 
+/**
+ * A user who may read nothing (no credentials: system:anonymous, or no role bound) gets one line and exit 3,
+ * not every check in error: the first refusal, with the role or credentials that fix it.
+ */
+function refuseIfNothingReadable(facts: Array<Fact<unknown>>): void {
+  const attempted = facts.filter((f) => f !== NOT_GATHERED)
+  if (attempted.length === 0 || attempted.some((f) => f.ok)) return
+  const refusal = attempted.map((f) => (f.ok ? undefined : f.cause)).find((cause) => cause instanceof ApiError && (cause.code === 401 || cause.code === 403))
+  if (refusal && attempted.every((f) => !f.ok && f.cause instanceof ApiError && (f.cause.code === 401 || f.cause.code === 403))) throw refusal
+}
+
 export async function gatherFacts(client: ClusterClient, options: GatherOptions): Promise<Facts> {
   // The one read that must succeed: without it nothing else can be said (exit 3).
   const versionInfo = await client.request<{gitVersion: string}>('GET', '/version')
@@ -204,6 +215,9 @@ export async function gatherFacts(client: ClusterClient, options: GatherOptions)
   ])
 
   const workloads: Facts['workloads'] = pods.ok ? {ok: true, value: pods.value.workloads} : pods
+  // The reads every check stands on. (The Service probe is a dry-run write whose refusals are a finding; an
+  // API group's discovery, as for the operator's Installation, is open to every authenticated user.)
+  refuseIfNothingReadable([nodes, pods, daemonSets, configMaps, dnsService])
 
   return {target: client.target, version, nodes, systemPods, workloads, daemonSets, configMaps, ipPools, installation, dnsService, serviceProbe, forwarding, kubeletFeatureGates}
 }

@@ -1,5 +1,6 @@
 // How transport failures read: a timeout the user set says so; undici's own limits do not pretend to be it.
-import {transportError} from '../../src/cluster/errors.js'
+import {transportCode, transportError} from '../../src/cluster/errors.js'
+import {retryDelay} from '../../src/cluster/retry.js'
 
 const target = {context: 'prod', server: 'https://10.0.0.1:6443', namespace: 'default', user: 'admin'}
 const wrapped = (cause: Record<string, unknown>) => Object.assign(new TypeError('fetch failed'), {cause})
@@ -17,5 +18,14 @@ describe('transport errors', () => {
   it('undici\'s response timeout says the server did not answer', () => {
     expect(transportError(wrapped({code: 'UND_ERR_HEADERS_TIMEOUT', message: 'Headers Timeout Error'}), target, 0).message)
       .toBe('the API server did not answer in time (context "prod", server https://10.0.0.1:6443)')
+  })
+  it('an HTTP/2 GOAWAY (how the API server ends an anonymous client\'s connection) is tried again for reads, on a new connection', () => {
+    for (const cause of [{code: 'UND_ERR_INFO', message: 'HTTP/2: "GOAWAY" frame received with code 0'}, {code: 'UND_ERR_SOCKET', message: 'HTTP/2: "GOAWAY" frame received with code 2'}]) {
+      const thrown = wrapped(cause)
+      expect(transportCode(thrown)).toBe('GOAWAY')
+      expect(retryDelay({method: 'GET', transportCode: transportCode(thrown)}, 1, 0)).toBeGreaterThan(0)
+      expect(retryDelay({method: 'POST', transportCode: transportCode(thrown)}, 1, 0)).toBeUndefined()
+      expect(transportError(thrown, target, 0).message).toBe('the API server ended the connection (HTTP/2 GOAWAY) (context "prod", server https://10.0.0.1:6443)')
+    }
   })
 })
