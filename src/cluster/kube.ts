@@ -138,7 +138,6 @@ export class ClusterClient {
   readonly target: Target
   private readonly kc: KubeConfig
   private readonly timeoutMs: number
-  private execClient?: Exec
   private execAgent?: https.Agent
   // client-node makes a new undici Agent (a new TLS connection) for every request it authenticates; its TLS
   // settings are the context's, so the first one is kept and its connection reused, as kubectl does.
@@ -289,7 +288,9 @@ export class ClusterClient {
     const stderr = collector()
     return new Promise<ExecResult>((resolve, reject) => {
       let settled = false
-      let socket: {close(): void} | undefined
+      // This exec's WebSocket from the moment it is made: an upgrade the server never answers is ended with
+      // it, or its open socket would keep the process alive after the command is done.
+      let socket: WebSocket | undefined
       // Output frames may still be in flight behind the status frame: the result settles when the socket closes.
       let exitCode: number | undefined
       const finish = (result: ExecResult | Error) => {
@@ -300,7 +301,7 @@ export class ClusterClient {
         else resolve(result)
       }
       const timer = setTimeout(() => {
-        socket?.close()
+        socket?.terminate()
         finish({exitCode: -1, stdout: stdout.text(), stderr: stderr.text(), timedOut: true})
       }, timeoutMs)
       const onStatus = (status: V1Status) => {
@@ -308,10 +309,14 @@ export class ClusterClient {
         if (Number.isNaN(code)) finish(new ApiError(`exec in ${namespace}/${pod} failed: ${status.message ?? status.reason}`, 500, status.reason, ExitCode.ProblemsFound))
         else exitCode = code
       }
-      this.execClient ??= new Exec(this.kc, new WebSocketHandler(this.kc, (uri, protocols, opts) => this.execSocket(uri, protocols, opts)))
-      this.execClient.exec(namespace, pod, container, argv, stdout.stream, stderr.stream, null, false, onStatus)
+      const handler = new WebSocketHandler(this.kc, (uri, protocols, opts) => {
+        socket = this.execSocket(uri, protocols, opts)
+        // Made after the timeout (client-node's credentials were slow): ended at once.
+        if (settled) socket.terminate()
+        return socket
+      })
+      new Exec(this.kc, handler).exec(namespace, pod, container, argv, stdout.stream, stderr.stream, null, false, onStatus)
         .then((ws) => {
-          socket = ws
           ws.on('close', () => finish(exitCode === undefined
             ? new ApiError(`exec in ${namespace}/${pod} ended without an exit status`, 500, undefined, ExitCode.ProblemsFound)
             : {exitCode, stdout: stdout.text(), stderr: stderr.text(), timedOut: false}))

@@ -43,3 +43,21 @@ describe('waiting for pods', () => {
     expect(requests('list', 'default').length - listsBefore).toBeGreaterThanOrEqual(2)
   })
 })
+
+describe('an exec that is never answered', () => {
+  let sim: RunningSim
+  beforeAll(async () => {
+    sim = await startSim('healthy-dual-stack')
+  })
+  afterAll(() => sim.stop())
+
+  it('doctor reports the exec timed out and exits: nothing of the exec outlives the command', async () => {
+    sim.server.sim.faults = [{verb: 'exec', hang: true, hits: 0}]
+    const started = Date.now()
+    const result = await runPlugin(['doctor', '--only', 'node.ipv6-forwarding', '--exec-timeout', '1s', '--kubeconfig', sim.kubeconfig])
+    expect(result.stdout).toMatch(/exec timed out after 1s/)
+    expect(result.code).toBe(1)
+    // The run's own timeout (60 s) would end a hung process with code 128.
+    expect(Date.now() - started).toBeLessThan(15_000)
+  })
+})

@@ -55,6 +55,8 @@ export interface FaultSpec {
   latencyMs?: number
   /** Close the connection without answering. */
   drop?: boolean
+  /** Keep the connection open and never answer (an exec whose kubelet or proxy holds the upgrade). */
+  hang?: boolean
   /** Only the first N matching requests are affected. */
   times?: number
   /** The first N matching requests pass untouched (to hit a later step). */

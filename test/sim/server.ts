@@ -544,6 +544,8 @@ export class SimServer {
       if (!route || route.type.kind !== 'Pod' || route.subresource !== 'exec') throw errors.pathNotFound()
       const fault = this.sim.fault('exec', 'pods', parsed.user?.name)
       if (fault?.code) throw new SimError({kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `injected fault: HTTP ${fault.code}`, reason: 'InternalError', code: fault.code})
+      // hang: the upgrade is never answered; the socket stays open until the client gives up (or the server stops).
+      if (fault?.hang) return
       if (!parsed.user) throw errors.unauthorized()
       this.sim.authorize(parsed.user, 'create', route.type, 'exec', route.namespace, route.name)
       const pod = this.sim.store.mustGet(route.type, route.namespace, route.name!)
