@@ -3,6 +3,7 @@
 import {Command, Flags} from '@oclif/core'
 
 import type {ClusterClient} from './cluster/kube.js'
+import type {ConnectionFlags} from './cluster/types.js'
 import {DualstackError, ExitCode} from './errors.js'
 import {colourWanted, makeTheme, type Theme} from './render/theme.js'
 
@@ -15,6 +16,33 @@ export const kubeFlags = {
     default: '0',
     helpGroup: 'KUBECTL',
   }),
+  cluster: Flags.string({description: 'The kubeconfig cluster to use (instead of the context\'s)', helpGroup: 'KUBECTL'}),
+  user: Flags.string({description: 'The kubeconfig user to use (instead of the context\'s)', helpGroup: 'KUBECTL'}),
+  server: Flags.string({char: 's', description: 'The address and port of the Kubernetes API server', helpGroup: 'KUBECTL'}),
+  token: Flags.string({description: 'Bearer token for authentication to the API server', helpGroup: 'KUBECTL'}),
+  'certificate-authority': Flags.string({description: 'Path to a cert file for the certificate authority', helpGroup: 'KUBECTL'}),
+  'client-certificate': Flags.string({description: 'Path to a client certificate file for TLS', helpGroup: 'KUBECTL'}),
+  'client-key': Flags.string({description: 'Path to a client key file for TLS', helpGroup: 'KUBECTL'}),
+  'insecure-skip-tls-verify': Flags.boolean({description: 'Do not check the server\'s certificate (insecure)', helpGroup: 'KUBECTL'}),
+  'tls-server-name': Flags.string({description: 'Server name to use for server certificate validation', helpGroup: 'KUBECTL'}),
+  as: Flags.string({description: 'Username to impersonate for the operation', helpGroup: 'KUBECTL'}),
+  'as-group': Flags.string({description: 'Group to impersonate for the operation (repeat for several)', multiple: true, helpGroup: 'KUBECTL'}),
+  'as-uid': Flags.string({description: 'UID to impersonate for the operation', helpGroup: 'KUBECTL'}),
+}
+
+/** kubectl's connection flags, as parsed, in the shape the cluster module takes. */
+export type KubeFlagValues = {kubeconfig?: string; context?: string; namespace?: string; 'request-timeout'?: string; cluster?: string; user?: string; server?: string;
+  token?: string; 'certificate-authority'?: string; 'client-certificate'?: string; 'client-key'?: string; 'insecure-skip-tls-verify'?: boolean;
+  'tls-server-name'?: string; as?: string; 'as-group'?: string[]; 'as-uid'?: string}
+
+export function connectionFlags(flags: KubeFlagValues): ConnectionFlags {
+  return {
+    kubeconfig: flags.kubeconfig, context: flags.context, namespace: flags.namespace, requestTimeout: flags['request-timeout'],
+    cluster: flags.cluster, user: flags.user, server: flags.server, token: flags.token,
+    certificateAuthority: flags['certificate-authority'], clientCertificate: flags['client-certificate'], clientKey: flags['client-key'],
+    insecureSkipTlsVerify: flags['insecure-skip-tls-verify'], tlsServerName: flags['tls-server-name'],
+    as: flags.as, asGroup: flags['as-group'], asUid: flags['as-uid'],
+  }
 }
 
 export abstract class BaseCommand extends Command {
@@ -62,13 +90,8 @@ export function wantsJson(argv: readonly string[]): boolean {
 
 export abstract class KubeCommand extends BaseCommand {
   /** client-node is loaded here, on first use: commands that never reach a cluster (lint, --help) start faster. */
-  protected async connect(flags: {kubeconfig?: string; context?: string; namespace?: string; 'request-timeout'?: string}): Promise<ClusterClient> {
+  protected async connect(flags: KubeFlagValues): Promise<ClusterClient> {
     const {ClusterClient} = await import('./cluster/kube.js')
-    return ClusterClient.connect({
-      kubeconfig: flags.kubeconfig,
-      context: flags.context,
-      namespace: flags.namespace,
-      requestTimeout: flags['request-timeout'],
-    })
+    return ClusterClient.connect(connectionFlags(flags))
   }
 }

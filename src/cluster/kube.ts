@@ -13,7 +13,7 @@ import {Writable} from 'node:stream'
 import {homedir} from 'node:os'
 import path from 'node:path'
 import tls from 'node:tls'
-import {fetch} from 'undici'
+import {Agent as UndiciAgent, request as httpRequest} from 'undici'
 import WebSocket from 'ws'
 
 import {ApiError, ClusterUnavailableError, DualstackError, ExitCode, UsageError} from '../errors.js'
@@ -46,6 +46,7 @@ export const PAGE_SIZE = 500
 interface LoadedConfig {
   kc: KubeConfig
   target: Target
+  impersonation: Array<[string, string]>
 }
 
 /** The kubeconfig files kubectl would read, in order: --kubeconfig, else $KUBECONFIG's list, else ~/.kube/config. */
@@ -92,11 +93,31 @@ export function kubeconfigContextNames(kubeconfig: string | undefined): string[]
   return files.length === 0 ? [] : mergeKubeconfigs(files).getContexts().map((c) => c.name)
 }
 
+/** kubectl's refusals of flags that contradict each other (its own wording, where it has one). */
+function checkConnectionFlags(flags: ConnectionFlags): void {
+  if (((flags.asGroup?.length ?? 0) > 0 || flags.asUid) && !flags.as) {
+    throw new UsageError('requesting uid or groups impersonation without user impersonation is not allowed', 'add --as USER')
+  }
+  if (flags.insecureSkipTlsVerify && flags.certificateAuthority) {
+    throw new UsageError('specifying a root certificates file with the insecure flag is not allowed', 'pass --certificate-authority or --insecure-skip-tls-verify, not both')
+  }
+  if (flags.server !== undefined && !/^https?:\/\/[^/]/.test(flags.server)) {
+    throw new UsageError(`--server ${JSON.stringify(flags.server)} is not a URL`, 'pass the API server as https://HOST:PORT')
+  }
+  for (const [flag, file] of [['--certificate-authority', flags.certificateAuthority], ['--client-certificate', flags.clientCertificate], ['--client-key', flags.clientKey]] as const) {
+    if (file !== undefined && !existsSync(file)) throw new UsageError(`${flag} ${file}: no such file`, `check the path given to ${flag}`)
+  }
+}
+
 export function loadKubeConfig(flags: ConnectionFlags): LoadedConfig {
+  checkConnectionFlags(flags)
   const files = kubeconfigFiles(flags.kubeconfig)
   let kc: KubeConfig
   if (files.length > 0) {
     kc = mergeKubeconfigs(files)
+  } else if (flags.server) {
+    // As kubectl: --server (with --token or certificates) is a connection by itself, without a kubeconfig.
+    kc = new KubeConfig()
   } else if (process.env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT_TOKEN)) {
     kc = new KubeConfig()
     kc.loadFromCluster()
@@ -107,18 +128,64 @@ export function loadKubeConfig(flags: ConnectionFlags): LoadedConfig {
     )
   }
   const contextName = flags.context || kc.getCurrentContext()
-  if (!contextName) {
+  let context: Context | undefined
+  if (contextName) {
+    context = kc.getContextObject(contextName) ?? undefined
+    if (!context) throw new UsageError(`context "${contextName}" not found in the kubeconfig`, 'see: kubectl config get-contexts')
+  } else if (!flags.server) {
     throw new UsageError('the kubeconfig has no current context', 'pass --context NAME (see: kubectl config get-contexts)')
   }
-  const context = kc.getContextObject(contextName)
-  if (!context) {
-    throw new UsageError(`context "${contextName}" not found in the kubeconfig`, 'see: kubectl config get-contexts')
+  const clusterName = flags.cluster || context?.cluster || ''
+  const cluster = clusterName ? kc.getCluster(clusterName) : null
+  if (flags.cluster && !cluster) throw new UsageError(`cluster "${flags.cluster}" not found in the kubeconfig`, 'see: kubectl config get-clusters')
+  if (!cluster && !flags.server) throw new UsageError(`context "${contextName}" names cluster "${clusterName}", which the kubeconfig does not define`, 'fix the kubeconfig')
+  const userName = flags.user || context?.user || ''
+  const user = userName ? kc.getUser(userName) : null
+  if (flags.user && !user) throw new UsageError(`user "${flags.user}" not found in the kubeconfig`, 'see: kubectl config get-users')
+
+  // The flags override the kubeconfig's fields one by one, as kubectl's do.
+  const insecure = flags.insecureSkipTlsVerify === true
+  const caFromFlag = flags.certificateAuthority !== undefined || insecure
+  const effectiveCluster: Cluster = {
+    name: clusterName || 'from-flags',
+    server: flags.server ?? cluster!.server,
+    caData: caFromFlag ? undefined : cluster?.caData,
+    caFile: caFromFlag ? flags.certificateAuthority : cluster?.caFile,
+    skipTLSVerify: insecure || (cluster?.skipTLSVerify ?? false),
+    tlsServerName: flags.tlsServerName ?? cluster?.tlsServerName,
+    proxyUrl: cluster?.proxyUrl,
   }
-  kc.setCurrentContext(contextName)
-  const cluster = kc.getCluster(context.cluster)
-  if (!cluster) throw new UsageError(`context "${contextName}" names cluster "${context.cluster}", which the kubeconfig does not define`, 'fix the kubeconfig')
-  const namespace = flags.namespace || context.namespace || 'default'
-  return {kc, target: {context: contextName, server: cluster.server, namespace, user: context.user}}
+  const tokenFromFlag = flags.token !== undefined
+  const effectiveUser: User = {
+    ...(user ?? {}),
+    name: userName || 'from-flags',
+    // --token replaces how the user authenticates (no exec plugin or auth provider is run for it).
+    ...(tokenFromFlag ? {token: flags.token, exec: undefined, authProvider: undefined} : {}),
+    ...(flags.clientCertificate !== undefined ? {certFile: flags.clientCertificate, certData: undefined} : {}),
+    ...(flags.clientKey !== undefined ? {keyFile: flags.clientKey, keyData: undefined} : {}),
+    ...(flags.as !== undefined ? {impersonateUser: flags.as} : {}),
+  }
+  if (/^http:\/\//i.test(effectiveCluster.server) && !effectiveCluster.skipTLSVerify) {
+    // client-node refuses it while it gets the credentials, which read as if the credentials were wrong.
+    throw new UsageError(`the API server address ${effectiveCluster.server} is plain HTTP: the credentials would go unencrypted`,
+      'use its https:// address (--server or the kubeconfig cluster); --insecure-skip-tls-verify allows plain HTTP')
+  }
+  const name = contextName || 'from-flags'
+  const effective = new KubeConfig()
+  effective.loadFromOptions({
+    clusters: [effectiveCluster],
+    users: [effectiveUser],
+    contexts: [{name, cluster: effectiveCluster.name, user: effectiveUser.name, namespace: context?.namespace}],
+    currentContext: name,
+  })
+  const namespace = flags.namespace || context?.namespace || 'default'
+  return {kc: effective, target: {context: name, server: effectiveCluster.server, namespace, user: userName || '(from flags)'},
+    impersonation: impersonationHeaders(flags)}
+}
+
+/** The impersonation headers client-node does not set: groups (one header each) and the uid. */
+function impersonationHeaders(flags: ConnectionFlags): Array<[string, string]> {
+  return [...(flags.asGroup ?? []).map((group): [string, string] => ['Impersonate-Group', group]), ...(flags.asUid ? [['Impersonate-Uid', flags.asUid] as [string, string]] : [])]
 }
 
 export interface WatchEvent<T> {
@@ -138,6 +205,7 @@ export class ClusterClient {
   readonly target: Target
   private readonly kc: KubeConfig
   private readonly timeoutMs: number
+  private readonly impersonation: Array<[string, string]>
   private execAgent?: https.Agent
   // client-node makes a new undici Agent (a new TLS connection) for every request it authenticates; its TLS
   // settings are the context's, so the first one is kept and its connection reused, as kubectl does.
@@ -147,6 +215,7 @@ export class ClusterClient {
   private constructor(loaded: LoadedConfig, timeoutMs: number) {
     this.kc = loaded.kc
     this.target = loaded.target
+    this.impersonation = loaded.impersonation
     this.timeoutMs = timeoutMs
   }
 
@@ -170,8 +239,39 @@ export class ClusterClient {
         'check the kubeconfig user (its exec plugin, token or certificate)',
       )
     }
-    this.dispatcher ??= ctx.getDispatcher()
+    this.dispatcher ??= this.impersonatesGroups() ? this.http1Dispatcher() ?? ctx.getDispatcher() : ctx.getDispatcher()
     return {url, headers: {...ctx.getHeaders(), Accept: 'application/json'}}
+  }
+
+  private impersonatesGroups(): boolean {
+    return this.impersonation.filter(([header]) => header === 'Impersonate-Group').length > 1
+  }
+
+  /**
+   * The context's TLS settings on an HTTP/1.1 connection. Node's HTTP/2 joins the values of a header given
+   * more than once into one "a, b" field, which the API server reads as a single group; HTTP/1.1 sends one
+   * line per value, as kubectl does over either. undefined for a proxy's dispatcher (left as client-node makes it).
+   */
+  private http1Dispatcher(): UndiciAgent | undefined {
+    const options: https.AgentOptions = {}
+    this.kc.applyToHTTPSOptions(options as https.RequestOptions)
+    const made = this.kc.createDispatcherOptions(this.kc.getCurrentCluster(), options)
+    if (made.type === 'agent') return new UndiciAgent({connect: made.connect, allowH2: false})
+    if (made.type === 'none') return new UndiciAgent({allowH2: false})
+    return undefined
+  }
+
+  /**
+   * The headers with the impersonated groups, one header line each: a fetch would join them into one
+   * "a, b" value whatever the protocol. (undici's request, not fetch, for that.)
+   */
+  private withImpersonation(headers: Record<string, string>): Record<string, string | string[]> {
+    const all: Record<string, string | string[]> = {...headers}
+    for (const [header, value] of this.impersonation) {
+      const had = all[header]
+      all[header] = had === undefined ? [value] : [...(Array.isArray(had) ? had : [had]), value]
+    }
+    return all
   }
 
   /**
@@ -182,15 +282,15 @@ export class ClusterClient {
     const {url, headers} = await this.prepare('GET', collectionPath, {...query, watch: true})
     let response
     try {
-      response = await fetch(url, {method: 'GET', headers, signal, dispatcher: this.dispatcher})
+      response = await httpRequest(url, {method: 'GET', headers: this.withImpersonation(headers), signal, dispatcher: this.dispatcher})
     } catch (error) {
       throw transportError(error, this.target, 0)
     }
-    if (response.status >= 400) throw apiErrorFromStatus(response.status, await response.text(), 'GET', collectionPath, this.target)
+    if (response.statusCode >= 400) throw apiErrorFromStatus(response.statusCode, await response.body.text(), 'GET', collectionPath, this.target)
     const decoder = new TextDecoder()
     let buffered = ''
     try {
-      for await (const chunk of response.body ?? []) {
+      for await (const chunk of response.body) {
         buffered += decoder.decode(chunk as Uint8Array, {stream: true})
         let newline
         while ((newline = buffered.indexOf('\n')) >= 0) {
@@ -220,11 +320,12 @@ export class ClusterClient {
       let error: DualstackError
       let failure: Failure
       try {
-        const response = await fetch(url, {method, headers, body, signal, dispatcher: this.dispatcher})
-        const text = await response.text()
-        if (response.status < 400) return (text ? JSON.parse(text) : {}) as T
-        error = apiErrorFromStatus(response.status, text, method, apiPath, this.target)
-        failure = {method, status: response.status, retryAfterSeconds: parseRetryAfter(response.headers.get('retry-after'))}
+        const response = await httpRequest(url, {method, headers: this.withImpersonation(headers), body, signal, dispatcher: this.dispatcher})
+        const text = await response.body.text()
+        if (response.statusCode < 400) return (text ? JSON.parse(text) : {}) as T
+        error = apiErrorFromStatus(response.statusCode, text, method, apiPath, this.target)
+        const retryAfter = response.headers['retry-after']
+        failure = {method, status: response.statusCode, retryAfterSeconds: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter)}
       } catch (thrown) {
         error = transportError(thrown, this.target, this.timeoutMs)
         failure = {method, transportCode: transportCode(thrown)}
@@ -332,6 +433,12 @@ export class ClusterClient {
    * from the same options is kept, and the agent's TLS session cache with it. Proxy agents are left as they are.
    */
   private execSocket(uri: string, protocols: string[], opts: WebSocket.ClientOptions): WebSocket {
+    if (this.impersonation.length > 0) {
+      const extra: Record<string, string[]> = {}
+      for (const [header, value] of this.impersonation) (extra[header] ??= []).push(value)
+      // Node sends a header given as an array once per value, as Impersonate-Group needs.
+      opts = {...opts, headers: {...opts.headers, ...(extra as unknown as Record<string, string>)}}
+    }
     const made = opts.agent
     // A plain https.Agent only: hpagent's proxy agent is an https.Agent too, and must stay as it is.
     if (made instanceof https.Agent && made.constructor === https.Agent) {

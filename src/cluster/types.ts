@@ -35,6 +35,20 @@ export interface ConnectionFlags {
   context?: string
   namespace?: string
   requestTimeout?: string
+  /** kubectl's overrides of the kubeconfig, with kubectl's meaning. */
+  cluster?: string
+  user?: string
+  server?: string
+  token?: string
+  certificateAuthority?: string
+  clientCertificate?: string
+  clientKey?: string
+  insecureSkipTlsVerify?: boolean
+  tlsServerName?: string
+  /** Impersonation: the Impersonate-User, -Group and -Uid headers. */
+  as?: string
+  asGroup?: string[]
+  asUid?: string
 }
 
 /** Where a command is pointed: shown in errors and reports. */

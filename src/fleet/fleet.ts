@@ -3,6 +3,7 @@
 // The exit status is the worst of them.
 import {Flags} from '@oclif/core'
 
+import {connectionFlags, type KubeFlagValues} from '../base-command.js'
 import {mapLimit} from '../cluster/concurrency.js'
 import type {ClusterClient} from '../cluster/kube.js'
 import {DualstackError, ExitCode, UsageError} from '../errors.js'
@@ -30,11 +31,8 @@ export interface ClusterOutcome<T> {
   error?: string
 }
 
-export interface FleetConnection {
-  kubeconfig?: string
-  namespace?: string
-  'request-timeout'?: string
-}
+/** kubectl's connection flags of a fleet run: every context gets them (the context itself is each one's). */
+export type FleetConnection = Omit<KubeFlagValues, 'context'>
 
 /** The contexts a run covers: the ones named, or all of the kubeconfig's; one or none is a single-cluster run. */
 export async function contextsOf(flags: {context?: string[]; 'all-contexts'?: boolean; kubeconfig?: string}): Promise<string[]> {
@@ -47,10 +45,12 @@ export async function contextsOf(flags: {context?: string[]; 'all-contexts'?: bo
 
 export async function runFleet<T>(contexts: string[], connection: FleetConnection, work: (client: ClusterClient) => Promise<ClusterWork<T>>, concurrency = 8): Promise<ClusterOutcome<T>[]> {
   const {ClusterClient} = await import('../cluster/kube.js')
+  const one = (['server', 'cluster', 'user', 'token'] as const).find((flag) => connection[flag] !== undefined)
+  if (one && contexts.length > 1) throw new UsageError(`--${one} names one cluster or user, and this run covers ${contexts.length} contexts`, `drop --${one}, or run one context`)
   return mapLimit(contexts, concurrency, async (context): Promise<ClusterOutcome<T>> => {
     let server: string | undefined
     try {
-      const client = ClusterClient.connect({kubeconfig: connection.kubeconfig, context, namespace: connection.namespace, requestTimeout: connection['request-timeout']})
+      const client = ClusterClient.connect(connectionFlags({...connection, context}))
       server = client.target.server
       const done = await work(client)
       return {context, server, exitCode: done.exitCode, summary: done.summary, report: done.report}

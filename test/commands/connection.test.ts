@@ -52,6 +52,30 @@ describe('connecting to a cluster', () => {
     expectOneLineError(await runPlugin(['pod-ips', '--kubeconfig', sim.kubeconfig, '--context', 'prod']), 2, /context "prod" not found.*kubectl config get-contexts/)
   })
 
+  it('kubectl\'s connection flags that contradict each other, or name what is not there, are bad usage (exit 2) before any request', async () => {
+    const kc = ['--kubeconfig', sim.kubeconfig]
+    const before = sim.server.sim.requests.length
+    expectOneLineError(await runPlugin(['pod-ips', ...kc, '--as-group', 'ops']), 2, /requesting uid or groups impersonation without user impersonation is not allowed; add --as USER/)
+    expectOneLineError(await runPlugin(['pod-ips', ...kc, '--as-uid', '42']), 2, /without user impersonation/)
+    expectOneLineError(await runPlugin(['pod-ips', ...kc, '--insecure-skip-tls-verify', '--certificate-authority', sim.kubeconfig]), 2, /specifying a root certificates file with the insecure flag is not allowed/)
+    expectOneLineError(await runPlugin(['pod-ips', ...kc, '--certificate-authority', '/nonexistent/ca.crt']), 2, /--certificate-authority \/nonexistent\/ca.crt: no such file/)
+    expectOneLineError(await runPlugin(['pod-ips', ...kc, '--server', 'not a url']), 2, /--server "not a url" is not a URL/)
+    expectOneLineError(await runPlugin(['pod-ips', ...kc, '--cluster', 'prod']), 2, /cluster "prod" not found in the kubeconfig.*get-clusters/)
+    expectOneLineError(await runPlugin(['pod-ips', ...kc, '--user', 'root']), 2, /user "root" not found in the kubeconfig.*get-users/)
+    // A plain-HTTP server is said to be so, not blamed on the credentials.
+    expectOneLineError(await runPlugin(['pod-ips', ...kc, '--server', 'http://127.0.0.1:8080']), 2, /the API server address http:\/\/127.0.0.1:8080 is plain HTTP.*use its https:\/\/ address/)
+    expectOneLineError(await runPlugin(['doctor', ...kc, '--context', 'sim', '--context', 'sim2', '--server', sim.server.url]), 2, /--server names one cluster or user, and this run covers 2 contexts/)
+    expect(sim.server.sim.requests.length).toBe(before)
+  })
+
+  it('--server and --token without a kubeconfig, and --insecure-skip-tls-verify, as kubectl takes them', async () => {
+    const token = /token: (\S+)/.exec(sim.server.kubeconfig())![1]!
+    const insecure = await runPlugin(['pod-ips', '-A', '-s', sim.server.url, '--token', token, '--insecure-skip-tls-verify'], {HOME: home})
+    expect(insecure).toMatchObject({code: 0, stderr: ''})
+    const unverified = await runPlugin(['pod-ips', '-A', '--server', sim.server.url, '--token', token], {HOME: home})
+    expectOneLineError(unverified, 3, /TLS handshake with the API server failed/)
+  })
+
   it('a server that is not listening: exit 3, naming context and server', async () => {
     const port = await closedPort()
     const kc = sim.writeKubeconfig('kc-closed', {server: `https://127.0.0.1:${port}`})

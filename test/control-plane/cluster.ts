@@ -25,7 +25,7 @@ export interface AuditEvent {
   verb: string
   requestURI: string
   user: {username: string; groups?: string[]}
-  impersonatedUser?: {username: string}
+  impersonatedUser?: {username: string; uid?: string; groups?: string[]}
   objectRef?: {resource?: string; namespace?: string; name?: string; apiGroup?: string; subresource?: string}
   responseStatus?: {code?: number}
   stage: string
