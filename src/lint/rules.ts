@@ -327,7 +327,11 @@ export const LINT_RULES: readonly LintRule[] = [
 ]
 
 export function runLint(model: ConfigModel, version: KubeVersion | undefined): Finding[] {
-  const findings = LINT_RULES.flatMap((rule) => rule.check(model, version))
+  return sortFindings(LINT_RULES.flatMap((rule) => rule.check(model, version)))
+}
+
+/** By file, line, column, then rule. */
+export function sortFindings(findings: Finding[]): Finding[] {
   return findings.sort((a, b) => a.at.file.localeCompare(b.at.file) || a.at.line - b.at.line || a.at.column - b.at.column || a.rule.localeCompare(b.rule))
 }
 
