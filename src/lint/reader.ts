@@ -3,7 +3,7 @@
 // Helm templates are reported as not linted; files that are not YAML (or cannot be read) as bad input.
 import {readdirSync, readFileSync, statSync} from 'node:fs'
 import path from 'node:path'
-import {LineCounter, parseAllDocuments, type Document} from 'yaml'
+import {isScalar, LineCounter, parseAllDocuments, parseDocument, Scalar, type Document} from 'yaml'
 
 import {UsageError} from '../errors.js'
 
@@ -19,6 +19,11 @@ export interface LintDocument {
   value: unknown
   /** Where the value at a path is (falls back to the nearest parent, then the document's start). */
   at(pathParts: ReadonlyArray<string | number>): Position
+  /**
+   * Where a line and column of the text embedded at a path are (YAML in a ConfigMap's literal block); the
+   * string's own position when it is not a literal block.
+   */
+  inside(pathParts: ReadonlyArray<string | number>, line: number, column: number): Position
 }
 
 export interface Skipped {
@@ -155,7 +160,7 @@ export function readLintInputs(targets: readonly string[]): LintInputs {
     const docs = parseAllDocuments(text, {lineCounter})
     if (!Array.isArray(docs)) continue
     const documents: LintDocument[] = []
-    const problem = docs.map((doc: Document.Parsed, index) => readDocument(file, doc, index, lineCounter, documents)).find((p) => p !== undefined)
+    const problem = docs.map((doc: Document.Parsed, index) => readDocument(file, text, doc, index, lineCounter, documents)).find((p) => p !== undefined)
     // A file with a problem is not linted at all: half a file would give findings about what is not there.
     if (problem) unreadable.push(problem)
     else into.documents.push(...documents)
@@ -163,7 +168,7 @@ export function readLintInputs(targets: readonly string[]): LintInputs {
   return {groups: [...groups.values()], skipped, unreadable}
 }
 
-function readDocument(file: string, doc: Document.Parsed, index: number, lineCounter: LineCounter, out: LintDocument[]): Unreadable | undefined {
+function readDocument(file: string, text: string, doc: Document.Parsed, index: number, lineCounter: LineCounter, out: LintDocument[]): Unreadable | undefined {
   const startOf = (offset: number) => {
     const pos = lineCounter.linePos(offset)
     return {line: pos.line, column: pos.col}
@@ -187,15 +192,51 @@ function readDocument(file: string, doc: Document.Parsed, index: number, lineCou
   if (typeof value !== 'object') {
     return {file, ...startOf(doc.contents?.range?.[0] ?? 0), message: `not a YAML config: the document is a plain ${typeof value}, not a mapping`, kind: 'not a YAML config'}
   }
+  const at = (parts: ReadonlyArray<string | number>): Position => {
+    for (let n = parts.length; n >= 0; n--) {
+      const node = doc.getIn(parts.slice(0, n), true) as {range?: [number, number, number]} | undefined
+      if (node?.range) return {file, ...startOf(node.range[0])}
+    }
+    return {file, ...startOf(doc.contents?.range?.[0] ?? 0)}
+  }
   out.push({
-    file, index, value,
-    at(parts) {
-      for (let n = parts.length; n >= 0; n--) {
-        const node = doc.getIn(parts.slice(0, n), true) as {range?: [number, number, number]} | undefined
-        if (node?.range) return {file, ...startOf(node.range[0])}
-      }
-      return {file, ...startOf(doc.contents?.range?.[0] ?? 0)}
+    file, index, value, at,
+    inside(parts, line, column) {
+      const node = doc.getIn(parts, true)
+      if (!isScalar(node) || node.type !== Scalar.BLOCK_LITERAL || !node.range) return at(parts)
+      // The header (|, |-) is on the key's line; the text starts on the next, at the block's indentation.
+      const header = lineCounter.linePos(node.range[0]).line
+      const indent = /^ */.exec(text.split('\n')[header] ?? '')![0].length
+      return {file, line: header + line, column: indent + column}
     },
   })
   return undefined
+}
+
+/**
+ * YAML embedded in a string of a document (kubeadm's kube-proxy ConfigMap: data."config.conf"), as a document
+ * whose positions are in the outer file; undefined when it is not a YAML mapping.
+ */
+export function embeddedDocument(outer: LintDocument, parts: ReadonlyArray<string | number>, text: string): LintDocument | undefined {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, {lineCounter})
+  if (doc.errors.length > 0) return undefined
+  let value: unknown
+  try {
+    value = doc.toJS({maxAliasCount: MAX_ALIAS_COUNT})
+  } catch {
+    return undefined
+  }
+  if (typeof value !== 'object' || value === null) return undefined
+  const at = (inner: ReadonlyArray<string | number>): Position => {
+    for (let n = inner.length; n >= 0; n--) {
+      const node = doc.getIn(inner.slice(0, n), true) as {range?: [number, number, number]} | undefined
+      if (node?.range) {
+        const pos = lineCounter.linePos(node.range[0])
+        return outer.inside(parts, pos.line, pos.col)
+      }
+    }
+    return outer.at(parts)
+  }
+  return {file: outer.file, index: outer.index, value, at, inside: () => outer.at(parts)}
 }

@@ -112,6 +112,26 @@ describe('lint rules', () => {
       ['cluster.yml:6 error k8s.feature-gate', 'cluster.yml:8 error k8s.feature-gate', 'cluster.yml:11 error k8s.feature-gate', 'cluster.yml:11 error kube-proxy.mode']],
   )
 
+  // kube-proxy splits its cluster CIDR on "," without trimming: a space around the comma stops it at its next start.
+  const PROXY_CM = (cidr: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kube-proxy, namespace: kube-system}\ndata:\n  config.conf: |-\n    apiVersion: kubeproxy.config.k8s.io/v1alpha1\n    kind: KubeProxyConfiguration\n    clusterCIDR: ${cidr}\n    mode: ipvs\n`
+  CASES.push(
+    ['kube-proxy.cluster-cidr', 'a space after the comma in a KubeProxyConfiguration', {'proxy.yaml': 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nclusterCIDR: "10.244.0.0/16, fd00:10:244::/56"\nmode: ipvs\n'}, [], ['proxy.yaml:3 error kube-proxy.cluster-cidr']],
+    ['kube-proxy.cluster-cidr', "a space after the comma in RKE's kubeproxy extra_args", {'cluster.yml': RKE(GOOD_API, GOOD_CM, '    extra_args:\n      cluster-cidr: "10.42.0.0/16 ,fd00:42::/56"')}, [], ['cluster.yml:10 error kube-proxy.cluster-cidr']],
+    ['kube-proxy.cluster-cidr', "a space after the comma in kubeadm's kube-proxy ConfigMap", {'cm.yaml': PROXY_CM('10.244.0.0/16, fd00:10:244::/56')}, [], ['cm.yaml:8 error kube-proxy.cluster-cidr']],
+    ['cidr.dual', "one family in kubeadm's kube-proxy ConfigMap", {'cm.yaml': PROXY_CM('10.244.0.0/16')}, [], ['cm.yaml:8 error cidr.dual']],
+  )
+
+  it('the kube-proxy cluster CIDR finding says what kube-proxy does with the space, and the exact value', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-lint-'))
+    writeFileSync(path.join(dir, 'cm.yaml'), PROXY_CM('10.244.0.0/16, fd00:10:244::/56'))
+    const {report} = await lint(dir)
+    expect(report.findings).toEqual([expect.objectContaining({
+      line: 8, column: 18,
+      message: 'ConfigMap kube-proxy config.conf clusterCIDR: "10.244.0.0/16, fd00:10:244::/56" has a space around a comma: kube-proxy splits it on "," without trimming and refuses " fd00:10:244::/56" at its next start',
+      fix: 'clusterCIDR: "10.244.0.0/16,fd00:10:244::/56"',
+    })])
+  })
+
   it('what a default finding says: the value, that it is a default, and where it would go', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-lint-'))
     writeFileSync(path.join(dir, 'cluster.yml'), RKE(GOOD_API, '    cluster_cidr: "10.42.0.0/16,fd00:42::/104"', '    extra_args:\n      cluster-cidr: "10.42.0.0/16,fd00:42::/104"'))
