@@ -17,9 +17,9 @@ export function readProxyCidrList(value: string): ProxyCidrList {
   return {cidrs, spaced: parts.filter((p) => p.trim() !== '' && p !== p.trim()), fixed: cidrs.join(',')}
 }
 
-/** Why kube-proxy refuses the value's spacing, or undefined when it does not. */
+/** Why kube-proxy refuses the value's spacing ("has a space around a comma: ..."), or undefined when it does not. */
 export function proxyCidrSpacingProblem(value: string): string | undefined {
   const {spaced} = readProxyCidrList(value)
   if (spaced.length === 0) return undefined
-  return `"${value}" has a space around a comma: kube-proxy splits it on "," without trimming and refuses ${spaced.map((p) => `"${p}"`).join(' and ')} at its next start`
+  return `has a space around a comma: kube-proxy splits it on "," without trimming and refuses ${spaced.map((p) => `"${p}"`).join(' and ')} at its next start`
 }

@@ -307,7 +307,7 @@ const proxyClusterCidr: LintRule = {
     return (model.components.get('kube-proxy') ?? []).flatMap((config) => {
       const s = config.flags.get('cluster-cidr')
       const problem = s && !s.readBy ? proxyCidrSpacingProblem(s.value) : undefined
-      return problem ? [finding(this.id, 'error', s!, problem, `${s!.where.endsWith('clusterCIDR') ? 'clusterCIDR' : 'cluster-cidr'}: "${readProxyCidrList(s!.value).fixed}"`)] : []
+      return problem ? [finding(this.id, 'error', s!, `"${s!.value}" ${problem}`, `${s!.where.endsWith('clusterCIDR') ? 'clusterCIDR' : 'cluster-cidr'}: "${readProxyCidrList(s!.value).fixed}"`)] : []
     })
   },
 }
