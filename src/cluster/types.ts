@@ -72,7 +72,8 @@ export interface PodDetail extends PodObject {
   spec?: PodObject['spec'] & {containers?: ContainerSpec[]}
   status?: PodObject['status'] & {
     conditions?: Array<{type: string; status: string}>
-    containerStatuses?: Array<{name: string; ready?: boolean; restartCount?: number}>
+    containerStatuses?: Array<{name: string; ready?: boolean; restartCount?: number; state?: {running?: {startedAt?: string}}}>
+    startTime?: string
   }
 }
 
@@ -83,7 +84,7 @@ export interface NodeObject extends KubeObject {
 
 export interface DaemonSetObject extends KubeObject {
   spec?: {template?: {spec?: {containers?: ContainerSpec[]; hostNetwork?: boolean}}}
-  status?: {desiredNumberScheduled?: number; numberReady?: number}
+  status?: {desiredNumberScheduled?: number; numberReady?: number; updatedNumberScheduled?: number}
 }
 
 /** Calico's IPPool spec, as crd.projectcalico.org/v1 and projectcalico.org/v3 both carry it. */

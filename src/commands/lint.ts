@@ -3,9 +3,8 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {ExitCode, UsageError} from '../errors.js'
 import {parseKubeVersion, type KubeVersion} from '../k8s/version.js'
-import {buildModel} from '../lint/model.js'
+import {lintClusters, unreadableLine} from '../lint/clusters.js'
 import {readLintInputs} from '../lint/reader.js'
-import {runLint, VERSION_RULES} from '../lint/rules.js'
 import {renderJunit} from '../render/junit.js'
 import {lintJunitCases, lintModel, renderLintText, renderSarif, type LintReport} from '../render/lint.js'
 import {renderJson} from '../render/structured.js'
@@ -13,7 +12,8 @@ import {renderJson} from '../render/structured.js'
 export default class Lint extends BaseCommand {
   static override summary = 'Find dual-stack mistakes in cluster config files, offline (for merge-request pipelines)'
   static override description = `Reads YAML files and directories: RKE cluster.yml and a values.yaml with a cluster: block, Calico Helm values (calicoNode.env, env, extraEnv), the calico-config ConfigMap and calico-node DaemonSet, and Services. Helm templates ({{ }}) are reported as not linted.
-Exit 1 when an error is found (with --strict, a warning too), 2 on bad input.`
+The files of one directory are one cluster (each directory walked is linted on its own); the files named as arguments are linted together.
+Exit 1 when an error is found (with --strict, a warning too), 2 on bad input: a file that cannot be read, is not YAML or is refused (an alias bomb); the other files are still linted.`
 
   static override examples = [
     '<%= config.bin %> lint values.yaml values-calico.yaml svc.yaml --kubernetes-version v1.18.20',
@@ -36,20 +36,12 @@ Exit 1 when an error is found (with --strict, a warning too), 2 on bad input.`
       version = parseKubeVersion(flags['kubernetes-version'])
       if (!version) throw new UsageError(`"${flags['kubernetes-version']}" is not a Kubernetes version`, 'pass it as v1.28.3 or 1.28')
     }
-    const {documents, skipped} = readLintInputs(argv as string[])
-    const model = buildModel(documents)
-    const notes: string[] = []
-    // The files' own version, unless --kubernetes-version says otherwise (e.g. for an upgrade being planned).
-    const stated = model.kubernetesVersions.find((s) => parseKubeVersion(s.value))
-    if (!version && stated) {
-      version = parseKubeVersion(stated.value)
-      notes.push(`Kubernetes ${stated.value}, from ${stated.at.file}:${stated.at.line} (${stated.where})`)
-    }
-    if (!version) notes.push(`no Kubernetes version in the files: ${VERSION_RULES.join(' and ')} were not checked; pass --kubernetes-version`)
-    const findings = runLint(model, version)
+    const inputs = readLintInputs(argv as string[])
+    const {findings, notes} = lintClusters(inputs.groups, version)
     const report: LintReport = {
-      files: new Set([...documents.map((d) => d.file), ...skipped.map((s) => s.file)]).size,
-      findings, skipped, notes,
+      files: inputs.groups.reduce((n, g) => n + g.files.length, 0),
+      clusters: inputs.groups.map((g) => ({name: g.name, files: g.files})),
+      findings, skipped: inputs.skipped, unreadable: inputs.unreadable, notes,
       summary: {error: findings.filter((f) => f.severity === 'error').length, warning: findings.filter((f) => f.severity === 'warning').length},
     }
     if (!this.jsonEnabled()) {
@@ -59,6 +51,11 @@ Exit 1 when an error is found (with --strict, a warning too), 2 on bad input.`
       else this.log(renderLintText(report, this.theme(flags['no-color'])))
     }
     if (report.summary.error > 0 || (flags.strict && report.summary.warning > 0)) process.exitCode = ExitCode.ProblemsFound
+    // Input it could not read is bad input (exit 2), whatever the other files gave: the lint is incomplete.
+    if (report.unreadable.length > 0) {
+      process.stderr.write(`error: ${unreadableLine(report.unreadable)}\n`)
+      process.exitCode = ExitCode.Usage
+    }
     return lintModel(report)
   }
 }

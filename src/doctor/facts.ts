@@ -4,6 +4,7 @@ import {hostPodOn, readIpv6Forwarding} from '../cluster/node-sysctl.js'
 import type {DaemonSetObject, IPPoolObject, KubeObject, NodeObject, PodDetail, ServiceObject, Target} from '../cluster/types.js'
 import {ApiError, DualstackError} from '../errors.js'
 import {dualStackStage, parseKubeVersion, usesLegacyIpFamily, type KubeVersion} from '../k8s/version.js'
+import {dataLastChanged} from '../k8s/managed-fields.js'
 import {addressFamily} from '../net/ip.js'
 import {podIpRow, violatesRequireDual, type Stack} from '../pods/pod-ips.js'
 import {mapLimit} from '../cluster/concurrency.js'
@@ -36,6 +37,11 @@ export interface Facts {
   daemonSets: Fact<DaemonSetObject[]>
   /** kube-system and calico-system ConfigMaps by name. */
   configMaps: Fact<Map<string, Record<string, string>>>
+  /**
+   * When each of those ConfigMaps' data last changed, and by which field manager: the newest managedFields entry
+   * that owns data (absent when the API server keeps no managedFields, before 1.18). Read with configMaps.
+   */
+  configMapDataChanged: Fact<Map<string, {time: string; manager: string}>>
   /** undefined when Calico's CRDs are not installed. */
   ipPools: Fact<IPPoolObject[] | undefined>
   /** The Tigera operator's Installation, if there is one. */
@@ -46,7 +52,7 @@ export interface Facts {
   kubeletFeatureGates: Fact<Array<NodeReading & {gates?: Record<string, boolean>}>>
 }
 
-export type FactName = Exclude<keyof Facts, 'target' | 'version'>
+export type FactName = Exclude<keyof Facts, 'target' | 'version' | 'configMapDataChanged'>
 
 export interface GatherOptions {
   /** Only these facts are read (what the selected checks need). */
@@ -182,7 +188,23 @@ export async function gatherFacts(client: ClusterClient, options: GatherOptions)
   // Per-node reads start as soon as the nodes and pods are known, while the other reads go on.
   const forwardingFact = want('forwarding') ? Promise.all([nodesFact, systemPodsFact]).then(([n, p]) => readForwarding(client, options, n, p)) : NOT_GATHERED
   const gatesFact = want('kubeletFeatureGates') ? nodesFact.then((n) => readKubeletGates(client, options, version, n)) : NOT_GATHERED
-  const [nodes, pods, systemPods, forwarding, kubeletFeatureGates, daemonSets, configMaps, ipPools, installation, dnsService, serviceProbe] = await Promise.all([
+  const configMapsFact: Promise<Fact<{data: Map<string, Record<string, string>>; changed: Map<string, {time: string; manager: string}>}>> = want('configMaps') ? fact(async () => {
+    const data = new Map<string, Record<string, string>>()
+    const changed = new Map<string, {time: string; manager: string}>()
+    for (const ns of SYSTEM_NAMESPACES) {
+      // Only where it exists: calico-system is an operator install's. The real authorizer answers 403, not
+      // 404, for a namespace that does not exist, and the shipped roles bind calico-system only there.
+      if (ns !== 'kube-system' && !(await client.getIfExists(`/api/v1/namespaces/${ns}`))) continue
+      for (const cm of await client.listAll<KubeObject & {data?: Record<string, string>}>(`/api/v1/namespaces/${ns}/configmaps`)) {
+        if (data.has(nodeName(cm))) continue
+        data.set(nodeName(cm), cm.data ?? {})
+        const last = dataLastChanged(cm)
+        if (last) changed.set(nodeName(cm), last)
+      }
+    }
+    return {data, changed}
+  }) : Promise.resolve(NOT_GATHERED)
+  const [nodes, pods, systemPods, forwarding, kubeletFeatureGates, daemonSets, configMapsRead, ipPools, installation, dnsService, serviceProbe] = await Promise.all([
     nodesFact,
     podsFact,
     systemPodsFact,
@@ -190,18 +212,7 @@ export async function gatherFacts(client: ClusterClient, options: GatherOptions)
     gatesFact,
     want('daemonSets') ? fact(async () => (await client.listAll<DaemonSetObject>('/apis/apps/v1/daemonsets'))
       .filter((ds) => SYSTEM_NAMESPACES.has(ds.metadata?.namespace ?? ''))) : NOT_GATHERED,
-    want('configMaps') ? fact(async () => {
-      const maps = new Map<string, Record<string, string>>()
-      for (const ns of SYSTEM_NAMESPACES) {
-        // Only where it exists: calico-system is an operator install's. The real authorizer answers 403, not
-        // 404, for a namespace that does not exist, and the shipped roles bind calico-system only there.
-        if (ns !== 'kube-system' && !(await client.getIfExists(`/api/v1/namespaces/${ns}`))) continue
-        for (const cm of await client.listAll<KubeObject & {data?: Record<string, string>}>(`/api/v1/namespaces/${ns}/configmaps`)) {
-          if (!maps.has(nodeName(cm))) maps.set(nodeName(cm), cm.data ?? {})
-        }
-      }
-      return maps
-    }) : NOT_GATHERED,
+    configMapsFact,
     want('ipPools') ? fact(async () => {
       const group = await client.getIfExists('/apis/crd.projectcalico.org/v1')
       return group ? client.listAll<IPPoolObject>('/apis/crd.projectcalico.org/v1/ippools') : undefined
@@ -215,11 +226,13 @@ export async function gatherFacts(client: ClusterClient, options: GatherOptions)
   ])
 
   const workloads: Facts['workloads'] = pods.ok ? {ok: true, value: pods.value.workloads} : pods
+  const configMaps: Facts['configMaps'] = configMapsRead.ok ? {ok: true, value: configMapsRead.value.data} : configMapsRead
+  const configMapDataChanged: Facts['configMapDataChanged'] = configMapsRead.ok ? {ok: true, value: configMapsRead.value.changed} : configMapsRead
   // The reads every check stands on. (The Service probe is a dry-run write whose refusals are a finding; an
   // API group's discovery, as for the operator's Installation, is open to every authenticated user.)
   refuseIfNothingReadable([nodes, pods, daemonSets, configMaps, dnsService])
 
-  return {target: client.target, version, nodes, systemPods, workloads, daemonSets, configMaps, ipPools, installation, dnsService, serviceProbe, forwarding, kubeletFeatureGates}
+  return {target: client.target, version, nodes, systemPods, workloads, daemonSets, configMaps, configMapDataChanged, ipPools, installation, dnsService, serviceProbe, forwarding, kubeletFeatureGates}
 }
 
 export type {ContainerSpec, DaemonSetObject, IPPoolObject, NodeObject, PodDetail, ServiceObject} from '../cluster/types.js'

@@ -1,13 +1,15 @@
 // What the config files say about dual-stack, wherever they say it: RKE cluster.yml, the runbook's
 // `cluster:` block in a Helm values.yaml (camelCase), Calico Helm values, the calico-config ConfigMap,
 // the calico-node DaemonSet and Services. Every setting keeps its position.
-import type {LintDocument, Position} from './reader.js'
+import {embeddedDocument, type LintDocument, type Position} from './reader.js'
 
 export interface Setting {
   value: string
   at: Position
   /** How the setting is named where it was found, for messages. */
   where: string
+  /** Set when a tool reads the value before the component does (RKE2's cluster-cidr): the component never sees its text. */
+  readBy?: string
 }
 
 export type Component = 'kube-apiserver' | 'kube-controller-manager' | 'kubelet' | 'kube-proxy'
@@ -109,6 +111,11 @@ export function buildModel(documents: readonly LintDocument[]): ConfigModel {
       if (root.kind === 'ConfigMap' && name === 'calico-config' && isObject(root.data) && typeof root.data.cni_network_config === 'string') {
         model.cniConfigs.push(setting(doc, root.data.cni_network_config, ['data', 'cni_network_config'], 'calico-config cni_network_config'))
       }
+      // kubeadm's kube-proxy ConfigMap: its config.conf is a KubeProxyConfiguration.
+      if (root.kind === 'ConfigMap' && name === 'kube-proxy' && isObject(root.data) && typeof root.data['config.conf'] === 'string') {
+        const inner = embeddedDocument(doc, ['data', 'config.conf'], root.data['config.conf'])
+        if (inner && isObject(inner.value) && inner.value.kind === 'KubeProxyConfiguration') readKubeadm(inner, model, inner.value, 'ConfigMap kube-proxy config.conf')
+      }
       if (root.kind === 'DaemonSet' && name === 'calico-node') {
         const containers = ((root.spec as Json | undefined)?.template as Json | undefined)?.spec as Json | undefined
         const list = (containers?.containers as Json[] | undefined) ?? []
@@ -180,7 +187,7 @@ function addFlags(model: ConfigModel, component: Component, flags: Array<[string
 }
 
 /** kubeadm ClusterConfiguration (networking + extraArgs, a map before v1beta4, a name/value list since), KubeProxyConfiguration, KubeletConfiguration. */
-function readKubeadm(doc: LintDocument, model: ConfigModel, root: Json): void {
+function readKubeadm(doc: LintDocument, model: ConfigModel, root: Json, label = String(root.kind)): void {
   const extraArgs = (section: string): Array<[string, Setting]> => {
     const args = (root[section] as Json | undefined)?.extraArgs
     if (Array.isArray(args)) return (args as Json[]).map((a, i) => [String(a.name), setting(doc, a.value, [section, 'extraArgs', i, 'value'], `${section}.extraArgs ${String(a.name)}`)])
@@ -201,9 +208,9 @@ function readKubeadm(doc: LintDocument, model: ConfigModel, root: Json): void {
     addFlags(model, 'kube-controller-manager', [...(pods ? [['cluster-cidr', pods] as [string, Setting]] : []), ...(service ? [['service-cluster-ip-range', service] as [string, Setting]] : []), ...extraArgs('controllerManager')])
   } else if (root.kind === 'KubeProxyConfiguration') {
     const flags: Array<[string, Setting]> = []
-    if (root.clusterCIDR !== undefined) flags.push(['cluster-cidr', setting(doc, root.clusterCIDR, ['clusterCIDR'], 'KubeProxyConfiguration clusterCIDR')])
-    flags.push(['proxy-mode', setting(doc, root.mode || 'iptables', root.mode ? ['mode'] : [], 'KubeProxyConfiguration mode')])
-    addFlags(model, 'kube-proxy', [...flags, ...gates(['featureGates'], 'KubeProxyConfiguration featureGates')])
+    if (root.clusterCIDR !== undefined) flags.push(['cluster-cidr', setting(doc, root.clusterCIDR, ['clusterCIDR'], `${label} clusterCIDR`)])
+    flags.push(['proxy-mode', setting(doc, root.mode || 'iptables', root.mode ? ['mode'] : [], `${label} mode`)])
+    addFlags(model, 'kube-proxy', [...flags, ...gates(['featureGates'], `${label} featureGates`)])
   } else {
     addFlags(model, 'kubelet', gates(['featureGates'], 'KubeletConfiguration featureGates'))
   }
@@ -225,7 +232,8 @@ function readRke2(doc: LintDocument, model: ConfigModel, root: Json): void {
   if (root['cluster-cidr'] !== undefined) {
     const s = setting(doc, root['cluster-cidr'], ['cluster-cidr'], 'cluster-cidr')
     add('kube-controller-manager', 'cluster-cidr', s)
-    add('kube-proxy', 'cluster-cidr', s)
+    // RKE2 parses it, then hands kube-proxy the CIDRs it parsed: not this text.
+    add('kube-proxy', 'cluster-cidr', {...s, readBy: 'rke2'})
   }
   for (const [key, component] of Object.entries(RKE2_ARGS)) {
     const list = root[key]

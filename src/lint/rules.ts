@@ -1,6 +1,7 @@
 // lint rules: each a stable id, a severity and a pure function from the config model to findings.
 import {readCniConfig} from '../calico/cni-config.js'
 import {blockSizeProblem, DEFAULT_BLOCK_SIZE, poolFromEnv} from '../calico/pools.js'
+import {proxyCidrSpacingProblem, readProxyCidrList} from '../k8s/cluster-cidr.js'
 import {CALICO_NODE_ENV_DEFAULTS, NODE_CIDR_MASK_DEFAULTS, PROXY_MODE_DEFAULT, SERVICE_RANGE_DEFAULTS} from '../k8s/defaults.js'
 import {dualStackStage, atLeast, featureGateValue, usesLegacyIpFamily, type KubeVersion} from '../k8s/version.js'
 import {cidrsOverlap, cidrWithin, parseAddress, parseCidr, privateRange, type Family} from '../net/ip.js'
@@ -299,6 +300,18 @@ const serviceIpFamily: LintRule = {
   },
 }
 
+// kube-proxy splits its cluster CIDR on "," without trimming (src/k8s/cluster-cidr.ts): a space stops it at start.
+const proxyClusterCidr: LintRule = {
+  id: 'kube-proxy.cluster-cidr', title: "kube-proxy can parse its cluster CIDR (no space around the comma)",
+  check(model) {
+    return (model.components.get('kube-proxy') ?? []).flatMap((config) => {
+      const s = config.flags.get('cluster-cidr')
+      const problem = s && !s.readBy ? proxyCidrSpacingProblem(s.value) : undefined
+      return problem ? [finding(this.id, 'error', s!, `"${s!.value}" ${problem}`, `${s!.where.endsWith('clusterCIDR') ? 'clusterCIDR' : 'cluster-cidr'}: "${readProxyCidrList(s!.value).fixed}"`)] : []
+    })
+  },
+}
+
 const SUGGEST: Record<Family, string> = {ipv4: 'an RFC 1918 range such as 10.244.0.0/16', ipv6: 'a unique local range such as fd00:10:244::/56'}
 
 const notPrivate: LintRule = {
@@ -323,11 +336,15 @@ const notPrivate: LintRule = {
 }
 
 export const LINT_RULES: readonly LintRule[] = [
-  featureGate, dualRanges, agree, rkeExtraArgs, serviceRangeSize, nodeMask, overlap, poolInClusterCidr, blockSize, calicoEnv, cniAssign, proxyMode, serviceIpFamily, notPrivate,
+  featureGate, dualRanges, agree, rkeExtraArgs, serviceRangeSize, nodeMask, overlap, poolInClusterCidr, blockSize, calicoEnv, cniAssign, proxyMode, proxyClusterCidr, serviceIpFamily, notPrivate,
 ]
 
 export function runLint(model: ConfigModel, version: KubeVersion | undefined): Finding[] {
-  const findings = LINT_RULES.flatMap((rule) => rule.check(model, version))
+  return sortFindings(LINT_RULES.flatMap((rule) => rule.check(model, version)))
+}
+
+/** By file, line, column, then rule. */
+export function sortFindings(findings: Finding[]): Finding[] {
   return findings.sort((a, b) => a.at.file.localeCompare(b.at.file) || a.at.line - b.at.line || a.at.column - b.at.column || a.rule.localeCompare(b.rule))
 }
 

@@ -1,7 +1,7 @@
 // doctor against simulated clusters: the shipped scenarios, one mutation of the healthy cluster per failure
 // mode (each asserting the status of every check), read-only proof, RBAC, selection and output formats.
 import {objectOf, viaOperator, type Scenario} from '../sim/scenario.js'
-import {runPlugin, startSim, type RunningSim} from '../sim/harness.js'
+import {runKubectl, runPlugin, startSim, type RunningSim} from '../sim/harness.js'
 
 const ALL_IDS = [
   'k8s.version', 'k8s.feature-gate', 'apiserver.service-cidr', 'controller.node-cidrs', 'node.addresses', 'node.ipv6-forwarding',
@@ -28,6 +28,8 @@ function statuses(report: DoctorJson): Record<string, string> {
 function allPassExcept(overrides: Record<string, string>): Record<string, string> {
   return Object.fromEntries(ALL_IDS.map((id) => [id, overrides[id] ?? 'pass']))
 }
+
+const PROXY_CONF = (cidr: string) => `apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nclusterCIDR: ${cidr}\nmode: ipvs\n`
 
 function calicoEnv(s: Scenario): Array<{name: string; value?: string}> {
   return objectOf(s, 'DaemonSet', 'calico-node').spec.template.spec.containers[0].env
@@ -174,7 +176,8 @@ const FAILURE_MODES: Array<[string, Mutation, Record<string, string>]> = [
   ['an IPv6 pool with another CIDR than calico-node asks for', (s) => {
     s.objects!.push({apiVersion: 'crd.projectcalico.org/v1', kind: 'IPPool', metadata: {name: 'default-ipv6-ippool'},
       spec: {cidr: 'fd00:99::/56', blockSize: 122, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: true, nodeSelector: 'all()'}})
-  }, {'calico.ippool.cidr-match': 'fail'}],
+    // kube-proxy's cluster CIDR (fd00:10:244::/56) does not hold the pool's pods either.
+  }, {'calico.ippool.cidr-match': 'fail', 'kube-proxy.cluster-cidr': 'fail'}],
   ['an IPv6 pool with an invalid block size and IPIP', (s) => {
     s.objects!.push({apiVersion: 'crd.projectcalico.org/v1', kind: 'IPPool', metadata: {name: 'default-ipv6-ippool'},
       spec: {cidr: 'fd00:10:244::/56', blockSize: 112, ipipMode: 'Always', vxlanMode: 'Never', natOutgoing: true, nodeSelector: 'all()'}})
@@ -182,6 +185,12 @@ const FAILURE_MODES: Array<[string, Mutation, Record<string, string>]> = [
   ['kube-proxy with one family in its cluster CIDR', (s) => {
     const cm = objectOf(s, 'ConfigMap', 'kube-proxy')
     cm.data = {'config.conf': 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nclusterCIDR: 10.244.0.0/16\nmode: iptables\n'}
+  }, {'kube-proxy.cluster-cidr': 'fail'}],
+  ['kube-proxy with a space after the comma of its cluster CIDR', (s) => {
+    objectOf(s, 'ConfigMap', 'kube-proxy').data = {'config.conf': PROXY_CONF('"10.244.0.0/16, fd00:10:244::/56"')}
+  }, {'kube-proxy.cluster-cidr': 'fail'}],
+  ['kube-proxy with an IPv6 cluster CIDR outside every Calico pool', (s) => {
+    objectOf(s, 'ConfigMap', 'kube-proxy').data = {'config.conf': PROXY_CONF('10.244.0.0/16,fd00:99::/56')}
   }, {'kube-proxy.cluster-cidr': 'fail'}],
   ['the removed IPv6DualStack gate still set on a 1.31 controller-manager', (s) => {
     objectOf(s, 'Pod', 'kube-controller-manager-cp-1').spec.containers[0].command.push('--feature-gates=IPv6DualStack=true')
@@ -277,5 +286,65 @@ describe('doctor on the shipped clusters', () => {
     expect(result.code).toBe(3)
     expect(result.stderr).toMatch(/^error: cannot connect to the API server: connection refused/)
     await sim.stop()
+  })
+})
+
+describe("doctor on kube-proxy's cluster CIDR", () => {
+  const check = (r: DoctorJson) => r.checks.find((c) => c.id === 'kube-proxy.cluster-cidr')!
+  const RESTART = 'kubectl -n kube-system rollout restart ds kube-proxy'
+  const KUBEADM = 'kubeadm rewrites this ConfigMap from ClusterConfiguration networking.podSubnet on upgrade (kubeadm upgrade apply): set podSubnet to "10.244.0.0/16,fd00:10:244::/56" in ConfigMap kube-system/kubeadm-config too'
+
+  it('a space after the comma: says what kube-proxy does with it, and gives the exact value, the restart and the kubeadm note', async () => {
+    const sim = await startSim('healthy-dual-stack', (s) => {
+      objectOf(s, 'ConfigMap', 'kube-proxy').data = {'config.conf': PROXY_CONF('"10.244.0.0/16, fd00:10:244::/56"')}
+    })
+    try {
+      const result = check((await doctor(sim, '--only', 'kube-proxy')).report)
+      expect(result).toMatchObject({status: 'fail',
+        message: 'clusterCIDR "10.244.0.0/16, fd00:10:244::/56" (ConfigMap kube-system/kube-proxy) has a space around a comma: kube-proxy splits it on "," without trimming and refuses " fd00:10:244::/56" at its next start'})
+      expect(result.remediation).toBe(`set clusterCIDR: "10.244.0.0/16,fd00:10:244::/56" in ConfigMap kube-system/kube-proxy (config.conf), then ${RESTART}; ${KUBEADM}`)
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it('an IPv6 CIDR outside the Calico pool: names the pool, and the value comes from the pools doctor read', async () => {
+    const sim = await startSim('healthy-dual-stack', (s) => {
+      objectOf(s, 'ConfigMap', 'kube-proxy').data = {'config.conf': PROXY_CONF('10.244.0.0/16,fd00:99::/56')}
+    })
+    try {
+      const result = check((await doctor(sim, '--only', 'kube-proxy')).report)
+      expect(result.status).toBe('fail')
+      expect(result.message).toBe('clusterCIDR 10.244.0.0/16,fd00:99::/56 (ConfigMap kube-system/kube-proxy): its IPv6 CIDR fd00:99::/56 does not contain Calico pool default-ipv6-ippool (fd00:10:244::/56): kube-proxy takes traffic from those pods for outside traffic')
+      expect(result.remediation).toBe(`set clusterCIDR: "10.244.0.0/16,fd00:10:244::/56" in ConfigMap kube-system/kube-proxy (config.conf), then ${RESTART}; ${KUBEADM}`)
+      expect(result.remediation).not.toContain('<')
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it('fixed in the ConfigMap but kube-proxy not restarted: warns until the pods run it, then passes', async () => {
+    const sim = await startSim('healthy-dual-stack', (s) => {
+      objectOf(s, 'ConfigMap', 'kube-proxy').data = {'config.conf': PROXY_CONF('"10.244.0.0/16, fd00:10:244::/56"')}
+    })
+    const kubectl = (...args: string[]) => runKubectl(['--kubeconfig', sim.kubeconfig, '-n', 'kube-system', ...args])
+    try {
+      expect(check((await doctor(sim, '--only', 'kube-proxy')).report).status).toBe('fail')
+      // The change lands in a later second than the pods started (both are second-precise, as in Kubernetes).
+      await new Promise((resolve) => setTimeout(resolve, 1100))
+      const fixed = await kubectl('patch', 'configmap', 'kube-proxy', '--type', 'merge', '-p', JSON.stringify({data: {'config.conf': PROXY_CONF('10.244.0.0/16,fd00:10:244::/56')}}))
+      expect(fixed).toMatchObject({code: 0})
+      const stale = await doctor(sim, '--only', 'kube-proxy')
+      expect(check(stale.report)).toMatchObject({status: 'warn',
+        message: expect.stringMatching(/^clusterCIDR 10\.244\.0\.0\/16,fd00:10:244::\/56 \(ConfigMap kube-system\/kube-proxy\), but 3 of 3 kube-proxy pods started before the ConfigMap last changed \(\S+Z, kubectl-patch\): they still run the clusterCIDR they started with \(kube-proxy-\w+/)})
+      expect(check(stale.report).remediation).toBe(RESTART)
+      expect(stale.code).toBe(0)
+      expect(await doctor(sim, '--only', 'kube-proxy', '--strict')).toMatchObject({code: 1})
+      expect(await kubectl('rollout', 'restart', 'ds', 'kube-proxy')).toMatchObject({code: 0})
+      expect(await kubectl('rollout', 'status', 'ds', 'kube-proxy', '--timeout', '30s')).toMatchObject({code: 0})
+      expect(check((await doctor(sim, '--only', 'kube-proxy')).report)).toMatchObject({status: 'pass', message: 'clusterCIDR 10.244.0.0/16,fd00:10:244::/56 (ConfigMap kube-system/kube-proxy) holds the Calico pools of both families, and every kube-proxy pod started after it last changed'})
+    } finally {
+      await sim.stop()
+    }
   })
 })

@@ -1,6 +1,6 @@
 // lint on files: the runbook's files give exactly the expected findings, a clean config none, and every
 // rule has a failing case (written here next to its expectation) and passes on the clean fixture.
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {cpSync, mkdtempSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
@@ -12,6 +12,9 @@ const CLEAN = path.join(ROOT, 'test/fixtures/lint/clean')
 interface LintJson {
   findings: Array<{rule: string; severity: string; file: string; line: number; column: number; message: string; fix?: string}>
   skipped: Array<{file: string; reason: string}>
+  unreadable: Array<{file: string; line?: number; column?: number; message: string}>
+  clusters: Array<{name: string; files: string[]}>
+  notes: string[]
   summary: {error: number; warning: number}
 }
 
@@ -109,6 +112,26 @@ describe('lint rules', () => {
       ['cluster.yml:6 error k8s.feature-gate', 'cluster.yml:8 error k8s.feature-gate', 'cluster.yml:11 error k8s.feature-gate', 'cluster.yml:11 error kube-proxy.mode']],
   )
 
+  // kube-proxy splits its cluster CIDR on "," without trimming: a space around the comma stops it at its next start.
+  const PROXY_CM = (cidr: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kube-proxy, namespace: kube-system}\ndata:\n  config.conf: |-\n    apiVersion: kubeproxy.config.k8s.io/v1alpha1\n    kind: KubeProxyConfiguration\n    clusterCIDR: ${cidr}\n    mode: ipvs\n`
+  CASES.push(
+    ['kube-proxy.cluster-cidr', 'a space after the comma in a KubeProxyConfiguration', {'proxy.yaml': 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nclusterCIDR: "10.244.0.0/16, fd00:10:244::/56"\nmode: ipvs\n'}, [], ['proxy.yaml:3 error kube-proxy.cluster-cidr']],
+    ['kube-proxy.cluster-cidr', "a space after the comma in RKE's kubeproxy extra_args", {'cluster.yml': RKE(GOOD_API, GOOD_CM, '    extra_args:\n      cluster-cidr: "10.42.0.0/16 ,fd00:42::/56"')}, [], ['cluster.yml:10 error kube-proxy.cluster-cidr']],
+    ['kube-proxy.cluster-cidr', "a space after the comma in kubeadm's kube-proxy ConfigMap", {'cm.yaml': PROXY_CM('10.244.0.0/16, fd00:10:244::/56')}, [], ['cm.yaml:8 error kube-proxy.cluster-cidr']],
+    ['cidr.dual', "one family in kubeadm's kube-proxy ConfigMap", {'cm.yaml': PROXY_CM('10.244.0.0/16')}, [], ['cm.yaml:8 error cidr.dual']],
+  )
+
+  it('the kube-proxy cluster CIDR finding says what kube-proxy does with the space, and the exact value', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-lint-'))
+    writeFileSync(path.join(dir, 'cm.yaml'), PROXY_CM('10.244.0.0/16, fd00:10:244::/56'))
+    const {report} = await lint(dir)
+    expect(report.findings).toEqual([expect.objectContaining({
+      line: 8, column: 18,
+      message: 'ConfigMap kube-proxy config.conf clusterCIDR: "10.244.0.0/16, fd00:10:244::/56" has a space around a comma: kube-proxy splits it on "," without trimming and refuses " fd00:10:244::/56" at its next start',
+      fix: 'clusterCIDR: "10.244.0.0/16,fd00:10:244::/56"',
+    })])
+  })
+
   it('what a default finding says: the value, that it is a default, and where it would go', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-lint-'))
     writeFileSync(path.join(dir, 'cluster.yml'), RKE(GOOD_API, '    cluster_cidr: "10.42.0.0/16,fd00:42::/104"', '    extra_args:\n      cluster-cidr: "10.42.0.0/16,fd00:42::/104"'))
@@ -143,5 +166,82 @@ describe('lint rules', () => {
     expect(none).toEqual({code: 2, stdout: '', stderr: "error: Missing 1 required arg: paths  Files or directories to lint; see 'kubectl dualstack lint --help'\n"})
     const version = await runPlugin(['lint', CLEAN, '--kubernetes-version', 'latest'])
     expect(version).toMatchObject({code: 2, stderr: expect.stringMatching(/^error: "latest" is not a Kubernetes version/)})
+  })
+})
+
+describe('lint of several clusters at once, and input it cannot read', () => {
+  const FIXTURES = path.join(ROOT, 'test/fixtures/lint')
+  const OLD_SERVICE = 'apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ipFamily: IPv6\n  ports: [{port: 80}]\n'
+
+  it('each directory is its own cluster: a clean RKE and a clean kubeadm cluster are not compared with each other', async () => {
+    const {code, report} = await lint(CLEAN, path.join(FIXTURES, 'clean-kubeadm'), '--kubernetes-version', 'v1.30.2')
+    expect(report.findings).toEqual([])
+    expect(report.clusters).toEqual([
+      {name: CLEAN, files: ['calico-config.yaml', 'cluster.yml', 'service.yaml', 'values-calico.yaml'].map((f) => path.join(CLEAN, f))},
+      {name: path.join(FIXTURES, 'clean-kubeadm'), files: ['installation.yaml', 'kubeadm.yaml'].map((f) => path.join(FIXTURES, 'clean-kubeadm', f))},
+    ])
+    expect(code).toBe(0)
+    // A tree of clusters, walked: one cluster per directory, and the text says which files went together.
+    const tree = mkdtempSync(path.join(tmpdir(), 'dualstack-lint-'))
+    for (const dir of ['clean', 'clean-kubeadm', 'clean-rke2']) cpSync(path.join(FIXTURES, dir), path.join(tree, 'clusters', dir), {recursive: true})
+    const text = await runPlugin(['lint', tree, '--kubernetes-version', 'v1.30.2'])
+    expect(text.stdout).toContain(`note: 3 clusters, each linted on its own (one directory is one cluster; name files to lint them together): ${path.join(tree, 'clusters/clean')} (4 files), ${path.join(tree, 'clusters/clean-kubeadm')} (2 files), ${path.join(tree, 'clusters/clean-rke2')} (1 file)`)
+    expect(text.stdout.trimEnd().split('\n').at(-1)).toBe('7 file(s): 0 error(s), 0 warning(s)')
+    expect(text.code).toBe(0)
+  })
+
+  it('files named together are one cluster, whatever their directories, and it says so', async () => {
+    const {code, report} = await lint(path.join(CLEAN, 'cluster.yml'), path.join(FIXTURES, 'clean-kubeadm', 'installation.yaml'))
+    expect(report.clusters).toEqual([{name: 'the files named together', files: [path.join(CLEAN, 'cluster.yml'), path.join(FIXTURES, 'clean-kubeadm', 'installation.yaml')]}])
+    expect(brief(report)).toEqual(['installation.yaml:7 error calico.pool-in-cluster-cidr', 'installation.yaml:8 error calico.pool-in-cluster-cidr'])
+    expect(report.notes).toContain(`linted together as one cluster: ${path.join(CLEAN, 'cluster.yml')}, ${path.join(FIXTURES, 'clean-kubeadm', 'installation.yaml')}`)
+    expect(code).toBe(1)
+  })
+
+  it('a file that is not YAML, is binary or cannot be read is an error naming it (exit 2, also without --strict); the other files are still linted', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-lint-'))
+    cpSync(CLEAN, dir, {recursive: true})
+    writeFileSync(path.join(dir, 'broken.yaml'), 'services:\n  kube-api: [1, 2\n')
+    writeFileSync(path.join(dir, 'image.yml'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00]))
+    symlinkSync(path.join(dir, 'gone.yaml'), path.join(dir, 'dangling.yaml'))
+    writeFileSync(path.join(dir, 'svc-old.yaml'), OLD_SERVICE)
+    const {code, report, stderr} = await lint(dir, '--kubernetes-version', 'v1.30.2')
+    expect(report.unreadable).toEqual([
+      {file: path.join(dir, 'broken.yaml'), line: 3, column: 1, message: expect.stringMatching(/^not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a \]$/)},
+      {file: path.join(dir, 'dangling.yaml'), message: expect.stringMatching(/^cannot read it: ENOENT/)},
+      {file: path.join(dir, 'image.yml'), message: 'not YAML: a binary file (not UTF-8 text)'},
+    ])
+    // The readable files were linted, findings and all.
+    expect(brief(report)).toEqual(['svc-old.yaml:5 error service.ip-family'])
+    expect(stderr).toBe(`error: 3 file(s) could not be linted: ${path.join(dir, 'broken.yaml')} (not valid YAML), ${path.join(dir, 'dangling.yaml')} (cannot read it), ${path.join(dir, 'image.yml')} (not YAML); fix them or leave them out\n`)
+    expect(code).toBe(2)
+    const text = await runPlugin(['lint', path.join(dir, 'broken.yaml'), path.join(CLEAN, 'cluster.yml'), '--strict'])
+    expect(text.stdout).toContain(`${path.join(dir, 'broken.yaml')}:3:1: error: not valid YAML: Flow sequence`)
+    expect(text.stdout.trimEnd().split('\n').at(-1)).toBe('2 file(s): 0 error(s), 0 warning(s), 1 could not be read')
+    expect(text.code).toBe(2)
+  })
+
+  it('prose in a .yaml file is not a config file (exit 2)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-lint-'))
+    writeFileSync(path.join(dir, 'notes.yaml'), 'Remember to set the IPv6 pool before the upgrade.\n')
+    const {code, report} = await lint(dir)
+    expect(report.unreadable).toEqual([{file: path.join(dir, 'notes.yaml'), line: 1, column: 1, message: 'not a YAML config: the document is a plain string, not a mapping'}])
+    expect(code).toBe(2)
+  })
+
+  it('a YAML alias bomb (billion laughs) is refused as that file\'s problem, in one line; the other files are still linted', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-lint-'))
+    cpSync(CLEAN, dir, {recursive: true})
+    const levels = 'abcdefghi'.split('')
+    writeFileSync(path.join(dir, 'lol.yaml'), levels.map((l, i) => `${l}: &${l} [${Array(9).fill(i === 0 ? '"lol"' : `*${levels[i - 1]}`).join(', ')}]`).join('\n') + '\n')
+    writeFileSync(path.join(dir, 'svc-old.yaml'), OLD_SERVICE)
+    const started = Date.now()
+    const {code, report, stderr} = await lint(dir, '--kubernetes-version', 'v1.30.2')
+    expect(Date.now() - started).toBeLessThan(10_000)
+    expect(report.unreadable).toEqual([{file: path.join(dir, 'lol.yaml'), line: 1, column: 1, message: 'refused: its aliases expand past 100 nodes (a YAML alias bomb, "billion laughs")'}])
+    expect(brief(report)).toEqual(['svc-old.yaml:5 error service.ip-family'])
+    expect(stderr).not.toContain('unexpected error')
+    expect(stderr.split('\n').filter(Boolean)).toHaveLength(1)
+    expect(code).toBe(2)
   })
 })

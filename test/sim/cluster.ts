@@ -4,6 +4,7 @@ import {addressFamily, parseCidr, type Family} from '../../src/net/ip.js'
 import {CalicoIpam} from './calico-ipam.js'
 import {Controllers} from './controllers.js'
 import {applyDefaults} from './defaults.js'
+import {nextManagedFields} from './managed-fields.js'
 import {RangeAllocator, ServiceIpAllocators} from './ipam.js'
 import {ResourceRegistry, apiVersionOf, type ResourceType} from './resources.js'
 import {versionAtLeast, type FaultSpec, type Scenario, type UserSpec} from './scenario.js'
@@ -132,6 +133,8 @@ export class SimCluster {
     applyDefaults(type.kind, copy, this.version)
     if (type.kind === 'Service') this.serviceIps.allocateForCreate(type, copy, false, this.legacyServiceFamilies)
     if (type.kind === 'Pod' && !this.scenario.calico) this.markPodIpsUsed(copy)
+    // As `kubectl apply` made it (at its creation time), unless the scenario says who wrote it and when.
+    copy.metadata.managedFields ??= nextManagedFields(undefined, copy, 'kubectl-client-side-apply', undefined, obj.metadata.creationTimestamp ?? timestamp())
     const created = this.store.create(type, copy)
     // Scenarios may date objects (pods from before dual-stack); keep their age.
     if (obj.metadata.creationTimestamp) created.metadata.creationTimestamp = obj.metadata.creationTimestamp

@@ -28,6 +28,26 @@ describe('the simulated API server', () => {
     await sim.stop()
   })
 
+  it('keeps managedFields as kube-apiserver does: per manager, with the fields it set and the time it last changed one', async () => {
+    const base = '/api/v1/namespaces/default/configmaps'
+    const created = await call('POST', `${base}?fieldManager=kubeadm`, {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'mf', labels: {a: 'b'}}, data: {'config.conf': 'one'}})
+    expect(created.body.metadata.managedFields).toEqual([{manager: 'kubeadm', operation: 'Update', apiVersion: 'v1', time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/), fieldsType: 'FieldsV1',
+      fieldsV1: {'f:data': {'f:config.conf': {}}, 'f:metadata': {'f:labels': {'f:a': {}}}}}])
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    // Without ?fieldManager= the manager is the User-Agent up to its first "/" (undici's is "undici" or "node").
+    const patched = await call('PATCH', `${base}/mf?fieldManager=kubectl-patch`, {data: {'config.conf': 'two'}}, 'admin-token', 'application/merge-patch+json')
+    const [kubeadm, kubectl] = patched.body.metadata.managedFields
+    expect(kubeadm).toMatchObject({manager: 'kubeadm', time: created.body.metadata.managedFields[0].time, fieldsV1: {'f:metadata': {'f:labels': {'f:a': {}}}}})
+    expect(kubectl).toMatchObject({manager: 'kubectl-patch', operation: 'Update', fieldsV1: {'f:data': {'f:config.conf': {}}}})
+    expect(Date.parse(kubectl.time)).toBeGreaterThan(Date.parse(kubeadm.time))
+    // A write that changes nothing leaves the times alone.
+    const same = await call('PATCH', `${base}/mf?fieldManager=kubectl-patch`, {data: {'config.conf': 'two'}}, 'admin-token', 'application/merge-patch+json')
+    expect(same.body.metadata.managedFields).toEqual(patched.body.metadata.managedFields)
+    // The scenario's objects were applied with kubectl.
+    const proxy = await call('GET', '/api/v1/namespaces/kube-system/configmaps/kube-proxy')
+    expect(proxy.body.metadata.managedFields).toEqual([expect.objectContaining({manager: 'kubectl-client-side-apply', operation: 'Update', fieldsV1: {'f:data': {'f:config.conf': {}}}})])
+  })
+
   it('pages lists with limit and continue, with remainingItemCount', async () => {
     const first = await call('GET', '/api/v1/pods?labelSelector=&limit=500')
     expect(first.body.items).toHaveLength(500)

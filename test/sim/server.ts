@@ -20,6 +20,7 @@ import {podSecurityRefusal} from './pod-security.js'
 import {SimError, errors} from './status.js'
 import type {Obj, StoreEvent} from './store.js'
 import {toTable} from './tables.js'
+import {fieldManagerOf, nextManagedFields} from './managed-fields.js'
 
 export interface Route {
   type: ResourceType
@@ -325,6 +326,7 @@ export class SimServer {
           const refusal = podSecurityRefusal(obj.metadata.name ?? `${obj.metadata.generateName ?? ''}xxxxx`, obj.spec, store.get(this.sim.type('v1', 'Namespace'), undefined, route.namespace ?? ''))
           if (refusal) throw errors.admission(refusal)
         }
+        obj.metadata.managedFields = nextManagedFields(undefined, obj, fieldManagerOf(query, req.headers['user-agent']))
         return {code: 201, body: store.create(type, stored(type, obj), dryRun)}
       }
       case 'update': {
@@ -334,6 +336,7 @@ export class SimServer {
         keepImmutable(type, current, obj)
         validate(type, obj)
         this.validateCalico(type, obj)
+        obj.metadata.managedFields = nextManagedFields(current, obj, fieldManagerOf(query, req.headers['user-agent']), route.subresource)
         return {code: 200, body: store.update(type, stored(type, obj), dryRun, {statusOnly: route.subresource === 'status'})}
       }
       case 'patch': {
@@ -350,6 +353,7 @@ export class SimServer {
         keepImmutable(type, current, obj)
         validate(type, obj)
         this.validateCalico(type, obj)
+        obj.metadata.managedFields = nextManagedFields(current, obj, fieldManagerOf(query, req.headers['user-agent']), route.subresource)
         return {code: 200, body: store.update(type, stored(type, obj), dryRun, {statusOnly: route.subresource === 'status'})}
       }
       case 'delete': {
