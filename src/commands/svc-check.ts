@@ -25,10 +25,10 @@ Exit 0 when every test passed, 1 when any failed.`
   static override flags = {
     ...kubeFlags,
     ...fleetFlags,
-    from: Flags.string({description: 'Run the tests from this existing pod instead of creating one'}),
+    from: Flags.string({description: 'Run the tests from this existing pod (POD, or NS/POD in another namespace) instead of creating one'}),
     image: Flags.string({description: 'Image of the pod created for the check (needs ping, ping6 and curl)', default: 'nicolaka/netshoot:latest'}),
     ...probeFlags,
-    port: Flags.integer({description: "Service port for the HTTP test (default: the Service's first port)", min: 1, max: 65_535}),
+    port: Flags.string({description: "Service port for the HTTP test, by number or name (default: the Service's first TCP port)"}),
     output: Flags.string({char: 'o', description: 'Output format', options: ['table', 'json'], default: 'table'}),
   }
 
