@@ -26,6 +26,7 @@ Exit 0 when every test passed, 1 when any failed.`
     ...kubeFlags,
     ...fleetFlags,
     from: Flags.string({description: 'Run the tests from this existing pod (POD, or NS/POD in another namespace) instead of creating one'}),
+    'pod-namespace': Flags.string({description: "Namespace of the pod created for the check (default: the Service's)"}),
     image: Flags.string({description: 'Image of the pod created for the check (needs ping, ping6 and curl)', default: 'nicolaka/netshoot:latest'}),
     ...probeFlags,
     port: Flags.string({description: "Service port for the HTTP test, by number or name (default: the Service's first TCP port)"}),
@@ -37,7 +38,7 @@ Exit 0 when every test passed, 1 when any failed.`
     const settings = probeSettings(flags)
     const contexts = await contextsOf(flags)
     const options = (client: ClusterClient, prefix = '') => ({
-      ...settings, namespace: client.target.namespace, service: args.service, from: flags.from, image: flags.image, port: flags.port,
+      ...settings, namespace: client.target.namespace, service: args.service, from: flags.from, image: flags.image, podNamespace: flags['pod-namespace'], port: flags.port,
       onLeftBehind: (what: string) => process.stderr.write(`warning: ${prefix}${what}\n`),
     })
     if (contexts.length > 1) {

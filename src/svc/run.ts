@@ -39,6 +39,8 @@ export interface SvcCheckOptions extends ProbeSettings {
   /** POD (in the Service's namespace) or NS/POD, as given: errors quote it verbatim. */
   from?: string
   image: string
+  /** Where the test pod is created (default: the Service's namespace). */
+  podNamespace?: string
   /** A Service port, by number or name. */
   port?: string
   onProgress?: (message: string) => void
@@ -46,6 +48,8 @@ export interface SvcCheckOptions extends ProbeSettings {
 
 export const PLUGIN_LABELS = {'app.kubernetes.io/managed-by': 'kubectl-dualstack', 'app.kubernetes.io/component': 'svc-check'}
 const MAX_PING_TARGETS = 3
+/** What ping says when it may open neither a raw nor a datagram ICMP socket (iputils, busybox). */
+const PING_NOT_PERMITTED = /Operation not permitted|permission denied|cap_net_raw/i
 
 /** --from POD or NS/POD. */
 export function parseFrom(value: string, namespace: string): PodRef {
@@ -60,15 +64,56 @@ async function serverVersion(client: ClusterClient): Promise<KubeVersion | undef
   return info?.gitVersion ? parseKubeVersion(info.gitVersion) : undefined
 }
 
-function probePod(image: string): Record<string, unknown> {
+/**
+ * The test pod. `restricted` meets Pod Security's restricted level: a numeric non-root user (runAsNonRoot
+ * alone makes the kubelet refuse an image that runs as root), no privilege escalation, every capability
+ * dropped, the runtime's seccomp profile. curl works so; ping then needs the node's unprivileged ICMP.
+ */
+export function probePod(image: string, restricted = false): Record<string, unknown> {
+  const container = {name: 'probe', image, command: ['sleep', '3600']}
   return {
     apiVersion: 'v1', kind: 'Pod',
     metadata: {name: `dualstack-svc-check-${randomBytes(3).toString('hex')}`, labels: PLUGIN_LABELS},
     spec: {
       restartPolicy: 'Never', terminationGracePeriodSeconds: 0,
-      containers: [{name: 'probe', image, command: ['sleep', '3600']}],
+      ...(restricted
+        ? {
+          securityContext: {runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, seccompProfile: {type: 'RuntimeDefault'}},
+          containers: [{...container, securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: ['ALL']}}}],
+        }
+        : {containers: [container]}),
     },
   }
+}
+
+/** A 403 from an admission plugin or webhook (Pod Security, a policy engine), not from RBAC's authorizer. */
+function admissionRefusal(error: unknown): error is ApiError {
+  return error instanceof ApiError && error.code === 403 && !/ cannot \w+ resource "/.test(error.message)
+}
+
+/**
+ * Creates the test pod: as it is first (ping needs NET_RAW), and if Pod Security refuses it, as the
+ * restricted level wants. A refusal that remains is admission's, said as such, with what to do instead.
+ */
+async function createProbePod(client: ClusterClient, namespace: string, image: string): Promise<{ref: PodRef; restricted: boolean}> {
+  try {
+    return {ref: await createPod(client, namespace, probePod(image)), restricted: false}
+  } catch (error) {
+    if (!(admissionRefusal(error) && /violates PodSecurity/.test(error.message))) throw admissionError(error, namespace)
+  }
+  try {
+    return {ref: await createPod(client, namespace, probePod(image, true)), restricted: true}
+  } catch (error) {
+    throw admissionError(error, namespace)
+  }
+}
+
+function admissionError(error: unknown, namespace: string): unknown {
+  if (!admissionRefusal(error)) return error
+  // The API error's text is "forbidden: MESSAGE (context ..., server ...)": the apiserver's message is what matters.
+  const said = /^forbidden: (.*) \(context "[^"]*", server [^)]*\)$/.exec(error.message)?.[1] ?? error.message
+  return new DualstackError(`admission refused the test pod in namespace ${namespace}: ${said}`, ExitCode.ClusterUnavailable,
+    'run from an existing pod (--from POD or --from NS/POD), or create the test pod in a namespace that admits it (--pod-namespace NS)')
 }
 
 /** Families the Service is meant to have: ipFamilies, or the alpha ipFamily before 1.20. */
@@ -83,6 +128,7 @@ export async function runSvcCheck(client: ClusterClient, options: SvcCheckOption
 
   let source: PodRef
   let created = false
+  let restricted = false
   let unregister = () => {}
   if (options.from) {
     source = parseFrom(options.from, options.namespace)
@@ -93,7 +139,9 @@ export async function runSvcCheck(client: ClusterClient, options: SvcCheckOption
     })
     if (!isPodReady(pod)) throw new UsageError(`--from ${options.from}: pod ${source.name} in namespace ${source.namespace} is not Running and Ready`, hint)
   } else {
-    source = await createPod(client, options.namespace, probePod(options.image))
+    const made = await createProbePod(client, options.podNamespace ?? options.namespace, options.image)
+    source = made.ref
+    restricted = made.restricted
     created = true
     unregister = onInterrupt(() => (options.keep ? Promise.resolve() : deletePod(client, source)))
   }
@@ -107,7 +155,7 @@ export async function runSvcCheck(client: ClusterClient, options: SvcCheckOption
       }
       throw error
     }
-    const results = await runTests(client, view, source, sourcePod, port, version, options)
+    const results = await runTests(client, view, source, sourcePod, port, version, {...options, restricted})
     await explainFailures(client, results, view, sourcePod)
     return {
       service: {name: view.name, namespace: view.namespace, clusterIPs: view.clusterIPs, ipFamilies: serviceFamilies(view), ipFamilyPolicy: view.spec.ipFamilyPolicy ?? null},
@@ -143,7 +191,7 @@ function endpointPort(view: ServiceView, port: ServicePort): number {
   return view.endpointPorts.get(port.name ?? '') ?? (typeof port.targetPort === 'number' ? port.targetPort : port.port)
 }
 
-async function runTests(client: ClusterClient, view: ServiceView, source: PodRef, sourcePod: PodObject, port: ServicePort, version: KubeVersion | undefined, options: SvcCheckOptions): Promise<TestResult[]> {
+async function runTests(client: ClusterClient, view: ServiceView, source: PodRef, sourcePod: PodObject, port: ServicePort, version: KubeVersion | undefined, options: SvcCheckOptions & {restricted: boolean}): Promise<TestResult[]> {
   const results: TestResult[] = []
   const families = serviceFamilies(view)
   const sourceFamilies = new Set(rawPodIps(sourcePod).map((ip) => addressFamily(ip)))
@@ -186,6 +234,12 @@ async function runTests(client: ClusterClient, view: ServiceView, source: PodRef
       const r = await exec(pingArgv(family, backend.ip, 3, options.probeTimeoutSeconds))
       const parsed = parsePing(r.stdout)
       const who = backend.pod ? ` (pod ${backend.pod}${backend.node ? ` on ${backend.node}` : ''})` : ''
+      if (r.exitCode !== 0 && PING_NOT_PERMITTED.test(r.stderr)) {
+        // Not a network failure: the pod may not open an ICMP socket. Said once per family, the HTTP test still runs.
+        const why = `no NET_RAW${options.restricted ? ', as Pod Security restricted requires' : ''}, and its node does not allow unprivileged ICMP: net.ipv4.ping_group_range`
+        results.push({kind: 'ping', family, target: backend.ip, status: 'skip', message: `ping is not permitted in pod ${sourceName} (${why}); the HTTP test covers the path: ${r.stderr.trim().split('\n')[0]}`})
+        break
+      }
       results.push(r.exitCode === 0
         ? {kind: 'ping', family, target: backend.ip, status: 'pass', ...(parsed.avgMs !== undefined ? {latencyMs: parsed.avgMs} : {}), message: `${parsed.received} replies${who}`}
         : {kind: 'ping', family, target: backend.ip, status: 'fail', message: `no reply${who}: ${r.timedOut ? 'exec timed out' : (r.stderr.trim() || 'packets lost').split('\n')[0]}`})

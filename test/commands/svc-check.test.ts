@@ -282,3 +282,75 @@ describe('svc-check advice on the runbook 1.18 cluster (no ipFamilyPolicy before
     }
   })
 })
+
+describe('svc-check in a Pod Security restricted namespace (issue 20, point 8)', () => {
+  const locked = (s: Parameters<NonNullable<Parameters<typeof startSim>[1]>>[0]) => {
+    s.objects!.push({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'locked', labels: {'pod-security.kubernetes.io/enforce': 'restricted'}}})
+    for (const kind of ['Pod', 'Service'] as const) {
+      const copy = structuredClone(objectOf(s, kind, kind === 'Pod' ? 'hello-k8s' : 'svc-hellok8s'))
+      copy.metadata.namespace = 'locked'
+      delete copy.status
+      s.objects!.push(copy)
+    }
+  }
+
+  it('its test pod meets restricted: created, HTTP passes, ping is not permitted and says why (not a failure)', async () => {
+    const sim = await startSim('healthy-dual-stack', locked)
+    try {
+      const {code, report, stderr} = await svcCheck(sim, 'svc-hellok8s', '-n', 'locked')
+      expect(stderr).toBe('')
+      expect(outcomes(report)).toEqual([
+        'ipv4 service-ip pass', 'ipv4 endpoints pass', 'ipv4 ping skip', 'ipv4 http pass',
+        'ipv6 service-ip pass', 'ipv6 endpoints pass', 'ipv6 ping skip', 'ipv6 http pass',
+      ])
+      expect(code).toBe(0)
+      expect(report.results.find((r) => r.kind === 'ping')!.message).toMatch(/^ping is not permitted in pod dualstack-svc-check-[0-9a-f]{6} \(no NET_RAW, as Pod Security restricted requires, and its node does not allow unprivileged ICMP: net\.ipv4\.ping_group_range\); the HTTP test covers the path: ping: socket: Operation not permitted$/)
+      const refused = sim.server.sim.requests.filter((r) => r.verb === 'create' && r.resource === 'pods' && r.code === 403)
+      expect(refused).toHaveLength(1)
+      expectOneProbePodCreatedAndDeleted(sim)
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it('where the nodes allow unprivileged ICMP, ping works from the restricted test pod', async () => {
+    const sim = await startSim('healthy-dual-stack', (s) => {
+      locked(s)
+      for (const node of s.nodes) node.sysctls = {...node.sysctls, 'net.ipv4.ping_group_range': '0 2147483647'}
+    })
+    try {
+      const {code, report} = await svcCheck(sim, 'svc-hellok8s', '-n', 'locked')
+      expect(report.results.filter((r) => r.status !== 'pass')).toEqual([])
+      expect(code).toBe(0)
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it('a test pod that admission refuses (a policy webhook): exit 3 saying it is admission and what to do, not RBAC advice', async () => {
+    const denied = 'admission webhook "validate.kyverno.svc-fail" denied the request: policy Pod/locked/x for resource violation: require-registry: images must come from registry.internal'
+    const sim = await startSim('healthy-dual-stack', (s) => {
+      locked(s)
+      s.faults = [{verb: 'create', resource: 'pods', code: 403, message: denied}]
+    })
+    try {
+      const result = await runPlugin(['svc-check', 'svc-hellok8s', '-n', 'locked', '--kubeconfig', sim.kubeconfig])
+      expect(result.stderr).toBe(`error: admission refused the test pod in namespace locked: ${denied}; run from an existing pod (--from POD or --from NS/POD), or create the test pod in a namespace that admits it (--pod-namespace NS)\n`)
+      expect(result.code).toBe(3)
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it('--pod-namespace creates the test pod elsewhere; it reaches the Service across namespaces', async () => {
+    const sim = await startSim('healthy-dual-stack', locked)
+    try {
+      const {code, report} = await svcCheck(sim, 'svc-hellok8s', '-n', 'locked', '--pod-namespace', 'default')
+      expect(report.results.filter((r) => r.status !== 'pass')).toEqual([])
+      expect(code).toBe(0)
+      expect(sim.server.sim.requests.filter((r) => r.verb === 'create' && r.resource === 'pods').map((r) => [r.namespace, r.code])).toEqual([['default', 201]])
+    } finally {
+      await sim.stop()
+    }
+  })
+})
