@@ -3,7 +3,7 @@
 import {randomBytes} from 'node:crypto'
 
 import type {ClusterClient} from '../cluster/kube.js'
-import {createPod, deletePod, getPod, isPodReady, PodNotReadyError, waitForPodReady, type PodRef} from '../cluster/resources.js'
+import {createPod, deletePod, getPod, isPodReady, PodNotReadyError, waitForPodGone, waitForPodReady, type PodRef} from '../cluster/resources.js'
 import type {PodObject} from '../cluster/types.js'
 import {ApiError, DualstackError, ExitCode, UsageError} from '../errors.js'
 import {onInterrupt} from '../interrupt.js'
@@ -12,7 +12,7 @@ import {addressFamily, type Family} from '../net/ip.js'
 import {rawPodIps} from '../pods/pod-ips.js'
 import {choosePort, dualStackAdvice, familyLabel, noEndpointsCause, noHttpReason, selectorText, type SelectedPod} from './advice.js'
 import {ForwardingReader, forwardingCause} from './diagnose.js'
-import {leftBehind, type ProbeSettings} from './options.js'
+import {leftBehind, stillTerminating, type ProbeSettings} from './options.js'
 import {CURL_EXIT, curlArgv, httpUrl, parseCurl, parsePing, pingArgv} from './probes.js'
 import {readService, type ServicePort, type ServiceView} from './service.js'
 
@@ -43,6 +43,8 @@ export interface SvcCheckOptions extends ProbeSettings {
   podNamespace?: string
   /** A Service port, by number or name. */
   port?: string
+  /** How long to wait for the test pod to be gone once deleted (default 30 s). */
+  deleteTimeoutMs?: number
   onProgress?: (message: string) => void
 }
 
@@ -143,7 +145,8 @@ export async function runSvcCheck(client: ClusterClient, options: SvcCheckOption
     source = made.ref
     restricted = made.restricted
     created = true
-    unregister = onInterrupt(() => (options.keep ? Promise.resolve() : deletePod(client, source)))
+    const pod = source
+    unregister = onInterrupt(() => (options.keep ? Promise.resolve() : removeProbePod(client, pod, options)), (options.deleteTimeoutMs ?? DELETE_TIMEOUT_MS) + 5000)
   }
   try {
     let sourcePod: PodObject
@@ -164,11 +167,27 @@ export async function runSvcCheck(client: ClusterClient, options: SvcCheckOption
     }
   } finally {
     unregister()
-    if (created && !options.keep) {
-      // A pod that cannot be deleted must not hide the results, nor go unmentioned.
-      await deletePod(client, source).catch((error: unknown) => options.onLeftBehind?.(leftBehind('pod', source.name, source.namespace, error)))
-    }
+    if (created && !options.keep) await removeProbePod(client, source, options)
   }
+}
+
+const DELETE_TIMEOUT_MS = 30_000
+
+/**
+ * Deletes the test pod and waits (bounded) until it is gone. A pod that cannot be deleted, or that a
+ * finalizer keeps Terminating, must not hide the results, nor go unmentioned: it is named with the command
+ * that removes it.
+ */
+async function removeProbePod(client: ClusterClient, pod: PodRef, options: SvcCheckOptions): Promise<void> {
+  try {
+    await deletePod(client, pod)
+  } catch (error) {
+    options.onLeftBehind?.(leftBehind('pod', pod.name, pod.namespace, error))
+    return
+  }
+  const timeoutMs = options.deleteTimeoutMs ?? DELETE_TIMEOUT_MS
+  const left = await waitForPodGone(client, pod, timeoutMs).catch(() => undefined)
+  if (left) options.onLeftBehind?.(stillTerminating(pod, left.metadata?.finalizers ?? [], timeoutMs))
 }
 
 /** The pods the Service's selector matches, read once and only when a family has no endpoints. */

@@ -1,7 +1,7 @@
 // svc-check against the simulated cluster: every test per family, the likely causes of failures, and the
 // pod it creates always deleted (on success, on error, on Ctrl-C), proven by the request record.
 import {objectOf} from '../sim/scenario.js'
-import {interruptPlugin, runPlugin, startSim, type RunningSim} from '../sim/harness.js'
+import {interruptPlugin, runKubectl, runPlugin, startSim, type RunningSim} from '../sim/harness.js'
 
 interface Report {
   service: {name: string; namespace: string; clusterIPs: string[]; ipFamilies: string[]; ipFamilyPolicy: string | null}
@@ -349,6 +349,35 @@ describe('svc-check in a Pod Security restricted namespace (issue 20, point 8)',
       expect(report.results.filter((r) => r.status !== 'pass')).toEqual([])
       expect(code).toBe(0)
       expect(sim.server.sim.requests.filter((r) => r.verb === 'create' && r.resource === 'pods').map((r) => [r.namespace, r.code])).toEqual([['default', 201]])
+    } finally {
+      await sim.stop()
+    }
+  })
+})
+
+describe('svc-check and a test pod a finalizer holds (issue 20, point 5)', () => {
+  it('waits (bounded) for its pod to be gone, then names what is left with the command that removes it', async () => {
+    const sim = await startSim('healthy-dual-stack')
+    const podType = sim.server.sim.type('v1', 'Pod')
+    // Another controller (a mutating webhook, a backup tool) puts its finalizer on every new pod.
+    sim.server.sim.store.subscribe((event) => {
+      const pod = event.object
+      if (event.type !== 'ADDED' || pod.kind !== 'Pod' || !pod.metadata.name?.startsWith('dualstack-svc-check-')) return
+      setImmediate(() => sim.server.sim.store.write(podType, {...pod, metadata: {...pod.metadata, finalizers: ['example.com/hold']}}))
+    })
+    try {
+      const started = Date.now()
+      const {code, report, stderr} = await svcCheck(sim, 'svc-hellok8s', '--delete-timeout', '2s')
+      expect(code).toBe(0)
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2000)
+      const name = report.source.pod
+      expect(stderr).toBe(`warning: pod default/${name} is still Terminating 2s after it was deleted (finalizers: example.com/hold); it goes once they are removed: kubectl -n default patch pod ${name} --type merge -p '{"metadata":{"finalizers":null}}'\n`)
+      // The simulator keeps it, Terminating, as the real server does until the finalizer goes.
+      const left = sim.server.sim.store.get(podType, 'default', name)!
+      expect(left.metadata.deletionTimestamp).toBeDefined()
+      const patched = await runKubectl(['--kubeconfig', sim.kubeconfig, '-n', 'default', 'patch', 'pod', name, '--type', 'merge', '-p', '{"metadata":{"finalizers":null}}'])
+      expect(patched.code).toBe(0)
+      expect(sim.server.sim.store.get(podType, 'default', name)).toBeUndefined()
     } finally {
       await sim.stop()
     }

@@ -85,4 +85,32 @@ describe('svc-check advice and test pod on a real control plane', () => {
     expect(report.results.find((r) => r.kind === 'ping')!.message).toMatch(/^ping is not permitted in pod dualstack-svc-check-[0-9a-f]{6} \(no NET_RAW, as Pod Security restricted requires/)
     expect(code).toBe(0)
   })
+  it('a finalizer keeps its deleted test pod Terminating on the real server: svc-check waits, then names it with the command that removes it', async () => {
+    cluster.agent!.model.scenario.execLatencyMs = 1500
+    try {
+      const running = runPlugin(['svc-check', 'svc-hellok8s', '-n', 'default', '--family', 'ipv4', '--delete-timeout', '3s', '-o', 'json', '--kubeconfig', cluster.kubeconfig])
+      // Another controller puts its finalizer on the test pod while the tests run.
+      let name = ''
+      for (const deadline = Date.now() + 20_000; !name && Date.now() < deadline;) {
+        const pods = await kubectlJson(cluster, 'get', 'pods', '-n', 'default', '-l', 'app.kubernetes.io/component=svc-check')
+        name = (pods.items as Array<{metadata: {name: string}}>)[0]?.metadata.name ?? ''
+        if (!name) await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      expect(name).not.toBe('')
+      const held = await runKubectl(['--kubeconfig', cluster.kubeconfig, '-n', 'default', 'patch', 'pod', name, '--type', 'merge', '-p', '{"metadata":{"finalizers":["example.com/hold"]}}'])
+      expect(held.code).toBe(0)
+      const result = await running
+      expect(result.code).toBe(0)
+      const command = `kubectl -n default patch pod ${name} --type merge -p '{"metadata":{"finalizers":null}}'`
+      expect(result.stderr).toBe(`warning: pod default/${name} is still Terminating 3s after it was deleted (finalizers: example.com/hold); it goes once they are removed: ${command}\n`)
+      const pod = await kubectlJson(cluster, 'get', 'pod', name, '-n', 'default')
+      expect(pod.metadata.deletionTimestamp).toBeDefined()
+      // The advised command lets it go.
+      expect((await runKubectl(['--kubeconfig', cluster.kubeconfig, '-n', 'default', 'patch', 'pod', name, '--type', 'merge', '-p', '{"metadata":{"finalizers":null}}'])).code).toBe(0)
+      const gone = await runKubectl(['--kubeconfig', cluster.kubeconfig, 'wait', '--for=delete', `pod/${name}`, '-n', 'default', '--timeout=30s'])
+      expect(gone.code).toBe(0)
+    } finally {
+      cluster.agent!.model.scenario.execLatencyMs = 0
+    }
+  })
 })
