@@ -41,6 +41,13 @@ export async function deletePod(client: ClusterClient, pod: PodRef): Promise<voi
   await client.deleteConfirmed(`/api/v1/namespaces/${encodeURIComponent(pod.namespace)}/pods/${encodeURIComponent(pod.name)}`, {gracePeriodSeconds: 0})
 }
 
+/** Watches until the pod is gone; answers the pod as last seen when it is still there at the deadline (Terminating behind a finalizer, say). */
+export async function waitForPodGone(client: ClusterClient, pod: PodRef, timeoutMs: number): Promise<PodObject | undefined> {
+  const {result, objects} = await waitFor<PodObject, true>(client, `/api/v1/namespaces/${encodeURIComponent(pod.namespace)}/pods`, (current) => (current.length === 0 ? true : undefined),
+    {deadline: Date.now() + timeoutMs, fieldSelector: `metadata.name=${pod.name}`})
+  return result ? undefined : objects[0]
+}
+
 export async function getPod(client: ClusterClient, pod: PodRef): Promise<PodObject> {
   return client.request<PodObject>('GET', `/api/v1/namespaces/${encodeURIComponent(pod.namespace)}/pods/${encodeURIComponent(pod.name)}`)
 }

@@ -9,6 +9,8 @@ export interface ObjectMeta {
   creationTimestamp?: string
   /** Set once deletion has begun (graceful deletion, finalizers). */
   deletionTimestamp?: string
+  /** What must be done before an object being deleted is gone. */
+  finalizers?: string[]
   resourceVersion?: string
   uid?: string
 }

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {KubeCommand, kubeFlags} from '../base-command.js'
+import {parseDuration} from '../cluster/duration.js'
 import {ExitCode} from '../errors.js'
 import {renderJson} from '../render/structured.js'
 import {renderSvcCheckTable, svcCheckVerdict} from '../render/svc-check.js'
@@ -25,10 +26,12 @@ Exit 0 when every test passed, 1 when any failed.`
   static override flags = {
     ...kubeFlags,
     ...fleetFlags,
-    from: Flags.string({description: 'Run the tests from this existing pod instead of creating one'}),
+    from: Flags.string({description: 'Run the tests from this existing pod (POD, or NS/POD in another namespace) instead of creating one'}),
+    'pod-namespace': Flags.string({description: "Namespace of the pod created for the check (default: the Service's)"}),
     image: Flags.string({description: 'Image of the pod created for the check (needs ping, ping6 and curl)', default: 'nicolaka/netshoot:latest'}),
     ...probeFlags,
-    port: Flags.integer({description: "Service port for the HTTP test (default: the Service's first port)", min: 1, max: 65_535}),
+    'delete-timeout': Flags.string({description: 'How long to wait for the pod it created to be gone after deleting it', default: '30s'}),
+    port: Flags.string({description: "Service port for the HTTP test, by number or name (default: the Service's first TCP port)"}),
     output: Flags.string({char: 'o', description: 'Output format', options: ['table', 'json'], default: 'table'}),
   }
 
@@ -37,7 +40,8 @@ Exit 0 when every test passed, 1 when any failed.`
     const settings = probeSettings(flags)
     const contexts = await contextsOf(flags)
     const options = (client: ClusterClient, prefix = '') => ({
-      ...settings, namespace: client.target.namespace, service: args.service, from: flags.from, image: flags.image, port: flags.port,
+      ...settings, namespace: client.target.namespace, service: args.service, from: flags.from, image: flags.image, podNamespace: flags['pod-namespace'], port: flags.port,
+      deleteTimeoutMs: parseDuration(flags['delete-timeout'], '--delete-timeout'),
       onLeftBehind: (what: string) => process.stderr.write(`warning: ${prefix}${what}\n`),
     })
     if (contexts.length > 1) {

@@ -3,16 +3,18 @@
 import {randomBytes} from 'node:crypto'
 
 import type {ClusterClient} from '../cluster/kube.js'
-import {createPod, deletePod, getPod, isPodReady, PodNotReadyError, waitForPodReady, type PodRef} from '../cluster/resources.js'
+import {createPod, deletePod, getPod, isPodReady, PodNotReadyError, waitForPodGone, waitForPodReady, type PodRef} from '../cluster/resources.js'
 import type {PodObject} from '../cluster/types.js'
-import {DualstackError, ExitCode, UsageError} from '../errors.js'
+import {ApiError, DualstackError, ExitCode, UsageError} from '../errors.js'
 import {onInterrupt} from '../interrupt.js'
+import {parseKubeVersion, type KubeVersion} from '../k8s/version.js'
 import {addressFamily, type Family} from '../net/ip.js'
 import {rawPodIps} from '../pods/pod-ips.js'
+import {choosePort, dualStackAdvice, familyLabel, noEndpointsCause, noHttpReason, selectorText, type SelectedPod} from './advice.js'
 import {ForwardingReader, forwardingCause} from './diagnose.js'
-import {leftBehind, type ProbeSettings} from './options.js'
+import {leftBehind, stillTerminating, type ProbeSettings} from './options.js'
 import {CURL_EXIT, curlArgv, httpUrl, parseCurl, parsePing, pingArgv} from './probes.js'
-import {readService, type ServiceView} from './service.js'
+import {readService, type ServicePort, type ServiceView} from './service.js'
 
 export type TestKind = 'service-ip' | 'endpoints' | 'ping' | 'http'
 
@@ -34,28 +36,86 @@ export interface SvcCheckReport {
 export interface SvcCheckOptions extends ProbeSettings {
   namespace: string
   service: string
+  /** POD (in the Service's namespace) or NS/POD, as given: errors quote it verbatim. */
   from?: string
   image: string
-  port?: number
+  /** Where the test pod is created (default: the Service's namespace). */
+  podNamespace?: string
+  /** A Service port, by number or name. */
+  port?: string
+  /** How long to wait for the test pod to be gone once deleted (default 30 s). */
+  deleteTimeoutMs?: number
   onProgress?: (message: string) => void
 }
 
 export const PLUGIN_LABELS = {'app.kubernetes.io/managed-by': 'kubectl-dualstack', 'app.kubernetes.io/component': 'svc-check'}
 const MAX_PING_TARGETS = 3
+/** What ping says when it may open neither a raw nor a datagram ICMP socket (iputils, busybox). */
+const PING_NOT_PERMITTED = /Operation not permitted|permission denied|cap_net_raw/i
 
-function familyLabel(family: Family): string {
-  return family === 'ipv4' ? 'IPv4' : 'IPv6'
+/** --from POD or NS/POD. */
+export function parseFrom(value: string, namespace: string): PodRef {
+  const parts = value.split('/')
+  if (parts.length === 1 && parts[0]) return {namespace, name: parts[0]}
+  if (parts.length === 2 && parts[0] && parts[1]) return {namespace: parts[0], name: parts[1]}
+  throw new UsageError(`--from ${value}: not a pod name or NS/POD`, 'pass --from POD or --from NS/POD')
 }
 
-function probePod(image: string): Record<string, unknown> {
+async function serverVersion(client: ClusterClient): Promise<KubeVersion | undefined> {
+  const info = await client.request<{gitVersion?: string}>('GET', '/version').catch(() => undefined)
+  return info?.gitVersion ? parseKubeVersion(info.gitVersion) : undefined
+}
+
+/**
+ * The test pod. `restricted` meets Pod Security's restricted level: a numeric non-root user (runAsNonRoot
+ * alone makes the kubelet refuse an image that runs as root), no privilege escalation, every capability
+ * dropped, the runtime's seccomp profile. curl works so; ping then needs the node's unprivileged ICMP.
+ */
+export function probePod(image: string, restricted = false): Record<string, unknown> {
+  const container = {name: 'probe', image, command: ['sleep', '3600']}
   return {
     apiVersion: 'v1', kind: 'Pod',
     metadata: {name: `dualstack-svc-check-${randomBytes(3).toString('hex')}`, labels: PLUGIN_LABELS},
     spec: {
       restartPolicy: 'Never', terminationGracePeriodSeconds: 0,
-      containers: [{name: 'probe', image, command: ['sleep', '3600']}],
+      ...(restricted
+        ? {
+          securityContext: {runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, seccompProfile: {type: 'RuntimeDefault'}},
+          containers: [{...container, securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: ['ALL']}}}],
+        }
+        : {containers: [container]}),
     },
   }
+}
+
+/** A 403 from an admission plugin or webhook (Pod Security, a policy engine), not from RBAC's authorizer. */
+function admissionRefusal(error: unknown): error is ApiError {
+  return error instanceof ApiError && error.code === 403 && !/ cannot \w+ resource "/.test(error.message)
+}
+
+/**
+ * Creates the test pod: as it is first (ping needs NET_RAW), and if Pod Security refuses it, as the
+ * restricted level wants. A refusal that remains is admission's, said as such, with what to do instead.
+ */
+async function createProbePod(client: ClusterClient, namespace: string, image: string): Promise<{ref: PodRef; restricted: boolean}> {
+  try {
+    return {ref: await createPod(client, namespace, probePod(image)), restricted: false}
+  } catch (error) {
+    if (!(admissionRefusal(error) && /violates PodSecurity/.test(error.message))) throw admissionError(error, namespace)
+  }
+  try {
+    return {ref: await createPod(client, namespace, probePod(image, true)), restricted: true}
+  } catch (error) {
+    throw admissionError(error, namespace)
+  }
+}
+
+function admissionError(error: unknown, namespace: string): unknown {
+  if (!admissionRefusal(error)) return error
+  // The API error's text is "forbidden: MESSAGE (context ..., server ...)": the apiserver's message is what matters.
+  const said = /^forbidden: (.*) \(context "[^"]*", server [^)]*\)$/.exec(error.message)?.[1] ?? error.message
+  return new DualstackError(`admission refused the test pod in namespace ${namespace}: ${said}`, ExitCode.ClusterUnavailable,
+    'run from an existing pod (--from POD or --from NS/POD), or create the test pod in a namespace that admits it (--pod-namespace NS)')
 }
 
 /** Families the Service is meant to have: ipFamilies, or the alpha ipFamily before 1.20. */
@@ -65,20 +125,28 @@ function serviceFamilies(view: ServiceView): string[] {
 
 export async function runSvcCheck(client: ClusterClient, options: SvcCheckOptions): Promise<SvcCheckReport> {
   const view = await readService(client, options.namespace, options.service)
-  const port = options.port ?? view.spec.ports?.[0]?.port
-  if (!port) throw new UsageError(`Service ${options.namespace}/${options.service} has no ports`, 'pass --port')
+  const port = choosePort(view, options.port)
+  const version = await serverVersion(client)
 
   let source: PodRef
   let created = false
+  let restricted = false
   let unregister = () => {}
   if (options.from) {
-    source = {namespace: options.namespace, name: options.from}
-    const pod = await getPod(client, source)
-    if (!isPodReady(pod)) throw new UsageError(`pod ${options.namespace}/${options.from} is not Running and Ready`, 'pick a Ready pod for --from, or leave it out to have one created')
+    source = parseFrom(options.from, options.namespace)
+    const hint = 'pick a Ready pod for --from (POD or NS/POD), or leave it out to have one created'
+    const pod = await getPod(client, source).catch((error: unknown) => {
+      if (error instanceof ApiError && error.code === 404) throw new UsageError(`--from ${options.from}: no pod ${source.name} in namespace ${source.namespace}`, hint)
+      throw error
+    })
+    if (!isPodReady(pod)) throw new UsageError(`--from ${options.from}: pod ${source.name} in namespace ${source.namespace} is not Running and Ready`, hint)
   } else {
-    source = await createPod(client, options.namespace, probePod(options.image))
+    const made = await createProbePod(client, options.podNamespace ?? options.namespace, options.image)
+    source = made.ref
+    restricted = made.restricted
     created = true
-    unregister = onInterrupt(() => (options.keep ? Promise.resolve() : deletePod(client, source)))
+    const pod = source
+    unregister = onInterrupt(() => (options.keep ? Promise.resolve() : removeProbePod(client, pod, options)), (options.deleteTimeoutMs ?? DELETE_TIMEOUT_MS) + 5000)
   }
   try {
     let sourcePod: PodObject
@@ -90,67 +158,123 @@ export async function runSvcCheck(client: ClusterClient, options: SvcCheckOption
       }
       throw error
     }
-    const results = await runTests(client, view, source, sourcePod, port, options)
+    const results = await runTests(client, view, source, sourcePod, port, version, {...options, restricted})
     await explainFailures(client, results, view, sourcePod)
     return {
       service: {name: view.name, namespace: view.namespace, clusterIPs: view.clusterIPs, ipFamilies: serviceFamilies(view), ipFamilyPolicy: view.spec.ipFamilyPolicy ?? null},
-      source: {pod: source.name, created},
+      source: {pod: options.from ?? source.name, created},
       results,
     }
   } finally {
     unregister()
-    if (created && !options.keep) {
-      // A pod that cannot be deleted must not hide the results, nor go unmentioned.
-      await deletePod(client, source).catch((error: unknown) => options.onLeftBehind?.(leftBehind('pod', source.name, source.namespace, error)))
-    }
+    if (created && !options.keep) await removeProbePod(client, source, options)
   }
 }
 
-async function runTests(client: ClusterClient, view: ServiceView, source: PodRef, sourcePod: PodObject, port: number, options: SvcCheckOptions): Promise<TestResult[]> {
+const DELETE_TIMEOUT_MS = 30_000
+
+/**
+ * Deletes the test pod and waits (bounded) until it is gone. A pod that cannot be deleted, or that a
+ * finalizer keeps Terminating, must not hide the results, nor go unmentioned: it is named with the command
+ * that removes it.
+ */
+async function removeProbePod(client: ClusterClient, pod: PodRef, options: SvcCheckOptions): Promise<void> {
+  try {
+    await deletePod(client, pod)
+  } catch (error) {
+    options.onLeftBehind?.(leftBehind('pod', pod.name, pod.namespace, error))
+    return
+  }
+  const timeoutMs = options.deleteTimeoutMs ?? DELETE_TIMEOUT_MS
+  const left = await waitForPodGone(client, pod, timeoutMs).catch(() => undefined)
+  if (left) options.onLeftBehind?.(stillTerminating(pod, left.metadata?.finalizers ?? [], timeoutMs))
+}
+
+/** The pods the Service's selector matches, read once and only when a family has no endpoints. */
+function selectedPods(client: ClusterClient, view: ServiceView): () => Promise<SelectedPod[]> {
+  let pods: Promise<SelectedPod[]> | undefined
+  return () => {
+    const selector = view.spec.selector
+    if (!selector || Object.keys(selector).length === 0) return Promise.resolve([])
+    pods ??= client.listAll<PodObject>(`/api/v1/namespaces/${encodeURIComponent(view.namespace)}/pods`, {labelSelector: selectorText(selector)})
+      .then((items) => items.map((pod) => ({
+        name: pod.metadata?.name ?? '', ready: isPodReady(pod),
+        families: rawPodIps(pod).map((ip) => addressFamily(ip)).filter((f): f is Family => f !== undefined),
+      })))
+    return pods
+  }
+}
+
+/** Where a headless Service's HTTP test goes: the endpoints' port for this Service port. */
+function endpointPort(view: ServiceView, port: ServicePort): number {
+  return view.endpointPorts.get(port.name ?? '') ?? (typeof port.targetPort === 'number' ? port.targetPort : port.port)
+}
+
+async function runTests(client: ClusterClient, view: ServiceView, source: PodRef, sourcePod: PodObject, port: ServicePort, version: KubeVersion | undefined, options: SvcCheckOptions & {restricted: boolean}): Promise<TestResult[]> {
   const results: TestResult[] = []
   const families = serviceFamilies(view)
   const sourceFamilies = new Set(rawPodIps(sourcePod).map((ip) => addressFamily(ip)))
   const execTimeoutMs = (options.probeTimeoutSeconds * 3 + 10) * 1000
   const container = (sourcePod.spec as {containers?: Array<{name: string}>} | undefined)?.containers?.[0]?.name ?? 'probe'
   const exec = (argv: string[]) => client.exec(source.namespace, source.name, container, argv, execTimeoutMs)
+  const pods = selectedPods(client, view)
+  const noHttp = noHttpReason(view, port)
+  const sourceName = options.from ?? source.name
 
   for (const family of options.families) {
     const label = familyLabel(family)
     const clusterIp = view.clusterIPs.find((ip) => addressFamily(ip) === family)
-    results.push(clusterIp
-      ? {kind: 'service-ip', family, target: clusterIp, status: 'pass', message: `ClusterIP ${clusterIp}`}
-      : {kind: 'service-ip', family, target: view.name, status: 'fail',
-        message: `the Service has no ${label} ClusterIP (ipFamilyPolicy ${view.spec.ipFamilyPolicy ?? 'unset'}, families ${families.join(', ') || 'none'}): a single-stack Service; recreate it with ipFamilyPolicy PreferDualStack or RequireDualStack`})
+    const policy = `ipFamilyPolicy ${view.spec.ipFamilyPolicy ?? 'unset'}, families ${families.join(', ') || 'none'}`
+    if (view.headless) {
+      // No ClusterIP to judge by: the families it was given (its EndpointSlices follow them).
+      results.push(families.includes(label)
+        ? {kind: 'service-ip', family, target: view.name, status: 'pass', message: `headless Service (clusterIP None): ${label} is among its ipFamilies, DNS answers with the endpoints`}
+        : {kind: 'service-ip', family, target: view.name, status: 'fail', message: `the headless Service is not of ${label} (${policy}): a single-stack Service; ${dualStackAdvice(view, family, version)}`})
+    } else {
+      results.push(clusterIp
+        ? {kind: 'service-ip', family, target: clusterIp, status: 'pass', message: `ClusterIP ${clusterIp}`}
+        : {kind: 'service-ip', family, target: view.name, status: 'fail', message: `the Service has no ${label} ClusterIP (${policy}): a single-stack Service; ${dualStackAdvice(view, family, version)}`})
+    }
 
     const backends = view.endpoints[family]
-    const noEndpointsWhy = !families.includes(label) ? 'the Service is not of this family' : 'its pods have no address of this family (created before dual-stack?), or none is Ready'
     results.push(backends.length > 0
       ? {kind: 'endpoints', family, target: view.name, status: 'pass', message: `${backends.length} ${label} endpoint(s): ${backends.slice(0, 5).map((b) => b.ip).join(', ')}`}
-      : {kind: 'endpoints', family, target: view.name, status: 'fail', message: `no ${label} endpoints: ${noEndpointsWhy}`})
+      : {kind: 'endpoints', family, target: view.name, status: 'fail', message: `no ${label} endpoints: ${noEndpointsCause(view, family, families, await pods())}`})
 
     const sourceLacks = !sourceFamilies.has(family)
     const targets = backends.slice(0, MAX_PING_TARGETS)
     if (targets.length === 0) results.push({kind: 'ping', family, target: '-', status: 'skip', message: `no ${label} endpoint to ping`})
     for (const backend of targets) {
       if (sourceLacks) {
-        results.push({kind: 'ping', family, target: backend.ip, status: 'fail', message: `the source pod ${source.name} has no ${label} address`})
+        results.push({kind: 'ping', family, target: backend.ip, status: 'fail', message: `the source pod ${sourceName} has no ${label} address`})
         continue
       }
       options.onProgress?.(`ping ${backend.ip}`)
       const r = await exec(pingArgv(family, backend.ip, 3, options.probeTimeoutSeconds))
       const parsed = parsePing(r.stdout)
       const who = backend.pod ? ` (pod ${backend.pod}${backend.node ? ` on ${backend.node}` : ''})` : ''
+      if (r.exitCode !== 0 && PING_NOT_PERMITTED.test(r.stderr)) {
+        // Not a network failure: the pod may not open an ICMP socket. Said once per family, the HTTP test still runs.
+        const why = `no NET_RAW${options.restricted ? ', as Pod Security restricted requires' : ''}, and its node does not allow unprivileged ICMP: net.ipv4.ping_group_range`
+        results.push({kind: 'ping', family, target: backend.ip, status: 'skip', message: `ping is not permitted in pod ${sourceName} (${why}); the HTTP test covers the path: ${r.stderr.trim().split('\n')[0]}`})
+        break
+      }
       results.push(r.exitCode === 0
         ? {kind: 'ping', family, target: backend.ip, status: 'pass', ...(parsed.avgMs !== undefined ? {latencyMs: parsed.avgMs} : {}), message: `${parsed.received} replies${who}`}
         : {kind: 'ping', family, target: backend.ip, status: 'fail', message: `no reply${who}: ${r.timedOut ? 'exec timed out' : (r.stderr.trim() || 'packets lost').split('\n')[0]}`})
     }
 
-    if (!clusterIp) {
-      results.push({kind: 'http', family, target: '-', status: 'skip', message: `no ${label} ClusterIP to call`})
+    // A headless Service has no ClusterIP: HTTP goes to an endpoint, as a client resolving its name would.
+    const httpTarget = view.headless ? backends[0]?.ip : clusterIp
+    const httpPort = view.headless ? endpointPort(view, port) : port.port
+    if (noHttp) {
+      results.push({kind: 'http', family, target: '-', status: 'skip', message: noHttp})
+    } else if (!httpTarget) {
+      results.push({kind: 'http', family, target: '-', status: 'skip', message: view.headless ? `no ${label} endpoint to call` : `no ${label} ClusterIP to call`})
     } else if (sourceLacks) {
-      results.push({kind: 'http', family, target: `${clusterIp}:${port}`, status: 'fail', message: `the source pod ${source.name} has no ${label} address`})
+      results.push({kind: 'http', family, target: `${httpTarget}:${httpPort}`, status: 'fail', message: `the source pod ${sourceName} has no ${label} address`})
     } else {
-      const url = httpUrl(family, clusterIp, port)
+      const url = httpUrl(family, httpTarget, httpPort)
       options.onProgress?.(`curl ${url}`)
       const r = await exec(curlArgv(url, options.probeTimeoutSeconds))
       const parsed = parseCurl(r.stdout)

@@ -165,7 +165,7 @@ export class SimCluster {
 
   sysctl(nodeName: string, key: string): string | undefined {
     const spec = this.nodeSpec(nodeName)
-    const defaults: Record<string, string> = {'net.ipv6.conf.all.forwarding': '1', 'net.ipv4.ip_forward': '1'}
+    const defaults: Record<string, string> = {'net.ipv6.conf.all.forwarding': '1', 'net.ipv4.ip_forward': '1', 'net.ipv4.ping_group_range': '1 0'}
     return spec?.sysctls?.[key] ?? defaults[key]
   }
 

@@ -113,6 +113,7 @@ export function runInPod(sim: SimCluster, pod: Obj, argv: string[]): ExecResult 
     }
     case 'ping':
     case 'ping6':
+      if (!pingPermitted(sim, pod)) return {stdout: '', stderr: 'ping: socket: Operation not permitted\n', exitCode: 2}
       return ping(net, pod, base === 'ping6' ? 'ipv6' : undefined, args)
     case 'curl':
       return curl(net, pod, args)
@@ -131,6 +132,25 @@ export function runInPod(sim: SimCluster, pod: Obj, argv: string[]): ExecResult 
     default:
       return {stdout: '', stderr: `exec: "${cmd}": executable file not found in $PATH\n`, exitCode: 127}
   }
+}
+
+/**
+ * Whether ping can open a socket in the pod: a raw ICMP socket needs NET_RAW in the bounding set, and as
+ * root (a non-root user gets it from ping's file capability, which no_new_privs, allowPrivilegeEscalation
+ * false, ignores); else an ICMP datagram socket, which the kernel opens for groups in
+ * net.ipv4.ping_group_range (its default "1 0" allows none).
+ */
+function pingPermitted(sim: SimCluster, pod: Obj): boolean {
+  type Context = {runAsUser?: number; runAsGroup?: number; allowPrivilegeEscalation?: boolean; capabilities?: {add?: string[]; drop?: string[]}}
+  const podContext: Context = pod.spec?.securityContext ?? {}
+  const container: Context = pod.spec?.containers?.[0]?.securityContext ?? {}
+  const user = container.runAsUser ?? podContext.runAsUser ?? 0
+  const group = container.runAsGroup ?? podContext.runAsGroup ?? 0
+  const added = (container.capabilities?.add ?? []).includes('NET_RAW')
+  const dropped = (container.capabilities?.drop ?? []).some((c) => c === 'ALL' || c === 'NET_RAW')
+  if ((added || !dropped) && (user === 0 || container.allowPrivilegeEscalation !== false)) return true
+  const [low, high] = (sim.sysctl(pod.spec?.nodeName, 'net.ipv4.ping_group_range') ?? '1 0').split(/\s+/).map(Number)
+  return group >= low! && group <= high!
 }
 
 function ping(net: Network, pod: Obj, forced: Family | undefined, args: string[]): ExecResult {

@@ -11,6 +11,7 @@ interface Container {
   name: string
   securityContext?: {
     privileged?: boolean
+    runAsUser?: number
     allowPrivilegeEscalation?: boolean
     runAsNonRoot?: boolean
     capabilities?: {add?: string[]; drop?: string[]}
@@ -50,6 +51,12 @@ export function podSecurityViolations(spec: Obj['spec'], level: Level): string[]
   const podNonRoot = spec?.securityContext?.runAsNonRoot === true
   const root = containers.filter((c) => !(c.securityContext?.runAsNonRoot ?? podNonRoot))
   if (root.length > 0) found.push(`runAsNonRoot != true (pod or ${plural(root)} ${quoted(root)} must set securityContext.runAsNonRoot=true)`)
+  const podRoot = spec?.securityContext?.runAsUser === 0
+  const rootUser = containers.filter((c) => c.securityContext?.runAsUser === 0)
+  if (podRoot || rootUser.length > 0) {
+    const who = [...(podRoot ? ['pod'] : []), ...(rootUser.length > 0 ? [`${plural(rootUser)} ${quoted(rootUser)}`] : [])].join(' and ')
+    found.push(`runAsUser=0 (${who} must not set runAsUser=0)`)
+  }
   const podSeccomp = spec?.securityContext?.seccompProfile?.type
   const noSeccomp = containers.filter((c) => !['RuntimeDefault', 'Localhost'].includes(c.securityContext?.seccompProfile?.type ?? podSeccomp ?? ''))
   if (noSeccomp.length > 0) found.push(`seccompProfile (pod or ${plural(noSeccomp)} ${quoted(noSeccomp)} must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")`)

@@ -51,6 +51,8 @@ export interface FaultSpec {
   user?: string
   /** Answer with this HTTP status and a proper Status body. */
   code?: number
+  /** With code 403: the refusal of an admission plugin or webhook, with this message (instead of RBAC's). */
+  message?: string
   /** Delay every matching request. */
   latencyMs?: number
   /** Close the connection without answering. */

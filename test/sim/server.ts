@@ -188,7 +188,7 @@ export class SimServer {
         return
       }
       if (fault?.code) {
-        throw fault.code === 429 ? errors.tooManyRequests(fault.retryAfterSeconds ?? 1) : fault.code === 403 ? errors.forbidden(parsed.user?.name ?? 'system:anonymous', verb, route?.type ?? {plural: '', group: ''}, route?.namespace)
+        throw fault.code === 429 ? errors.tooManyRequests(fault.retryAfterSeconds ?? 1) : fault.code === 403 && fault.message ? errors.admission(fault.message) : fault.code === 403 ? errors.forbidden(parsed.user?.name ?? 'system:anonymous', verb, route?.type ?? {plural: '', group: ''}, route?.namespace)
           : new SimError({kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `injected fault: HTTP ${fault.code}`, reason: fault.code >= 500 ? 'InternalError' : 'BadRequest', code: fault.code})
       }
       const open = ['/version', '/healthz', '/readyz', '/livez']

@@ -19,6 +19,7 @@ export type Obj = {
     deletionTimestamp?: string
     labels?: Record<string, string>
     annotations?: Record<string, string>
+    finalizers?: string[]
     ownerReferences?: Array<{apiVersion: string; kind: string; name: string; uid: string; controller?: boolean}>
     [key: string]: unknown
   }
@@ -189,9 +190,22 @@ export class Store {
     if (current.metadata.generation !== undefined && JSON.stringify(current.spec) !== JSON.stringify(obj.spec)) {
       obj.metadata.generation = current.metadata.generation + 1
     }
+    // deletionTimestamp is the server's: kept as it is, and a deleted object goes with its last finalizer.
+    if (current.metadata.deletionTimestamp) obj.metadata.deletionTimestamp = current.metadata.deletionTimestamp
+    else delete obj.metadata.deletionTimestamp
     if (dryRun) return obj
-    obj.metadata = {...obj.metadata, resourceVersion: String(++this.rv)}
-    this.table(type).put(keyOf(type.namespaced ? meta.namespace : undefined, meta.name), obj)
+    return this.put(type, {...obj, metadata: {...obj.metadata, resourceVersion: String(++this.rv)}})
+  }
+
+  /** Stores an updated object and tells of it; a deleted one whose finalizers are all gone is removed. */
+  private put(type: ResourceType, obj: Obj): Obj {
+    const key = keyOf(type.namespaced ? obj.metadata.namespace : undefined, obj.metadata.name)
+    if (obj.metadata.deletionTimestamp && (obj.metadata.finalizers ?? []).length === 0) {
+      this.table(type).remove(key)
+      this.emit({type: 'DELETED', rv: this.rv, type_: type, object: obj})
+      return obj
+    }
+    this.table(type).put(key, obj)
     this.emit({type: 'MODIFIED', rv: this.rv, type_: type, object: obj})
     return obj
   }
@@ -201,9 +215,8 @@ export class Store {
     const current = this.get(type, obj.metadata.namespace, obj.metadata.name)
     if (!current) return this.create(type, obj)
     obj.metadata = {...obj.metadata, uid: current.metadata.uid, creationTimestamp: current.metadata.creationTimestamp, resourceVersion: String(++this.rv)}
-    this.table(type).put(keyOf(type.namespaced ? obj.metadata.namespace : undefined, obj.metadata.name), obj)
-    this.emit({type: 'MODIFIED', rv: this.rv, type_: type, object: obj})
-    return obj
+    if (current.metadata.deletionTimestamp) obj.metadata.deletionTimestamp = current.metadata.deletionTimestamp
+    return this.put(type, obj)
   }
 
   /**
@@ -218,10 +231,19 @@ export class Store {
     return obj
   }
 
+  /**
+   * Deletes an object. One with finalizers stays, marked with a deletionTimestamp (Terminating, for a pod),
+   * until the last of them is removed, as the apiserver keeps it.
+   */
   delete(type: ResourceType, namespace: string | undefined, name: string, dryRun = false): Obj {
     const current = this.mustGet(type, namespace, name)
-    const gone: Obj = {...current, metadata: {...current.metadata, deletionTimestamp: timestamp()}}
+    const gone: Obj = {...current, metadata: {...current.metadata, deletionTimestamp: current.metadata.deletionTimestamp ?? timestamp()}}
     if (dryRun) return gone
+    if ((current.metadata.finalizers ?? []).length > 0) {
+      if (current.metadata.deletionTimestamp) return current
+      gone.metadata.resourceVersion = String(++this.rv)
+      return this.put(type, gone)
+    }
     this.table(type).remove(keyOf(type.namespaced ? namespace : undefined, name))
     gone.metadata.resourceVersion = String(++this.rv)
     this.emit({type: 'DELETED', rv: this.rv, type_: type, object: gone})
