@@ -4,7 +4,7 @@ import {Command, Flags} from '@oclif/core'
 
 import type {ClusterClient} from './cluster/kube.js'
 import type {ConnectionFlags} from './cluster/types.js'
-import {DualstackError, ExitCode} from './errors.js'
+import {DualstackError, ExitCode, UsageError} from './errors.js'
 import {colourWanted, makeTheme, type Theme} from './render/theme.js'
 
 export const kubeFlags = {
@@ -30,6 +30,12 @@ export const kubeFlags = {
   'as-uid': Flags.string({description: 'UID to impersonate for the operation', helpGroup: 'KUBECTL'}),
 }
 
+/** For commands whose objects are cluster-wide or in Calico's own namespace: no -n that would be ignored. */
+export const clusterScopedKubeFlags = Object.fromEntries(Object.entries(kubeFlags).filter(([name]) => name !== 'namespace')) as Omit<typeof kubeFlags, 'namespace'>
+
+/** -A: exclusive with -n, as one selection cannot be both (kubectl lets -A win silently). */
+export const allNamespacesFlag = (description: string) => Flags.boolean({char: 'A', description, exclusive: ['namespace']})
+
 /** kubectl's connection flags, as parsed, in the shape the cluster module takes. */
 export type KubeFlagValues = {kubeconfig?: string; context?: string; namespace?: string; 'request-timeout'?: string; cluster?: string; user?: string; server?: string;
   token?: string; 'certificate-authority'?: string; 'client-certificate'?: string; 'client-key'?: string; 'insecure-skip-tls-verify'?: boolean;
@@ -49,6 +55,12 @@ export abstract class BaseCommand extends Command {
   static override baseFlags = {
     'no-color': Flags.boolean({description: 'Never colour the output (NO_COLOR does the same)', helpGroup: 'GLOBAL'}),
     verbose: Flags.boolean({description: 'Print stack traces with errors (DEBUG=* does the same)', helpGroup: 'GLOBAL'}),
+  }
+
+  override async init(): Promise<void> {
+    await super.init()
+    const other = outputFormatBesideJson(this.argv)
+    if (other) throw new UsageError(`--json and -o ${other} ask for two output formats`, 'pass one of them (--json is -o json)')
   }
 
   protected theme(noColor: boolean): Theme {
@@ -80,6 +92,18 @@ export abstract class BaseCommand extends Command {
     if (process.argv.includes('--verbose') || process.env.DEBUG) process.stderr.write(`${err.stack}\n`)
     this.exit(code)
   }
+}
+
+/** The -o/--output format given beside --json, when it is not json: oclif's --json would silently win over it. */
+export function outputFormatBesideJson(argv: readonly string[]): string | undefined {
+  if (!argv.includes('--json')) return undefined
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (arg === '--') break
+    const value = arg === '-o' || arg === '--output' ? argv[i + 1] : /^(?:-o=?|--output=)(.+)$/.exec(arg)?.[1]
+    if (value !== undefined && value !== 'json') return value
+  }
+  return undefined
 }
 
 /** Whether the command line asks for JSON output (-o json, --output=json, -ojson, --json). */

@@ -1,5 +1,5 @@
 // Paths and reads for the resources the commands use, on top of ClusterClient.
-import {UsageError} from '../errors.js'
+import {ApiError, UsageError} from '../errors.js'
 import type {ClusterClient} from './kube.js'
 import {waitFor} from './watch.js'
 import type {DaemonSetObject, KubeObject, PodObject} from './types.js'
@@ -23,7 +23,25 @@ export async function* podPages(client: ClusterClient, selection: PodSelection):
     return
   }
   const path = selection.namespace === undefined ? '/api/v1/pods' : `/api/v1/namespaces/${encodeURIComponent(selection.namespace)}/pods`
-  yield* client.listPages<PodObject>(path, {labelSelector: selection.labelSelector, fieldSelector: selection.fieldSelector})
+  let any = false
+  for await (const page of client.listPages<PodObject>(path, {labelSelector: selection.labelSelector, fieldSelector: selection.fieldSelector})) {
+    any ||= page.length > 0
+    yield page
+  }
+  // A namespace that does not exist lists as empty, as kubectl says ("No resources found"): a typo in -n would
+  // pass --require-dual. Asked only when nothing was found; a user who may not read namespaces is not refused.
+  if (!any && selection.namespace !== undefined) await namespaceMustExist(client, selection.namespace)
+}
+
+export async function namespaceMustExist(client: ClusterClient, namespace: string): Promise<void> {
+  let found: unknown
+  try {
+    found = await client.getIfExists(`/api/v1/namespaces/${encodeURIComponent(namespace)}`)
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 403) return
+    throw error
+  }
+  if (found === undefined) throw new UsageError(`namespace "${namespace}" does not exist`, 'check -n (see: kubectl get namespaces)')
 }
 
 export interface PodRef {

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {KubeCommand, kubeFlags} from '../base-command.js'
+import {KubeCommand, clusterScopedKubeFlags} from '../base-command.js'
 import {waitDuration} from '../cluster/duration.js'
 import {ExitCode} from '../errors.js'
 import {repairInterrupt} from '../interrupt.js'
@@ -22,7 +22,7 @@ It stops at the first node that does not come back and says why (phase, containe
 
   static override enableJsonFlag = true
   static override flags = {
-    ...kubeFlags,
+    ...clusterScopedKubeFlags,
     'max-unavailable': Flags.integer({description: 'How many nodes restart at the same time', default: 1, min: 1}),
     'all-at-once': Flags.boolean({description: 'Restart every node at once, as the runbook does (every node\'s pod network is disrupted)', exclusive: ['max-unavailable']}),
     'dry-run': Flags.boolean({description: 'Show what would be restarted and stop'}),

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 
-import {KubeCommand, kubeFlags} from '../base-command.js'
+import {KubeCommand, allNamespacesFlag, kubeFlags} from '../base-command.js'
 import {podPages} from '../cluster/resources.js'
 import {ExitCode, UsageError} from '../errors.js'
 import {collectPodIps} from '../pods/pod-ips.js'
@@ -24,7 +24,7 @@ Pods are read page by page, so memory stays flat on large clusters. Exit 1 with 
   static override flags = {
     ...kubeFlags,
     ...fleetFlags,
-    'all-namespaces': Flags.boolean({char: 'A', description: 'List pods in all namespaces'}),
+    'all-namespaces': allNamespacesFlag('List pods in all namespaces'),
     selector: Flags.string({char: 'l', description: 'Label selector (e.g. app=web,tier!=db)'}),
     'field-selector': Flags.string({description: 'Field selector (e.g. spec.nodeName=worker-1,status.phase=Running)'}),
     output: Flags.string({char: 'o', description: 'Output format', options: ['table', 'wide', 'json', 'yaml', 'plain'], default: 'table'}),

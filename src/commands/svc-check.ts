@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {KubeCommand, kubeFlags} from '../base-command.js'
 import {parseDuration} from '../cluster/duration.js'
 import {ExitCode} from '../errors.js'
-import {renderJson} from '../render/structured.js'
+import {renderJson, renderYaml} from '../render/structured.js'
 import {renderSvcCheckTable, svcCheckVerdict} from '../render/svc-check.js'
 import {probeFlags, probeSettings, progressLine} from '../svc/options.js'
 import {runSvcCheck} from '../svc/run.js'
@@ -32,7 +32,7 @@ Exit 0 when every test passed, 1 when any failed.`
     ...probeFlags,
     'delete-timeout': Flags.string({description: 'How long to wait for the pod it created to be gone after deleting it', default: '30s'}),
     port: Flags.string({description: "Service port for the HTTP test, by number or name (default: the Service's first TCP port)"}),
-    output: Flags.string({char: 'o', description: 'Output format', options: ['table', 'json'], default: 'table'}),
+    output: Flags.string({char: 'o', description: 'Output format', options: ['table', 'json', 'yaml'], default: 'table'}),
   }
 
   async run(): Promise<unknown> {
@@ -51,6 +51,7 @@ Exit 0 when every test passed, 1 when any failed.`
       })
       const model = fleetModel(outcomes, (report) => report)
       if (flags.output === 'table' && !this.jsonEnabled()) this.log(renderFleetTable(outcomes))
+      else if (flags.output === 'yaml') this.log(renderYaml(model))
       else if (!this.jsonEnabled()) this.log(renderJson(model))
       process.exitCode = worstExit(outcomes)
       return model
@@ -62,6 +63,7 @@ Exit 0 when every test passed, 1 when any failed.`
     if (this.jsonEnabled()) {
       // oclif prints the returned model
     } else if (flags.output === 'json') this.log(renderJson(report))
+    else if (flags.output === 'yaml') this.log(renderYaml(report))
     else this.log(renderSvcCheckTable(report, this.theme(flags['no-color'])))
     if (report.results.some((r) => r.status === 'fail')) process.exitCode = ExitCode.ProblemsFound
     return report

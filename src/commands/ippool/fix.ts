@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {KubeCommand, kubeFlags} from '../../base-command.js'
+import {KubeCommand, clusterScopedKubeFlags} from '../../base-command.js'
 import {waitDuration} from '../../cluster/duration.js'
 import {UsageError} from '../../errors.js'
 import {repairInterrupt} from '../../interrupt.js'
@@ -26,7 +26,7 @@ Exit 0: fixed, unchanged or planned (--dry-run); 1: refused, rolled back or fail
 
   static override enableJsonFlag = true
   static override flags = {
-    ...kubeFlags,
+    ...clusterScopedKubeFlags,
     family: Flags.string({description: 'Which family\'s pool to fix', options: ['ipv6', 'ipv4'], default: 'ipv6'}),
     cidr: Flags.string({description: 'The CIDR the pool should have (default: calico-node\'s CALICO_IPV6POOL_CIDR / CALICO_IPV4POOL_CIDR)'}),
     strategy: Flags.string({description: 'How to change the CIDR: recreate (delete and create; refused while pods use the pool), migrate (new pool, old one disabled), auto (recreate when unused, else migrate)',

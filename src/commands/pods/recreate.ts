@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 
-import {KubeCommand, kubeFlags} from '../../base-command.js'
+import {KubeCommand, allNamespacesFlag, kubeFlags} from '../../base-command.js'
 import {waitDuration} from '../../cluster/duration.js'
-import {ExitCode, UsageError} from '../../errors.js'
+import {ExitCode} from '../../errors.js'
 import {repairInterrupt} from '../../interrupt.js'
 import {confirm} from '../../ops/confirm.js'
 import {runPodsRecreate, type PodsRecreateReport} from '../../ops/pods-recreate.js'
@@ -26,7 +26,7 @@ Exit 0 when every owner was recreated (or --dry-run), 1 when one was blocked, fa
     ...kubeFlags,
     'single-stack': Flags.boolean({description: 'Select Running pods on the pod network that have one family', exactlyOne: ['single-stack', 'in-pool']}),
     'in-pool': Flags.string({description: 'Select pods holding an address of this Calico IPPool', exactlyOne: ['single-stack', 'in-pool']}),
-    'all-namespaces': Flags.boolean({char: 'A', description: 'Select in all namespaces'}),
+    'all-namespaces': allNamespacesFlag('Select in all namespaces'),
     selector: Flags.string({char: 'l', description: 'Label selector'}),
     'evict-bare': Flags.boolean({description: 'Also evict bare pods (nothing recreates them); never Jobs\' pods or static pods'}),
     'evict-bare-in-kube-system': Flags.boolean({description: 'With --evict-bare: also bare pods in kube-system (usually static or critical ones)', dependsOn: ['evict-bare']}),
@@ -39,7 +39,6 @@ Exit 0 when every owner was recreated (or --dry-run), 1 when one was blocked, fa
 
   async run(): Promise<PodsRecreateReport> {
     const {flags} = await this.parse(PodsRecreate)
-    if (flags['all-namespaces'] && flags.namespace) throw new UsageError('-A and -n cannot be used together', 'pass one of them')
     const timeoutMs = waitDuration(flags.timeout, '--timeout')
     const readyTimeoutMs = waitDuration(flags['ready-timeout'], '--ready-timeout')
     const json = this.jsonEnabled() || flags.output === 'json'
