@@ -31,7 +31,7 @@ describe('flags that would be ignored or contradict each other', () => {
 
   it('pod-ips -n with a namespace that does not exist says so (a typo would pass --require-dual); an empty one is fine', async () => {
     expectUsage(await runPlugin(['pod-ips', '--require-dual', '-n', 'defualt', ...kc()]), /^error: namespace "defualt" does not exist; check -n/)
-    sim.server.sim.store.put(sim.server.sim.type('v1', 'Namespace'), {apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'empty'}})
+    sim.server.sim.store.create(sim.server.sim.type('v1', 'Namespace'), {apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'empty'}})
     expect(await runPlugin(['pod-ips', '--require-dual', '-n', 'empty', ...kc()])).toMatchObject({code: 0})
   })
 
@@ -61,7 +61,7 @@ describe('flags that would be ignored or contradict each other', () => {
       const result = await new Promise<{code: number | null; stderr: string}>((resolve) => {
         const child = spawn(PLUGIN, ['pod-ips', '-A', ...kc()], {env: testEnv(), stdio: ['ignore', full, 'pipe']})
         let stderr = ''
-        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+        child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
         child.on('close', (code) => resolve({code, stderr}))
       })
       expect(result.code).toBe(1)
