@@ -4,7 +4,7 @@ import {blockSizeProblem, DEFAULT_BLOCK_SIZE, poolFromEnv} from '../calico/pools
 import {proxyCidrSpacingProblem, readProxyCidrList} from '../k8s/cluster-cidr.js'
 import {CALICO_NODE_ENV_DEFAULTS, NODE_CIDR_MASK_DEFAULTS, PROXY_MODE_DEFAULT, SERVICE_RANGE_DEFAULTS} from '../k8s/defaults.js'
 import {dualStackStage, atLeast, featureGateValue, usesLegacyIpFamily, type KubeVersion} from '../k8s/version.js'
-import {cidrsOverlap, cidrWithin, parseAddress, parseCidr, privateRange, type Family} from '../net/ip.js'
+import {cidrsOverlap, cidrWithin, isUniqueLocal, parseAddress, parseCidr, rangeConcern, type Family} from '../net/ip.js'
 import {flagOf, type Component, type ConfigModel, type Setting} from './model.js'
 import type {Position} from './reader.js'
 
@@ -230,7 +230,9 @@ const calicoEnv: LintRule = {
       const pool = poolFromEnv(new Map([...env].map(([k, v]) => [k, {value: v.value}])), 'ipv6')
       if ('spec' in pool && !pool.spec.natOutgoing) {
         const nat = env.get('CALICO_IPV6POOL_NAT_OUTGOING')
-        out.push(finding(this.id, 'warning', nat ?? cidr, `CALICO_IPV6POOL_NAT_OUTGOING ${nat ? `is "${nat.value}"` : `(${pool.sources.natOutgoing}, not set)`}: pods reach outside over IPv6 only if their range is routed`, 'CALICO_IPV6POOL_NAT_OUTGOING: "true"'))
+        // A unique local range is never routed outside: without NAT its pods cannot reach the outside over IPv6 at all.
+        const why = isUniqueLocal(cidr.value) ? `${cidr.value} is unique local (never routed on the internet), so pods cannot reach the outside over IPv6` : 'pods reach outside over IPv6 only if their range is routed'
+        out.push(finding(this.id, 'warning', nat ?? cidr, `CALICO_IPV6POOL_NAT_OUTGOING ${nat ? `is "${nat.value}"` : `(${pool.sources.natOutgoing}, not set)`}: ${why}`, 'CALICO_IPV6POOL_NAT_OUTGOING: "true"'))
       }
     }
     return out
@@ -312,25 +314,34 @@ const proxyClusterCidr: LintRule = {
   },
 }
 
-const SUGGEST: Record<Family, string> = {ipv4: 'an RFC 1918 range such as 10.244.0.0/16', ipv6: 'a unique local range such as fd00:10:244::/56'}
+/** An example that fits the field: a Service range is a /12 or a /112, a pod range a /16 or a /56. */
+const SUGGEST: Record<'pods' | 'services', Record<Family, string>> = {
+  pods: {ipv4: 'an RFC 1918 range such as 10.244.0.0/16', ipv6: 'a range assigned to you, or a unique local one such as fd00:10:244::/56'},
+  services: {ipv4: 'an RFC 1918 range such as 10.96.0.0/12', ipv6: 'a range assigned to you, or a unique local one such as fd00:10:96::/112'},
+}
 
 const notPrivate: LintRule = {
-  id: 'range.not-private', title: 'Cluster ranges are private',
+  id: 'range.not-private', title: 'Cluster ranges are private (IPv4) and not special-purpose (IPv6)',
   check(model) {
-    const settings: Setting[] = []
-    const add = (s: Setting | undefined) => s && settings.push(s)
-    for (const component of COMPONENTS) for (const config of model.components.get(component) ?? []) {
-      add(config.rkeServiceRange)
-      add(config.flags.get('service-cluster-ip-range'))
-      add(config.flags.get('cluster-cidr'))
+    const settings: Array<{setting: Setting; of: 'pods' | 'services'}> = []
+    const add = (setting: Setting | undefined, of: 'pods' | 'services') => {
+      // One setting read through two paths (a flag and its distribution's field) is judged once.
+      if (setting && !settings.some((s) => s.setting.at.file === setting.at.file && s.setting.at.line === setting.at.line && s.setting.at.column === setting.at.column)) settings.push({setting, of})
     }
-    add(model.calicoEnv.get('CALICO_IPV4POOL_CIDR'))
-    add(model.calicoEnv.get('CALICO_IPV6POOL_CIDR'))
-    for (const pool of model.pools) add(pool.cidr)
-    return settings.flatMap((s) => cidrList(s).flatMap((c) => {
+    for (const component of COMPONENTS) for (const config of model.components.get(component) ?? []) {
+      add(config.rkeServiceRange, 'services')
+      add(config.flags.get('service-cluster-ip-range'), 'services')
+      add(config.flags.get('cluster-cidr'), 'pods')
+    }
+    add(model.calicoEnv.get('CALICO_IPV4POOL_CIDR'), 'pods')
+    add(model.calicoEnv.get('CALICO_IPV6POOL_CIDR'), 'pods')
+    for (const pool of model.pools) add(pool.cidr, 'pods')
+    return settings.flatMap(({setting, of}) => cidrList(setting).flatMap((c) => {
       const net = parseCidr(c)
-      const r = privateRange(c)
-      return net && !r.private ? [finding(this.id, 'warning', s, `${net.text} is ${r.what}: use a private range`, `e.g. ${SUGGEST[net.family]}`)] : []
+      const concern = rangeConcern(c)
+      if (!net || !concern) return []
+      const advice = net.family === 'ipv4' ? 'use a private range' : 'use a range assigned to you (global unicast) or a unique local one'
+      return [finding(this.id, 'warning', setting, `${net.text} is ${concern}: ${advice}`, `e.g. ${SUGGEST[of][net.family]}`)]
     }))
   },
 }

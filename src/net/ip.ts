@@ -127,14 +127,42 @@ export function cidrWithin(inner: string, outer: string): boolean {
 const PRIVATE_V4 = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16']
 
 /**
- * Whether a range is private: RFC 1918 for IPv4, unique local fc00::/7 (RFC 4193) for IPv6. For others,
- * what the range is, for the message (2001::/32 is Teredo, RFC 4380).
+ * IPv6 blocks that are not for a cluster's pods or Services (IANA's special-purpose registry, RFC 6890 and
+ * its updates), by name. Global unicast space assigned to the operator is fine, as Kubernetes' documentation
+ * recommends it for IPv6; unique local (fc00::/7) is fine too.
  */
-export function privateRange(cidr: string): {private: boolean; what?: string} {
+const SPECIAL_V6: ReadonlyArray<[string, string]> = [
+  ['2001:db8::/32', 'the documentation prefix 2001:db8::/32 (RFC 3849)'],
+  ['3fff::/20', 'the documentation prefix 3fff::/20 (RFC 9637)'],
+  ['2001:2::/48', 'the benchmarking prefix 2001:2::/48 (RFC 5180)'],
+  ['2001:10::/28', 'the deprecated ORCHID prefix 2001:10::/28 (RFC 4843)'],
+  ['2001:20::/28', 'the ORCHIDv2 prefix 2001:20::/28 (RFC 7343)'],
+  ['2001::/32', 'the Teredo prefix 2001::/32 (RFC 4380)'],
+  ['2002::/16', 'the 6to4 prefix 2002::/16 (RFC 3056)'],
+  ['64:ff9b::/96', 'the NAT64 prefix 64:ff9b::/96 (RFC 6052)'],
+  ['100::/64', 'the discard-only prefix 100::/64 (RFC 6666)'],
+  ['fe80::/10', 'link-local space fe80::/10'],
+  ['ff00::/8', 'multicast space ff00::/8'],
+  ['::ffff:0:0/96', 'IPv4-mapped space ::ffff:0:0/96'],
+]
+
+/**
+ * What is wrong with using a range for pods or Services, if anything: IPv4 outside RFC 1918 is someone
+ * else's; IPv6 in a special-purpose block is not routable as a cluster's, and IPv6 outside both global
+ * unicast (2000::/3) and unique local (fc00::/7) is unassigned.
+ */
+export function rangeConcern(cidr: string): string | undefined {
   const net = parseCidr(cidr)
-  if (!net) return {private: true}
-  if (net.family === 'ipv4') return PRIVATE_V4.some((p) => cidrWithin(net.text, p)) ? {private: true} : {private: false, what: 'public IPv4 space'}
-  if (cidrWithin(net.text, 'fc00::/7')) return {private: true}
-  if (cidrWithin(net.text, '2001::/32')) return {private: false, what: 'inside 2001::/32, the Teredo prefix'}
-  return {private: false, what: 'global IPv6 space'}
+  if (!net) return undefined
+  if (net.family === 'ipv4') return PRIVATE_V4.some((p) => cidrWithin(net.text, p)) ? undefined : 'public IPv4 space'
+  const special = SPECIAL_V6.find(([block]) => cidrsOverlap(net.text, block))
+  if (special) return `${cidrWithin(net.text, special[0]) ? 'inside' : 'overlaps'} ${special[1]}`
+  if (cidrWithin(net.text, 'fc00::/7') || cidrWithin(net.text, '2000::/3')) return undefined
+  return 'outside both global unicast (2000::/3) and unique local (fc00::/7) space'
+}
+
+/** A unique local IPv6 range (fc00::/7, RFC 4193): never routed on the internet. */
+export function isUniqueLocal(cidr: string): boolean {
+  const net = parseCidr(cidr)
+  return net?.family === 'ipv6' && cidrWithin(net.text, 'fc00::/7')
 }

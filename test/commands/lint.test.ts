@@ -52,7 +52,7 @@ describe('lint on the runbook files', () => {
 
   it('writes file:line:column findings with fixes, and SARIF and JUnit for CI', async () => {
     const text = await runPlugin(['lint', RUNBOOK])
-    expect(text.stdout).toContain(`${path.join(RUNBOOK, 'values-calico.yaml')}:6:27: warning calicoNode.env.CALICO_IPV6POOL_CIDR: 2001:0:0:2::/104 is inside 2001::/32, the Teredo prefix: use a private range [range.not-private]\n    fix: e.g. a unique local range such as fd00:10:244::/56`)
+    expect(text.stdout).toContain(`${path.join(RUNBOOK, 'values-calico.yaml')}:6:27: warning calicoNode.env.CALICO_IPV6POOL_CIDR: 2001:0:0:2::/104 is inside the Teredo prefix 2001::/32 (RFC 4380): use a range assigned to you (global unicast) or a unique local one [range.not-private]\n    fix: e.g. a range assigned to you, or a unique local one such as fd00:10:244::/56`)
     expect(text.stdout.trimEnd().split('\n').at(-1)).toBe('5 file(s): 1 error(s), 9 warning(s), 1 not linted')
     // The runbook's files state no Kubernetes version: said once, not silently skipped.
     expect(text.stdout).toContain('note: no Kubernetes version in the files: k8s.feature-gate and kube-proxy.mode were not checked; pass --kubernetes-version')
@@ -112,6 +112,13 @@ describe('lint rules', () => {
       ['cluster.yml:6 error k8s.feature-gate', 'cluster.yml:8 error k8s.feature-gate', 'cluster.yml:11 error k8s.feature-gate', 'cluster.yml:11 error kube-proxy.mode']],
   )
 
+  // IPv6: a global unicast range assigned to the operator is what Kubernetes' documentation recommends; special-purpose blocks are not.
+  const KUBEADM = (pods: string, services: string) => `apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nnetworking:\n  podSubnet: "${pods}"\n  serviceSubnet: "${services}"\n`
+  CASES.push(
+    ['range.not-private', 'IPv6 in the documentation prefix (the Service range) and in 6to4 (the pods)', {'kubeadm.yaml': KUBEADM('10.244.0.0/16,2002:a::/56', '10.96.0.0/16,2001:db8:42:1::/112')}, [], ['kubeadm.yaml:4 warning range.not-private', 'kubeadm.yaml:5 warning range.not-private']],
+    ['range.not-private', 'public IPv4 space (the runbook\'s 3.2.0.0/16 belongs to someone else)', {'kubeadm.yaml': KUBEADM('3.2.0.0/16,fd00:10:244::/56', '10.96.0.0/16,fd00:10:96::/112')}, [], ['kubeadm.yaml:4 warning range.not-private']],
+  )
+
   // kube-proxy splits its cluster CIDR on "," without trimming: a space around the comma stops it at its next start.
   const PROXY_CM = (cidr: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kube-proxy, namespace: kube-system}\ndata:\n  config.conf: |-\n    apiVersion: kubeproxy.config.k8s.io/v1alpha1\n    kind: KubeProxyConfiguration\n    clusterCIDR: ${cidr}\n    mode: ipvs\n`
   CASES.push(
@@ -120,6 +127,18 @@ describe('lint rules', () => {
     ['kube-proxy.cluster-cidr', "a space after the comma in kubeadm's kube-proxy ConfigMap", {'cm.yaml': PROXY_CM('10.244.0.0/16, fd00:10:244::/56')}, [], ['cm.yaml:8 error kube-proxy.cluster-cidr']],
     ['cidr.dual', "one family in kubeadm's kube-proxy ConfigMap", {'cm.yaml': PROXY_CM('10.244.0.0/16')}, [], ['cm.yaml:8 error cidr.dual']],
   )
+
+  it('global unicast IPv6 ranges (assigned to the operator) are not warned about; special-purpose ones are named, with a fix that fits the field', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-lint-'))
+    writeFileSync(path.join(dir, 'kubeadm.yaml'), KUBEADM('10.244.0.0/16,2a01:4f8:c0c:1::/64', '10.96.0.0/16,2a01:4f8:c0c:ffff::/112'))
+    expect((await lint(dir)).report.findings.filter((f) => f.rule === 'range.not-private')).toEqual([])
+    writeFileSync(path.join(dir, 'kubeadm.yaml'), KUBEADM('10.244.0.0/16,fe80:1::/64', '10.96.0.0/16,2001:db8::/112'))
+    const found = (await lint(dir)).report.findings.filter((f) => f.rule === 'range.not-private')
+    expect(found.map((f) => [f.line, f.message, f.fix])).toEqual([
+      [4, 'networking.podSubnet: fe80:1::/64 is inside link-local space fe80::/10: use a range assigned to you (global unicast) or a unique local one', 'e.g. a range assigned to you, or a unique local one such as fd00:10:244::/56'],
+      [5, 'networking.serviceSubnet: 2001:db8::/112 is inside the documentation prefix 2001:db8::/32 (RFC 3849): use a range assigned to you (global unicast) or a unique local one', 'e.g. a range assigned to you, or a unique local one such as fd00:10:96::/112'],
+    ])
+  })
 
   it('the kube-proxy cluster CIDR finding says what kube-proxy does with the space, and the exact value', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-lint-'))

@@ -1,4 +1,4 @@
-import {addressFamily, cidrContains, cidrSize, nthAddress, parseAddress, parseCidr} from '../../src/net/ip.js'
+import {addressFamily, cidrContains, cidrSize, isUniqueLocal, nthAddress, parseAddress, parseCidr, rangeConcern} from '../../src/net/ip.js'
 
 describe('parseAddress', () => {
   it.each([
@@ -42,5 +42,28 @@ describe('CIDRs', () => {
     expect(cidrSize('fd00::/64')).toBe(1n << 64n)
     expect(nthAddress('2001:0:0:3::/112', 0x4630n)).toBe('2001:0:0:3::4630')
     expect(nthAddress('3.3.0.0/16', 1n)).toBe('3.3.0.1')
+  })
+})
+
+describe('ranges for a cluster', () => {
+  it.each([
+    ['10.244.0.0/16', undefined],
+    ['3.2.0.0/16', 'public IPv4 space'],
+    ['fd00:10:244::/56', undefined],
+    ['2a01:4f8:c0c:1::/64', undefined],
+    ['2001:db8:1::/64', 'inside the documentation prefix 2001:db8::/32 (RFC 3849)'],
+    ['2001:0:0:2::/104', 'inside the Teredo prefix 2001::/32 (RFC 4380)'],
+    ['2002:a::/56', 'inside the 6to4 prefix 2002::/16 (RFC 3056)'],
+    ['2001:2::/64', 'inside the benchmarking prefix 2001:2::/48 (RFC 5180)'],
+    ['2001:20::/32', 'inside the ORCHIDv2 prefix 2001:20::/28 (RFC 7343)'],
+    ['fe80::/64', 'inside link-local space fe80::/10'],
+    ['ff05::/64', 'inside multicast space ff00::/8'],
+    ['2000::/3', 'overlaps the documentation prefix 2001:db8::/32 (RFC 3849)'],
+    ['4000::/64', 'outside both global unicast (2000::/3) and unique local (fc00::/7) space'],
+  ])('%s: %s', (cidr, concern) => {
+    expect(rangeConcern(cidr)).toBe(concern)
+  })
+  it('unique local is fc00::/7 only', () => {
+    expect([isUniqueLocal('fd00:10:244::/56'), isUniqueLocal('fc00::/7'), isUniqueLocal('2001:db8::/32'), isUniqueLocal('10.0.0.0/8')]).toEqual([true, true, false, false])
   })
 })
