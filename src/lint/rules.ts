@@ -351,7 +351,15 @@ export const LINT_RULES: readonly LintRule[] = [
 ]
 
 export function runLint(model: ConfigModel, version: KubeVersion | undefined): Finding[] {
-  return sortFindings(LINT_RULES.flatMap((rule) => rule.check(model, version)))
+  // One setting can reach a rule through two paths (a flag and the distribution's field for it): said once.
+  const seen = new Set<string>()
+  const once = LINT_RULES.flatMap((rule) => rule.check(model, version)).filter((f) => {
+    const key = JSON.stringify([f.rule, f.at.file, f.at.line, f.at.column, f.message])
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+  return sortFindings(once)
 }
 
 /** By file, line, column, then rule. */
