@@ -37,11 +37,11 @@ Exit 1 when an error is found (with --strict, a warning too), 2 on bad input: a 
       if (!version) throw new UsageError(`"${flags['kubernetes-version']}" is not a Kubernetes version`, 'pass it as v1.28.3 or 1.28')
     }
     const inputs = readLintInputs(argv as string[])
-    const {findings, notes} = lintClusters(inputs.groups, version)
+    const {findings, notes, readAs} = lintClusters(inputs.groups, version)
     const report: LintReport = {
       files: inputs.groups.reduce((n, g) => n + g.files.length, 0),
       clusters: inputs.groups.map((g) => ({name: g.name, files: g.files})),
-      findings, skipped: inputs.skipped, unreadable: inputs.unreadable, notes,
+      findings, skipped: inputs.skipped, unreadable: inputs.unreadable, notes, readAs,
       summary: {error: findings.filter((f) => f.severity === 'error').length, warning: findings.filter((f) => f.severity === 'warning').length},
     }
     if (!this.jsonEnabled()) {

@@ -40,7 +40,16 @@ export interface ConfigModel {
   rke: Position[]
   /** The Kubernetes versions the files state: RKE kubernetes_version, values cluster.kubernetesVersion, kubeadm kubernetesVersion. */
   kubernetesVersions: Setting[]
+  /** What each file was read as (a file with no entry held nothing lint reads). */
+  readAs: Map<string, Set<string>>
 }
+
+/** The formats lint reads, as a user would name them: said for a file it could not make sense of. */
+export const FORMATS_READ = [
+  'RKE cluster.yml', 'a Helm values.yaml cluster: block', 'RKE2/k3s config.yaml', 'kubeadm ClusterConfiguration, KubeProxyConfiguration, KubeletConfiguration',
+  "kubeadm's kube-proxy ConfigMap", 'Calico Helm values (calicoNode.env, env, extraEnv)', 'a Tigera Installation', 'the calico-config ConfigMap',
+  'the calico-node DaemonSet', 'Services',
+]
 
 type Json = Record<string, unknown>
 
@@ -88,15 +97,22 @@ function readComponents(doc: LintDocument, model: ConfigModel, container: Json, 
   return found
 }
 
-function readEnvMap(doc: LintDocument, model: ConfigModel, env: unknown, base: Array<string | number>, label: string): void {
-  if (!isObject(env)) return
+/** Calico's settings of an env map; whether there were any. */
+function readEnvMap(doc: LintDocument, model: ConfigModel, env: unknown, base: Array<string | number>, label: string): boolean {
+  if (!isObject(env)) return false
+  let found = false
   for (const [name, value] of Object.entries(env)) {
-    if (/^(CALICO_|FELIX_|IP6?$|NO_DEFAULT_POOLS)/.test(name)) model.calicoEnv.set(name, setting(doc, value, [...base, name], `${label}${name}`))
+    if (/^(CALICO_|FELIX_|IP6?$|NO_DEFAULT_POOLS)/.test(name)) {
+      model.calicoEnv.set(name, setting(doc, value, [...base, name], `${label}${name}`))
+      found = true
+    }
   }
+  return found
 }
 
 export function buildModel(documents: readonly LintDocument[]): ConfigModel {
-  const model: ConfigModel = {components: new Map(), calicoEnv: new Map(), pools: [], cniConfigs: [], services: [], rke: [], kubernetesVersions: []}
+  const model: ConfigModel = {components: new Map(), calicoEnv: new Map(), pools: [], cniConfigs: [], services: [], rke: [], kubernetesVersions: [], readAs: new Map()}
+  const readAs = (doc: LintDocument, what: string) => model.readAs.set(doc.file, new Set([...(model.readAs.get(doc.file) ?? []), what]))
   const configMaps = new Map<string, Record<string, string>>()
   for (const doc of documents) {
     const v = doc.value as Json
@@ -110,16 +126,21 @@ export function buildModel(documents: readonly LintDocument[]): ConfigModel {
       const name = isObject(root.metadata) ? String(root.metadata.name ?? '') : ''
       if (root.kind === 'ConfigMap' && name === 'calico-config' && isObject(root.data) && typeof root.data.cni_network_config === 'string') {
         model.cniConfigs.push(setting(doc, root.data.cni_network_config, ['data', 'cni_network_config'], 'calico-config cni_network_config'))
+        readAs(doc, 'the calico-config ConfigMap')
       }
       // kubeadm's kube-proxy ConfigMap: its config.conf is a KubeProxyConfiguration.
       if (root.kind === 'ConfigMap' && name === 'kube-proxy' && isObject(root.data) && typeof root.data['config.conf'] === 'string') {
         const inner = embeddedDocument(doc, ['data', 'config.conf'], root.data['config.conf'])
-        if (inner && isObject(inner.value) && inner.value.kind === 'KubeProxyConfiguration') readKubeadm(inner, model, inner.value, 'ConfigMap kube-proxy config.conf')
+        if (inner && isObject(inner.value) && inner.value.kind === 'KubeProxyConfiguration') {
+          readKubeadm(inner, model, inner.value, 'ConfigMap kube-proxy config.conf')
+          readAs(doc, "kubeadm's kube-proxy ConfigMap")
+        }
       }
       if (root.kind === 'DaemonSet' && name === 'calico-node') {
         const containers = ((root.spec as Json | undefined)?.template as Json | undefined)?.spec as Json | undefined
         const list = (containers?.containers as Json[] | undefined) ?? []
         const index = list.findIndex((c) => c.name === 'calico-node')
+        readAs(doc, 'the calico-node DaemonSet')
         for (const [i, entry] of ((list[index]?.env as Json[] | undefined) ?? []).entries()) {
           const path = ['spec', 'template', 'spec', 'containers', index, 'env', i]
           const ref = (entry.valueFrom as Json | undefined)?.configMapKeyRef as {name?: string; key?: string} | undefined
@@ -129,12 +150,14 @@ export function buildModel(documents: readonly LintDocument[]): ConfigModel {
       }
       if (root.kind === 'ClusterConfiguration' || root.kind === 'KubeProxyConfiguration' || root.kind === 'KubeletConfiguration') {
         readKubeadm(doc, model, root)
+        readAs(doc, `kubeadm ${root.kind}`)
       }
       if (root.kind === 'ClusterConfiguration' && root.kubernetesVersion !== undefined) {
         model.kubernetesVersions.push(setting(doc, root.kubernetesVersion, ['kubernetesVersion'], 'ClusterConfiguration kubernetesVersion'))
       }
       if (root.kind === 'Installation' && String(root.apiVersion).startsWith('operator.tigera.io')) {
         const pools = (((root.spec as Json | undefined)?.calicoNetwork as Json | undefined)?.ipPools as Json[] | undefined) ?? []
+        readAs(doc, 'a Tigera Installation')
         pools.forEach((pool, i) => {
           const base = ['spec', 'calicoNetwork', 'ipPools', i]
           if (pool.cidr === undefined) return
@@ -144,6 +167,7 @@ export function buildModel(documents: readonly LintDocument[]): ConfigModel {
       }
       if (root.kind === 'Service') {
         const spec = root.spec as Json | undefined
+        readAs(doc, 'a Service')
         model.services.push({name, at: doc.at(['metadata', 'name']), ...(spec?.ipFamily !== undefined ? {ipFamily: setting(doc, spec.ipFamily, ['spec', 'ipFamily'], `Service ${name} spec.ipFamily`)} : {})})
       }
       continue
@@ -160,14 +184,20 @@ export function buildModel(documents: readonly LintDocument[]): ConfigModel {
       if (isObject(root.cluster.services)) candidates.push([root.cluster.services, ['cluster', 'services'], 'cluster.services.'])
     }
     for (const [container, base, label] of candidates) {
-      if (readComponents(doc, model, container, base, label)) model.rke.push(doc.at(base))
+      if (readComponents(doc, model, container, base, label)) {
+        model.rke.push(doc.at(base))
+        readAs(doc, base[0] === 'cluster' ? 'a Helm values.yaml cluster: block' : 'RKE cluster.yml')
+      }
     }
     // RKE2 / k3s config.yaml: cluster-cidr, service-cidr and per-component "flag=value" arg lists.
-    readRke2(doc, model, root)
+    if (readRke2(doc, model, root)) readAs(doc, 'RKE2/k3s config.yaml')
     // Calico Helm values: calicoNode.env, env, extraEnv.
-    if (isObject(root.calicoNode)) readEnvMap(doc, model, root.calicoNode.env, ['calicoNode', 'env'], 'calicoNode.env.')
-    readEnvMap(doc, model, root.env, ['env'], 'env.')
-    readEnvMap(doc, model, root.extraEnv, ['extraEnv'], 'extraEnv.')
+    const env = [
+      isObject(root.calicoNode) && readEnvMap(doc, model, root.calicoNode.env, ['calicoNode', 'env'], 'calicoNode.env.'),
+      readEnvMap(doc, model, root.env, ['env'], 'env.'),
+      readEnvMap(doc, model, root.extraEnv, ['extraEnv'], 'extraEnv.'),
+    ]
+    if (env.some(Boolean)) readAs(doc, 'Calico Helm values')
   }
   return model
 }
@@ -220,9 +250,10 @@ const RKE2_ARGS: Record<string, Component> = {
   'kube-apiserver-arg': 'kube-apiserver', 'kube-controller-manager-arg': 'kube-controller-manager', 'kube-proxy-arg': 'kube-proxy', 'kubelet-arg': 'kubelet',
 }
 
-function readRke2(doc: LintDocument, model: ConfigModel, root: Json): void {
+/** RKE2 / k3s config.yaml; whether the document is one. */
+function readRke2(doc: LintDocument, model: ConfigModel, root: Json): boolean {
   const recognised = ['cluster-cidr', 'service-cidr', ...Object.keys(RKE2_ARGS)].some((k) => root[k] !== undefined)
-  if (!recognised) return
+  if (!recognised) return false
   const flags = new Map<Component, Array<[string, Setting]>>()
   const add = (c: Component, f: string, s: Setting) => flags.set(c, [...(flags.get(c) ?? []), [f, s]])
   if (root['service-cidr'] !== undefined) {
@@ -246,4 +277,5 @@ function readRke2(doc: LintDocument, model: ConfigModel, root: Json): void {
   for (const [component, list] of flags) addFlags(model, component, list, component === 'kube-apiserver' ? {shape: 'rke2', at: doc.at(['service-cidr'])} : {})
   // No service-cidr: RKE2's default (lint judges it, k8s/defaults.ts), said at the top of the file.
   if (!flags.has('kube-apiserver')) addFlags(model, 'kube-apiserver', [], {shape: 'rke2', at: doc.at([Object.keys(root)[0]!])}, true)
+  return true
 }

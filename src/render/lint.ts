@@ -1,5 +1,6 @@
 import path from 'node:path'
 
+import {NOT_UNDERSTOOD} from '../lint/clusters.js'
 import type {Finding} from '../lint/rules.js'
 import {LINT_RULES} from '../lint/rules.js'
 import type {Skipped, Unreadable} from '../lint/reader.js'
@@ -17,6 +18,8 @@ export interface LintReport {
   summary: {error: number; warning: number}
   /** Said once: which Kubernetes version the rules judged by, or that the version rules did not run. */
   notes: string[]
+  /** What each file was read as. */
+  readAs: Record<string, string[]>
 }
 
 function where(f: Finding): string {
@@ -49,6 +52,7 @@ export function lintModel(report: LintReport): unknown {
     skipped: report.skipped,
     unreadable: report.unreadable.map((u) => ({file: u.file, ...(u.line !== undefined ? {line: u.line, column: u.column} : {}), message: u.message})),
     clusters: report.clusters,
+    readAs: report.readAs,
     notes: report.notes,
     summary: report.summary,
   }
@@ -69,7 +73,7 @@ export function renderSarif(report: LintReport, cwd: string): string {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
     runs: [{
-      tool: {driver: {name: 'kubectl-dualstack lint', rules: [...LINT_RULES, INPUT_RULE].map((r) => ({id: r.id, shortDescription: {text: r.title}}))}},
+      tool: {driver: {name: 'kubectl-dualstack lint', rules: [...LINT_RULES, INPUT_RULE, NOT_UNDERSTOOD].map((r) => ({id: r.id, shortDescription: {text: r.title}}))}},
       results: [...report.findings.map((f) => ({
         ruleId: f.rule,
         level: f.severity,

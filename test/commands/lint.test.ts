@@ -14,6 +14,7 @@ interface LintJson {
   skipped: Array<{file: string; reason: string}>
   unreadable: Array<{file: string; line?: number; column?: number; message: string}>
   clusters: Array<{name: string; files: string[]}>
+  readAs: Record<string, string[]>
   notes: string[]
   summary: {error: number; warning: number}
 }
@@ -138,6 +139,18 @@ describe('lint rules', () => {
       [4, 'networking.podSubnet: fe80:1::/64 is inside link-local space fe80::/10: use a range assigned to you (global unicast) or a unique local one', 'e.g. a range assigned to you, or a unique local one such as fd00:10:244::/56'],
       [5, 'networking.serviceSubnet: 2001:db8::/112 is inside the documentation prefix 2001:db8::/32 (RFC 3849): use a range assigned to you (global unicast) or a unique local one', 'e.g. a range assigned to you, or a unique local one such as fd00:10:96::/112'],
     ])
+  })
+
+  it('a file in a format lint does not read (a k0s ClusterConfig) is a warning naming the formats it reads, not a green result; each file says what it was read as', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-lint-'))
+    writeFileSync(path.join(dir, 'k0s.yaml'), 'apiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\nmetadata: {name: k0s}\nspec:\n  network:\n    podCIDR: 10.244.0.0/16\n')
+    const {code, report} = await lint(dir)
+    expect(code).toBe(0)
+    expect(report.findings).toEqual([{rule: 'input.not-understood', severity: 'warning', file: path.join(dir, 'k0s.yaml'), line: 1, column: 1,
+      message: 'nothing in this file is in a format lint reads (kind ClusterConfig of k0s.k0sproject.io/v1beta1), so nothing in it was checked', fix: expect.stringMatching(/^lint reads RKE cluster.yml; .*kubeadm ClusterConfiguration/)}])
+    expect((await lint(dir, '--strict')).code).toBe(1)
+    const runbook = await lint(RUNBOOK)
+    expect(runbook.report).toMatchObject({readAs: {[path.join(RUNBOOK, 'calico-config.yaml')]: ['the calico-config ConfigMap'], [path.join(RUNBOOK, 'values-rancher-aplic.yaml')]: ['a Helm values.yaml cluster: block']}})
   })
 
   it('the kube-proxy cluster CIDR finding says what kube-proxy does with the space, and the exact value', async () => {
