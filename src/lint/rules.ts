@@ -92,18 +92,25 @@ const agree: LintRule = {
 
 // rancher/rke#1902: RKE's GetKubernetesServiceIP parses `service_cluster_ip_range` as one CIDR, so the
 // dual range must be given to kube-apiserver through extra_args while the field keeps the IPv4 range.
+// RKE before v1.3 reads service_cluster_ip_range as one CIDR (GetKubernetesServiceIP, rancher/rke#1902): the
+// IPv6 range had to go in extra_args. RKE v1.3 added dual-stack, for Kubernetes 1.21 and later (the
+// kubernetes_version of the file tells the RKE line); it reads both families in the field itself.
 const rkeExtraArgs: LintRule = {
-  id: 'rke.service-range-extra-args', title: 'RKE: the dual service range is in kube-api extra_args (rancher/rke#1902)',
-  check(model) {
+  id: 'rke.service-range-extra-args', title: 'RKE before v1.3: the dual service range is in kube-api extra_args (rancher/rke#1902)',
+  check(model, version) {
+    if (version && (version.major > 1 || version.minor >= 21)) return []
+    const assumed = version
+      ? `Kubernetes ${version.gitVersion} is RKE before v1.3`
+      : 'assumed RKE before v1.3, as the files state no kubernetes_version; RKE v1.3+ (Kubernetes 1.21+) reads both families here'
     const out: Finding[] = []
     for (const config of model.components.get('kube-apiserver') ?? []) {
       const field = config.rkeServiceRange
       if (!field) continue
       const extra = config.flags.get('service-cluster-ip-range')
       if (cidrList(field).length > 1) {
-        out.push(finding(this.id, 'error', field, `RKE reads this field as one CIDR (GetKubernetesServiceIP, rancher/rke#1902)`, `keep only the IPv4 range here and put "${field.value}" in extra_args service-cluster-ip-range`))
+        out.push(finding(this.id, 'error', field, `RKE before v1.3 reads this field as one CIDR (GetKubernetesServiceIP, rancher/rke#1902; ${assumed})`, `keep only the IPv4 range here and put "${field.value}" in extra_args service-cluster-ip-range`))
       } else if (!extra || !families(extra).has('ipv6')) {
-        out.push(finding(this.id, 'error', field, `the IPv6 service range must also be passed in kube-api extra_args (rancher/rke#1902)`, `add extra_args: {service-cluster-ip-range: "${field.value},<IPv6 CIDR>"}`))
+        out.push(finding(this.id, 'error', field, `the IPv6 service range must also be passed in kube-api extra_args (rancher/rke#1902; ${assumed})`, `add extra_args: {service-cluster-ip-range: "${field.value},<IPv6 CIDR>"}`))
       }
     }
     return out
@@ -181,6 +188,11 @@ const nodeMask: LintRule = {
           `set ${flag} between /${net.prefix} and ${range}`))
       } else if (size - net.prefix > 16) {
         out.push(finding(this.id, 'error', mask, `${shown} is ${size - net.prefix} bits longer than ${net.text}; kube-controller-manager allows at most 16`, `set ${flag} between /${net.prefix} and ${range}`))
+      } else if (size - net.prefix < 4) {
+        // Legal, but 2^(mask - prefix) node pod CIDRs in all: the next node gets none, and no pod network.
+        const fit = 2 ** (size - net.prefix)
+        out.push(finding(this.id, 'warning', mask, `${shown} on the cluster CIDR ${net.text} leaves room for ${fit === 1 ? "one node's pod CIDR" : `${fit} nodes' pod CIDRs`}: nodes after that get none`,
+          `a cluster CIDR of /${Math.max(size - 8, 0)} or larger (256 nodes of /${size}), or a longer ${flag}`))
       }
     }
     return out

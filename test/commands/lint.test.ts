@@ -153,6 +153,22 @@ describe('lint rules', () => {
     expect(runbook.report).toMatchObject({readAs: {[path.join(RUNBOOK, 'calico-config.yaml')]: ['the calico-config ConfigMap'], [path.join(RUNBOOK, 'values-rancher-aplic.yaml')]: ['a Helm values.yaml cluster: block']}})
   })
 
+  // RKE's documented dual-stack cluster.yml (RKE v1.3+, Kubernetes 1.21+: rancher.com/docs/rke/latest/en/config-options/dual-stack/), our own copy.
+  const RKE_DUAL = (version: string) => `${version}services:\n  kube-api:\n    service_cluster_ip_range: 10.43.0.0/16,fd98::/108\n  kube-controller:\n    service_cluster_ip_range: 10.43.0.0/16,fd98::/108\n    cluster_cidr: 10.42.0.0/16,fd01::/64\nnetwork:\n  plugin: calico\n`
+  it('RKE\'s own dual-stack cluster.yml: the rancher/rke#1902 rule follows the RKE line its kubernetes_version tells, and says what it assumed without one', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-lint-'))
+    writeFileSync(path.join(dir, 'cluster.yml'), RKE_DUAL('kubernetes_version: "v1.21.1-rancher1-1"\n'))
+    const documented = (await lint(dir)).report.findings
+    // A /64 cluster CIDR with the default /64 node mask: one node's worth, said as a warning.
+    expect(documented.map((f) => `${f.line} ${f.severity} ${f.rule}: ${f.message}`)).toEqual([
+      "7 warning cidr.node-mask: services.kube-controller.cluster_cidr: node-cidr-mask-size-ipv6 (default 64, not set) on the cluster CIDR fd01::/64 leaves room for one node's pod CIDR: nodes after that get none",
+    ])
+    writeFileSync(path.join(dir, 'cluster.yml'), RKE_DUAL('kubernetes_version: "v1.20.15-rancher1-2"\n'))
+    expect((await lint(dir)).report.findings.find((f) => f.rule === 'rke.service-range-extra-args')!.message).toMatch(/rancher\/rke#1902; Kubernetes v1.20.15-rancher1-2 is RKE before v1.3\)$/)
+    writeFileSync(path.join(dir, 'cluster.yml'), RKE_DUAL(''))
+    expect((await lint(dir)).report.findings.find((f) => f.rule === 'rke.service-range-extra-args')!.message).toMatch(/assumed RKE before v1.3, as the files state no kubernetes_version/)
+  })
+
   it('the kube-proxy cluster CIDR finding says what kube-proxy does with the space, and the exact value', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-lint-'))
     writeFileSync(path.join(dir, 'cm.yaml'), PROXY_CM('10.244.0.0/16, fd00:10:244::/56'))
