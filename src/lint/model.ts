@@ -1,6 +1,7 @@
 // What the config files say about dual-stack, wherever they say it: RKE cluster.yml, the runbook's
 // `cluster:` block in a Helm values.yaml (camelCase), Calico Helm values, the calico-config ConfigMap,
 // the calico-node DaemonSet and Services. Every setting keeps its position.
+import {SERVICE_RANGE_DEFAULTS} from '../k8s/defaults.js'
 import {embeddedDocument, type LintDocument, type Position} from './reader.js'
 
 export interface Setting {
@@ -10,6 +11,8 @@ export interface Setting {
   where: string
   /** Set when a tool reads the value before the component does (RKE2's cluster-cidr): the component never sees its text. */
   readBy?: string
+  /** How to give it both families in its own file's terms, where that is not writing "IPv4,IPv6" into it (k0s). */
+  dualFix?: string
 }
 
 export type Component = 'kube-apiserver' | 'kube-controller-manager' | 'kubelet' | 'kube-proxy'
@@ -18,7 +21,7 @@ export interface ComponentConfig {
   /** Flags (extra_args) by flag name, plus the distribution's own fields mapped to flag names. */
   flags: Map<string, Setting>
   /** Which distribution's file said it (its defaults apply to what it leaves unset), and where its block is. */
-  shape?: 'rke' | 'kubeadm' | 'rke2'
+  shape?: 'rke' | 'kubeadm' | 'rke2' | 'k0s'
   at?: Position
   /** The RKE `service_cluster_ip_range` / `serviceClusterIpRange` field of kube-api. */
   rkeServiceRange?: Setting
@@ -48,7 +51,7 @@ export interface ConfigModel {
 export const FORMATS_READ = [
   'RKE cluster.yml', 'a Helm values.yaml cluster: block', 'RKE2/k3s config.yaml', 'kubeadm ClusterConfiguration, KubeProxyConfiguration, KubeletConfiguration',
   "kubeadm's kube-proxy ConfigMap", 'Calico Helm values (calicoNode.env, env, extraEnv)', 'a Tigera Installation', 'the calico-config ConfigMap',
-  'the calico-node DaemonSet', 'Services',
+  'the calico-node DaemonSet', 'Services', 'k0s ClusterConfig',
 ]
 
 type Json = Record<string, unknown>
@@ -155,6 +158,10 @@ export function buildModel(documents: readonly LintDocument[]): ConfigModel {
       if (root.kind === 'ClusterConfiguration' && root.kubernetesVersion !== undefined) {
         model.kubernetesVersions.push(setting(doc, root.kubernetesVersion, ['kubernetesVersion'], 'ClusterConfiguration kubernetesVersion'))
       }
+      if (root.kind === 'ClusterConfig' && String(root.apiVersion).startsWith('k0s.k0sproject.io/')) {
+        readK0s(doc, model, root)
+        readAs(doc, 'k0s ClusterConfig')
+      }
       if (root.kind === 'Installation' && String(root.apiVersion).startsWith('operator.tigera.io')) {
         const pools = (((root.spec as Json | undefined)?.calicoNetwork as Json | undefined)?.ipPools as Json[] | undefined) ?? []
         readAs(doc, 'a Tigera Installation')
@@ -244,6 +251,37 @@ function readKubeadm(doc: LintDocument, model: ConfigModel, root: Json, label = 
   } else {
     addFlags(model, 'kubelet', gates(['featureGates'], 'KubeletConfiguration featureGates'))
   }
+}
+
+// k0s's defaults (docs.k0sproject.io: configuration, dual-stack): podCIDR 10.244.0.0/16, serviceCIDR 10.96.0.0/12,
+// and it sets kube-controller-manager's node masks itself: /24 for IPv4, /117 for IPv6.
+const K0S_DEFAULTS = {podCIDR: '10.244.0.0/16', serviceCIDR: SERVICE_RANGE_DEFAULTS.k0s.value, maskIpv4: '24', maskIpv6: '117'}
+
+/** k0s ClusterConfig: spec.network (podCIDR, serviceCIDR, dualStack.IPv6podCIDR/IPv6serviceCIDR) and controllerManager.extraArgs. */
+function readK0s(doc: LintDocument, model: ConfigModel, root: Json): void {
+  const spec = isObject(root.spec) ? root.spec : {}
+  const net = isObject(spec.network) ? spec.network : {}
+  const dual = isObject(net.dualStack) && net.dualStack.enabled === true ? net.dualStack : undefined
+  const base = ['spec', 'network']
+  // One setting per range, both families in it as the components get them; it sits on the IPv6 field when there is one.
+  const range = (v4: string, v6: string, fallback: string): Setting => {
+    const ipv4 = net[v4] !== undefined ? String(net[v4]) : fallback
+    const ipv6 = dual?.[v6] !== undefined ? String(dual[v6]) : undefined
+    const at = ipv6 !== undefined ? [...base, 'dualStack', v6] : net[v4] !== undefined ? [...base, v4] : base
+    return {value: ipv6 ? `${ipv4},${ipv6}` : ipv4, at: doc.at(at), where: ipv6 ? `spec.network.${v4} + dualStack.${v6}` : net[v4] !== undefined ? `spec.network.${v4}` : `spec.network.${v4} (k0s default ${fallback}, not set)`,
+      dualFix: `set spec.network.dualStack.enabled: true and dualStack.${v6} (k0s takes the IPv6 range there, not in ${v4})`}
+  }
+  const services = range('serviceCIDR', 'IPv6serviceCIDR', K0S_DEFAULTS.serviceCIDR)
+  const pods = range('podCIDR', 'IPv6podCIDR', K0S_DEFAULTS.podCIDR)
+  const extra = isObject(spec.controllerManager) && isObject(spec.controllerManager.extraArgs) ? spec.controllerManager.extraArgs : {}
+  const extraArg = (flag: string, fallback: string): Setting => extra[flag] !== undefined
+    ? setting(doc, extra[flag], ['spec', 'controllerManager', 'extraArgs', flag], `spec.controllerManager.extraArgs.${flag}`)
+    : {value: fallback, at: pods.at, where: `${flag} (k0s sets ${fallback})`}
+  addFlags(model, 'kube-apiserver', [['service-cluster-ip-range', services]], {shape: 'k0s', at: doc.at(['kind'])}, true)
+  addFlags(model, 'kube-controller-manager', [['cluster-cidr', pods], ['service-cluster-ip-range', services],
+    ['node-cidr-mask-size-ipv4', extraArg('node-cidr-mask-size-ipv4', K0S_DEFAULTS.maskIpv4)], ['node-cidr-mask-size-ipv6', extraArg('node-cidr-mask-size-ipv6', K0S_DEFAULTS.maskIpv6)]])
+  // k0s writes kube-proxy's configuration itself from the same ranges: its text is never kube-proxy's.
+  addFlags(model, 'kube-proxy', [['cluster-cidr', {...pods, readBy: 'k0s'}]])
 }
 
 const RKE2_ARGS: Record<string, Component> = {

@@ -61,7 +61,7 @@ const dualRanges: LintRule = {
       if (bad.length > 0) out.push(finding(this.id, 'error', s, `"${bad.join(', ')}" is not a CIDR`, 'write each range as address/prefix, e.g. 10.96.0.0/16'))
       const fams = families(s)
       if (!(fams.has('ipv4') && fams.has('ipv6')) || cidrList(s).length !== 2) {
-        out.push(finding(this.id, 'error', s, `${what} "${s.value}" is not one IPv4 and one IPv6 CIDR`, `set it to "<IPv4 CIDR>,<IPv6 CIDR>"`))
+        out.push(finding(this.id, 'error', s, `${what} "${s.value}" is not one IPv4 and one IPv6 CIDR`, s.dualFix ?? `set it to "<IPv4 CIDR>,<IPv6 CIDR>"`))
       }
     }
     check(serviceRangeOrDefault(model), 'the service range')

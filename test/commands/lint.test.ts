@@ -141,13 +141,13 @@ describe('lint rules', () => {
     ])
   })
 
-  it('a file in a format lint does not read (a k0s ClusterConfig) is a warning naming the formats it reads, not a green result; each file says what it was read as', async () => {
+  it('a file in a format lint does not read (a Cluster API Cluster) is a warning naming the formats it reads, not a green result; each file says what it was read as', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-lint-'))
-    writeFileSync(path.join(dir, 'k0s.yaml'), 'apiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\nmetadata: {name: k0s}\nspec:\n  network:\n    podCIDR: 10.244.0.0/16\n')
+    writeFileSync(path.join(dir, 'capi.yaml'), 'apiVersion: cluster.x-k8s.io/v1beta1\nkind: Cluster\nmetadata: {name: prod}\nspec:\n  clusterNetwork:\n    pods: {cidrBlocks: [10.244.0.0/16]}\n')
     const {code, report} = await lint(dir)
     expect(code).toBe(0)
-    expect(report.findings).toEqual([{rule: 'input.not-understood', severity: 'warning', file: path.join(dir, 'k0s.yaml'), line: 1, column: 1,
-      message: 'nothing in this file is in a format lint reads (kind ClusterConfig of k0s.k0sproject.io/v1beta1), so nothing in it was checked', fix: expect.stringMatching(/^lint reads RKE cluster.yml; .*kubeadm ClusterConfiguration/)}])
+    expect(report.findings).toEqual([{rule: 'input.not-understood', severity: 'warning', file: path.join(dir, 'capi.yaml'), line: 1, column: 1,
+      message: 'nothing in this file is in a format lint reads (kind Cluster of cluster.x-k8s.io/v1beta1), so nothing in it was checked', fix: expect.stringMatching(/^lint reads RKE cluster.yml; .*kubeadm ClusterConfiguration/)}])
     expect((await lint(dir, '--strict')).code).toBe(1)
     const runbook = await lint(RUNBOOK)
     expect(runbook.report).toMatchObject({readAs: {[path.join(RUNBOOK, 'calico-config.yaml')]: ['the calico-config ConfigMap'], [path.join(RUNBOOK, 'values-rancher-aplic.yaml')]: ['a Helm values.yaml cluster: block']}})
@@ -167,6 +167,22 @@ describe('lint rules', () => {
     expect((await lint(dir)).report.findings.find((f) => f.rule === 'rke.service-range-extra-args')!.message).toMatch(/rancher\/rke#1902; Kubernetes v1.20.15-rancher1-2 is RKE before v1.3\)$/)
     writeFileSync(path.join(dir, 'cluster.yml'), RKE_DUAL(''))
     expect((await lint(dir)).report.findings.find((f) => f.rule === 'rke.service-range-extra-args')!.message).toMatch(/assumed RKE before v1.3, as the files state no kubernetes_version/)
+  })
+
+  // k0s's documented dual-stack example (docs.k0sproject.io, "IPv4/IPv6 dual-stack networking"), our own copy; k0s sets the IPv6 node mask to /117.
+  const K0S = (enabled: boolean) => `apiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\nmetadata:\n  name: k0s\nspec:\n  network:\n    podCIDR: 10.244.0.0/16\n    serviceCIDR: 10.96.0.0/12\n    dualStack:\n      enabled: ${enabled}\n      IPv6podCIDR: fd00::/108\n      IPv6serviceCIDR: fd01::/108\n`
+  it('k0s ClusterConfig: its documented dual-stack example is clean (with k0s\'s own /117 IPv6 node mask); with dualStack off, the fix is k0s\'s field', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-lint-'))
+    writeFileSync(path.join(dir, 'k0s.yaml'), K0S(true))
+    const clean = await lint(dir, '--kubernetes-version', 'v1.30.2')
+    expect(clean.report.findings).toEqual([])
+    expect(clean.report.readAs[path.join(dir, 'k0s.yaml')]).toEqual(['k0s ClusterConfig'])
+    writeFileSync(path.join(dir, 'k0s.yaml'), K0S(false))
+    const off = (await lint(dir, '--kubernetes-version', 'v1.30.2')).report.findings
+    expect(off.map((f) => `${f.line} ${f.rule}: ${f.fix}`)).toEqual([
+      '7 cidr.dual: set spec.network.dualStack.enabled: true and dualStack.IPv6podCIDR (k0s takes the IPv6 range there, not in podCIDR)',
+      '8 cidr.dual: set spec.network.dualStack.enabled: true and dualStack.IPv6serviceCIDR (k0s takes the IPv6 range there, not in serviceCIDR)',
+    ])
   })
 
   it('the kube-proxy cluster CIDR finding says what kube-proxy does with the space, and the exact value', async () => {
