@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {KubeCommand, kubeFlags} from '../base-command.js'
+import {parseDuration} from '../cluster/duration.js'
 import {runConnectivity, type ConnectivityReport} from '../connectivity/run.js'
 import {ExitCode, UsageError} from '../errors.js'
 import {connectivityJunitCases, renderConnectivity} from '../render/connectivity.js'
@@ -11,7 +12,7 @@ import {probeFlags, probeSettings, progressLine} from '../svc/options.js'
 export default class Connectivity extends KubeCommand {
   static override summary = 'Prove traffic flows over both families on every node: pod to pod, to a ClusterIP, by DNS name, outside'
   static override description = `Runs a server and a client pod on every schedulable Linux node (two DaemonSets; tainted nodes only with --include-tainted) and a PreferDualStack Service in a namespace of its own. Per family and node it tests pod to pod on the node, to the next node of a ring (every node sends once and receives once), to the Service, DNS and optionally a host outside, then sums up per node what was sent and received, naming the cause when it can be read (IPv6 forwarding off, no address of the family).
-Up to 100 nodes are all tested; beyond, a sample of 100 that holds every suspicious node (--sample N, --sample 0 for all). Everything it made is deleted, also on error or Ctrl-C, unless --keep.
+Up to 100 nodes are all tested; beyond, a sample of 100 that holds every suspicious node (--sample N, --sample 0 for all). Everything it made is deleted, also on error or Ctrl-C, unless --keep: its namespace, or in a namespace of --namespace-for-tests (which stays) its DaemonSets and Service; it waits (--delete-timeout) until they are gone and names what a finalizer keeps. In a namespace enforcing Pod Security restricted its pods meet restricted.
 Exit 0 when every test passed, 1 when any failed or a node's test pods never got Ready.`
 
   static override examples = [
@@ -28,10 +29,11 @@ Exit 0 when every test passed, 1 when any failed or a node's test pods never got
     'include-tainted': Flags.boolean({description: 'Also test nodes with NoSchedule or NoExecute taints (the test pods tolerate every taint)'}),
     sample: Flags.integer({description: 'Test this many nodes, every suspicious one included (0: all; default: all up to 100, 100 beyond)', min: 0}),
     concurrency: Flags.integer({description: 'Tests in flight at once', default: 32, min: 1}),
-    'namespace-for-tests': Flags.string({description: 'Namespace for the test workload (default: a new dualstack-connectivity-xxxxxx, deleted afterwards)'}),
+    'namespace-for-tests': Flags.string({description: 'Namespace for the test workload (default: a new dualstack-connectivity-xxxxxx, deleted afterwards); one that exists stays, only what the run made in it is deleted'}),
     image: Flags.string({description: 'Image of the client pods (needs ping, ping6, curl, dig)', default: 'nicolaka/netshoot:latest'}),
     'server-image': Flags.string({description: 'Image of the server pods (agnhost netexec serves HTTP on 8080)', default: 'registry.k8s.io/e2e-test-images/agnhost:2.52'}),
     ...probeFlags,
+    'delete-timeout': Flags.string({description: 'How long to wait for what it created to be gone after deleting it (its namespace, or its pods in --namespace-for-tests)', default: '30s'}),
     'external-target': Flags.string({description: 'Also ping this host or address outside the cluster from every node (what NAT outgoing enables)'}),
     output: Flags.string({char: 'o', description: 'Output format (wide adds every test)', options: ['table', 'wide', 'json', 'junit'], default: 'table'}),
   }
@@ -46,7 +48,7 @@ Exit 0 when every test passed, 1 when any failed or a node's test pods never got
     const report = await runConnectivity(client, {
       ...settings, namespace: flags['namespace-for-tests'], image: flags.image, serverImage: flags['server-image'],
       externalTarget: flags['external-target'], nodeNames, nodeSelector: flags['node-selector'], includeTainted: flags['include-tainted'],
-      sample: flags.sample, concurrency: flags.concurrency,
+      sample: flags.sample, concurrency: flags.concurrency, deleteTimeoutMs: parseDuration(flags['delete-timeout'], '--delete-timeout'),
       onProgress: progress.update, onLeftBehind: (what: string) => process.stderr.write(`warning: ${what}\n`),
     })
     progress.done()

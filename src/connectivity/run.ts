@@ -5,7 +5,8 @@ import {randomBytes} from 'node:crypto'
 
 import {mapLimit} from '../cluster/concurrency.js'
 import type {ClusterClient} from '../cluster/kube.js'
-import {createObject, deleteObject} from '../cluster/resources.js'
+import {isAdmissionRefusal, isPodSecurityRefusal, refusalText} from '../cluster/admission.js'
+import {createObject} from '../cluster/resources.js'
 import type {KubeObject, PodObject} from '../cluster/types.js'
 import {ApiError, DualstackError, ExitCode, UsageError} from '../errors.js'
 import {onInterrupt} from '../interrupt.js'
@@ -13,12 +14,13 @@ import {atLeast, parseKubeVersion, usesLegacyIpFamily} from '../k8s/version.js'
 import {addressFamily, parseAddress, type Family} from '../net/ip.js'
 import {rawPodIps} from '../pods/pod-ips.js'
 import {ForwardingReader} from '../svc/diagnose.js'
-import {leftBehind, type ProbeSettings} from '../svc/options.js'
-import {CURL_EXIT, curlArgv, httpUrl, parseCurl, parsePing, pingArgv} from '../svc/probes.js'
+import type {ProbeSettings} from '../svc/options.js'
+import {CURL_EXIT, curlArgv, httpUrl, parseCurl, parsePing, pingArgv, pingNotPermitted} from '../svc/probes.js'
+import {removeWorkload, type Made, type NamespaceObject} from './cleanup.js'
 import {addressSuspicions, chooseNodes, DEFAULT_SAMPLE, pickSample, type ConnectivityNodeObject} from './nodes.js'
 import {planTests, type PlannedTest} from './plan.js'
 import {brokenNodes, FAMILY_LABEL, summarizeNodes, type ConnectivityResult, type FailingEverywhere, type NodeSummary} from './report.js'
-import {daemonSetManifest, LABELS, ROLES, SERVER_PORT, waitForTestPods, type Role} from './workload.js'
+import {daemonSetManifest, ROLES, selectorOf, SERVER_PORT, templatePod, waitForTestPods, workloadFor, type Role, type Workload} from './workload.js'
 
 export interface ConnectivityOptions extends ProbeSettings {
   namespace?: string
@@ -34,11 +36,15 @@ export interface ConnectivityOptions extends ProbeSettings {
   sample?: number
   /** Probes (execs) in flight at once. */
   concurrency: number
+  /** How long to wait for what it made to be gone once deleted (default 30 s). */
+  deleteTimeoutMs?: number
   onProgress?: (message: string) => void
 }
 
 export interface ConnectivityReport {
   namespace: string
+  /** What the run made and what becomes of it: its namespace (or not), its DaemonSets and Services, deleted unless kept. */
+  workload: {namespaceCreated: boolean; kept: boolean; run: string; podSecurity: 'baseline' | 'restricted'; daemonSets: string[]; services: string[]}
   /** The nodes tested (the sample, when there is one), sorted. */
   nodes: string[]
   /** How many nodes could have been tested. */
@@ -56,7 +62,8 @@ export interface ConnectivityReport {
   summary: {pass: number; fail: number; skip: number; notReady: number}
 }
 
-type Made = {kind: 'namespace' | 'service' | 'daemonset'; path: string; name: string; namespace?: string}
+/** How long to wait for what the run made to be gone once deleted (default 30 s). */
+const DELETE_TIMEOUT_MS = 30_000
 
 export async function runConnectivity(client: ClusterClient, options: ConnectivityOptions): Promise<ConnectivityReport> {
   const listed = await client.listAll<ConnectivityNodeObject>('/api/v1/nodes', options.nodeSelector ? {labelSelector: options.nodeSelector} : {})
@@ -75,52 +82,56 @@ export async function runConnectivity(client: ClusterClient, options: Connectivi
   const forwarding = new ForwardingReader(client)
   const {nodes, sample} = await chooseSample(choice.targets, listed, forwarding, options)
 
-  const namespace = options.namespace ?? `dualstack-connectivity-${randomBytes(3).toString('hex')}`
+  // Every name is the run's own: nothing of the user's is ever in its way, or touched.
+  const run = randomBytes(3).toString('hex')
+  const workload = workloadFor(run)
+  const namespace = options.namespace ?? `dualstack-connectivity-${run}`
   const ns = encodeURIComponent(namespace)
   const made: Made[] = []
-  const cleanup = async () => {
-    if (options.keep) return
-    // Each one is tried, whatever happened to the one before; what stays is named. Deleting a DaemonSet
-    // takes its pods with it (background propagation), deleting the namespace everything in it.
-    for (const item of made.reverse()) {
-      try {
-        await deleteObject(client, item.path)
-      } catch (error) {
-        options.onLeftBehind?.(leftBehind(item.kind, item.name, item.namespace, error))
-      }
-    }
-    made.length = 0
+  let created = false
+  const deleteTimeoutMs = options.deleteTimeoutMs ?? DELETE_TIMEOUT_MS
+  let removed: Promise<void> | undefined
+  const cleanup = () => {
+    if (options.keep) return Promise.resolve()
+    removed ??= removeWorkload(client, made, {namespace, created, selector: selectorOf(workload.labels), timeoutMs: deleteTimeoutMs, onLeftBehind: options.onLeftBehind})
+    return removed
   }
-  const unregister = onInterrupt(cleanup)
+  const unregister = onInterrupt(cleanup, deleteTimeoutMs + 15_000)
   try {
-    if (!(await client.getIfExists(`/api/v1/namespaces/${ns}`))) {
+    const existing = await client.getIfExists<NamespaceObject>(`/api/v1/namespaces/${ns}`)
+    if (existing?.metadata?.deletionTimestamp) {
+      throw new UsageError(`namespace ${namespace} is being deleted (Terminating): nothing can be created in it`, 'pick another with --namespace-for-tests, or leave it out to have one made')
+    }
+    if (!existing) {
       // Pod Security "baseline" is what the test pods need (ping wants NET_RAW, which "restricted" drops):
       // said on the namespace so that a cluster whose default is "restricted" still runs them.
       await createObject(client, '/api/v1/namespaces', {apiVersion: 'v1', kind: 'Namespace',
-        metadata: {name: namespace, labels: {...LABELS, 'pod-security.kubernetes.io/enforce': 'baseline'}}})
+        metadata: {name: namespace, labels: {...workload.labels, 'pod-security.kubernetes.io/enforce': 'baseline'}}})
       made.push({kind: 'namespace', path: `/api/v1/namespaces/${ns}`, name: namespace})
+      created = true
     }
     const version = parseKubeVersion((await client.request<{gitVersion: string}>('GET', '/version')).gitVersion)
+    const restricted = await podSecurityLevel(client, workload, namespace, created, existing, nodes, options)
     let services: TestServices
     try {
-      services = await createServices(client, namespace, options.families, version, made)
+      services = await createServices(client, workload, namespace, options.families, version, made)
       for (const role of ROLES) {
-        await createObject(client, `/apis/apps/v1/namespaces/${ns}/daemonsets`, daemonSetManifest(role, nodes, options, options.includeTainted))
-        made.push({kind: 'daemonset', path: `/apis/apps/v1/namespaces/${ns}/daemonsets/dualstack-${role}`, name: `dualstack-${role}`, namespace})
+        await createObject(client, `/apis/apps/v1/namespaces/${ns}/daemonsets`, daemonSetManifest(workload, role, nodes, options, options.includeTainted, restricted))
+        made.push({kind: 'daemonset', path: `/apis/apps/v1/namespaces/${ns}/daemonsets/${workload.daemonSet[role]}`, name: workload.daemonSet[role], namespace})
       }
     } catch (error) {
-      // What is there was not made by this run, so it is not deleted: said, with the command that does it.
+      // The names are the run's own, so one that is taken was not made by it: left alone, and said so.
       if (!(error instanceof ApiError && error.code === 409)) throw error
-      throw new UsageError(`namespace ${namespace} already holds a connectivity workload (${error.message.split(' (HTTP')[0]}), left by a run with --keep?`,
-        `delete it first: kubectl delete daemonsets,services -n ${namespace} -l app.kubernetes.io/managed-by=kubectl-dualstack`)
+      throw new DualstackError(`namespace ${namespace} already holds an object of the name this run picked (${error.message.split(' (HTTP')[0]}); it was not made by this run and is left alone`,
+        ExitCode.ProblemsFound, 'run it again: each run picks new names')
     }
-    const pods = await waitForTestPods(client, namespace, nodes, Date.now() + options.readyTimeoutMs, options.onProgress)
+    const pods = await waitForTestPods(client, workload, namespace, nodes, Date.now() + options.readyTimeoutMs, options.onProgress)
 
     const tests = planTests([...pods.ready.keys()], options.families, {externalTarget: options.externalTarget, serviceIsNodeLocal: services.nodeLocal})
     let done = 0
     let failed = 0
     const results = await mapLimit(tests, options.concurrency, async (test) => {
-      const result = await runTest(client, namespace, test, pods.ready, services.byFamily, options)
+      const result = await runTest(client, namespace, test, pods.ready, services.byFamily, {...options, restricted})
       done++
       if (result.status === 'fail') failed++
       options.onProgress?.(`testing: ${done} of ${tests.length} done${failed > 0 ? `, ${failed} failed` : ''}`)
@@ -133,12 +144,60 @@ export async function runConnectivity(client: ClusterClient, options: Connectivi
     const summary = {pass: 0, fail: 0, skip: 0, notReady: pods.notReady.length}
     for (const r of results) summary[r.status]++
     const picked = options.nodeNames ? 'nodes' : options.nodeSelector ? 'node-selector' : 'all'
-    return {namespace, nodes, candidates: choice.targets.length, picked, ...(sample ? {sample} : {}), skipped: choice.skipped, notReady: pods.notReady,
+    const cleanupReport = {
+      namespaceCreated: created, kept: options.keep === true, run, podSecurity: restricted ? 'restricted' as const : 'baseline' as const,
+      daemonSets: made.filter((m) => m.kind === 'daemonset').map((m) => m.name), services: made.filter((m) => m.kind === 'service').map((m) => m.name),
+    }
+    return {namespace, workload: cleanupReport, nodes, candidates: choice.targets.length, picked, ...(sample ? {sample} : {}), skipped: choice.skipped, notReady: pods.notReady,
       everywhere, results, nodeSummary, summary}
   } finally {
     unregister()
     await cleanup()
   }
+}
+
+/**
+ * Whether the test pods must meet Pod Security restricted in the namespace: a dry-run of each pod (nothing is
+ * stored) shows what admission makes of them, whatever decides it (the namespace's labels, the cluster's
+ * defaults). Refused as they are, they are tried as restricted wants; refused still, it is admission's
+ * refusal, said as such with what to do. A user who may not create pods even in dry-run is judged by the
+ * namespace's enforce label.
+ */
+async function podSecurityLevel(client: ClusterClient, workload: Workload, namespace: string, created: boolean, existing: NamespaceObject | undefined,
+  nodes: readonly string[], options: ConnectivityOptions): Promise<boolean> {
+  const dryRun = async (restricted: boolean) => {
+    for (const role of ROLES) {
+      await client.request('POST', `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
+        {query: {dryRun: 'All'}, body: templatePod(daemonSetManifest(workload, role, nodes, options, options.includeTainted, restricted))})
+    }
+  }
+  const refused = (error: unknown, restricted: boolean): unknown => {
+    if (!isAdmissionRefusal(error)) return error
+    const where = created ? 'the namespace it made for the test (labelled Pod Security baseline)' : `namespace ${namespace}`
+    return new DualstackError(`admission refused the test pods in ${where}${restricted ? ', also made as Pod Security restricted wants' : ''}: ${refusalText(error)}`,
+      ExitCode.ClusterUnavailable, created
+        ? 'a policy of the cluster refuses them: ask a cluster admin to admit them, or pass --namespace-for-tests NS naming a namespace that admits them'
+        : 'pass --namespace-for-tests NS naming a namespace that admits them, or leave it out to have one made (labelled Pod Security baseline)')
+  }
+  const enforced = existing?.metadata?.labels?.['pod-security.kubernetes.io/enforce'] === 'restricted'
+  try {
+    await dryRun(false)
+    return false
+  } catch (error) {
+    if (isRbacRefusal(error)) return enforced
+    if (!isPodSecurityRefusal(error)) throw refused(error, false)
+  }
+  try {
+    await dryRun(true)
+    return true
+  } catch (error) {
+    if (isRbacRefusal(error)) return true
+    throw refused(error, true)
+  }
+}
+
+function isRbacRefusal(error: unknown): boolean {
+  return error instanceof ApiError && error.code === 403 && !isAdmissionRefusal(error)
 }
 
 /**
@@ -168,18 +227,19 @@ interface TestServices {
   nodeLocal: boolean
 }
 
-async function createServices(client: ClusterClient, namespace: string, families: readonly Family[], version: ReturnType<typeof parseKubeVersion>, made: Made[]): Promise<TestServices> {
+async function createServices(client: ClusterClient, workload: Workload, namespace: string, families: readonly Family[], version: ReturnType<typeof parseKubeVersion>,
+  made: Made[]): Promise<TestServices> {
   const ns = encodeURIComponent(namespace)
   const nodeLocal = version !== undefined && atLeast(version, 1, 22)
   // Before 1.20 a Service has one family (alpha `ipFamily`): one per family.
   const specs = version && usesLegacyIpFamily(version)
-    ? families.map((family) => ({name: `server-${family}`, spec: {ipFamily: family === 'ipv4' ? 'IPv4' : 'IPv6'}}))
-    : [{name: 'server', spec: {ipFamilyPolicy: 'PreferDualStack', ...(nodeLocal ? {internalTrafficPolicy: 'Local'} : {})}}]
+    ? families.map((family) => ({name: `${workload.service}-${family}`, spec: {ipFamily: family === 'ipv4' ? 'IPv4' : 'IPv6'}}))
+    : [{name: workload.service, spec: {ipFamilyPolicy: 'PreferDualStack', ...(nodeLocal ? {internalTrafficPolicy: 'Local'} : {})}}]
   const byFamily: TestServices['byFamily'] = {}
   for (const {name, spec} of specs) {
     const svc = await createObject<KubeObject & {spec?: {clusterIPs?: string[]; clusterIP?: string}}>(client, `/api/v1/namespaces/${ns}/services`, {
-      apiVersion: 'v1', kind: 'Service', metadata: {name, labels: LABELS},
-      spec: {...spec, selector: {...LABELS, 'dualstack.role': 'server'}, ports: [{port: 80, targetPort: SERVER_PORT, protocol: 'TCP'}]},
+      apiVersion: 'v1', kind: 'Service', metadata: {name, labels: workload.labels},
+      spec: {...spec, selector: {...workload.labels, 'dualstack.role': 'server'}, ports: [{port: 80, targetPort: SERVER_PORT, protocol: 'TCP'}]},
     })
     made.push({kind: 'service', path: `/api/v1/namespaces/${ns}/services/${name}`, name, namespace})
     for (const ip of svc.spec?.clusterIPs ?? [svc.spec?.clusterIP ?? '']) {
@@ -198,7 +258,7 @@ const podName = (pod: PodObject) => pod.metadata?.name ?? ''
 
 /** One test, run in the client pod of its source node; a test that could not run is a failure that says so. */
 async function runTest(client: ClusterClient, namespace: string, test: PlannedTest, pods: Map<string, Record<Role, PodObject>>,
-  services: TestServices['byFamily'], options: ConnectivityOptions): Promise<ConnectivityResult> {
+  services: TestServices['byFamily'], options: ConnectivityOptions & {restricted: boolean}): Promise<ConnectivityResult> {
   const {family} = test
   const label = FAMILY_LABEL[family]
   const source = pods.get(test.fromNode)!.client
@@ -218,7 +278,7 @@ async function runTest(client: ClusterClient, namespace: string, test: PlannedTe
 
   if (test.test === 'dns') {
     const service = services[family]
-    const fqdn = `${service?.name ?? 'server'}.${namespace}.svc.cluster.local`
+    const fqdn = `${service?.name ?? 'the Service'}.${namespace}.svc.cluster.local`
     const record = family === 'ipv6' ? 'AAAA' : 'A'
     if (!service) return result(fqdn, 'fail', `the Service got no ${label} ClusterIP, so there is no ${record} record`)
     const r = await exec(['dig', '+short', record, fqdn])
@@ -235,6 +295,11 @@ async function runTest(client: ClusterClient, namespace: string, test: PlannedTe
     const argv = literal ? pingArgv(family, literal.text, 3, timeout) : [family === 'ipv6' ? 'ping6' : 'ping', '-c', '3', '-W', String(timeout), target]
     const r = await exec(argv)
     const parsed = parsePing(r.stdout)
+    if (r.exitCode !== 0 && pingNotPermitted(r.stderr)) {
+      // Not a network failure: the client pod may not open an ICMP socket.
+      const why = `no NET_RAW${options.restricted ? ', as Pod Security restricted requires' : ''}, and its node does not allow unprivileged ICMP: net.ipv4.ping_group_range`
+      return result(target, 'skip', `ping is not permitted in pod ${podName(source)} (${why}): ${r.stderr.trim().split('\n')[0]}`)
+    }
     return r.exitCode === 0
       ? result(target, 'pass', `${parsed.received} replies`, parsed.avgMs)
       : result(target, 'fail', r.exitCode === -1 ? r.stderr : `no reply${family === 'ipv6'
@@ -246,7 +311,7 @@ async function runTest(client: ClusterClient, namespace: string, test: PlannedTe
   let port = SERVER_PORT
   if (test.test === 'pod-to-service') {
     const service = services[family]
-    to = `service/${service?.name ?? 'server'}`
+    to = `service/${service?.name ?? '(none)'}`
     ip = service?.ip
     port = 80
   } else {

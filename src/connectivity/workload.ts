@@ -4,8 +4,11 @@ import type {ClusterClient} from '../cluster/kube.js'
 import {isPodReady} from '../cluster/resources.js'
 import type {KubeObject, PodObject} from '../cluster/types.js'
 import {waitFor} from '../cluster/watch.js'
+import {restrictedPodSpec} from '../pods/security.js'
 
 export const LABELS = {'app.kubernetes.io/managed-by': 'kubectl-dualstack', 'app.kubernetes.io/component': 'connectivity'}
+/** The label that tells one run's objects from another's (and from anything else in a namespace it shares). */
+export const RUN_LABEL = 'dualstack.run'
 export const SERVER_PORT = 8080
 export type Role = 'server' | 'client'
 export const ROLES: readonly Role[] = ['server', 'client']
@@ -16,35 +19,74 @@ export interface WorkloadImages {
 }
 
 /**
- * A DaemonSet of one role, on exactly `nodes` (required node affinity on metadata.name, the way the
- * DaemonSet controller pins its own pods); tolerating every taint only when asked.
+ * One run's names and labels: every object it makes is named for the run (dualstack-server-2f4943), never
+ * a name a user may have taken, and labelled with it, so that it selects its own pods only.
  */
-export function daemonSetManifest(role: Role, nodes: readonly string[], images: WorkloadImages, includeTainted: boolean): Record<string, unknown> {
-  const labels = {...LABELS, 'dualstack.role': role}
+export interface Workload {
+  run: string
+  labels: Record<string, string>
+  daemonSet: Record<Role, string>
+  /** The Service's name (before 1.20, one per family: NAME-ipv4, NAME-ipv6). */
+  service: string
+}
+
+export function workloadFor(run: string): Workload {
+  return {
+    run, labels: {...LABELS, [RUN_LABEL]: run},
+    daemonSet: {server: `dualstack-server-${run}`, client: `dualstack-client-${run}`},
+    service: `dualstack-server-${run}`,
+  }
+}
+
+export function selectorOf(labels: Record<string, string>): string {
+  return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',')
+}
+
+export interface DaemonSetManifest extends Record<string, unknown> {
+  apiVersion: string
+  kind: string
+  metadata: {name: string; labels: Record<string, string>}
+  spec: {selector: {matchLabels: Record<string, string>}; template: {metadata: {labels: Record<string, string>}; spec: {containers: Array<Record<string, unknown>>}}}
+}
+
+/**
+ * A DaemonSet of one role, on exactly `nodes` (required node affinity on metadata.name, the way the
+ * DaemonSet controller pins its own pods); tolerating every taint only when asked; its pods meeting Pod
+ * Security restricted when the namespace wants it (ping then needs the node's unprivileged ICMP).
+ */
+export function daemonSetManifest(workload: Workload, role: Role, nodes: readonly string[], images: WorkloadImages, includeTainted: boolean,
+  restricted = false): DaemonSetManifest {
+  const labels = {...workload.labels, 'dualstack.role': role}
   const container = role === 'server'
     ? {name: 'server', image: images.serverImage, args: ['netexec', `--http-port=${SERVER_PORT}`], ports: [{containerPort: SERVER_PORT}],
       readinessProbe: {httpGet: {path: '/healthz', port: SERVER_PORT}, periodSeconds: 2}}
     : {name: 'client', image: images.image, command: ['sleep', '2147483647']}
+  const spec = {
+    affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {
+      // One term per node: the apiserver takes a single value for a node field selector (terms are ORed).
+      nodeSelectorTerms: [...nodes].map((node) => ({matchFields: [{key: 'metadata.name', operator: 'In', values: [node]}]})),
+    }}},
+    ...(includeTainted ? {tolerations: [{operator: 'Exists'}]} : {}),
+    terminationGracePeriodSeconds: 0,
+    automountServiceAccountToken: false,
+    containers: [container] as Array<Record<string, unknown>>,
+  }
   return {
     apiVersion: 'apps/v1', kind: 'DaemonSet',
-    metadata: {name: `dualstack-${role}`, labels},
+    metadata: {name: workload.daemonSet[role], labels},
     spec: {
       selector: {matchLabels: labels},
       template: {
         metadata: {labels},
-        spec: {
-          affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {
-            // One term per node: the apiserver takes a single value for a node field selector (terms are ORed).
-            nodeSelectorTerms: [...nodes].map((node) => ({matchFields: [{key: 'metadata.name', operator: 'In', values: [node]}]})),
-          }}},
-          ...(includeTainted ? {tolerations: [{operator: 'Exists'}]} : {}),
-          terminationGracePeriodSeconds: 0,
-          automountServiceAccountToken: false,
-          containers: [container],
-        },
+        spec: restricted ? restrictedPodSpec(spec) : spec,
       },
     },
   }
+}
+
+/** A pod as the DaemonSet controller would make it from the template: what a dry-run shows admission. */
+export function templatePod(daemonSet: DaemonSetManifest): Record<string, unknown> {
+  return {apiVersion: 'v1', kind: 'Pod', metadata: {generateName: `${daemonSet.metadata.name}-`, labels: daemonSet.spec.template.metadata.labels}, spec: daemonSet.spec.template.spec}
 }
 
 /** The node a pod is on, or (still unscheduled) the one its DaemonSet meant it for. */
@@ -92,7 +134,7 @@ export interface TestPods {
  * Sorts the workload's pods by node: Ready pairs, and for the rest what keeps each pod from Ready. A pod the
  * DaemonSet never made is explained by its FailedCreate Event when there is one (an admission refusal, a quota).
  */
-export function testPodsByNode(nodes: readonly string[], pods: readonly PodObject[], failedCreate: ReadonlyMap<Role, string> = new Map()): TestPods {
+export function testPodsByNode(workload: Workload, nodes: readonly string[], pods: readonly PodObject[], failedCreate: ReadonlyMap<Role, string> = new Map()): TestPods {
   const found = new Map<string, Partial<Record<Role, PodObject>>>()
   for (const pod of pods) {
     const node = podNode(pod)
@@ -113,7 +155,7 @@ export function testPodsByNode(nodes: readonly string[], pods: readonly PodObjec
     }
     const why = ROLES.filter((role) => !pair[role] || !isPodReady(pair[role]))
       .map((role) => pair[role] ? `${role} pod ${pair[role].metadata?.name} ${notReadyReason(pair[role])}`
-        : `no ${role} pod was created there${failedCreate.has(role) ? `: ${failedCreate.get(role)}` : ` (see kubectl describe daemonset dualstack-${role})`}`)
+        : `no ${role} pod was created there${failedCreate.has(role) ? `: ${failedCreate.get(role)}` : ` (see kubectl describe daemonset ${workload.daemonSet[role]})`}`)
     notReady.push({node, reason: why.join('; ')})
   }
   return {ready, notReady}
@@ -123,19 +165,19 @@ export function testPodsByNode(nodes: readonly string[], pods: readonly PodObjec
  * Watches the workload's pods until every node has its Ready pair or the deadline comes; then says, per
  * node, what is missing. A node that never gets there does not hold up the others' tests past the deadline.
  */
-export async function waitForTestPods(client: ClusterClient, namespace: string, nodes: readonly string[], deadline: number,
+export async function waitForTestPods(client: ClusterClient, workload: Workload, namespace: string, nodes: readonly string[], deadline: number,
   onProgress?: (message: string) => void): Promise<TestPods> {
-  const selector = Object.entries(LABELS).map(([k, v]) => `${k}=${v}`).join(',')
+  const selector = selectorOf(workload.labels)
   let last = ''
   const {objects} = await waitFor<PodObject, true>(client, `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`, (pods) => {
-    const {ready} = testPodsByNode(nodes, pods)
+    const {ready} = testPodsByNode(workload, nodes, pods)
     const message = `waiting for the test pods: ${ready.size} of ${nodes.length} nodes ready`
     if (message !== last) onProgress?.((last = message))
     return ready.size === nodes.length ? true : undefined
   }, {deadline, labelSelector: selector})
-  const found = testPodsByNode(nodes, objects)
+  const found = testPodsByNode(workload, nodes, objects)
   if (!found.notReady.some((n) => n.reason.includes('was created there'))) return found
-  return testPodsByNode(nodes, objects, await failedCreateMessages(client, namespace))
+  return testPodsByNode(workload, nodes, objects, await failedCreateMessages(client, workload, namespace))
 }
 
 interface EventObject {
@@ -145,12 +187,12 @@ interface EventObject {
 }
 
 /** The newest FailedCreate message of each test DaemonSet (unreadable events: none, the reason then points to describe). */
-async function failedCreateMessages(client: ClusterClient, namespace: string): Promise<Map<Role, string>> {
+async function failedCreateMessages(client: ClusterClient, workload: Workload, namespace: string): Promise<Map<Role, string>> {
   const events = await client.listAll<EventObject & KubeObject>(`/api/v1/namespaces/${encodeURIComponent(namespace)}/events`,
     {fieldSelector: 'involvedObject.kind=DaemonSet,reason=FailedCreate'}).catch(() => [])
   const newest = new Map<Role, EventObject>()
   for (const event of events) {
-    const role = ROLES.find((r) => event.involvedObject?.name === `dualstack-${r}`)
+    const role = ROLES.find((r) => event.involvedObject?.name === workload.daemonSet[r])
     if (role && (newest.get(role)?.lastTimestamp ?? '') <= (event.lastTimestamp ?? '')) newest.set(role, event)
   }
   return new Map([...newest].map(([role, event]) => [role, event.message ?? 'FailedCreate']))

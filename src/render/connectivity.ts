@@ -12,9 +12,24 @@ const FAILURES_SHOWN = 20
 
 const count = (n: number) => n.toLocaleString('en-US')
 
+/** Exactly what becomes of what the run made: its namespace, or what it made in one it did not. */
+export function afterwards(report: Pick<ConnectivityReport, 'namespace' | 'workload'>): string {
+  const {namespace, workload} = report
+  const objects = [
+    ...(workload.daemonSets.length > 0 ? [`DaemonSets ${workload.daemonSets.join(', ')}`] : []),
+    ...(workload.services.length > 0 ? [`Service${workload.services.length === 1 ? '' : 's'} ${workload.services.join(', ')}`] : []),
+  ].join(' and ')
+  if (workload.kept) {
+    return workload.namespaceCreated
+      ? `kept (--keep); delete it with: kubectl delete namespace ${namespace}`
+      : `kept (--keep): ${objects}; delete them with: kubectl delete daemonsets,services -n ${namespace} -l dualstack.run=${workload.run}`
+  }
+  return workload.namespaceCreated ? 'deleted afterwards' : `the namespace stays, not made by this run; deleted afterwards: the run's ${objects}`
+}
+
 /** What was tested, where, and what was left out: the report's first lines. */
 function header(report: ConnectivityReport): string[] {
-  const where = `from namespace ${report.namespace} (deleted afterwards)`
+  const where = `from namespace ${report.namespace} (${afterwards(report)})`
   const lines: string[] = []
   if (report.sample) {
     const suspicious = report.sample.suspicious

@@ -13,6 +13,11 @@ export function pingArgv(family: Family, address: string, count = 3, waitSeconds
   return [family === 'ipv6' ? 'ping6' : 'ping', '-c', String(count), '-W', String(waitSeconds), checked(address, family)]
 }
 
+/** Whether ping's stderr says it may open neither a raw nor a datagram ICMP socket (iputils, busybox): no NET_RAW, no unprivileged ICMP. */
+export function pingNotPermitted(stderr: string): boolean {
+  return /Operation not permitted|permission denied|cap_net_raw/i.test(stderr)
+}
+
 /** Average round trip from ping's summary line ("rtt min/avg/max/mdev = a/b/c/d ms", busybox: "round-trip ..."). */
 export function parsePing(stdout: string): {received: number; avgMs?: number} {
   const received = Number(/(\d+) (?:packets )?received/.exec(stdout)?.[1] ?? 0)

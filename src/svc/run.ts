@@ -2,6 +2,7 @@
 // backends and HTTP to the ClusterIP, from a pod inside the cluster.
 import {randomBytes} from 'node:crypto'
 
+import {isAdmissionRefusal, isPodSecurityRefusal, refusalText} from '../cluster/admission.js'
 import type {ClusterClient} from '../cluster/kube.js'
 import {createPod, deletePod, getPod, isPodReady, PodNotReadyError, waitForPodGone, waitForPodReady, type PodRef} from '../cluster/resources.js'
 import type {PodObject} from '../cluster/types.js'
@@ -10,10 +11,11 @@ import {onInterrupt} from '../interrupt.js'
 import {parseKubeVersion, type KubeVersion} from '../k8s/version.js'
 import {addressFamily, type Family} from '../net/ip.js'
 import {rawPodIps} from '../pods/pod-ips.js'
+import {restrictedPodSpec} from '../pods/security.js'
 import {choosePort, dualStackAdvice, familyLabel, noEndpointsCause, noHttpReason, selectorText, type SelectedPod} from './advice.js'
 import {ForwardingReader, forwardingCause} from './diagnose.js'
 import {leftBehind, stillTerminating, type ProbeSettings} from './options.js'
-import {CURL_EXIT, curlArgv, httpUrl, parseCurl, parsePing, pingArgv} from './probes.js'
+import {CURL_EXIT, curlArgv, httpUrl, parseCurl, parsePing, pingArgv, pingNotPermitted} from './probes.js'
 import {readService, type ServicePort, type ServiceView} from './service.js'
 
 export type TestKind = 'service-ip' | 'endpoints' | 'ping' | 'http'
@@ -50,8 +52,6 @@ export interface SvcCheckOptions extends ProbeSettings {
 
 export const PLUGIN_LABELS = {'app.kubernetes.io/managed-by': 'kubectl-dualstack', 'app.kubernetes.io/component': 'svc-check'}
 const MAX_PING_TARGETS = 3
-/** What ping says when it may open neither a raw nor a datagram ICMP socket (iputils, busybox). */
-const PING_NOT_PERMITTED = /Operation not permitted|permission denied|cap_net_raw/i
 
 /** --from POD or NS/POD. */
 export function parseFrom(value: string, namespace: string): PodRef {
@@ -66,31 +66,14 @@ async function serverVersion(client: ClusterClient): Promise<KubeVersion | undef
   return info?.gitVersion ? parseKubeVersion(info.gitVersion) : undefined
 }
 
-/**
- * The test pod. `restricted` meets Pod Security's restricted level: a numeric non-root user (runAsNonRoot
- * alone makes the kubelet refuse an image that runs as root), no privilege escalation, every capability
- * dropped, the runtime's seccomp profile. curl works so; ping then needs the node's unprivileged ICMP.
- */
+/** The test pod; `restricted` meets Pod Security's restricted level (src/pods/security.ts). */
 export function probePod(image: string, restricted = false): Record<string, unknown> {
-  const container = {name: 'probe', image, command: ['sleep', '3600']}
+  const spec = {restartPolicy: 'Never', terminationGracePeriodSeconds: 0, containers: [{name: 'probe', image, command: ['sleep', '3600']}]}
   return {
     apiVersion: 'v1', kind: 'Pod',
     metadata: {name: `dualstack-svc-check-${randomBytes(3).toString('hex')}`, labels: PLUGIN_LABELS},
-    spec: {
-      restartPolicy: 'Never', terminationGracePeriodSeconds: 0,
-      ...(restricted
-        ? {
-          securityContext: {runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, seccompProfile: {type: 'RuntimeDefault'}},
-          containers: [{...container, securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: ['ALL']}}}],
-        }
-        : {containers: [container]}),
-    },
+    spec: restricted ? restrictedPodSpec(spec) : spec,
   }
-}
-
-/** A 403 from an admission plugin or webhook (Pod Security, a policy engine), not from RBAC's authorizer. */
-function admissionRefusal(error: unknown): error is ApiError {
-  return error instanceof ApiError && error.code === 403 && !/ cannot \w+ resource "/.test(error.message)
 }
 
 /**
@@ -101,7 +84,7 @@ async function createProbePod(client: ClusterClient, namespace: string, image: s
   try {
     return {ref: await createPod(client, namespace, probePod(image)), restricted: false}
   } catch (error) {
-    if (!(admissionRefusal(error) && /violates PodSecurity/.test(error.message))) throw admissionError(error, namespace)
+    if (!isPodSecurityRefusal(error)) throw admissionError(error, namespace)
   }
   try {
     return {ref: await createPod(client, namespace, probePod(image, true)), restricted: true}
@@ -111,10 +94,8 @@ async function createProbePod(client: ClusterClient, namespace: string, image: s
 }
 
 function admissionError(error: unknown, namespace: string): unknown {
-  if (!admissionRefusal(error)) return error
-  // The API error's text is "forbidden: MESSAGE (context ..., server ...)": the apiserver's message is what matters.
-  const said = /^forbidden: (.*) \(context "[^"]*", server [^)]*\)$/.exec(error.message)?.[1] ?? error.message
-  return new DualstackError(`admission refused the test pod in namespace ${namespace}: ${said}`, ExitCode.ClusterUnavailable,
+  if (!isAdmissionRefusal(error)) return error
+  return new DualstackError(`admission refused the test pod in namespace ${namespace}: ${refusalText(error)}`, ExitCode.ClusterUnavailable,
     'run from an existing pod (--from POD or --from NS/POD), or create the test pod in a namespace that admits it (--pod-namespace NS)')
 }
 
@@ -253,7 +234,7 @@ async function runTests(client: ClusterClient, view: ServiceView, source: PodRef
       const r = await exec(pingArgv(family, backend.ip, 3, options.probeTimeoutSeconds))
       const parsed = parsePing(r.stdout)
       const who = backend.pod ? ` (pod ${backend.pod}${backend.node ? ` on ${backend.node}` : ''})` : ''
-      if (r.exitCode !== 0 && PING_NOT_PERMITTED.test(r.stderr)) {
+      if (r.exitCode !== 0 && pingNotPermitted(r.stderr)) {
         // Not a network failure: the pod may not open an ICMP socket. Said once per family, the HTTP test still runs.
         const why = `no NET_RAW${options.restricted ? ', as Pod Security restricted requires' : ''}, and its node does not allow unprivileged ICMP: net.ipv4.ping_group_range`
         results.push({kind: 'ping', family, target: backend.ip, status: 'skip', message: `ping is not permitted in pod ${sourceName} (${why}); the HTTP test covers the path: ${r.stderr.trim().split('\n')[0]}`})

@@ -3,7 +3,7 @@
 // everything it made deleted (request record and store), also on Ctrl-C.
 import type {ConnectivityReport} from '../../src/connectivity/run.js'
 import {generateNodes} from '../sim/generate.js'
-import {interruptPlugin, runPlugin, startSim, type RunningSim} from '../sim/harness.js'
+import {interruptPlugin, runKubectl, runPlugin, startSim, type RunningSim} from '../sim/harness.js'
 import {viaOperator, type Scenario} from '../sim/scenario.js'
 
 // What -o json prints is the report the command returns.
@@ -53,11 +53,7 @@ describe('connectivity', () => {
       const kept = (await connectivity(sim, '--keep', '--family', 'ipv4')).report
       const namespace = sim.server.sim.store.get(sim.server.sim.type('v1', 'Namespace'), undefined, kept.namespace)!
       expect(namespace.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('baseline')
-      // A second run in the namespace the kept one used: refused in one line, and the kept workload stays.
-      const again = await runPlugin(['connectivity', '--namespace-for-tests', kept.namespace, '--kubeconfig', sim.kubeconfig])
-      expect(again.code).toBe(2)
-      expect(again.stderr).toBe(`error: namespace ${kept.namespace} already holds a connectivity workload (services "server" already exists), left by a run with --keep?; `
-        + `delete it first: kubectl delete daemonsets,services -n ${kept.namespace} -l app.kubernetes.io/managed-by=kubectl-dualstack\n`)
+      expect(kept.workload).toMatchObject({namespaceCreated: true, kept: true})
       const podNodes = new Map(sim.server.sim.store.list(sim.server.sim.type('v1', 'Pod'), kept.namespace).map((p) => [p.metadata.name, p.spec?.nodeName]))
       expect(podNodes.size).toBe(6)
       const nodeOf = (text: string) => podNodes.get(text.split(' ')[0]!)
@@ -115,7 +111,7 @@ describe('connectivity', () => {
       const table = await runPlugin(['connectivity', '--ready-timeout', '2s', '--kubeconfig', sim.kubeconfig])
       expect(table.code).toBe(1)
       expect(table.stdout).toMatch(/worker-2 +- +- +- +- +not-ready/)
-      expect(table.stdout).toMatch(/✖ worker-2: not tested: server pod dualstack-server-\w+ Pending: ErrImagePull: failed to pull image: dial tcp: i\/o timeout; client pod dualstack-client-\w+ Pending: ErrImagePull/)
+      expect(table.stdout).toMatch(/✖ worker-2: not tested: server pod dualstack-server-[0-9a-f]{6}-\w+ Pending: ErrImagePull: failed to pull image: dial tcp: i\/o timeout; client pod dualstack-client-[0-9a-f]{6}-\w+ Pending: ErrImagePull/)
       expect(table.stdout).toMatch(/\n24 tests passed; not tested \(test pods not Ready\): worker-2\n$/)
       const {code, report} = await connectivity(sim, '--ready-timeout', '2s')
       expect(code).toBe(1)
@@ -123,29 +119,6 @@ describe('connectivity', () => {
       expect([...new Set(report.results.map((r) => r.fromNode))].sort()).toEqual(['cp-1', 'worker-1', 'worker-3'])
       expect(report.summary).toEqual({pass: 24, fail: 0, skip: 0, notReady: 1})
       expectCleanedUp(sim, report.namespace)
-    } finally {
-      await sim.stop()
-    }
-  })
-
-  it('test pods that admission refuses: every node named with the refusal, from the DaemonSet\'s FailedCreate Event', async () => {
-    const sim = await startSim('healthy-dual-stack', (s) => {
-      s.objects!.push({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'locked', labels: {'pod-security.kubernetes.io/enforce': 'restricted'}}})
-    })
-    try {
-      const {code, report} = await connectivity(sim, '--namespace-for-tests', 'locked', '--ready-timeout', '2s')
-      expect(code).toBe(1)
-      expect(report.results).toEqual([])
-      expect(report.notReady.map((n) => n.node)).toEqual(['cp-1', 'worker-1', 'worker-2'])
-      for (const {reason} of report.notReady) {
-        expect(reason).toMatch(/^no server pod was created there: Error creating: pods "dualstack-server-\w+" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false/)
-        expect(reason).toContain('; no client pod was created there: Error creating: pods "dualstack-client-')
-      }
-      // Its DaemonSets and Service are gone; the namespace was not its own, so it stays.
-      const {store} = sim.server.sim
-      expect(store.list(sim.server.sim.type('apps/v1', 'DaemonSet'), 'locked')).toEqual([])
-      expect(store.list(sim.server.sim.type('v1', 'Service'), 'locked')).toEqual([])
-      expect(store.get(sim.server.sim.type('v1', 'Namespace'), undefined, 'locked')).toBeDefined()
     } finally {
       await sim.stop()
     }
@@ -225,8 +198,8 @@ describe('connectivity', () => {
       expect(table.stdout).toMatch(/node-2 +✔ 4\/4 +✔ 2\/2 +✖ 1\/4 +✖ 0\/2 +fail/)
       expect(table.stdout).toContain('✖ node-2: IPv6 fails in and out; IPv6 forwarding is 0 there')
       const wide = await runPlugin(['connectivity', '--timeout', '1s', '-o', 'wide', '--kubeconfig', sim.kubeconfig])
-      expect(wide.stdout).toMatch(/pod-to-service +dualstack-client-\w+ \(node-1\) +service\/server-ipv4 +✔ [\d.]+ ms/)
-      expect(wide.stdout).toMatch(/dns +dualstack-client-\w+ \(node-1\) +server-ipv6\.dualstack-connectivity-[0-9a-f]{6}\.svc\.cluster\.local +✔/)
+      expect(wide.stdout).toMatch(/pod-to-service +dualstack-client-[\w-]+ \(node-1\) +service\/dualstack-server-[0-9a-f]{6}-ipv4 +✔ [\d.]+ ms/)
+      expect(wide.stdout).toMatch(/dns +dualstack-client-[\w-]+ \(node-1\) +dualstack-server-([0-9a-f]{6})-ipv6\.dualstack-connectivity-\1\.svc\.cluster\.local +✔/)
       const junit = await runPlugin(['connectivity', '--timeout', '1s', '-o', 'junit', '--kubeconfig', sim.kubeconfig])
       expect(junit.stdout).toMatch(/<testsuite name="kubectl-dualstack connectivity" tests="24" failures="\d+" errors="0" skipped="0">/)
     } finally {
@@ -243,6 +216,151 @@ describe('connectivity', () => {
       expect(code).toBe(130)
       const namespace = sim.server.sim.requests.find((r) => r.verb === 'create' && r.resource === 'daemonsets')!.namespace!
       expectCleanedUp(sim, namespace)
+    } finally {
+      await sim.stop()
+    }
+  })
+})
+
+/** A namespace of the user's enforcing Pod Security restricted. */
+function lockedNamespace(s: Scenario): void {
+  s.objects!.push({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'locked', labels: {'pod-security.kubernetes.io/enforce': 'restricted'}}})
+}
+
+describe('connectivity in a namespace enforcing Pod Security restricted (issue 20, point 8)', () => {
+  it('its pods meet restricted there: the tests pass, and ping outside (no NET_RAW) is a skip that says why', async () => {
+    const sim = await startSim('healthy-dual-stack', lockedNamespace)
+    try {
+      const {code, report, stderr} = await connectivity(sim, '--namespace-for-tests', 'locked', '--ready-timeout', '10s', '--external-target', '2606:4700:4700::1111')
+      expect(stderr).toBe('')
+      expect(report.notReady).toEqual([])
+      expect(report.workload.podSecurity).toBe('restricted')
+      expect(report.summary).toEqual({pass: 24, fail: 0, skip: 3, notReady: 0})
+      for (const r of report.results.filter((t) => t.test === 'external')) {
+        expect(r.message).toMatch(/^ping is not permitted in pod dualstack-client-[0-9a-f]{6}-\w+ \(no NET_RAW, as Pod Security restricted requires, and its node does not allow unprivileged ICMP: net\.ipv4\.ping_group_range\): ping: socket: Operation not permitted$/)
+      }
+      expect(code).toBe(0)
+      // What admission was shown first: dry-runs, nothing stored; the DaemonSets then made as restricted wants.
+      const dryRuns = sim.server.sim.requests.filter((r) => r.verb === 'create' && r.resource === 'pods' && r.namespace === 'locked')
+      expect(dryRuns.every((r) => r.dryRun)).toBe(true)
+      expect(dryRuns.map((r) => r.code)).toEqual([403, 201, 201])
+      const {store} = sim.server.sim
+      expect(store.list(sim.server.sim.type('apps/v1', 'DaemonSet'), 'locked')).toEqual([])
+      expect(store.get(sim.server.sim.type('v1', 'Namespace'), undefined, 'locked')).toBeDefined()
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it('refused by admission even so: one line saying it is admission, and what to do, not RBAC advice (exit 3)', async () => {
+    const sim = await startSim('healthy-dual-stack', (s) => {
+      lockedNamespace(s)
+      s.faults = [{verb: 'create', resource: 'pods', code: 403, message: 'admission webhook "images.policy.example.com" denied the request: images must come from registry.internal'}]
+    })
+    try {
+      const result = await runPlugin(['connectivity', '--namespace-for-tests', 'locked', '--kubeconfig', sim.kubeconfig])
+      expect(result.code).toBe(3)
+      expect(result.stderr).toBe('error: admission refused the test pods in namespace locked: admission webhook "images.policy.example.com" denied the request: images must come from registry.internal; '
+        + 'pass --namespace-for-tests NS naming a namespace that admits them, or leave it out to have one made (labelled Pod Security baseline)\n')
+      expect(sim.server.sim.requests.filter((r) => r.verb === 'create' && r.resource === 'daemonsets')).toEqual([])
+      expect(sim.server.sim.store.list(sim.server.sim.type('v1', 'Service'), 'locked')).toEqual([])
+    } finally {
+      await sim.stop()
+    }
+  })
+})
+
+/** A namespace of the user's, holding a Service named server and a DaemonSet named as older runs named theirs. */
+function shop(s: Scenario): void {
+  s.objects!.push(
+    {apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'shop'}},
+    {apiVersion: 'v1', kind: 'Service', metadata: {name: 'server', namespace: 'shop'}, spec: {selector: {app: 'shop'}, ports: [{port: 80}]}},
+  )
+}
+
+describe('connectivity in a namespace of the user\'s (issue 20, points 15 and 20)', () => {
+  it('uses names of its own, never collides with or touches the user\'s objects, and says exactly what it deletes', async () => {
+    const sim = await startSim('healthy-dual-stack', shop)
+    const svcType = sim.server.sim.type('v1', 'Service')
+    const userService = sim.server.sim.store.get(svcType, 'shop', 'server')!
+    try {
+      // Kept: says what it keeps and the command that deletes exactly that.
+      const kept = await runPlugin(['connectivity', '--namespace-for-tests', 'shop', '--keep', '--family', 'ipv4', '--kubeconfig', sim.kubeconfig])
+      expect(kept.code).toBe(0)
+      const keptRun = /dualstack-server-([0-9a-f]{6})/.exec(kept.stdout)![1]!
+      const deleteKept = `kubectl delete daemonsets,services -n shop -l dualstack.run=${keptRun}`
+      expect(kept.stdout.split('\n')[0]).toBe(`Testing all 3 nodes from namespace shop (kept (--keep): DaemonSets dualstack-server-${keptRun}, dualstack-client-${keptRun} and Service dualstack-server-${keptRun}; delete them with: ${deleteKept})`)
+
+      // Again in the same namespace: its own names and its own pods only; the kept run's workload and the user's Service stay.
+      const table = await runPlugin(['connectivity', '--namespace-for-tests', 'shop', '--kubeconfig', sim.kubeconfig])
+      expect(table.stderr).toBe('')
+      expect(table.code).toBe(0)
+      const run = /from namespace shop \(.*dualstack-server-([0-9a-f]{6}),/.exec(table.stdout)![1]!
+      expect(run).not.toBe(keptRun)
+      expect(table.stdout.split('\n')[0]).toBe(`Testing all 3 nodes from namespace shop (the namespace stays, not made by this run; deleted afterwards: the run's DaemonSets dualstack-server-${run}, dualstack-client-${run} and Service dualstack-server-${run})`)
+      const {report} = await connectivity(sim, '--namespace-for-tests', 'shop', '--family', 'ipv6')
+      expect(report.summary).toEqual({pass: 12, fail: 0, skip: 0, notReady: 0})
+      expect(report.workload).toMatchObject({namespaceCreated: false, kept: false})
+      expect(new Set(report.results.map((r) => r.from.split('-')[2]))).toEqual(new Set([report.workload.run]))
+      const names = () => sim.server.sim.store.list(svcType, 'shop').map((o) => o.metadata.name).sort()
+      expect(names()).toEqual([`dualstack-server-${keptRun}`, 'server'])
+      expect(sim.server.sim.store.get(svcType, 'shop', 'server')!.metadata.resourceVersion).toBe(userService.metadata.resourceVersion)
+      expect(sim.server.sim.requests.filter((r) => r.namespace === 'shop' && ['delete', 'patch', 'update'].includes(r.verb) && r.name === 'server')).toEqual([])
+
+      // The command it gave deletes what it kept, and only that.
+      const deleted = await runKubectl(['--kubeconfig', sim.kubeconfig, ...deleteKept.split(' ').slice(1)])
+      expect(deleted.code).toBe(0)
+      expect(names()).toEqual(['server'])
+      expect(sim.server.sim.store.list(sim.server.sim.type('apps/v1', 'DaemonSet'), 'shop')).toEqual([])
+    } finally {
+      await sim.stop()
+    }
+  })
+})
+
+describe('connectivity and what a finalizer keeps (issue 20, point 5)', () => {
+  /** Another controller (a mutating webhook, a backup tool) puts its finalizer on the first server pod made in the namespace. */
+  function holdFirstServerPod(sim: RunningSim): void {
+    const podType = sim.server.sim.type('v1', 'Pod')
+    let held = false
+    sim.server.sim.store.subscribe((event) => {
+      const pod = event.object
+      if (held || event.type !== 'ADDED' || pod.kind !== 'Pod' || !pod.metadata.name?.startsWith('dualstack-server-')) return
+      held = true
+      setImmediate(() => sim.server.sim.store.write(podType, {...pod, metadata: {...pod.metadata, finalizers: ['example.com/hold']}}))
+    })
+  }
+
+  it('its namespace held Terminating: waits (bounded), then names the pod left in it with the command that lets both go', async () => {
+    const sim = await startSim('healthy-dual-stack')
+    holdFirstServerPod(sim)
+    try {
+      const started = Date.now()
+      const {code, report, stderr} = await connectivity(sim, '--family', 'ipv4', '--delete-timeout', '2s')
+      expect(code).toBe(0)
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2000)
+      const ns = report.namespace
+      const [pod] = sim.server.sim.store.list(sim.server.sim.type('v1', 'Pod'), ns).map((p) => p.metadata.name)
+      const command = `kubectl -n ${ns} patch pod ${pod} --type merge -p '{"metadata":{"finalizers":null}}'`
+      expect(stderr).toBe(`warning: namespace ${ns} is still Terminating 2s after it was deleted: pod ${ns}/${pod} is left in it (finalizers: example.com/hold); it goes once they are removed: ${command} (the namespace then goes too)\n`)
+      // The simulator keeps the namespace Terminating, as the real one stays while anything is left in it.
+      const nsType = sim.server.sim.type('v1', 'Namespace')
+      expect(sim.server.sim.store.get(nsType, undefined, ns)!.status.phase).toBe('Terminating')
+      expect((await runKubectl(['--kubeconfig', sim.kubeconfig, ...command.split(' ').slice(1, -1), '{"metadata":{"finalizers":null}}'])).code).toBe(0)
+      expect(sim.server.sim.store.get(nsType, undefined, ns)).toBeUndefined()
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it('in a namespace of the user\'s: names its pod a finalizer keeps Terminating', async () => {
+    const sim = await startSim('healthy-dual-stack', shop)
+    holdFirstServerPod(sim)
+    try {
+      const {code, stderr} = await connectivity(sim, '--namespace-for-tests', 'shop', '--family', 'ipv4', '--delete-timeout', '2s')
+      expect(code).toBe(0)
+      const [pod] = sim.server.sim.store.list(sim.server.sim.type('v1', 'Pod'), 'shop').map((p) => p.metadata.name)
+      expect(stderr).toBe(`warning: pod shop/${pod} is still Terminating 2s after it was deleted (finalizers: example.com/hold); it goes once they are removed: kubectl -n shop patch pod ${pod} --type merge -p '{"metadata":{"finalizers":null}}'\n`)
     } finally {
       await sim.stop()
     }

@@ -348,3 +348,35 @@ describe("doctor on kube-proxy's cluster CIDR", () => {
     }
   })
 })
+
+describe('doctor on a 1.30 cluster it cannot place (distribution unknown, control plane outside Kubernetes)', () => {
+  let sim: RunningSim
+  beforeAll(async () => {
+    sim = await startSim('healthy-dual-stack', (s) => {
+      s.kubernetes.version = 'v1.30.14'
+      s.objects = s.objects!.filter((o) => !['kube-apiserver-cp-1', 'kube-controller-manager-cp-1', 'kubeadm-config'].includes(o.metadata.name ?? ''))
+      s.nodes.find((n) => n.name === 'worker-2')!.sysctls = {'net.ipv6.conf.all.forwarding': '0'}
+    })
+  })
+  afterAll(() => sim.stop())
+
+  it('the forwarding fix leads with the generic sysctl fix, with no other distribution\'s advice', async () => {
+    const {report} = await doctor(sim, '--only', 'node.ipv6-forwarding')
+    expect(report.cluster.distribution).toBe('unknown')
+    const remediation = report.checks[0]!.remediation!
+    expect(remediation.split('\n')).toEqual([
+      'on each listed node: sysctl -w net.ipv6.conf.all.forwarding=1   (takes effect now, lost on reboot)',
+      "to keep it: echo 'net.ipv6.conf.all.forwarding = 1' | sudo tee /etc/sysctl.d/99-ipv6-forwarding.conf && sudo sysctl --system",
+    ])
+    expect(remediation).not.toMatch(/RancherOS|cloud-config|ros config/)
+  })
+
+  it('k8s.feature-gate says what it read and what it found', async () => {
+    const {report} = await doctor(sim, '--only', 'k8s.feature-gate')
+    const check = report.checks[0]!
+    expect(check.status).toBe('pass')
+    expect(check.message).toMatch(/^v1\.30\.14 removed the IPv6DualStack gate \(dual-stack is always on\): read the flags of kube-proxy \(3 pods: kube-proxy-\w+, kube-proxy-\w+, kube-proxy-\w+\) and kube-proxy's ConfigMap kube-proxy: the gate is set in none of them, as 1\.30 requires\. /)
+    expect(check.message).toContain('Kubelets were not asked: a 1.30 kubelet refuses to start with the removed gate set, so a running one does not carry it.')
+    expect(check.message).toContain('kube-apiserver and kube-controller-manager run outside Kubernetes here (not visible)')
+  })
+})

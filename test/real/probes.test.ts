@@ -90,6 +90,75 @@ describe('svc-check and connectivity on a real control plane', () => {
     }
     expect(await nothingLeft(cluster)).toEqual([])
   }, LONG_TEST)
+
+  it('in a namespace enforcing Pod Security restricted, the real admission admits its pods; a policy that refuses them still is named as admission (issue 20, point 8)', async () => {
+    cluster.kubectl(cluster.kubeconfig, ['create', 'namespace', 'locked'])
+    cluster.kubectl(cluster.kubeconfig, ['label', 'namespace', 'locked', 'pod-security.kubernetes.io/enforce=restricted'])
+    const result = await runPlugin(['connectivity', '--namespace-for-tests', 'locked', '--family', 'ipv6', '--external-target', '2606:4700:4700::1111', '-o', 'json', '--kubeconfig', cluster.kubeconfig])
+    expect(result.stderr).toBe('')
+    const report = JSON.parse(result.stdout) as {workload: {podSecurity: string}; notReady: unknown[]; results: Array<{test: string; status: string; message: string}>}
+    expect(report.notReady).toEqual([])
+    expect(report.workload.podSecurity).toBe('restricted')
+    expect(report.results.filter((r) => r.test !== 'external' && r.status !== 'pass')).toEqual([])
+    expect(report.results.filter((r) => r.test === 'external').map((r) => r.status)).toEqual(['skip', 'skip', 'skip'])
+    expect(report.results.find((r) => r.test === 'external')!.message).toMatch(/^ping is not permitted in pod dualstack-client-[0-9a-f]{6}-\w+ \(no NET_RAW, as Pod Security restricted requires/)
+    expect(result.code).toBe(0)
+
+    // A ValidatingAdmissionPolicy refuses every pod in the namespace: its refusal, said as admission's.
+    cluster.kubectl(cluster.kubeconfig, ['apply', '-f', '-'], JSON.stringify({apiVersion: 'v1', kind: 'List', items: [
+      {apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicy', metadata: {name: 'registry-only'}, spec: {failurePolicy: 'Fail',
+        matchConstraints: {resourceRules: [{apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods']}]},
+        validations: [{expression: 'false', message: 'images must come from registry.internal'}]}},
+      {apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', metadata: {name: 'registry-only'}, spec: {policyName: 'registry-only',
+        validationActions: ['Deny'], matchResources: {namespaceSelector: {matchLabels: {'kubernetes.io/metadata.name': 'locked'}}}}},
+    ]}))
+    try {
+      // The policy takes effect once the API server has loaded it.
+      for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
+        const probe = await runKubectl(['--kubeconfig', cluster.kubeconfig, 'run', 'probe', '-n', 'locked', '--image', 'x', '--dry-run=server', '--overrides',
+          JSON.stringify({spec: {securityContext: {runAsNonRoot: true, runAsUser: 65534, seccompProfile: {type: 'RuntimeDefault'}}, containers: [{name: 'probe', image: 'x', securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: ['ALL']}}}]}})])
+        if (/registry\.internal/.test(probe.stderr)) break
+        await new Promise((resolve) => setTimeout(resolve, 500))
+      }
+      const refused = await runPlugin(['connectivity', '--namespace-for-tests', 'locked', '--kubeconfig', cluster.kubeconfig])
+      expect(refused.stderr).toMatch(/^error: admission refused the test pods in namespace locked, also made as Pod Security restricted wants: pods "[^"]*" is forbidden: ValidatingAdmissionPolicy 'registry-only' with binding 'registry-only' denied request: images must come from registry\.internal; pass --namespace-for-tests NS naming a namespace that admits them/)
+      expect(refused.stderr).not.toMatch(/ClusterRole|permission/)
+      expect(refused.code).toBe(3)
+    } finally {
+      cluster.kubectl(cluster.kubeconfig, ['delete', 'validatingadmissionpolicybinding,validatingadmissionpolicy', 'registry-only'])
+    }
+    expect(await names(cluster, 'daemonsets,services', '-n', 'locked')).toEqual([])
+  }, LONG_TEST)
+
+  it('a finalizer keeps its namespace Terminating on the real server: connectivity waits, then names the pod left in it with the command that lets both go (issue 20, point 5)', async () => {
+    cluster.agent!.model.scenario.execLatencyMs = 3000
+    let namespace = ''
+    let pod = ''
+    try {
+      const running = runPlugin(['connectivity', '--family', 'ipv4', '--delete-timeout', '3s', '-o', 'json', '--kubeconfig', cluster.kubeconfig])
+      // Another controller puts its finalizer on a test pod while the tests run.
+      for (const deadline = Date.now() + 60_000; !pod && Date.now() < deadline;) {
+        const listed = await runKubectl(['--kubeconfig', cluster.kubeconfig, 'get', 'pods', '-A', '-l', 'app.kubernetes.io/component=connectivity,dualstack.role=server',
+          '-o', 'jsonpath={range .items[*]}{.metadata.namespace} {.metadata.name}{"\\n"}{end}'])
+        const [found] = listed.stdout.split('\n').filter(Boolean)
+        if (found) [namespace, pod] = found.split(' ') as [string, string]
+        else await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      expect(pod).not.toBe('')
+      cluster.kubectl(cluster.kubeconfig, ['-n', namespace, 'patch', 'pod', pod, '--type', 'merge', '-p', '{"metadata":{"finalizers":["example.com/hold"]}}'])
+      const result = await running
+      expect(result.code).toBe(0)
+      const command = `kubectl -n ${namespace} patch pod ${pod} --type merge -p '{"metadata":{"finalizers":null}}'`
+      expect(result.stderr).toBe(`warning: namespace ${namespace} is still Terminating 3s after it was deleted: pod ${namespace}/${pod} is left in it (finalizers: example.com/hold); it goes once they are removed: ${command} (the namespace then goes too)\n`)
+    } finally {
+      cluster.agent!.model.scenario.execLatencyMs = 0
+    }
+    // The advised command lets the pod go, and the real namespace controller then removes the namespace.
+    cluster.kubectl(cluster.kubeconfig, ['-n', namespace, 'patch', 'pod', pod, '--type', 'merge', '-p', '{"metadata":{"finalizers":null}}'])
+    const gone = await runKubectl(['--kubeconfig', cluster.kubeconfig, 'wait', '--for=delete', `namespace/${namespace}`, '--timeout=90s'])
+    expect(gone.code).toBe(0)
+    expect(await nothingLeft(cluster)).toEqual([])
+  }, LONG_TEST)
 })
 
 /** Whether the plugin's server pods exist yet (interruptPlugin polls synchronously). */

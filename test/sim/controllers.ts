@@ -38,6 +38,8 @@ export class Controllers {
   /** Deleted owners (by uid) and namespaces whose dependents the garbage collector has still to delete. */
   private readonly deletedOwners = new Set<string>()
   private readonly deletedNamespaces = new Set<string>()
+  /** Namespaces being deleted: the namespace controller empties them, then removes their "kubernetes" finalizer. */
+  private readonly terminatingNamespaces = new Set<string>()
 
   constructor(private readonly sim: SimCluster, private readonly passive = false) {
     sim.store.subscribe((event) => {
@@ -46,6 +48,7 @@ export class Controllers {
       if (event.type === 'DELETED' && event.object.kind === 'Pod' && !event.object.spec?.hostNetwork) {
         for (const {ip} of (event.object.status?.podIPs as Array<{ip: string}> | undefined) ?? []) this.released.push(ip)
       }
+      if (event.type === 'MODIFIED' && event.object.kind === 'Namespace' && event.object.metadata.deletionTimestamp) this.terminatingNamespaces.add(event.object.metadata.name)
       if (event.type === 'DELETED') {
         if (event.object.kind === 'Namespace') this.deletedNamespaces.add(event.object.metadata.name ?? '')
         else if (OWNER_KINDS.has(event.object.kind ?? '') && event.object.metadata.uid) this.deletedOwners.add(event.object.metadata.uid)
@@ -91,6 +94,7 @@ export class Controllers {
       for (let pass = 0; pass < 5; pass++) {
         this.releaseAddresses()
         this.collectGarbage()
+        this.finalizeNamespaces()
         const before = this.sim.store.resourceVersion
         this.daemonSets()
         this.deployments()
@@ -133,6 +137,32 @@ export class Controllers {
           this.sim.store.delete(type, obj.metadata.namespace, obj.metadata.name)
         }
       }
+    }
+  }
+
+  /**
+   * The namespace controller: everything in a Terminating namespace is deleted, and once nothing is left
+   * (objects with finalizers stay until those are removed) its "kubernetes" finalizer goes, and with it the
+   * namespace, unless finalizers of its own hold it still.
+   */
+  private finalizeNamespaces(): void {
+    const nsType = this.t('v1', 'Namespace')
+    for (const name of [...this.terminatingNamespaces]) {
+      const namespace = this.sim.store.get(nsType, undefined, name)
+      if (!namespace) {
+        this.terminatingNamespaces.delete(name)
+        continue
+      }
+      let left = 0
+      for (const type of this.sim.registry.types.filter((t) => t.namespaced)) {
+        for (const obj of this.sim.store.list(type, name)) {
+          if (!this.sim.store.get(type, name, obj.metadata.name)) continue
+          if (!obj.metadata.deletionTimestamp) this.sim.store.delete(type, name, obj.metadata.name)
+          if (this.sim.store.get(type, name, obj.metadata.name)) left++
+        }
+      }
+      if (left > 0 || !(namespace.spec?.finalizers ?? []).includes('kubernetes')) continue
+      this.sim.store.write(nsType, {...namespace, spec: {...namespace.spec, finalizers: (namespace.spec.finalizers as string[]).filter((f) => f !== 'kubernetes')}})
     }
   }
 

@@ -22,6 +22,11 @@ function defaultPodSpec(spec: Record<string, unknown> | undefined): void {
 export function applyDefaults(kind: string, obj: Obj, version: string): void {
   const spec = obj.spec
   switch (kind) {
+    case 'Namespace':
+      // The apiserver's: the namespace controller's finalizer, and Active until it is deleted.
+      obj.spec = {...obj.spec, finalizers: obj.spec?.finalizers ?? ['kubernetes']}
+      obj.status = {phase: 'Active'}
+      break
     case 'Pod':
       obj.spec ??= {}
       defaultPodSpec(obj.spec)

@@ -296,9 +296,10 @@ export class SimServer {
     const dryRunParam = query.get('dryRun')
     if (dryRunParam && dryRunParam !== 'All') throw errors.badRequest(`Invalid dry run value: ${dryRunParam}; allowed: All`)
     const dryRun = dryRunParam === 'All'
-    if (route.namespace && !['namespaces'].includes(type.plural) && parsed.verb === 'create' &&
-      !store.get(this.sim.type('v1', 'Namespace'), undefined, route.namespace)) {
-      throw errors.namespaceNotFound(route.namespace)
+    if (route.namespace && !['namespaces'].includes(type.plural) && parsed.verb === 'create') {
+      const namespace = store.get(this.sim.type('v1', 'Namespace'), undefined, route.namespace)
+      if (!namespace) throw errors.namespaceNotFound(route.namespace)
+      if (namespace.metadata.deletionTimestamp && !route.subresource) throw errors.namespaceTerminating(type, route.name ?? '', route.namespace)
     }
     if (route.subresource && !['status', 'exec', 'proxy', 'log', 'scale', 'eviction'].includes(route.subresource)) throw errors.pathNotFound()
     if (route.subresource === 'eviction' && parsed.verb === 'create') return this.evict(type, route, dryRun)

@@ -43,6 +43,10 @@ export const errors = {
   notFound: (type: ResourceType, name: string) =>
     new SimError(make(404, 'NotFound', `${qualified(type)} "${name}" not found`, {name, ...(type.group ? {group: type.group} : {}), kind: type.plural})),
   namespaceNotFound: (name: string) => new SimError(make(404, 'NotFound', `namespaces "${name}" not found`, {name, kind: 'namespaces'})),
+  /** Creating in a namespace being deleted (the NamespaceLifecycle admission plugin). */
+  namespaceTerminating: (type: ResourceType, name: string, namespace: string) =>
+    new SimError(make(403, 'Forbidden', `${qualified(type)} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
+      {name, ...(type.group ? {group: type.group} : {}), kind: type.plural, causes: [{reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace'}]})),
   pathNotFound: () => new SimError(make(404, 'NotFound', 'the server could not find the requested resource', {})),
   alreadyExists: (type: ResourceType, name: string) =>
     new SimError(make(409, 'AlreadyExists', `${qualified(type)} "${name}" already exists`, {name, ...(type.group ? {group: type.group} : {}), kind: type.plural})),

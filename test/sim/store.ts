@@ -41,6 +41,14 @@ type Listener = (event: StoreEvent) => void
 
 const HISTORY = 10_000
 
+/**
+ * What keeps a deleted object: its finalizers, and for a Namespace also spec.finalizers ("kubernetes", which
+ * the namespace controller removes once nothing is left in it).
+ */
+function holders(type: ResourceType, obj: Obj): string[] {
+  return [...(obj.metadata.finalizers ?? []), ...(type.kind === 'Namespace' && type.group === '' ? (obj.spec?.finalizers as string[] | undefined) ?? [] : [])]
+}
+
 function keyOf(namespace: string | undefined, name: string): string {
   return namespace ? `${namespace}/${name}` : name
 }
@@ -200,7 +208,7 @@ export class Store {
   /** Stores an updated object and tells of it; a deleted one whose finalizers are all gone is removed. */
   private put(type: ResourceType, obj: Obj): Obj {
     const key = keyOf(type.namespaced ? obj.metadata.namespace : undefined, obj.metadata.name)
-    if (obj.metadata.deletionTimestamp && (obj.metadata.finalizers ?? []).length === 0) {
+    if (obj.metadata.deletionTimestamp && holders(type, obj).length === 0) {
       this.table(type).remove(key)
       this.emit({type: 'DELETED', rv: this.rv, type_: type, object: obj})
       return obj
@@ -233,13 +241,15 @@ export class Store {
 
   /**
    * Deletes an object. One with finalizers stays, marked with a deletionTimestamp (Terminating, for a pod),
-   * until the last of them is removed, as the apiserver keeps it.
+   * until the last of them is removed, as the apiserver keeps it. A Namespace stays Terminating (its phase)
+   * until the namespace controller has emptied it and removed its spec finalizer.
    */
   delete(type: ResourceType, namespace: string | undefined, name: string, dryRun = false): Obj {
     const current = this.mustGet(type, namespace, name)
     const gone: Obj = {...current, metadata: {...current.metadata, deletionTimestamp: current.metadata.deletionTimestamp ?? timestamp()}}
+    if (type.kind === 'Namespace' && holders(type, current).length > 0) gone.status = {...current.status, phase: 'Terminating'}
     if (dryRun) return gone
-    if ((current.metadata.finalizers ?? []).length > 0) {
+    if (holders(type, current).length > 0) {
       if (current.metadata.deletionTimestamp) return current
       gone.metadata.resourceVersion = String(++this.rv)
       return this.put(type, gone)

@@ -44,6 +44,10 @@ function kubeProxyConfigGate(configText: string | undefined): boolean | undefine
   }
 }
 
+function joinAnd(items: readonly string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`
+}
+
 const CONTROL_PLANE = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy']
 
 function componentOf(pod: PodDetail): string | undefined {
@@ -62,10 +66,12 @@ export const featureGate: Check = {
       if (reading.gates) settings.push({where: `kubelet on ${reading.node}`, value: reading.gates.IPv6DualStack})
     }
     const seen = new Set<string>()
+    const podsOf = new Map<string, string[]>()
     for (const pod of need(f.systemPods)) {
       const component = componentOf(pod)
       if (!component) continue
       seen.add(component)
+      podsOf.set(component, [...(podsOf.get(component) ?? []), pod.metadata?.name ?? ''])
       const args = (pod.spec?.containers ?? []).flatMap((c) => [...(c.command ?? []), ...(c.args ?? [])])
       // kube-proxy may take its gates from its config file (ConfigMap kube-proxy) instead of flags.
       const value = gateInArgs(args) ?? (component === 'kube-proxy' ? kubeProxyConfigGate(need(f.configMaps).get('kube-proxy')?.['config.conf']) : undefined)
@@ -75,8 +81,33 @@ export const featureGate: Check = {
     const hidden = ['kube-apiserver', 'kube-controller-manager'].filter((c) => !seen.has(c))
     const hiddenNote = hidden.length > 0 ? ` ${hidden.join(' and ')} run outside Kubernetes here (not visible): check their flags with \`kubectl dualstack lint\`.` : ''
     const unreadableNote = unreadable.length > 0 ? ` kubelet config not readable on ${listSome(unreadable)}.` : ''
-    const kubeletNote = stage === 'ga' || stage === 'gate-removed' ? ' Running kubelets cannot carry a locked or removed gate.' : ''
-    if (settings.length === 0 && kubeletNote) return pass(`${f.version.gitVersion}:${kubeletNote}${hiddenNote}`)
+    const minor = `${f.version.major}.${f.version.minor}`
+    if (stage === 'ga' || stage === 'gate-removed') {
+      // What was read, and what was found there: a pass must say what it rests on.
+      const components = CONTROL_PLANE.filter((c) => podsOf.has(c)).map((c) => {
+        const pods = podsOf.get(c)!
+        return `${c} (${pods.length === 1 ? pods[0] : `${pods.length} pods: ${listSome(pods, 3)}`})`
+      })
+      const configMap = podsOf.has('kube-proxy') && need(f.configMaps).get('kube-proxy')?.['config.conf'] !== undefined ? " and kube-proxy's ConfigMap kube-proxy" : ''
+      const read = components.length > 0
+        ? `read the flags of ${joinAnd(components)}${configMap}`
+        : 'no kube-apiserver, kube-controller-manager, kube-scheduler or kube-proxy pod is visible to read the flags of'
+      const kubelets = stage === 'ga'
+        ? ` Kubelets were not asked: a ${minor} kubelet refuses to start with the gate set false, so a running one has it on.`
+        : ` Kubelets were not asked: a ${minor} kubelet refuses to start with the removed gate set, so a running one does not carry it.`
+      const what = stage === 'ga' ? `${f.version.gitVersion} has the IPv6DualStack gate locked on` : `${f.version.gitVersion} removed the IPv6DualStack gate (dual-stack is always on)`
+      if (stage === 'gate-removed') {
+        const set = settings.filter((s) => s.value !== undefined).map((s) => s.where)
+        if (set.length > 0) {
+          return fail(`IPv6DualStack is still set on ${listSome(set)}, but ${f.version.gitVersion} removed the gate: components refuse to start with it`,
+            'remove IPv6DualStack from --feature-gates (and kubelet featureGates) on those components')
+        }
+        return pass(`${what}: ${read}${components.length > 0 ? `: the gate is set in none of them, as ${minor} requires` : ''}.${kubelets}${hiddenNote}`)
+      }
+      const disabled = settings.filter((s) => s.value === false).map((s) => s.where)
+      if (disabled.length > 0) return fail(`IPv6DualStack=false on ${listSome(disabled)}`, 'remove IPv6DualStack=false from --feature-gates on those components')
+      return pass(`${what}: ${read}${components.length > 0 ? ': none turns it off' : ''}.${kubelets}${hiddenNote}`)
+    }
     if (settings.length === 0) return skip(`no component's feature gates are visible.${hiddenNote}${unreadableNote}`)
     if (stage === 'alpha') {
       const off = settings.filter((s) => s.value !== true).map((s) => s.where)
@@ -85,14 +116,6 @@ export const featureGate: Check = {
           'add --feature-gates=IPv6DualStack=true to kube-apiserver, kube-controller-manager, kubelet and kube-proxy (RKE: extra_args feature-gates: "IPv6DualStack=true" for each service), then restart them')
       }
       return pass(`IPv6DualStack=true on ${settings.length} visible component(s).${hiddenNote}${unreadableNote}`)
-    }
-    if (stage === 'gate-removed') {
-      const set = settings.filter((s) => s.value !== undefined).map((s) => s.where)
-      if (set.length > 0) {
-        return fail(`IPv6DualStack is still set on ${listSome(set)}, but ${f.version.gitVersion} removed the gate: components refuse to start with it`,
-          'remove IPv6DualStack from --feature-gates (and kubelet featureGates) on those components')
-      }
-      return pass(`the gate is not set on any visible component, as ${f.version.gitVersion} requires.${kubeletNote}${hiddenNote}`)
     }
     const disabled = settings.filter((s) => s.value === false).map((s) => s.where)
     if (disabled.length > 0) {

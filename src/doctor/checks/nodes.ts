@@ -1,5 +1,6 @@
 import {addressFamily} from '../../net/ip.js'
 import {fail, listSome, need, pass, skip, type Check, type Outcome} from '../check.js'
+import {detectDistribution} from '../distribution.js'
 import {NO_HOST_POD} from '../facts.js'
 
 export const addresses: Check = {
@@ -17,16 +18,24 @@ export const addresses: Check = {
   },
 }
 
-const PERSIST = [
-  'on each listed node: sysctl -w net.ipv6.conf.all.forwarding=1   (takes effect now, lost on reboot)',
-  'to keep it, RancherOS (the runbook): write fwdipv6.yml with',
-  '  #cloud-config',
-  '  rancher:',
-  '    sysctl:',
-  '      net.ipv6.conf.all.forwarding: 1',
-  '  then: sudo ros config merge -i fwdipv6.yml',
-  "other Linux: echo 'net.ipv6.conf.all.forwarding = 1' | sudo tee /etc/sysctl.d/99-ipv6-forwarding.conf && sudo sysctl --system",
-].join('\n')
+const NOW = 'on each listed node: sysctl -w net.ipv6.conf.all.forwarding=1   (takes effect now, lost on reboot)'
+const PERSIST = "to keep it: echo 'net.ipv6.conf.all.forwarding = 1' | sudo tee /etc/sysctl.d/99-ipv6-forwarding.conf && sudo sysctl --system"
+/** How to keep it where the distribution has its own way; the generic fix comes first everywhere. */
+const PERSIST_ON: Record<string, string[]> = {
+  rke: [
+    "on RKE nodes that run RancherOS (the runbook), keep it in RancherOS's config instead: write fwdipv6.yml with",
+    '  #cloud-config',
+    '  rancher:',
+    '    sysctl:',
+    '      net.ipv6.conf.all.forwarding: 1',
+    '  then: sudo ros config merge -i fwdipv6.yml',
+  ],
+}
+
+/** The forwarding fix: the generic sysctl fix, then what the detected distribution needs besides. */
+export function forwardingFix(distribution: string): string {
+  return [NOW, PERSIST, ...(PERSIST_ON[distribution] ?? [])].join('\n')
+}
 
 export const ipv6Forwarding: Check = {
   id: 'node.ipv6-forwarding', title: 'IPv6 forwarding is on on every node', area: 'Nodes', needs: ['forwarding'],
@@ -36,7 +45,7 @@ export const ipv6Forwarding: Check = {
     const unread = readings.filter((r) => r.error)
     const details = {nodes: Object.fromEntries(readings.map((r) => [r.node, r.value ?? `error: ${r.error}`]))}
     if (off.length > 0) {
-      return fail(`net.ipv6.conf.all.forwarding is ${off[0]!.value} on ${off.length} of ${readings.length} nodes: ${listSome(off.map((r) => r.node))}`, PERSIST, details)
+      return fail(`net.ipv6.conf.all.forwarding is ${off[0]!.value} on ${off.length} of ${readings.length} nodes: ${listSome(off.map((r) => r.node))}`, forwardingFix(detectDistribution(f)), details)
     }
     if (unread.length === readings.length && unread.every((r) => r.error === NO_HOST_POD)) {
       return skip(`${NO_HOST_POD}: install Calico, or read it on each node with: sysctl net.ipv6.conf.all.forwarding`)
