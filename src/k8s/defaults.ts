@@ -7,6 +7,17 @@ export interface Default<T> {
 }
 
 /** kube-controller-manager --node-cidr-mask-size-ipv4/-ipv6: pkg/controller/nodeipam/config/v1alpha1/defaults.go. */
+/**
+ * kubeadm before 1.21 passed kube-controller-manager an IPv6 node mask computed from the pod subnet
+ * (cmd/kubeadm/app/phases/controlplane/manifests.go, calcNodeCidrSize): /120 for a /112, a multiple of 8 leaving
+ * 512 to 64K nodes for a larger subnet, the subnet's own prefix for a smaller one. From 1.21 it passes none.
+ */
+export function kubeadmLegacyIpv6NodeMask(podPrefix: number): number {
+  if (podPrefix === 112) return 120
+  if (podPrefix < 112) return 128 - (Math.floor((128 - podPrefix - 1) / 8) - 1) * 8
+  return podPrefix
+}
+
 export const NODE_CIDR_MASK_DEFAULTS: Record<'ipv4' | 'ipv6', Default<number>> = {
   ipv4: {value: 24, source: 'kubernetes pkg/controller/nodeipam/config/v1alpha1/defaults.go (NodeCIDRMaskSizeIPv4)'},
   ipv6: {value: 64, source: 'kubernetes pkg/controller/nodeipam/config/v1alpha1/defaults.go (NodeCIDRMaskSizeIPv6)'},

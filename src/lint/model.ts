@@ -242,7 +242,7 @@ function readKubeadm(doc: LintDocument, model: ConfigModel, root: Json, label = 
     const pods = net?.podSubnet !== undefined ? setting(doc, net.podSubnet, ['networking', 'podSubnet'], 'networking.podSubnet') : undefined
     // A ClusterConfiguration always configures the API server: kubeadm's defaults fill what it leaves out.
     addFlags(model, 'kube-apiserver', [...(service ? [['service-cluster-ip-range', service] as [string, Setting]] : []), ...extraArgs('apiServer')], {shape: 'kubeadm', at: doc.at(['kind'])}, true)
-    addFlags(model, 'kube-controller-manager', [...(pods ? [['cluster-cidr', pods] as [string, Setting]] : []), ...(service ? [['service-cluster-ip-range', service] as [string, Setting]] : []), ...extraArgs('controllerManager')])
+    addFlags(model, 'kube-controller-manager', [...(pods ? [['cluster-cidr', pods] as [string, Setting]] : []), ...(service ? [['service-cluster-ip-range', service] as [string, Setting]] : []), ...extraArgs('controllerManager')], {shape: 'kubeadm', at: doc.at(['kind'])})
   } else if (root.kind === 'KubeProxyConfiguration') {
     const flags: Array<[string, Setting]> = []
     if (root.clusterCIDR !== undefined) flags.push(['cluster-cidr', setting(doc, root.clusterCIDR, ['clusterCIDR'], `${label} clusterCIDR`)])

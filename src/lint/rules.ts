@@ -2,7 +2,7 @@
 import {readCniConfig} from '../calico/cni-config.js'
 import {blockSizeProblem, DEFAULT_BLOCK_SIZE, poolFromEnv} from '../calico/pools.js'
 import {proxyCidrSpacingProblem, readProxyCidrList} from '../k8s/cluster-cidr.js'
-import {CALICO_NODE_ENV_DEFAULTS, NODE_CIDR_MASK_DEFAULTS, PROXY_MODE_DEFAULT, SERVICE_RANGE_DEFAULTS} from '../k8s/defaults.js'
+import {CALICO_NODE_ENV_DEFAULTS, kubeadmLegacyIpv6NodeMask, NODE_CIDR_MASK_DEFAULTS, PROXY_MODE_DEFAULT, SERVICE_RANGE_DEFAULTS} from '../k8s/defaults.js'
 import {dualStackStage, atLeast, featureGateValue, usesLegacyIpFamily, type KubeVersion} from '../k8s/version.js'
 import {cidrsOverlap, cidrWithin, isUniqueLocal, parseAddress, parseCidr, rangeConcern, type Family} from '../net/ip.js'
 import {flagOf, type Component, type ConfigModel, type Setting} from './model.js'
@@ -168,19 +168,23 @@ const poolInClusterCidr: LintRule = {
 // all pass --allocate-node-cidrs=true with a cluster CIDR: the allocator runs unless it is turned off.
 const nodeMask: LintRule = {
   id: 'cidr.node-mask', title: 'Node CIDR mask sizes fit the cluster CIDR',
-  check(model) {
+  check(model, version) {
     const cluster = flagOf(model, 'kube-controller-manager', 'cluster-cidr')
     if (!cluster) return []
+    const kubeadm = (model.components.get('kube-controller-manager') ?? []).some((c) => c.shape === 'kubeadm')
+    const legacyKubeadm = kubeadm && version !== undefined && version.major === 1 && version.minor < 21
     if (flagOf(model, 'kube-controller-manager', 'allocate-node-cidrs')?.value === 'false') return []
     const out: Finding[] = []
     for (const [flag, family] of [['node-cidr-mask-size-ipv4', 'ipv4'], ['node-cidr-mask-size-ipv6', 'ipv6']] as const) {
       const set = flagOf(model, 'kube-controller-manager', flag)
       const net = cidrList(cluster).map((c) => parseCidr(c)).find((c) => c?.family === family)
       if (!net) continue
-      const fallback = NODE_CIDR_MASK_DEFAULTS[family]
+      // kubeadm before 1.21 computed the IPv6 mask from the pod subnet; later kubeadm leaves kube-controller-manager's default.
+      const computed = legacyKubeadm && family === 'ipv6' ? kubeadmLegacyIpv6NodeMask(net.prefix) : undefined
+      const fallback = computed ?? NODE_CIDR_MASK_DEFAULTS[family].value
       // Unset: the finding sits on the cluster CIDR, the line next to which the flag goes.
-      const mask: Setting = set ?? {...cluster, value: String(fallback.value)}
-      const shown = set ? `${flag}=${set.value}` : `${flag} (default ${fallback.value}, not set)`
+      const mask: Setting = set ?? {...cluster, value: String(fallback)}
+      const shown = set ? `${flag}=${set.value}` : computed !== undefined ? `${flag} (${computed}, which kubeadm ${version!.gitVersion} computes from the pod subnet, not set)` : `${flag} (default ${fallback}, not set)`
       const size = Number(mask.value)
       const range = `/${Math.min(net.prefix + 16, family === 'ipv4' ? 32 : 128)}`
       if (!Number.isInteger(size) || size < net.prefix) {

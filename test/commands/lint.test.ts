@@ -185,6 +185,17 @@ describe('lint rules', () => {
     ])
   })
 
+  it('kubeadm before 1.21 computed the IPv6 node mask from the pod subnet (calcNodeCidrSize): a /104 is fine there, and not with 1.21\'s /64 default', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-lint-'))
+    const file = (version: string) => writeFileSync(path.join(dir, 'kubeadm.yaml'), `apiVersion: kubeadm.k8s.io/v1beta2\nkind: ClusterConfiguration\nkubernetesVersion: ${version}\nnetworking:\n  podSubnet: "10.244.0.0/16,fd00:10:244::/104"\n  serviceSubnet: "10.96.0.0/16,fd00:10:96::/112"\n`)
+    file('v1.20.15')
+    expect((await lint(dir)).report.findings.filter((f) => f.rule === 'cidr.node-mask')).toEqual([])
+    file('v1.21.0')
+    expect((await lint(dir)).report.findings.filter((f) => f.rule === 'cidr.node-mask').map((f) => f.message)).toEqual([
+      'networking.podSubnet: node-cidr-mask-size-ipv6 (default 64, not set) is shorter than the cluster CIDR fd00:10:244::/104: kube-controller-manager cannot allocate IPv6 node CIDRs (and refuses to start on newer releases)',
+    ])
+  })
+
   it('the kube-proxy cluster CIDR finding says what kube-proxy does with the space, and the exact value', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-lint-'))
     writeFileSync(path.join(dir, 'cm.yaml'), PROXY_CM('10.244.0.0/16, fd00:10:244::/56'))

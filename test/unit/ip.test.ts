@@ -1,4 +1,5 @@
 import {addressFamily, cidrContains, cidrSize, isUniqueLocal, nthAddress, parseAddress, parseCidr, rangeConcern} from '../../src/net/ip.js'
+import {kubeadmLegacyIpv6NodeMask} from '../../src/k8s/defaults.js'
 
 describe('parseAddress', () => {
   it.each([
@@ -65,5 +66,11 @@ describe('ranges for a cluster', () => {
   })
   it('unique local is fc00::/7 only', () => {
     expect([isUniqueLocal('fd00:10:244::/56'), isUniqueLocal('fc00::/7'), isUniqueLocal('2001:db8::/32'), isUniqueLocal('10.0.0.0/8')]).toEqual([true, true, false, false])
+  })
+})
+
+describe("kubeadm's IPv6 node mask before 1.21 (calcNodeCidrSize)", () => {
+  it.each([[112, 120], [104, 120], [64, 80], [56, 72], [48, 64], [120, 120]])('a /%i pod subnet gets /%i', (pod, node) => {
+    expect(kubeadmLegacyIpv6NodeMask(pod)).toBe(node)
   })
 })
