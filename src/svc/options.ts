@@ -27,13 +27,7 @@ export function leftBehind(kind: 'pod' | 'service' | 'namespace' | 'daemonset', 
   return `could not delete ${kind} ${namespace ? `${namespace}/` : ''}${name} (${why}); delete it with: kubectl delete ${kind} ${namespace ? `-n ${namespace} ` : ''}${name}`
 }
 
-/** What to say of a pod that was deleted and is still there: what holds it, and the command that removes it. */
-export function stillTerminating(pod: {namespace: string; name: string}, finalizers: readonly string[], waitedMs: number): string {
-  const after = `pod ${pod.namespace}/${pod.name} is still Terminating ${waitedMs / 1000}s after it was deleted`
-  return finalizers.length > 0
-    ? `${after} (finalizers: ${finalizers.join(', ')}); it goes once they are removed: kubectl -n ${pod.namespace} patch pod ${pod.name} --type merge -p '{"metadata":{"finalizers":null}}'`
-    : `${after}; remove it with: kubectl -n ${pod.namespace} delete pod ${pod.name} --grace-period=0 --force`
-}
+export {stillTerminating} from '../pods/terminating.js'
 
 export function probeSettings(flags: {family: string; timeout: string; 'ready-timeout': string; keep: boolean}): ProbeSettings {
   return {
