@@ -71,6 +71,8 @@ export function shippedRoleFor(message: string): {name: string; file: string} | 
   const role = (name: string, file: string) => ({name, file: namespace === 'calico-system' && perNamespace.has(name) ? 'rbac/operator/calico-system.yaml' : `rbac/${file}`})
   // doctor's /configz reads (kubelet feature gates, before 1.23) need nodes/proxy, which no shipped role grants.
   if (resource === 'nodes/proxy') return undefined
+  // Reading the repairs' Lease is doctor's (read.yaml); writing it, the repairs'.
+  if (resource === 'leases' && reads) return role('kubectl-dualstack-read-config', 'read.yaml')
   if (resource === 'leases' || (resource === 'pods' && verb === 'delete' && calicoNamespace)) return role('kubectl-dualstack-repair-calico', 'repair.yaml')
   if (resource === 'ippools' && !reads) return role('kubectl-dualstack-repair', 'repair.yaml')
   if (resource === 'pods/eviction' || (group === 'apps' && verb === 'patch')) return role('kubectl-dualstack-repair', 'repair.yaml')

@@ -49,7 +49,7 @@ It stops at the first node that does not come back and says why (phase, containe
           planShown = true
         },
         confirm: async (plan) => {
-          await confirm({yes: flags.yes, expected: 'calico-node', what: `calico-node on ${plan.nodes.length} node(s) in ${plan.namespace}`, target: client.target})
+          await confirm({yes: flags.yes, expected: 'calico-node', what: `calico-node on ${plan.nodes.filter((n) => n.status !== 'not-restarted').length} node(s) in ${plan.namespace}`, target: client.target})
           interrupt.started()
         },
         stopped: interrupt.stopped,

@@ -4,7 +4,7 @@ import type {FactName, Facts, Fact} from './facts.js'
 export type Status = 'pass' | 'warn' | 'fail' | 'skip' | 'error'
 export const STATUSES: readonly Status[] = ['pass', 'warn', 'fail', 'skip', 'error']
 
-export type Area = 'Kubernetes' | 'Nodes' | 'Calico' | 'kube-proxy' | 'Workloads' | 'DNS'
+export type Area = 'Repairs' | 'Kubernetes' | 'Nodes' | 'Calico' | 'kube-proxy' | 'Workloads' | 'DNS'
 
 export interface Outcome {
   status: Status

@@ -8,6 +8,7 @@ import {dataLastChanged} from '../k8s/managed-fields.js'
 import {addressFamily} from '../net/ip.js'
 import {podIpRow, violatesRequireDual, type Stack} from '../pods/pod-ips.js'
 import {mapLimit} from '../cluster/concurrency.js'
+import {LOCK_NAME, RunLock, type LeaseState} from '../ops/lock.js'
 
 /** A read's value, or why it failed (with the typed error, for commands that cannot go on without it). */
 export type Fact<T> = {ok: true; value: T} | {ok: false; error: string; cause?: DualstackError}
@@ -50,6 +51,11 @@ export interface Facts {
   serviceProbe: Fact<ServiceProbe>
   forwarding: Fact<NodeReading[]>
   kubeletFeatureGates: Fact<Array<NodeReading & {gates?: Record<string, boolean>}>>
+  /**
+   * The repairs' Lease in Calico's namespace (kube-system, or calico-system for operator installs): who holds it
+   * and the journal a run left in it. Read once, with the other facts; `lease` is undefined when there is none.
+   */
+  repairLease: Fact<{namespace: string; name: string; lease?: LeaseState}>
 }
 
 export type FactName = Exclude<keyof Facts, 'target' | 'version' | 'configMapDataChanged'>
@@ -204,14 +210,21 @@ export async function gatherFacts(client: ClusterClient, options: GatherOptions)
     }
     return {data, changed}
   }) : Promise.resolve(NOT_GATHERED)
-  const [nodes, pods, systemPods, forwarding, kubeletFeatureGates, daemonSets, configMapsRead, ipPools, installation, dnsService, serviceProbe] = await Promise.all([
+  const daemonSetsFact: Promise<Fact<DaemonSetObject[]>> = want('daemonSets') || want('repairLease') ? fact(async () => (await client.listAll<DaemonSetObject>('/apis/apps/v1/daemonsets'))
+    .filter((ds) => SYSTEM_NAMESPACES.has(ds.metadata?.namespace ?? ''))) : Promise.resolve(NOT_GATHERED)
+  // The Lease lives where calico-node does (the repairs take it there); kube-system when that is not known.
+  const leaseFact = want('repairLease') ? daemonSetsFact.then((ds) => fact(async () => {
+    const calicoNode = ds.ok ? ds.value.filter((d) => nodeName(d) === 'calico-node').sort((a, b) => (a.metadata?.namespace === 'kube-system' ? -1 : b.metadata?.namespace === 'kube-system' ? 1 : 0))[0] : undefined
+    const namespace = calicoNode?.metadata?.namespace ?? 'kube-system'
+    return {namespace, name: LOCK_NAME, lease: await RunLock.peek(client, namespace)}
+  })) : Promise.resolve(NOT_GATHERED)
+  const [nodes, pods, systemPods, forwarding, kubeletFeatureGates, daemonSets, configMapsRead, ipPools, installation, dnsService, serviceProbe, repairLease] = await Promise.all([
     nodesFact,
     podsFact,
     systemPodsFact,
     forwardingFact,
     gatesFact,
-    want('daemonSets') ? fact(async () => (await client.listAll<DaemonSetObject>('/apis/apps/v1/daemonsets'))
-      .filter((ds) => SYSTEM_NAMESPACES.has(ds.metadata?.namespace ?? ''))) : NOT_GATHERED,
+    daemonSetsFact,
     configMapsFact,
     want('ipPools') ? fact(async () => {
       const group = await client.getIfExists('/apis/crd.projectcalico.org/v1')
@@ -223,6 +236,7 @@ export async function gatherFacts(client: ClusterClient, options: GatherOptions)
     }) : NOT_GATHERED,
     want('dnsService') ? fact(() => client.getIfExists<ServiceObject>('/api/v1/namespaces/kube-system/services/kube-dns')) : NOT_GATHERED,
     want('serviceProbe') ? fact(() => probeServices(client, version)) : NOT_GATHERED,
+    leaseFact,
   ])
 
   const workloads: Facts['workloads'] = pods.ok ? {ok: true, value: pods.value.workloads} : pods
@@ -232,7 +246,7 @@ export async function gatherFacts(client: ClusterClient, options: GatherOptions)
   // API group's discovery, as for the operator's Installation, is open to every authenticated user.)
   refuseIfNothingReadable([nodes, pods, daemonSets, configMaps, dnsService])
 
-  return {target: client.target, version, nodes, systemPods, workloads, daemonSets, configMaps, configMapDataChanged, ipPools, installation, dnsService, serviceProbe, forwarding, kubeletFeatureGates}
+  return {target: client.target, version, nodes, systemPods, workloads, daemonSets, configMaps, configMapDataChanged, ipPools, installation, dnsService, serviceProbe, forwarding, kubeletFeatureGates, repairLease}
 }
 
 export type {ContainerSpec, DaemonSetObject, IPPoolObject, NodeObject, PodDetail, ServiceObject} from '../cluster/types.js'

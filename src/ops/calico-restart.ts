@@ -4,14 +4,17 @@
 import type {ClusterApi, ClusterClient} from '../cluster/kube.js'
 import {findCalicoNode, isPodReady} from '../cluster/resources.js'
 import type {DaemonSetObject, KubeObject, PodDetail} from '../cluster/types.js'
-import {DualstackError, ExitCode} from '../errors.js'
+import {ApiError, DualstackError, ExitCode} from '../errors.js'
+import {whyNoDaemonPod, type DaemonPodSpec, type SchedulableNode} from '../k8s/daemon-pods.js'
+import {releaseCommand} from '../pods/terminating.js'
 import type {Interaction} from './interaction.js'
 import {waitFor} from '../cluster/watch.js'
 import type {EngineOutcome} from './engine/executor.js'
 import {isRefused, RepairEngine, type RepairDefinition} from './engine/run.js'
 import {objectKey, StepFailure, type WritingKind} from './engine/steps.js'
 
-export type NodeStatus = 'pending' | 'restarted' | 'failed' | 'skipped'
+/** not-restarted: the node has no calico-node pod to restart (reason says why). */
+export type NodeStatus = 'pending' | 'restarted' | 'failed' | 'skipped' | 'not-restarted'
 
 export interface NodeRestart {
   node: string
@@ -19,7 +22,7 @@ export interface NodeRestart {
   newPod?: string
   status: NodeStatus
   seconds?: number
-  /** Why the node did not come back: phase, container state, last events. */
+  /** Why the node did not come back (phase, container state, last events), or has no pod to restart. */
   reason?: string
 }
 
@@ -61,6 +64,21 @@ type PodWithUid = PodDetail & {metadata?: PodDetail['metadata'] & {uid?: string}
 function selectorOf(ds: DaemonSetObject & {spec?: {selector?: {matchLabels?: Record<string, string>}}}): string {
   const labels = ds.spec?.selector?.matchLabels ?? {'k8s-app': 'calico-node'}
   return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',')
+}
+
+type PodWithFinalizers = PodWithUid & {metadata?: PodWithUid['metadata'] & {deletionTimestamp?: string; finalizers?: string[]}}
+
+/**
+ * Why no replacement was made: the deleted pod is still there, Terminating (a finalizer holds it, or its kubelet
+ * never confirmed), and the DaemonSet makes no new pod on the node until it is gone; or no new pod at all.
+ */
+export function noReplacementReason(old: PodWithFinalizers | undefined, namespace: string, node: string): string {
+  if (!old?.metadata?.deletionTimestamp) return `no new pod was created on ${node || 'the node'}`
+  const pod = {namespace, name: old.metadata.name ?? ''}
+  const finalizers = old.metadata.finalizers ?? []
+  const held = finalizers.length > 0 ? `its finalizers ${finalizers.join(', ')} hold it` : 'its kubelet has not confirmed the deletion (is the node down?)'
+  return `no new pod was created on ${node || 'the node'}: pod ${namespace}/${pod.name}, deleted at ${old.metadata.deletionTimestamp}, is still Terminating (${held}), ` +
+    `and the DaemonSet makes no new pod there until it is gone; release it: ${releaseCommand(pod, finalizers)}`
 }
 
 /** Why a pod is not Ready, in words: phase, the waiting container's reason and message, the last events. */
@@ -143,15 +161,26 @@ export async function runCalicoRestart(client: ClusterClient, options: CalicoRes
   const nodes: NodeRestart[] = calicoPods
     .map((p) => ({node: p.spec?.nodeName ?? '', pod: p.metadata?.name ?? '', status: 'pending' as const}))
     .sort((a, b) => a.node.localeCompare(b.node))
+  // A node with no calico-node pod now is in the plan too, not restarted, with why.
+  let allNodes: SchedulableNode[] | undefined
+  try {
+    allNodes = await client.listAll<SchedulableNode>('/api/v1/nodes')
+  } catch (error) {
+    if (!(error instanceof ApiError && error.code === 403)) throw error
+  }
+  const withoutPod = allNodes ? withoutCalicoNode(allNodes, nodes, ds, namespace) : []
   const report: CalicoRestartReport = {
     context: client.target.context, server: client.target.server, namespace, mode: options.allAtOnce ? 'all-at-once' : 'rolling', maxUnavailable: options.maxUnavailable,
-    nodes, controllers: controllerPods.map((p) => ({node: p.spec?.nodeName ?? '', pod: p.metadata?.name ?? '', status: 'pending' as const})),
+    nodes: [...nodes, ...withoutPod].sort((a, b) => a.node.localeCompare(b.node)),
+    controllers: controllerPods.map((p) => ({node: p.spec?.nodeName ?? '', pod: p.metadata?.name ?? '', status: 'pending' as const})),
     result: 'planned', message: '', warnings: [],
   }
+  if (!allNodes) report.warnings.push(`user "${client.target.user}" may not list nodes: a node with no calico-node pod is not shown (it is not restarted either)`)
   if (options.allAtOnce) report.warnings.push(`--all-at-once: every node's pod network is disrupted at the same time, as the runbook's loop does`)
   const engine = new RepairEngine(client, CALICO_RESTART, namespace)
   const blocked = await engine.check(options.dryRun)
-  if (blocked) return {...report, result: 'refused', message: blocked.refused, warnings: [...report.warnings, ...(blocked.hint ? [blocked.hint] : [])]}
+  // The refusal says how to go on: the commands that finish (or undo) the run that holds things up.
+  if (blocked) return {...report, result: 'refused', message: blocked.hint ? `${blocked.refused}; ${blocked.hint}` : blocked.refused}
 
   const batchSize = options.allAtOnce ? Math.max(1, nodes.length) : options.maxUnavailable
   const steps: RestartStep[] = []
@@ -165,7 +194,7 @@ export async function runCalicoRestart(client: ClusterClient, options: CalicoRes
   }
   const plan = {steps, commitAt: 0}
   report.warnings.push(...engine.notes, ...(await engine.access(plan, options.dryRun, 'calico-restart')).map((note) => note.replace('could not apply this plan', 'could not run this')))
-  if (options.dryRun) return {...report, message: `dry run: ${nodes.length} calico-node pod(s) and ${report.controllers.length} calico-kube-controllers pod(s) would be restarted; nothing was changed`}
+  if (options.dryRun) return {...report, message: `dry run: ${nodes.length} calico-node pod(s) and ${report.controllers.length} calico-kube-controllers pod(s) would be restarted${notRestartedText(withoutPod)}; nothing was changed`}
   options.showPlan(report)
   await options.confirm(report)
 
@@ -173,13 +202,31 @@ export async function runCalicoRestart(client: ClusterClient, options: CalicoRes
     deadline: Number.POSITIVE_INFINITY, timeoutText: `${options.timeoutMs / 1000}s`, backupDir: '', readyTimeoutMs: options.timeoutMs, force: false,
     stopped: options.stopped, onProgress: options.onProgress,
   })
-  if (isRefused(outcome)) return {...report, result: 'refused', message: outcome.refused, warnings: [...report.warnings, ...(outcome.hint ? [outcome.hint] : [])]}
+  if (isRefused(outcome)) return {...report, result: 'refused', message: outcome.hint ? `${outcome.refused}; ${outcome.hint}` : outcome.refused}
   return restartEnded(report, steps, outcome)
+}
+
+/**
+ * The nodes with no calico-node pod of the DaemonSet now, each with why: the DaemonSet's nodeSelector, affinity or
+ * tolerations keep it off the node, or its pod is not created yet.
+ */
+function withoutCalicoNode(all: readonly SchedulableNode[], withPod: readonly NodeRestart[], ds: DaemonSetObject, namespace: string): NodeRestart[] {
+  const covered = new Set(withPod.map((n) => n.node))
+  const spec = ds.spec?.template?.spec as DaemonPodSpec | undefined
+  return all.filter((n) => !covered.has(n.metadata?.name ?? '')).map((n) => {
+    const why = whyNoDaemonPod(spec, n)
+    return {node: n.metadata?.name ?? '', pod: '', status: 'not-restarted' as const,
+      reason: `no calico-node pod on it: ${why ?? `the DaemonSet should run one there but has not created it (yet): kubectl -n ${namespace} describe ds calico-node says why`}`}
+  })
+}
+
+function notRestartedText(entries: readonly NodeRestart[]): string {
+  return entries.length > 0 ? `; ${entries.length} node(s) have no calico-node pod and are not restarted: ${entries.map((e) => e.node).join(', ')}` : ''
 }
 
 /** The engine's ending as calico-restart says it: each node's line from its step, and how the run ended. */
 function restartEnded(report: CalicoRestartReport, steps: readonly RestartStep[], outcome: EngineOutcome): CalicoRestartReport {
-  const byPod = new Map([...report.nodes, ...report.controllers].map((entry) => [entry.pod, entry]))
+  const byPod = new Map([...report.nodes, ...report.controllers].filter((entry) => entry.pod).map((entry) => [entry.pod, entry]))
   outcome.steps.forEach((stepReport, i) => {
     const told = new Map(((stepReport.detail as NodeRestart[] | undefined) ?? []).map((entry) => [entry.pod, entry]))
     for (const {pod} of steps[i]!.pods) {
@@ -189,12 +236,14 @@ function restartEnded(report: CalicoRestartReport, steps: readonly RestartStep[]
   })
   const warnings = [...report.warnings, ...outcome.left]
   const restarted = report.nodes.filter((n) => n.status === 'restarted').length
+  const withPod = report.nodes.filter((n) => n.status !== 'not-restarted')
+  const without = notRestartedText(report.nodes.filter((n) => n.status === 'not-restarted'))
   if (outcome.result === 'done') {
-    return {...report, warnings, result: 'restarted', message: `${report.nodes.length} calico-node pod(s) restarted node by node${report.controllers.length > 0 ? ', then calico-kube-controllers' : ''}`}
+    return {...report, warnings, result: 'restarted', message: `${withPod.length} calico-node pod(s) restarted node by node${report.controllers.length > 0 ? ', then calico-kube-controllers' : ''}${without}`}
   }
   if (outcome.result === 'stopped') {
     return {...report, warnings: warnings.filter((w) => !w.includes(' before: restart ')), result: 'failed',
-      message: `${outcome.reason} after ${restarted} of ${report.nodes.length} nodes; the rest keep their running calico-node`}
+      message: `${outcome.reason} after ${restarted} of ${withPod.length} nodes; the rest keep their running calico-node${without}`}
   }
   const failed = outcome.steps.find((s) => s.status === 'failed')
   const notRestarted = report.nodes.filter((n) => n.status === 'skipped').length
@@ -231,7 +280,8 @@ async function restartBatch(client: ClusterApi, podsPath: string, selector: stri
     const candidate = latest.find((p) => p.metadata?.name !== entry.pod && (anyNode || p.spec?.nodeName === entry.node))
     entry.newPod = candidate?.metadata?.name
     entry.status = 'failed'
-    entry.reason = options.stopped() ?? await notReadyReason(client, candidate, namespace)
+    const old = latest.find((p) => p.metadata?.name === entry.pod) as PodWithFinalizers | undefined
+    entry.reason = options.stopped() ?? (candidate ? await notReadyReason(client, candidate, namespace) : noReplacementReason(old, namespace, entry.node))
   }
   return [...waiting][0]
 }

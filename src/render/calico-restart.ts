@@ -8,7 +8,7 @@ export function renderCalicoRestart(report: CalicoRestartReport, theme: Theme): 
   for (const warning of report.warnings) lines.push(theme.warn(`warning: ${warning}`))
   const rows = [...report.nodes, ...report.controllers.map((c) => ({...c, node: c.node ? `${c.node} (controllers)` : '(controllers)'}))]
   lines.push(renderTable(['NODE', 'POD', 'NEW POD', 'STATUS', 'SECONDS'], rows.map((r) => [r.node, r.pod, r.newPod ?? '', r.status, r.seconds === undefined ? '' : String(r.seconds)])))
-  for (const r of rows.filter((x) => x.reason)) lines.push(theme.fail(`${r.node}: ${r.reason}`))
+  for (const r of rows.filter((x) => x.reason)) lines.push((r.status === 'not-restarted' ? theme.warn : theme.fail)(`${r.node}: ${r.reason}`))
   const good = report.result === 'restarted' || report.result === 'planned'
   // The plan shown before the confirmation has no outcome yet: no result line (it printed an empty `planned: `).
   if (report.message) lines.push((good ? theme.ok : theme.fail)(`${report.result}: ${report.message}`))

@@ -27,25 +27,7 @@ export function leftBehind(kind: 'pod' | 'service' | 'namespace' | 'daemonset', 
   return `could not delete ${kind} ${namespace ? `${namespace}/` : ''}${name} (${why}); delete it with: kubectl delete ${kind} ${namespace ? `-n ${namespace} ` : ''}${name}`
 }
 
-/**
- * What removes an object that was deleted and is still there: with finalizers, clearing them; a pod none
- * holds (its kubelet gone), deleting it by force; anything else, a look at it.
- */
-export function removal(kind: string, ref: {namespace?: string; name: string}, finalizers: readonly string[]): {held: string; command: string} {
-  const ns = ref.namespace ? `-n ${ref.namespace} ` : ''
-  if (finalizers.length > 0) {
-    return {held: ` (finalizers: ${finalizers.join(', ')})`, command: `it goes once they are removed: kubectl ${ns}patch ${kind} ${ref.name} --type merge -p '{"metadata":{"finalizers":null}}'`}
-  }
-  return kind === 'pod'
-    ? {held: '', command: `remove it with: kubectl ${ns}delete pod ${ref.name} --grace-period=0 --force`}
-    : {held: '', command: `see what keeps it: kubectl ${ns}get ${kind} ${ref.name} -o yaml`}
-}
-
-/** What to say of an object that was deleted and is still there: what holds it, and the command that removes it. */
-export function stillTerminating(ref: {namespace?: string; name: string}, finalizers: readonly string[], waitedMs: number, kind = 'pod'): string {
-  const {held, command} = removal(kind, ref, finalizers)
-  return `${kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} is still Terminating ${waitedMs / 1000}s after it was deleted${held}; ${command}`
-}
+export {removal, stillTerminating} from '../pods/terminating.js'
 
 export function probeSettings(flags: {family: string; timeout: string; 'ready-timeout': string; keep: boolean}): ProbeSettings {
   return {

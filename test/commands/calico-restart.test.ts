@@ -1,7 +1,7 @@
 // calico-restart on simulated clusters: node by node, stopping at a node that does not come back, operator
 // installs, all at once, and the shared lock.
 import {answerAtTerminal, interruptPlugin, runPlugin, startSim, type RunningSim} from '../sim/harness.js'
-import type {Scenario} from '../sim/scenario.js'
+import {objectOf, type Scenario} from '../sim/scenario.js'
 
 interface RestartJson {
   namespace: string
@@ -121,6 +121,83 @@ describe('calico-restart on the runbook cluster', () => {
     expect(report.result).toBe('refused')
     expect(report.message).toContain('is held by alice@laptop (pid 1, ippool fix)')
     expect(c.writes().filter((w) => w.resource === 'pods')).toEqual([])
+  })
+})
+
+describe('calico-restart and what holds a node back', () => {
+  it('a deleted calico-node pod a finalizer keeps Terminating is named, with its finalizers and the command that releases it', async () => {
+    const sim = await startSim('runbook-rke-1.18')
+    try {
+      const c = sim.server.sim
+      const type = c.type('v1', 'Pod')
+      const held = c.store.list(type, 'kube-system').find((p) => p.metadata.labels?.['k8s-app'] === 'calico-node' && p.spec?.nodeName === 'node-2')!
+      c.store.write(type, {...held, metadata: {...held.metadata, finalizers: ['example.com/hold']}})
+      const {code, report} = await restart(sim, '--yes', '--timeout', '2s')
+      expect(code).toBe(1)
+      expect(report.nodes.map((n) => n.status)).toEqual(['restarted', 'failed', 'skipped'])
+      const name = held.metadata.name
+      expect(report.nodes[1]!.reason).toMatch(new RegExp(`^no new pod was created on node-2: pod kube-system/${name}, deleted at \\S+, is still Terminating \\(its finalizers example\\.com/hold hold it\\), ` +
+        'and the DaemonSet makes no new pod there until it is gone; release it: '))
+      expect(report.nodes[1]!.reason).toContain(`kubectl -n kube-system patch pod ${name} --type merge -p '{"metadata":{"finalizers":null}}'`)
+      expect(report.message).toContain(`calico-node on node-2 did not become Ready within 2s: no new pod was created on node-2: pod kube-system/${name}`)
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it('a node with no calico-node pod is in the plan, not restarted, with why (a taint the DaemonSet does not tolerate)', async () => {
+    const sim = await startSim('runbook-rke-1.18', (s) => {
+      s.nodes[2]!.taints = [{key: 'dedicated', value: 'gpu', effect: 'NoSchedule'}]
+    })
+    try {
+      const why = 'no calico-node pod on it: the DaemonSet does not tolerate the node\'s taint dedicated=gpu:NoSchedule'
+      const planned = await restart(sim, '--dry-run')
+      expect(planned.report.nodes.map((n) => [n.node, n.status])).toEqual([['node-1', 'pending'], ['node-2', 'pending'], ['node-3', 'not-restarted']])
+      expect(planned.report.nodes[2]).toMatchObject({pod: '', reason: why})
+      expect(planned.report.message).toBe('dry run: 2 calico-node pod(s) and 1 calico-kube-controllers pod(s) would be restarted; 1 node(s) have no calico-node pod and are not restarted: node-3; nothing was changed')
+      const table = await runPlugin(['calico-restart', '--dry-run', '--kubeconfig', sim.kubeconfig])
+      expect(table.stdout).toMatch(/\nnode-3 +not-restarted/)
+      expect(table.stdout).toContain(`node-3: ${why}`)
+      const {code, report} = await restart(sim, '--yes')
+      expect(code).toBe(0)
+      expect(report.nodes.map((n) => n.status)).toEqual(['restarted', 'restarted', 'not-restarted'])
+      expect(report.message).toBe('2 calico-node pod(s) restarted node by node, then calico-kube-controllers; 1 node(s) have no calico-node pod and are not restarted: node-3')
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it('a node the DaemonSet\'s nodeSelector leaves out is said so', async () => {
+    const sim = await startSim('runbook-rke-1.18', (s) => {
+      objectOf(s, 'DaemonSet', 'calico-node').spec.template.spec.nodeSelector = {'kubernetes.io/os': 'linux', 'example.com/calico': 'yes'}
+      for (const n of s.nodes.slice(0, 2)) n.labels = {...n.labels, 'example.com/calico': 'yes'}
+    })
+    try {
+      const {report} = await restart(sim, '--dry-run')
+      expect(report.nodes[2]).toMatchObject({node: 'node-3', status: 'not-restarted',
+        reason: 'no calico-node pod on it: the DaemonSet\'s nodeSelector example.com/calico=yes does not match the node (example.com/calico=(unset))'})
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it('refused by an ippool fix that stopped half-way: the refusal names the commands that finish or undo it', async () => {
+    const sim = await startSim('runbook-rke-1.18')
+    try {
+      const c = sim.server.sim
+      const journal = {format: 'kubectl-dualstack/journal', version: 2, command: 'ippool fix', runId: 'x1-abcd', context: 'sim', server: sim.server.url,
+        startedAt: '2026-01-01T00:00:00.000Z', resumable: true, params: {}, steps: [], commitAt: 4, done: 2, state: 'running', originals: {}, backups: []}
+      c.store.create(c.type('coordination.k8s.io/v1', 'Lease'), {apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
+        metadata: {name: 'kubectl-dualstack', namespace: 'kube-system', annotations: {'dualstack.kubectl.io/journal': JSON.stringify(journal)}}, spec: {}})
+      const {code, report} = await restart(sim, '--yes')
+      expect(code).toBe(1)
+      expect(report.message).toBe('a previous ippool fix (started 2026-01-01T00:00:00.000Z) stopped half-way: 2 of 0 steps done; finish it first: kubectl dualstack ippool fix --resume (or --rollback)')
+      const table = await runPlugin(['calico-restart', '--yes', '--kubeconfig', sim.kubeconfig])
+      expect(table.stdout).toContain('refused: a previous ippool fix (started 2026-01-01T00:00:00.000Z) stopped half-way: 2 of 0 steps done; finish it first: kubectl dualstack ippool fix --resume (or --rollback)')
+      expect(c.writes().filter((w) => w.resource === 'pods')).toEqual([])
+    } finally {
+      await sim.stop()
+    }
   })
 })
 

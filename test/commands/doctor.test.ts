@@ -1,10 +1,12 @@
 // doctor against simulated clusters: the shipped scenarios, one mutation of the healthy cluster per failure
 // mode (each asserting the status of every check), read-only proof, RBAC, selection and output formats.
+import {spawn} from 'node:child_process'
+
 import {objectOf, viaOperator, type Scenario} from '../sim/scenario.js'
-import {runKubectl, runPlugin, startSim, type RunningSim} from '../sim/harness.js'
+import {PLUGIN, runKubectl, runPlugin, startSim, testEnv, type RunningSim} from '../sim/harness.js'
 
 const ALL_IDS = [
-  'k8s.version', 'k8s.feature-gate', 'apiserver.service-cidr', 'controller.node-cidrs', 'node.addresses', 'node.ipv6-forwarding',
+  'repairs.unfinished', 'k8s.version', 'k8s.feature-gate', 'apiserver.service-cidr', 'controller.node-cidrs', 'node.addresses', 'node.ipv6-forwarding',
   'calico.installed', 'calico.cni-ipam', 'calico.node-env', 'calico.pods-ready', 'calico.ippool.ipv4', 'calico.ippool.ipv6',
   'calico.ippool.cidr-match', 'calico.ippool.nat-outgoing', 'calico.ippool.block-size', 'kube-proxy.mode', 'kube-proxy.cluster-cidr',
   'workloads.pod-ips', 'dns.service',
@@ -65,7 +67,7 @@ describe('doctor on the runbook RKE 1.18 cluster', () => {
     expect(byId['workloads.pod-ips']!.remediation).toContain('kubectl dualstack pods recreate --single-stack -A')
     expect(byId['kube-proxy.mode']!.message).toContain('kubectl dualstack lint')
     expect(report.cluster).toMatchObject({context: 'sim', version: 'v1.18.20', distribution: 'rke', calico: 'v3.13.4'})
-    expect(report.summary).toEqual({pass: 11, warn: 1, fail: 4, skip: 3, error: 0})
+    expect(report.summary).toEqual({pass: 12, warn: 1, fail: 4, skip: 3, error: 0})
   })
 
   it('is read-only: the only writes are dry-runs, and each resource is listed once', async () => {
@@ -87,7 +89,7 @@ describe('doctor on the runbook RKE 1.18 cluster', () => {
     expect(result.stdout).toMatch(/^Cluster: context "sim" at https:\/\/127\.0\.0\.1:\d+, Kubernetes v1\.18\.20 \(rke\), Calico v3\.13\.4\n/)
     expect(result.stdout).toMatch(/\nNodes\n {2}✔ pass {2}node\.addresses +all 3 nodes/)
     expect(result.stdout).toMatch(/✖ fail {2}node\.ipv6-forwarding +net\.ipv6\.conf\.all\.forwarding is 0 on 1 of 3 nodes: node-2\n +fix: on each listed node: sysctl -w net\.ipv6\.conf\.all\.forwarding=1/)
-    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe('11 passed, 1 warned, 4 failed, 3 skipped, 0 errored')
+    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe('12 passed, 1 warned, 4 failed, 3 skipped, 0 errored')
   })
 
   it('--only and --skip select checks by id or prefix; --strict makes warnings fail', async () => {
@@ -101,7 +103,7 @@ describe('doctor on the runbook RKE 1.18 cluster', () => {
     expect(report(skipped).some((c) => c.id.startsWith('calico'))).toBe(false)
     const unknown = await runPlugin(['doctor', '--only', 'calico.nope', '--kubeconfig', sim.kubeconfig])
     expect(unknown.code).toBe(2)
-    expect(unknown.stderr).toMatch(/^error: unknown check id "calico\.nope"; known ids: k8s\.version, /)
+    expect(unknown.stderr).toMatch(/^error: unknown check id "calico\.nope"; known ids: repairs\.unfinished, k8s\.version, /)
     // A selection that leaves nothing is bad usage, not a pass.
     const nothing = await runPlugin(['doctor', '--only', 'k8s.version', '--skip', 'k8s', '--kubeconfig', sim.kubeconfig])
     expect({code: nothing.code, stderr: nothing.stderr}).toEqual({code: 2, stderr: 'error: --only k8s.version and --skip k8s leave no check to run; skip fewer checks than --only selects\n'})
@@ -109,8 +111,8 @@ describe('doctor on the runbook RKE 1.18 cluster', () => {
 
   it('-o junit gives one testcase per check', async () => {
     const result = await runPlugin(['doctor', '-o', 'junit', '--kubeconfig', sim.kubeconfig])
-    expect(result.stdout).toContain('<testsuite name="kubectl-dualstack doctor" tests="19" failures="4" errors="0" skipped="3">')
-    expect(result.stdout.match(/<testcase /g)).toHaveLength(19)
+    expect(result.stdout).toContain('<testsuite name="kubectl-dualstack doctor" tests="20" failures="4" errors="0" skipped="3">')
+    expect(result.stdout.match(/<testcase /g)).toHaveLength(20)
     expect(result.stdout).toMatch(/<testcase classname="doctor.Nodes" name="node.ipv6-forwarding">\n\s+<failure message="fail: net.ipv6.conf.all.forwarding is 0 on 1 of 3 nodes: node-2">/)
   })
 
@@ -177,6 +179,13 @@ const FAILURE_MODES: Array<[string, Mutation, Record<string, string>]> = [
     s.objects!.push({apiVersion: 'crd.projectcalico.org/v1', kind: 'IPPool', metadata: {name: 'default-ipv6-ippool'},
       spec: {cidr: 'fd00:99::/56', blockSize: 122, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: true, nodeSelector: 'all()'}})
     // kube-proxy's cluster CIDR (fd00:10:244::/56) does not hold the pool's pods either.
+  }, {'calico.ippool.cidr-match': 'fail', 'kube-proxy.cluster-cidr': 'fail'}],
+  ['an enabled IPv6 pool with another CIDR, and a disabled one with the configured CIDR', (s) => {
+    s.objects!.push({apiVersion: 'crd.projectcalico.org/v1', kind: 'IPPool', metadata: {name: 'default-ipv6-ippool'},
+      spec: {cidr: 'fd00:99::/56', blockSize: 122, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: true, nodeSelector: 'all()'}})
+    // A disabled pool gives pods no address: that it has the right CIDR does not make the pool pods get right.
+    s.objects!.push({apiVersion: 'crd.projectcalico.org/v1', kind: 'IPPool', metadata: {name: 'old-ipv6'},
+      spec: {cidr: 'fd00:10:244::/56', blockSize: 112, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: false, nodeSelector: 'all()', disabled: true}})
   }, {'calico.ippool.cidr-match': 'fail', 'kube-proxy.cluster-cidr': 'fail'}],
   ['an IPv6 pool with an invalid block size and IPIP', (s) => {
     s.objects!.push({apiVersion: 'crd.projectcalico.org/v1', kind: 'IPPool', metadata: {name: 'default-ipv6-ippool'},
@@ -378,5 +387,120 @@ describe('doctor on a 1.30 cluster it cannot place (distribution unknown, contro
     expect(check.message).toMatch(/^v1\.30\.14 removed the IPv6DualStack gate \(dual-stack is always on\): read the flags of kube-proxy \(3 pods: kube-proxy-\w+, kube-proxy-\w+, kube-proxy-\w+\) and kube-proxy's ConfigMap kube-proxy: the gate is set in none of them, as 1\.30 requires\. /)
     expect(check.message).toContain('Kubelets were not asked: a 1.30 kubelet refuses to start with the removed gate set, so a running one does not carry it.')
     expect(check.message).toContain('kube-apiserver and kube-controller-manager run outside Kubernetes here (not visible)')
+  })
+})
+
+/** Starts `ippool fix` and kills it (SIGKILL) once `until` holds: the journal stays in the Lease, half-way. */
+async function killFixWhen(sim: RunningSim, until: () => boolean): Promise<void> {
+  const child = spawn(PLUGIN, ['ippool', 'fix', '--yes', '--kubeconfig', sim.kubeconfig, '--backup-dir', sim.dir], {env: testEnv()})
+  const exited = new Promise((resolve) => child.on('exit', resolve))
+  const deadline = Date.now() + 20_000
+  while (!until()) {
+    if (Date.now() > deadline) throw new Error('ippool fix never got there')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  child.kill('SIGKILL')
+  await exited
+}
+
+const NAT_PATCH = /kubectl patch ippools/
+
+describe('doctor after an ippool fix killed half-way', () => {
+  let sim: RunningSim
+  beforeAll(async () => {
+    // The runbook's pool is held by pods: a migration. Killed when it sends the update that disables the old
+    // pool, which is slow here: the new pool exists, the old one is still enabled.
+    sim = await startSim('runbook-rke-1.18', (s) => {
+      s.faults = [{verb: 'update', resource: 'ippools', latencyMs: 3000, times: 1}]
+    })
+    await killFixWhen(sim, () => sim.server.sim.requests.some((r) => r.verb === 'update' && r.resource === 'ippools'))
+  })
+  afterAll(() => sim.stop())
+
+  it('fails repairs.unfinished with the run, how far it got, and the commands that finish or undo it', async () => {
+    const {code, report: r} = await doctor(sim)
+    expect(code).toBe(1)
+    const check = r.checks.find((c) => c.id === 'repairs.unfinished')!
+    expect(check.status).toBe('fail')
+    expect(check.message).toMatch(/^a previous ippool fix \(migrate of default-ipv6-ippool, started \d{4}-.*\) stopped half-way: 2 of 5 steps done, next: disable IPPool default-ipv6-ippool/)
+    expect(check.remediation).toContain('kubectl dualstack ippool fix --resume finishes it, kubectl dualstack ippool fix --rollback puts the original back')
+    expect(check.details).toEqual({lease: 'Lease kube-system/kubectl-dualstack', command: 'ippool fix', pools: ['default-ipv6-ippool', 'default-ipv6-ippool-2001-0-0-2---104']})
+    // The old pool is still enabled: its NAT outgoing is judged, and the fix is to finish the run, not to patch it.
+    const nat = r.checks.find((c) => c.id === 'calico.ippool.nat-outgoing')!
+    expect(nat.status).toBe('fail')
+    expect(nat.message).toContain('natOutgoing is false on default-ipv6-ippool but')
+    expect(nat.remediation).toMatch(/^an ippool fix changing default-ipv6-ippool stopped half-way \(see repairs.unfinished\): kubectl dualstack ippool fix --resume/)
+    expect(nat.remediation).not.toMatch(NAT_PATCH)
+
+    const table = await runPlugin(['doctor', '--only', 'repairs', '--kubeconfig', sim.kubeconfig])
+    expect(table.stdout).toMatch(/\nRepairs\n {2}✖ fail {2}repairs\.unfinished {2}a previous ippool fix \(migrate of default-ipv6-ippool, .*\n +fix: kubectl dualstack ippool fix --resume finishes it/)
+  })
+
+  it('once the old pool is disabled, the pool checks judge the enabled pools and say which were left out', async () => {
+    const c = sim.server.sim
+    const type = c.type('crd.projectcalico.org/v1', 'IPPool')
+    const old = c.store.get(type, undefined, 'default-ipv6-ippool')!
+    c.store.write(type, {...old, spec: {...old.spec, disabled: true}})
+    const {report: r} = await doctor(sim, '--only', 'calico.ippool')
+    const byId = Object.fromEntries(r.checks.map((x) => [x.id, x]))
+    const left = '(enabled pools judged; default-ipv6-ippool is disabled: pods get no address from it)'
+    expect(byId['calico.ippool.nat-outgoing']).toMatchObject({status: 'pass', message: `natOutgoing true on default-ipv6-ippool-2001-0-0-2---104 ${left}`})
+    expect(byId['calico.ippool.cidr-match']).toMatchObject({status: 'pass', message: `an enabled IPv6 pool has 2001:0:0:2::/104, as CALICO_IPV6POOL_CIDR asks ${left}`})
+    expect(byId['calico.ippool.block-size']!.message).toBe(`default-ipv4-ippool /26, default-ipv6-ippool-2001-0-0-2---104 /122 ${left}`)
+  })
+})
+
+describe('doctor and the repairs\' Lease', () => {
+  it('a repair running now is a warning naming who holds the Lease; a user who may not read it gets a skip, not an error', async () => {
+    const sim = await startSim('healthy-dual-stack', (s) => {
+      s.users = [{name: 'admin', token: 'admin-token', admin: true},
+        {name: 'no-leases', token: 'no-leases-token', rules: [{verbs: ['get', 'list', 'watch'], apiGroups: ['', 'apps', 'crd.projectcalico.org', 'operator.tigera.io'], resources: ['*']}]}]
+    })
+    try {
+      const c = sim.server.sim
+      const now = new Date().toISOString().replace('Z', '000Z')
+      c.store.create(c.type('coordination.k8s.io/v1', 'Lease'), {apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
+        metadata: {name: 'kubectl-dualstack', namespace: 'kube-system'}, spec: {holderIdentity: 'alice@laptop (pid 1, ippool fix)', leaseDurationSeconds: 60, acquireTime: now, renewTime: now}})
+      const held = await doctor(sim, '--only', 'repairs')
+      expect(held.report.checks[0]).toMatchObject({status: 'warn', message: expect.stringMatching(/^a repair is running now: Lease kube-system\/kubectl-dualstack is held by alice@laptop \(pid 1, ippool fix\) until /)})
+      const denied = await runPlugin(['doctor', '--only', 'repairs', '-o', 'json', '--kubeconfig', sim.writeKubeconfig('kc-no-leases', {user: 'no-leases'})])
+      expect((JSON.parse(denied.stdout) as DoctorJson).checks[0]).toMatchObject({status: 'skip', message: expect.stringContaining('a repair running now, or one left half-done, is not seen')})
+      expect(denied.code).toBe(0)
+    } finally {
+      await sim.stop()
+    }
+  })
+})
+
+describe('doctor with a pool Argo CD manages', () => {
+  it('the NAT outgoing fix is a change in Git, naming the application and the field, not a kubectl patch Argo CD would revert', async () => {
+    const sim = await startSim('runbook-rke-1.18', (s) => {
+      objectOf(s, 'IPPool', 'default-ipv6-ippool').metadata.annotations = {'argocd.argoproj.io/tracking-id': 'calico:crd.projectcalico.org/IPPool:/default-ipv6-ippool'}
+    })
+    try {
+      const {report: r} = await doctor(sim, '--only', 'calico.ippool')
+      const byId = Object.fromEntries(r.checks.map((x) => [x.id, x]))
+      expect(byId['calico.ippool.nat-outgoing']!.remediation).toBe('default-ipv6-ippool is managed by Argo CD application "calico" (annotation argocd.argoproj.io/tracking-id), which would put a kubectl change back: ' +
+        'in the IPPool default-ipv6-ippool manifest of Argo CD application "calico" (its source in Git) change spec.natOutgoing from false to true, then sync application "calico" (argocd app sync calico); a change made with kubectl is put back by Argo CD')
+      expect(byId['calico.ippool.cidr-match']!.remediation).toContain('change spec.cidr from 2001:0:0:1::/104 to 2001:0:0:2::/104, then sync application "calico"')
+    } finally {
+      await sim.stop()
+    }
+  })
+})
+
+describe('doctor with a node whose forwarding cannot be read', () => {
+  it('the table names it and why, next to the node with forwarding off', async () => {
+    const sim = await startSim('healthy-dual-stack', (s) => {
+      s.nodes[1]!.sysctls = {'net.ipv6.conf.all.forwarding': '0'}
+      s.nodes[2]!.ready = false
+    })
+    try {
+      const result = await runPlugin(['doctor', '--only', 'node.ipv6-forwarding', '--kubeconfig', sim.kubeconfig])
+      const names = sim.server.sim.scenario.nodes.map((n) => n.name)
+      expect(result.stdout).toContain(`✖ fail  node.ipv6-forwarding  net.ipv6.conf.all.forwarding is 0 on 1 of 3 nodes: ${names[1]}; could not read forwarding on 1 of 3 nodes (${names[2]}): no Running hostNetwork pod (calico-node) on the node to read it through`)
+    } finally {
+      await sim.stop()
+    }
   })
 })

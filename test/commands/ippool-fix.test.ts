@@ -15,6 +15,7 @@ interface FixJson {
   family: string
   from: Record<string, unknown> | null
   to: {name: string; spec: Record<string, unknown>} | null
+  wrong: Array<{field: string; from: unknown; to: unknown; source?: string}>
   strategy: string | null
   impact: {pods: string[]; tunnels: string[]; ipamBlocks?: number}
   actions: Array<{kind: string; status: string; message?: string}>
@@ -257,7 +258,15 @@ describe('ippool fix: pools it must not change', () => {
       const refused = await fix(sim, '--yes')
       expect(refused.code).toBe(1)
       expect(refused.report.message).toBe('IPPool default-ipv6-ippool is managed by Argo CD application "calico" (annotation argocd.argoproj.io/tracking-id), which would put it back')
-      expect(refused.report.hint).toContain('source in Git')
+      // What to change in Git: the application, the manifest and each field, from and to.
+      expect(refused.report.hint).toBe('in the IPPool default-ipv6-ippool manifest of Argo CD application "calico" (its source in Git) change spec.cidr from 2001:0:0:1::/104 to 2001:0:0:2::/104, ' +
+        'spec.natOutgoing from false to true, then sync application "calico" (argocd app sync calico); a change made with kubectl is put back by Argo CD; or pass --force')
+      expect(refused.report.wrong).toEqual([
+        {field: 'cidr', from: ORIGINAL.cidr, to: DESIRED.cidr, source: 'CALICO_IPV6POOL_CIDR=2001:0:0:2::/104'},
+        {field: 'natOutgoing', from: false, to: true, source: 'CALICO_IPV6POOL_NAT_OUTGOING=true'},
+      ])
+      expect(refused.report.from).toMatchObject(ORIGINAL)
+      expect(refused.report.to).toMatchObject({name: 'default-ipv6-ippool', spec: DESIRED})
       expect(sim.server.sim.writes().filter((w) => w.resource === 'ippools')).toEqual([])
       const forced = await fix(sim, '--yes', '--force')
       expect(forced.report.result).toBe('fixed')

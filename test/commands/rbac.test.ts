@@ -68,6 +68,8 @@ describe('the roles in rbac/, on the healthy cluster', () => {
     expect(errored.find((c) => c.id === 'node.ipv6-forwarding')!.message).toMatch(/cannot create resource "pods\/exec"/)
     expect(errored.find((c) => c.id === 'apiserver.service-cidr')!.message).toMatch(/cannot create resource "services"/)
     expect(checks.filter((c) => c.status === 'pass').length).toBeGreaterThan(10)
+    // The repairs' Lease is readable with read.yaml: a repair left half-done is seen.
+    expect(checks.find((c) => c.id === 'repairs.unfinished')).toMatchObject({status: 'pass', message: 'no Lease kube-system/kubectl-dualstack: no repair is running or left half-done'})
   })
 
   it('read.yaml + probe.yaml: doctor has no errors, svc-check and connectivity work and leave nothing behind', async () => {

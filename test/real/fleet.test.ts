@@ -31,7 +31,7 @@ describe('a fleet of two real control planes', () => {
     const lines = result.stdout.trimEnd().split('\n')
     expect(lines[0]).toMatch(/^CONTEXT\s+SERVER\s+EXIT\s+RESULT$/)
     expect(result.stdout).toMatch(new RegExp(`legacy\\s+${runbook.server.replaceAll('.', '\\.')}\\s+1\\s+\\d+ passed, \\d+ warned, 4 failed`))
-    expect(result.stdout).toMatch(new RegExp(`prod-eu\\s+${healthy.server.replaceAll('.', '\\.')}\\s+0\\s+19 passed, 0 warned, 0 failed`))
+    expect(result.stdout).toMatch(new RegExp(`prod-eu\\s+${healthy.server.replaceAll('.', '\\.')}\\s+0\\s+20 passed, 0 warned, 0 failed`))
   })
 
   it('pod-ips --require-dual with --context twice: the runbook cluster\'s three single-stack pods, the healthy one clean', async () => {

@@ -110,6 +110,34 @@ describe('calico-restart on a real control plane', () => {
     const podDeletes = writesSince(cluster, since).filter((w) => w.startsWith('delete pods '))
     expect(podDeletes.map((w) => w.split(' ')[2])).toEqual([...report.nodes.map((n) => n.pod), expect.stringMatching(/^calico-kube-controllers-/)])
   })
+
+  it('a finalizer holds node-2\'s deleted pod Terminating: the real DaemonSet controller makes no new pod there, the report names the pod, its finalizer and the command that releases it, and that command does', async () => {
+    const calicoNode = async () => (await kubectlJson(cluster, 'get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=calico-node')).items as Array<{metadata: {name: string; deletionTimestamp?: string; finalizers?: string[]}; spec: {nodeName: string}}>
+    const held = (await calicoNode()).find((p) => p.spec.nodeName === 'node-2')!.metadata.name
+    const patched = await runKubectl(['--kubeconfig', cluster.kubeconfig, 'patch', 'pod', held, '-n', 'kube-system', '--type', 'merge', '-p', '{"metadata":{"finalizers":["example.com/hold"]}}'])
+    expect(patched.code).toBe(0)
+    const result = await runPlugin(['calico-restart', '--yes', '-o', 'json', '--timeout', '10s', '--kubeconfig', cluster.kubeconfig])
+    expect(result.code).toBe(1)
+    const report = JSON.parse(result.stdout) as {result: string; nodes: Array<{node: string; status: string; reason?: string}>}
+    expect(report.nodes.map((n) => n.status)).toEqual(['restarted', 'failed', 'skipped'])
+    const reason = report.nodes[1]!.reason!
+    expect(reason).toMatch(new RegExp(`^no new pod was created on node-2: pod kube-system/${held}, deleted at \\S+, is still Terminating \\(its finalizers example\\.com/hold hold it\\)`))
+    // The real server agrees: the pod is there, Terminating, and it is node-2's only calico-node pod.
+    const onNode2 = (await calicoNode()).filter((p) => p.spec.nodeName === 'node-2')
+    expect(onNode2.map((p) => [p.metadata.name, Boolean(p.metadata.deletionTimestamp), p.metadata.finalizers])).toEqual([[held, true, ['example.com/hold']]])
+    // The command the report gives releases it, and the DaemonSet controller then replaces it.
+    const command = /release it: kubectl (.+)$/.exec(reason)![1]!
+    expect(command).toBe(`-n kube-system patch pod ${held} --type merge -p '{"metadata":{"finalizers":null}}'`)
+    const released = await runKubectl(['--kubeconfig', cluster.kubeconfig, '-n', 'kube-system', 'patch', 'pod', held, '--type', 'merge', '-p', '{"metadata":{"finalizers":null}}'])
+    expect(released.code).toBe(0)
+    const deadline = Date.now() + 60_000
+    for (;;) {
+      const now = (await calicoNode()).filter((p) => p.spec.nodeName === 'node-2')
+      if (now.length === 1 && now[0]!.metadata.name !== held) break
+      if (Date.now() > deadline) throw new Error(`node-2 has ${JSON.stringify(now.map((p) => p.metadata))}`)
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+  }, LONG_TEST)
 })
 
 describe('pods recreate on a real control plane: pods from before the CNI assigned IPv6', () => {

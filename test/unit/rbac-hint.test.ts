@@ -6,7 +6,7 @@ const denied = (verb: string, resource: string, group: string, namespace?: strin
 
 describe('a 403 names the role in rbac/ that grants what was refused', () => {
   it.each([
-    [denied('get', 'leases', 'coordination.k8s.io', 'kube-system'), 'kubectl-dualstack-repair-calico', 'rbac/repair.yaml'],
+    [denied('get', 'leases', 'coordination.k8s.io', 'kube-system'), 'kubectl-dualstack-read-config', 'rbac/read.yaml'],
     [denied('delete', 'pods', '', 'calico-system'), 'kubectl-dualstack-repair-calico', 'rbac/operator/calico-system.yaml'],
     [denied('delete', 'pods', '', 'kube-system'), 'kubectl-dualstack-repair-calico', 'rbac/repair.yaml'],
     [denied('list', 'configmaps', '', 'calico-system'), 'kubectl-dualstack-read-config', 'rbac/operator/calico-system.yaml'],

@@ -6,6 +6,8 @@ import {calicoNodeContainer} from '../../calico/node.js'
 import {parseAddress, parseCidr, type Family} from '../../net/ip.js'
 import {isPodReady} from '../../cluster/resources.js'
 import {CALICO_NODE_ENV_DEFAULTS} from '../../k8s/defaults.js'
+import {managedPoolFix, poolManager, type FieldChange} from '../../calico/managers.js'
+import {describeUnfinished, type UnfinishedRun} from '../../ops/repairs.js'
 import {fail, listSome, need, pass, skip, warn, type Check, type Outcome} from '../check.js'
 import type {Facts, IPPoolObject} from '../facts.js'
 
@@ -36,6 +38,38 @@ function configuredIpv6(f: Facts, install: CalicoInstall) {
 
 function poolsOf(f: Facts, family: Family): IPPoolObject[] {
   return poolsOfFamily(need(f.ipPools) ?? [], family)
+}
+
+const POOL_FACTS = ['daemonSets', 'installation', 'ipPools', 'repairLease'] as const
+
+/**
+ * What the pool checks say of the pools they leave out: a disabled pool gives pods no address (one being
+ * migrated away from is disabled), so only enabled pools are judged.
+ */
+function notJudged(pools: readonly IPPoolObject[]): string {
+  const disabled = pools.filter((p) => p.spec?.disabled).map((p) => p.metadata?.name ?? '')
+  return disabled.length > 0 ? ` (enabled pools judged; ${disabled.join(', ')} ${disabled.length === 1 ? 'is' : 'are'} disabled: pods get no address from ${disabled.length === 1 ? 'it' : 'them'})` : ''
+}
+
+/** An ippool fix left half-done (its journal in the Lease), when it is changing this pool. */
+function unfinishedFixOf(f: Facts, pool: string): UnfinishedRun | undefined {
+  const read = f.repairLease
+  if (!read.ok || !read.value.lease || read.value.lease.held) return undefined
+  const run = describeUnfinished(read.value.lease.journal, read.value.namespace)
+  return run?.command === 'ippool fix' && run.pools.includes(pool) ? run : undefined
+}
+
+/**
+ * The fix of a pool's field: finish the ippool fix that is changing it, if one was left half-done; change it
+ * where it is managed (the Installation, Git), where a manager would put a kubectl change back; else `direct`.
+ */
+function poolFix(f: Facts, install: CalicoInstall, pool: IPPoolObject, changes: readonly FieldChange[], direct: string): string {
+  const name = pool.metadata?.name ?? ''
+  const run = unfinishedFixOf(f, name)
+  if (run) return `an ippool fix changing ${name} stopped half-way (see repairs.unfinished): ${run.finish}`
+  const manager = poolManager(pool, install, installationOf(f))
+  if (manager) return `${name} is managed by ${manager.text}, which would put a kubectl change back: ${managedPoolFix(manager, changes)}`
+  return direct
 }
 
 export const installed: Check = {
@@ -154,7 +188,7 @@ export const ipv4Pool = poolCheck('ipv4')
 export const ipv6Pool = poolCheck('ipv6')
 
 export const cidrMatch: Check = {
-  id: 'calico.ippool.cidr-match', title: 'The IPv6 pool has the configured CIDR', area: 'Calico', needs: ['daemonSets', 'installation', 'ipPools', 'configMaps'],
+  id: 'calico.ippool.cidr-match', title: 'The IPv6 pool has the configured CIDR', area: 'Calico', needs: [...POOL_FACTS, 'configMaps'],
   run(f) {
     const install = calicoInstallOf(f)
     if (!install) return NOT_INSTALLED
@@ -162,32 +196,37 @@ export const cidrMatch: Check = {
     const wanted = configured.cidr
     if (!wanted) return skip(`${install.operator ? 'the Installation has no IPv6 pool' : 'CALICO_IPV6POOL_CIDR is not set on calico-node'}: nothing to compare with`)
     const want = parseCidr(wanted)?.text
-    const pools = poolsOf(f, 'ipv6')
-    if (pools.length === 0) return skip('there is no IPv6 pool yet (see calico.ippool.ipv6)')
-    if (pools.some((p) => parseCidr(p.spec?.cidr ?? '')?.text === want)) return pass(`an IPv6 pool has ${want}, as ${configured.source} asks`)
+    const all = poolsOf(f, 'ipv6')
+    const pools = all.filter((p) => !p.spec?.disabled)
+    if (pools.length === 0) return skip(`there is no enabled IPv6 pool${all.length > 0 ? notJudged(all) : ' yet'} (see calico.ippool.ipv6)`)
+    if (pools.some((p) => parseCidr(p.spec?.cidr ?? '')?.text === want)) return pass(`an enabled IPv6 pool has ${want}, as ${configured.source} asks${notJudged(all)}`)
     const pool = pools.find((p) => p.metadata?.name === 'default-ipv6-ippool') ?? pools[0]!
-    return fail(`${pool.metadata?.name} has ${pool.spec?.cidr} but ${configured.source} is ${wanted}: ${install.operator ? 'the operator' : 'calico-node'} never edits an existing pool`,
-      `kubectl dualstack ippool fix   (plans, backs up and recreates ${pool.metadata?.name} from CALICO_IPV6POOL_CIDR; by hand: kubectl delete ippool ${pool.metadata?.name}, then restart every calico pod in kube-system)`,
-      {pool: pool.metadata?.name, poolCidr: pool.spec?.cidr, configured: wanted})
+    const name = pool.metadata?.name
+    return fail(`${name} has ${pool.spec?.cidr} but ${configured.source} is ${wanted}: ${install.operator ? 'the operator' : 'calico-node'} never edits an existing pool${notJudged(all)}`,
+      poolFix(f, install, pool, [{field: 'cidr', from: pool.spec?.cidr, to: want}],
+        `kubectl dualstack ippool fix   (plans, backs up and recreates ${name} from CALICO_IPV6POOL_CIDR; by hand: kubectl delete ippool ${name}, then restart every calico pod in kube-system)`),
+      {pool: name, poolCidr: pool.spec?.cidr, configured: wanted})
   },
 }
 
 export const natOutgoing: Check = {
-  id: 'calico.ippool.nat-outgoing', title: 'NAT outgoing on the IPv6 pool', area: 'Calico', needs: ['daemonSets', 'installation', 'ipPools', 'configMaps'],
+  id: 'calico.ippool.nat-outgoing', title: 'NAT outgoing on the IPv6 pool', area: 'Calico', needs: [...POOL_FACTS, 'configMaps'],
   run(f) {
     const install = calicoInstallOf(f)
     if (!install) return NOT_INSTALLED
-    const pools = poolsOf(f, 'ipv6').filter((p) => !p.spec?.disabled)
-    if (pools.length === 0) return skip('there is no enabled IPv6 pool (see calico.ippool.ipv6)')
+    const all = poolsOf(f, 'ipv6')
+    const pools = all.filter((p) => !p.spec?.disabled)
+    if (pools.length === 0) return skip(`there is no enabled IPv6 pool${notJudged(all)} (see calico.ippool.ipv6)`)
     const configured = configuredIpv6(f, install).natOutgoing
     const off = pools.filter((p) => p.spec?.natOutgoing !== true)
-    if (off.length === 0) return pass(`natOutgoing true on ${pools.map((p) => p.metadata?.name).join(', ')}`)
+    if (off.length === 0) return pass(`natOutgoing true on ${pools.map((p) => p.metadata?.name).join(', ')}${notJudged(all)}`)
     const names = off.map((p) => p.metadata?.name ?? '')
-    const fix = `kubectl patch ippools.crd.projectcalico.org ${names[0]} --type merge -p '{"spec":{"natOutgoing":true}}'   (and set CALICO_IPV6POOL_NAT_OUTGOING=true so a recreated pool keeps it)`
+    const fix = poolFix(f, install, off[0]!, [{field: 'natOutgoing', from: off[0]!.spec?.natOutgoing ?? false, to: true}],
+      `kubectl patch ippools.crd.projectcalico.org ${names[0]} --type merge -p '{"spec":{"natOutgoing":true}}'   (and set CALICO_IPV6POOL_NAT_OUTGOING=true so a recreated pool keeps it)`)
     if (configured === 'true') {
-      return fail(`natOutgoing is false on ${names.join(', ')} but ${install.operator ? "the Installation's IPv6 pool has natOutgoing Enabled" : 'CALICO_IPV6POOL_NAT_OUTGOING is true'}: the pool predates the setting`, fix)
+      return fail(`natOutgoing is false on ${names.join(', ')} but ${install.operator ? "the Installation's IPv6 pool has natOutgoing Enabled" : 'CALICO_IPV6POOL_NAT_OUTGOING is true'}: the pool predates the setting${notJudged(all)}`, fix)
     }
-    return warn(`natOutgoing is false on ${names.join(', ')} (CALICO_IPV6POOL_NAT_OUTGOING ${configured ?? 'unset, default false'}): pods reach outside over IPv6 only if their range is routed`, fix)
+    return warn(`natOutgoing is false on ${names.join(', ')} (CALICO_IPV6POOL_NAT_OUTGOING ${configured ?? 'unset, default false'}): pods reach outside over IPv6 only if their range is routed${notJudged(all)}`, fix)
   },
 }
 
@@ -197,7 +236,8 @@ export const blockSize: Check = {
   run(f) {
     if (!calicoInstallOf(f)) return NOT_INSTALLED
     const problems: string[] = []
-    const pools = need(f.ipPools) ?? []
+    const all = need(f.ipPools) ?? []
+    const pools = all.filter((p) => !p.spec?.disabled)
     for (const pool of pools) {
       const cidr = parseCidr(pool.spec?.cidr ?? '')
       const name = pool.metadata?.name
@@ -209,7 +249,7 @@ export const blockSize: Check = {
       if (problem) problems.push(`${name}: ${problem}`)
       if (cidr.family === 'ipv6' && pool.spec?.ipipMode && pool.spec.ipipMode !== 'Never') problems.push(`${name}: ipipMode ${pool.spec.ipipMode} on an IPv6 pool (IPIP carries IPv4 only)`)
     }
-    if (problems.length > 0) return fail(problems.join('; '), 'recreate the pool with a valid blockSize (IPv4 20-32, IPv6 116-128, not larger than the pool) and ipipMode Never for IPv6 (kubectl dualstack ippool fix)')
-    return pass(pools.map((p) => `${p.metadata?.name} /${p.spec?.blockSize ?? '?'}`).join(', ') || 'no pools')
+    if (problems.length > 0) return fail(`${problems.join('; ')}${notJudged(all)}`, 'recreate the pool with a valid blockSize (IPv4 20-32, IPv6 116-128, not larger than the pool) and ipipMode Never for IPv6 (kubectl dualstack ippool fix)')
+    return pass(`${pools.map((p) => `${p.metadata?.name} /${p.spec?.blockSize ?? '?'}`).join(', ') || 'no enabled pools'}${notJudged(all)}`)
   },
 }

@@ -4,9 +4,11 @@ import * as calico from './calico.js'
 import * as kubeProxy from './kube-proxy.js'
 import * as kubernetes from './kubernetes.js'
 import * as nodes from './nodes.js'
+import * as repairs from './repairs.js'
 import * as workloads from './workloads.js'
 
 export const CHECKS: readonly Check[] = [
+  repairs.unfinished,
   kubernetes.version, kubernetes.featureGate, kubernetes.serviceCidr, kubernetes.nodeCidrs,
   nodes.addresses, nodes.ipv6Forwarding,
   calico.installed, calico.cniIpam, calico.nodeEnv, calico.podsReady, calico.ipv4Pool, calico.ipv6Pool,

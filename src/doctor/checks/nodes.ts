@@ -1,7 +1,7 @@
 import {addressFamily} from '../../net/ip.js'
 import {fail, listSome, need, pass, skip, type Check, type Outcome} from '../check.js'
 import {detectDistribution} from '../distribution.js'
-import {NO_HOST_POD} from '../facts.js'
+import {NO_HOST_POD, type NodeReading} from '../facts.js'
 
 export const addresses: Check = {
   id: 'node.addresses', title: 'Nodes have an InternalIP of each family', area: 'Nodes', needs: ['nodes'],
@@ -37,6 +37,14 @@ export function forwardingFix(distribution: string): string {
   return [NOW, PERSIST, ...(PERSIST_ON[distribution] ?? [])].join('\n')
 }
 
+/** The nodes whose forwarding could not be read, and why. */
+function unreadText(unread: readonly NodeReading[], total: number): string {
+  const reasons = new Set(unread.map((r) => r.error))
+  return reasons.size === 1
+    ? `could not read forwarding on ${unread.length} of ${total} nodes (${listSome(unread.map((r) => r.node), 5)}): ${[...reasons][0]}`
+    : `could not read forwarding on ${listSome(unread.map((r) => `${r.node} (${r.error})`), 3)}`
+}
+
 export const ipv6Forwarding: Check = {
   id: 'node.ipv6-forwarding', title: 'IPv6 forwarding is on on every node', area: 'Nodes', needs: ['forwarding'],
   run(f): Outcome {
@@ -45,18 +53,13 @@ export const ipv6Forwarding: Check = {
     const unread = readings.filter((r) => r.error)
     const details = {nodes: Object.fromEntries(readings.map((r) => [r.node, r.value ?? `error: ${r.error}`]))}
     if (off.length > 0) {
-      return fail(`net.ipv6.conf.all.forwarding is ${off[0]!.value} on ${off.length} of ${readings.length} nodes: ${listSome(off.map((r) => r.node))}`, forwardingFix(detectDistribution(f)), details)
+      // The nodes it could not read are said too (in the table, not only the JSON): nothing is known of them.
+      return fail(`net.ipv6.conf.all.forwarding is ${off[0]!.value} on ${off.length} of ${readings.length} nodes: ${listSome(off.map((r) => r.node))}${unread.length > 0 ? `; ${unreadText(unread, readings.length)}` : ''}`, forwardingFix(detectDistribution(f)), details)
     }
     if (unread.length === readings.length && unread.every((r) => r.error === NO_HOST_POD)) {
       return skip(`${NO_HOST_POD}: install Calico, or read it on each node with: sysctl net.ipv6.conf.all.forwarding`)
     }
-    if (unread.length > 0) {
-      const reasons = new Set(unread.map((r) => r.error))
-      const message = reasons.size === 1
-        ? `could not read forwarding on ${unread.length} of ${readings.length} nodes (${listSome(unread.map((r) => r.node), 5)}): ${[...reasons][0]}`
-        : `could not read forwarding on ${listSome(unread.map((r) => `${r.node} (${r.error})`), 3)}`
-      return {status: 'error', message, details}
-    }
+    if (unread.length > 0) return {status: 'error', message: unreadText(unread, readings.length), details}
     return pass(`net.ipv6.conf.all.forwarding = 1 on all ${readings.length} nodes`, details)
   },
 }

@@ -36,8 +36,8 @@ export interface RepairDefinition {
 
 export type {RunSettings} from './executor.js'
 
-/** What the user is told to do about another command's unfinished run. */
-function finishHint(command: RepairCommand, own: boolean): string {
+/** What the user is told to do about an unfinished run: of this command (`own`), or of another. */
+export function finishHint(command: RepairCommand, own: boolean): string {
   if (own) return command === 'ippool fix' ? 'finish it with --resume, or put the original back with --rollback' : 'finish it with --resume'
   return command === 'ippool fix' ? 'finish it first: kubectl dualstack ippool fix --resume (or --rollback)' : `finish it first: kubectl dualstack ${command} --resume`
 }

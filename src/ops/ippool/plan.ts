@@ -1,7 +1,7 @@
 // ippool fix, as data: from what the cluster shows, what is wrong with a family's pool, which strategy fixes
 // it, what that touches, and each action in order. Pure: no cluster access, so every rule is unit-testable.
 import type {CalicoInstall, InstallationObject} from '../../calico/install.js'
-import {installationPools} from '../../calico/install.js'
+import {managedPoolFix, poolManager} from '../../calico/managers.js'
 import {effectiveSpec, poolDifferences, poolFromEnv, poolProblems, type PoolField} from '../../calico/pools.js'
 import type {IPPoolObject, IPPoolSpec} from '../../cluster/types.js'
 import {cidrsOverlap, parseCidr, type Family} from '../../net/ip.js'
@@ -45,7 +45,13 @@ export interface PoolFixPlan {
 export interface Refusal {
   refused: string
   hint?: string
+  /** When the pool is refused for who manages it: what is wrong all the same, to change where it is managed. */
+  from?: IPPoolSpec | null
+  to?: {name: string; spec: IPPoolSpec}
+  wrong?: Difference[]
 }
+
+export {poolManager} from '../../calico/managers.js'
 
 export interface PlanInput {
   family: Family
@@ -78,45 +84,6 @@ export function pickPool(pools: readonly IPPoolObject[], family: Family): IPPool
 
 export function isRefusal(value: unknown): value is Refusal {
   return typeof value === 'object' && value !== null && 'refused' in value
-}
-
-/** Who would put the pool back if it were changed behind their back: GitOps, Helm, or the Tigera operator. */
-export function poolManager(pool: IPPoolObject, install: CalicoInstall, installation: InstallationObject | undefined): {operator: boolean; text: string; fix: string} | undefined {
-  const labels = pool.metadata?.labels ?? {}
-  const annotations = pool.metadata?.annotations ?? {}
-  const name = pool.metadata?.name ?? ''
-  const inInstallation = installationPools(installation).some((p) => p.name === name || (p.cidr && parseCidr(p.cidr)?.text === parseCidr(pool.spec?.cidr ?? '')?.text))
-  if (install.operator && (inInstallation || labels['app.kubernetes.io/managed-by'] === 'tigera-operator')) {
-    return {operator: true, text: `the Tigera operator (it is in the Installation "default", spec.calicoNetwork.ipPools)`,
-      fix: 'change the pool in the Installation instead: kubectl edit installation default (spec.calicoNetwork.ipPools); see docs.tigera.io "Migrate from one IP pool to another" for operator installs'}
-  }
-  const tracking = annotations['argocd.argoproj.io/tracking-id']
-  if (tracking || labels['argocd.argoproj.io/instance']) {
-    const app = tracking ? tracking.split(':')[0] : labels['argocd.argoproj.io/instance']
-    return {operator: false, text: `Argo CD application "${app}" (${tracking ? 'annotation argocd.argoproj.io/tracking-id' : 'label argocd.argoproj.io/instance'})`,
-      fix: `change the IPPool ${name} in application "${app}"'s source in Git and sync it; otherwise Argo CD puts it back`}
-  }
-  for (const kind of ['kustomize', 'helm'] as const) {
-    const owner = labels[`${kind}.toolkit.fluxcd.io/name`]
-    if (owner) {
-      const ns = labels[`${kind}.toolkit.fluxcd.io/namespace`] ?? 'flux-system'
-      const what = kind === 'kustomize' ? 'Kustomization' : 'HelmRelease'
-      return {operator: false, text: `Flux ${what} ${ns}/${owner} (label ${kind}.toolkit.fluxcd.io/name)`,
-        fix: `change the IPPool ${name} in the Git source of Flux ${what} ${ns}/${owner}; otherwise Flux puts it back at its next reconcile`}
-    }
-  }
-  const release = annotations['meta.helm.sh/release-name']
-  if (release || labels['app.kubernetes.io/managed-by'] === 'Helm') {
-    const ns = annotations['meta.helm.sh/release-namespace'] ?? ''
-    return {operator: false, text: `Helm release ${release ? `"${release}"${ns ? ` in ${ns}` : ''}` : '(label app.kubernetes.io/managed-by=Helm)'}`,
-      fix: `change the pool in the chart's values (kept in Git) and upgrade the release; otherwise the next upgrade puts it back`}
-  }
-  if (labels['app.kubernetes.io/instance'] && !release) {
-    const app = labels['app.kubernetes.io/instance']
-    return {operator: false, text: `Argo CD application "${app}" (label app.kubernetes.io/instance, Argo CD's tracking label)`,
-      fix: `change the IPPool ${name} in application "${app}"'s source in Git and sync it; otherwise Argo CD puts it back`}
-  }
-  return undefined
 }
 
 /**
@@ -172,18 +139,20 @@ export function planPoolFix(input: PlanInput): PoolFixPlan | Refusal {
     return {...base, notes: base.notes.slice(1), pool: matching.metadata?.name ?? '', from: matching.spec ?? null, to: {name: matching.metadata?.name ?? '', spec: desired.spec}, wrong: [], strategy: 'none', actions: [], commitAt: 0}
   }
 
-  if (target) {
-    const manager = poolManager(target, input.install, input.installation)
-    if (manager?.operator) return {refused: `IPPool ${target.metadata?.name} is managed by ${manager.text}: it is not changed behind the operator's back`, hint: manager.fix}
-    if (manager && !input.force) return {refused: `IPPool ${target.metadata?.name} is managed by ${manager.text}, which would put it back`, hint: `${manager.fix}; or pass --force`}
-  }
-
   const others = input.pools.filter((p) => p.metadata?.name !== target?.metadata?.name)
   const current = target ? effectiveSpec(target.spec) : undefined
   const want = effectiveSpec(desired.spec)
   const wrong: Difference[] = target
     ? poolDifferences(target.spec, desired.spec).map((field) => ({field, from: current![field], to: want[field], source: desired.sources[field] ?? (field === 'disabled' ? 'calico-node creates pools enabled' : undefined)}))
     : [{field: 'cidr', from: null, to: want.cidr, source: desired.sources.cidr}]
+
+  if (target) {
+    const manager = poolManager(target, input.install, input.installation)
+    // Refused, but what is wrong is said all the same: it is what to change where the pool is managed.
+    const what = {from: target.spec ?? null, to: {name: target.metadata?.name ?? '', spec: desired.spec}, wrong}
+    if (manager?.operator) return {refused: `IPPool ${target.metadata?.name} is managed by ${manager.text}: it is not changed behind the operator's back`, hint: manager.fix, ...what}
+    if (manager && !input.force) return {refused: `IPPool ${target.metadata?.name} is managed by ${manager.text}, which would put it back`, hint: `${managedPoolFix(manager, wrong)}; or pass --force`, ...what}
+  }
 
   if (!target) {
     const problems = poolProblems(desired.name, desired.spec, others)

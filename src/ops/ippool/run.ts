@@ -164,7 +164,10 @@ export async function runPoolFix(client: ClusterClient, options: RunPoolFixOptio
   if (blocked) return {...baseReport(client, options.family), pool: gathered.target?.metadata?.name ?? '', message: blocked.refused, hint: blocked.hint}
 
   const plan = planPoolFix(gathered.input)
-  if (isRefusal(plan)) return {...baseReport(client, options.family), pool: gathered.target?.metadata?.name ?? '', impact: impactView(gathered.input.impact), message: plan.refused, hint: plan.hint}
+  if (isRefusal(plan)) {
+    return {...baseReport(client, options.family), pool: gathered.target?.metadata?.name ?? '', impact: impactView(gathered.input.impact), message: plan.refused, hint: plan.hint,
+      ...(plan.wrong ? {from: plan.from as Record<string, unknown> | null, to: plan.to as PoolFixReport['to'], wrong: plan.wrong} : {})}
+  }
   const report = planReport(client, plan)
   if (plan.strategy === 'none') return {...report, result: 'unchanged', actions: [], message: `nothing to do: IPPool ${plan.pool} already is what calico-node would create (${plan.to.spec.cidr})`}
   const steps = {steps: plan.actions.map(journalAction), commitAt: plan.commitAt}
