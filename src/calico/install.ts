@@ -38,6 +38,13 @@ export function installationPools(installation: InstallationObject | undefined):
   return network?.ipPools ?? []
 }
 
+/** The Installation's pool of a family and where it is in the Installation ("spec.calicoNetwork.ipPools[1]"), for messages. */
+export function installationPoolOf(installation: InstallationObject | undefined, family: Family): {pool: InstallationPool; field: string} | undefined {
+  const pools = installationPools(installation)
+  const index = pools.findIndex((p) => parseCidr(p.cidr ?? '')?.family === family)
+  return index < 0 ? undefined : {pool: pools[index]!, field: `spec.calicoNetwork.ipPools[${index}]`}
+}
+
 export function calicoNodeEnvOf(install: CalicoInstall, configMaps: ReadonlyMap<string, Record<string, string>>): Map<string, ResolvedEnvValue> | undefined {
   return install.ds ? calicoNodeEnv(install.ds, configMaps) : undefined
 }
@@ -60,7 +67,7 @@ export function poolEnvName(family: Family, setting: 'CIDR' | 'BLOCK_SIZE' | 'NA
 export function configuredPool(install: CalicoInstall, family: Family, installation: InstallationObject | undefined,
   env: ReadonlyMap<string, ResolvedEnvValue> | undefined): ConfiguredPool {
   if (install.operator) {
-    const pool = installationPools(installation).find((p) => parseCidr(p.cidr ?? '')?.family === family)
+    const pool = installationPoolOf(installation, family)?.pool
     return {cidr: pool?.cidr, natOutgoing: pool ? String((pool.natOutgoing ?? 'Enabled') === 'Enabled') : undefined,
       source: `the Installation's ${family === 'ipv4' ? 'IPv4' : 'IPv6'} pool`}
   }
