@@ -266,6 +266,36 @@ describe('ippool fix: pools it must not change', () => {
     }
   })
 
+  it('refuses a --cidr over the Service range (kube-apiserver\'s flag) or the nodes\' InternalIPs as bad usage, naming what it overlaps; nothing written', async () => {
+    const sim = await startSim('healthy-dual-stack')
+    try {
+      const service = await runPlugin(['ippool', 'fix', '--cidr', 'fd00:10:96::/112', '--dry-run', '--kubeconfig', sim.kubeconfig])
+      expect(service).toMatchObject({code: 2, stderr: 'error: --cidr fd00:10:96::/112 overlaps the Service range fd00:10:96::/112 (kube-apiserver --service-cluster-ip-range, pod kube-apiserver-cp-1); ' +
+        'a pod pool must not overlap the Service ranges or the nodes\' addresses: pass a range outside them\n'})
+      const nodes = await runPlugin(['ippool', 'fix', '--cidr', 'fd00:10::/64', '--yes', '--kubeconfig', sim.kubeconfig])
+      expect(nodes.code).toBe(2)
+      expect(nodes.stderr).toMatch(/^error: --cidr fd00:10::\/64 overlaps node cp-1's InternalIP fd00:10::10, node worker-1's InternalIP fd00:10::11, node worker-2's InternalIP fd00:10::12; /)
+      const v4 = await runPlugin(['ippool', 'fix', '--family', 'ipv4', '--cidr', '10.96.0.0/12', '--yes', '--kubeconfig', sim.kubeconfig])
+      expect(v4.code).toBe(2)
+      expect(v4.stderr).toMatch(/^error: --cidr 10.96.0.0\/12 overlaps the Service range 10.96.0.0\/16 /)
+      expect(sim.server.sim.writes().filter((w) => w.resource === 'ippools' || w.resource === 'leases')).toEqual([])
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it('where kube-apiserver is not a pod (RKE), the Service range is the ClusterIP a dry-run Service gets', async () => {
+    const sim = await startSim('runbook-rke-1.18', runbookUnused)
+    try {
+      const result = await runPlugin(['ippool', 'fix', '--cidr', '2001:0:0:3::/104', '--yes', '--kubeconfig', sim.kubeconfig])
+      expect(result.code).toBe(2)
+      expect(result.stderr).toMatch(/^error: --cidr 2001:0:0:3::\/104 overlaps the Service range \(a dry-run Service got the ClusterIP 2001:0:0:3::[0-9a-f]+ from it\); /)
+      expect(sim.server.sim.writes().filter((w) => w.resource === 'ippools')).toEqual([])
+    } finally {
+      await sim.stop()
+    }
+  })
+
   it('refuses a --cidr that overlaps another pool; rejects a malformed or wrong-family --cidr as bad usage', async () => {
     const sim = await startSim('runbook-rke-1.18', (s) => {
       runbookUnused(s)

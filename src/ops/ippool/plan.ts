@@ -85,6 +85,25 @@ export function isRefusal(value: unknown): value is Refusal {
   return typeof value === 'object' && value !== null && 'refused' in value
 }
 
+/** A range a pod pool must not overlap (a Service range, a node's address), and what it is, for messages. */
+export interface ReservedRange {
+  cidr: string
+  what: string
+}
+
+/** What of `reserved` the CIDR overlaps, each said once (several sources may name one Service range). */
+export function reservedOverlaps(cidr: string, reserved: readonly ReservedRange[]): string[] {
+  const seen = new Set<string>()
+  const out: string[] = []
+  for (const r of reserved) {
+    const range = parseCidr(r.cidr)
+    if (!range || range.family !== parseCidr(cidr)?.family || !cidrsOverlap(cidr, range.text) || seen.has(range.text)) continue
+    seen.add(range.text)
+    out.push(r.what)
+  }
+  return out
+}
+
 /** Who would put the pool back if it were changed behind their back: GitOps, Helm, or the Tigera operator. */
 export function poolManager(pool: IPPoolObject, install: CalicoInstall, installation: InstallationObject | undefined): {operator: boolean; text: string; fix: string} | undefined {
   const labels = pool.metadata?.labels ?? {}
