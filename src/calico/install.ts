@@ -2,6 +2,7 @@
 // the Tigera operator's Installation. Shared by doctor's checks and the repair commands, over plain data.
 import type {DaemonSetObject, IPPoolObject, KubeObject} from '../cluster/types.js'
 import {parseCidr, type Family} from '../net/ip.js'
+import {readCniConfig} from './cni-config.js'
 import type {ResolvedEnvValue} from './env.js'
 import {calicoNodeDaemonSet, calicoNodeEnv} from './node.js'
 
@@ -76,4 +77,34 @@ export function configuredPool(install: CalicoInstall, family: Family, installat
 
 export function poolsOfFamily(pools: readonly IPPoolObject[], family: Family): IPPoolObject[] {
   return pools.filter((p) => parseCidr(p.spec?.cidr ?? '')?.family === family)
+}
+
+/**
+ * Why a pod made now would not get an address of `family` either, and what to do first; undefined when it would,
+ * or when it cannot be told (Calico not there, its CRDs not served, a CNI IPAM other than calico-ipam).
+ */
+export function whyNotAssigned(family: Family, install: CalicoInstall | undefined, installation: InstallationObject | undefined,
+  configMaps: ReadonlyMap<string, Record<string, string>>, pools: readonly IPPoolObject[] | undefined): {why: string; fix: string} | undefined {
+  if (!install || pools === undefined) return undefined
+  const name = family === 'ipv4' ? 'IPv4' : 'IPv6'
+  const entry = install.operator ? installationPoolOf(installation, family) : undefined
+  if (install.operator && !entry) {
+    return {why: `the Installation "default" has no ${name} pool (spec.calicoNetwork.ipPools), so the operator's CNI config does not assign ${name}`,
+      fix: `add an ${name} pool to spec.calicoNetwork.ipPools with kubectl edit installation default first: the Tigera operator then creates the IPPool and writes the CNI config`}
+  }
+  if (!install.operator) {
+    const text = configMaps.get('calico-config')?.cni_network_config
+    const ipam = text ? readCniConfig(text).ipam : undefined
+    if (ipam?.type === 'calico-ipam' && !(family === 'ipv4' ? ipam.assignIpv4 : ipam.assignIpv6)) {
+      return {why: `calico-config's cni_network_config does not assign ${name} (its ipam has assign_${family} "${family === 'ipv4' ? 'false' : 'false or unset'}")`,
+        fix: `set "assign_${family}": "true" in the ipam of calico-config's cni_network_config and restart calico-node first (kubectl dualstack calico-restart; see kubectl dualstack doctor --only calico.cni-ipam)`}
+    }
+  }
+  if (!poolsOfFamily(pools, family).some((p) => !p.spec?.disabled)) {
+    return {why: `there is no enabled ${name} IPPool, so Calico's CNI cannot give pods an ${name} address`,
+      fix: entry
+        ? `the Tigera operator creates it from the Installation "default" (${entry.field}): kubectl get tigerastatus ippools says why it has not`
+        : `create it first: kubectl dualstack ippool fix${family === 'ipv4' ? ' --family ipv4' : ''} (see kubectl dualstack doctor --only calico.ippool)`}
+  }
+  return undefined
 }
