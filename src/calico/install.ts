@@ -2,6 +2,7 @@
 // the Tigera operator's Installation. Shared by doctor's checks and the repair commands, over plain data.
 import type {DaemonSetObject, IPPoolObject, KubeObject} from '../cluster/types.js'
 import {parseCidr, type Family} from '../net/ip.js'
+import {readCniConfig} from './cni-config.js'
 import type {ResolvedEnvValue} from './env.js'
 import {calicoNodeDaemonSet, calicoNodeEnv} from './node.js'
 
@@ -38,6 +39,13 @@ export function installationPools(installation: InstallationObject | undefined):
   return network?.ipPools ?? []
 }
 
+/** The Installation's pool of a family and where it is in the Installation ("spec.calicoNetwork.ipPools[1]"), for messages. */
+export function installationPoolOf(installation: InstallationObject | undefined, family: Family): {pool: InstallationPool; field: string} | undefined {
+  const pools = installationPools(installation)
+  const index = pools.findIndex((p) => parseCidr(p.cidr ?? '')?.family === family)
+  return index < 0 ? undefined : {pool: pools[index]!, field: `spec.calicoNetwork.ipPools[${index}]`}
+}
+
 export function calicoNodeEnvOf(install: CalicoInstall, configMaps: ReadonlyMap<string, Record<string, string>>): Map<string, ResolvedEnvValue> | undefined {
   return install.ds ? calicoNodeEnv(install.ds, configMaps) : undefined
 }
@@ -60,7 +68,7 @@ export function poolEnvName(family: Family, setting: 'CIDR' | 'BLOCK_SIZE' | 'NA
 export function configuredPool(install: CalicoInstall, family: Family, installation: InstallationObject | undefined,
   env: ReadonlyMap<string, ResolvedEnvValue> | undefined): ConfiguredPool {
   if (install.operator) {
-    const pool = installationPools(installation).find((p) => parseCidr(p.cidr ?? '')?.family === family)
+    const pool = installationPoolOf(installation, family)?.pool
     return {cidr: pool?.cidr, natOutgoing: pool ? String((pool.natOutgoing ?? 'Enabled') === 'Enabled') : undefined,
       source: `the Installation's ${family === 'ipv4' ? 'IPv4' : 'IPv6'} pool`}
   }
@@ -69,4 +77,34 @@ export function configuredPool(install: CalicoInstall, family: Family, installat
 
 export function poolsOfFamily(pools: readonly IPPoolObject[], family: Family): IPPoolObject[] {
   return pools.filter((p) => parseCidr(p.spec?.cidr ?? '')?.family === family)
+}
+
+/**
+ * Why a pod made now would not get an address of `family` either, and what to do first; undefined when it would,
+ * or when it cannot be told (Calico not there, its CRDs not served, a CNI IPAM other than calico-ipam).
+ */
+export function whyNotAssigned(family: Family, install: CalicoInstall | undefined, installation: InstallationObject | undefined,
+  configMaps: ReadonlyMap<string, Record<string, string>>, pools: readonly IPPoolObject[] | undefined): {why: string; fix: string} | undefined {
+  if (!install || pools === undefined) return undefined
+  const name = family === 'ipv4' ? 'IPv4' : 'IPv6'
+  const entry = install.operator ? installationPoolOf(installation, family) : undefined
+  if (install.operator && !entry) {
+    return {why: `the Installation "default" has no ${name} pool (spec.calicoNetwork.ipPools), so the operator's CNI config does not assign ${name}`,
+      fix: `add an ${name} pool to spec.calicoNetwork.ipPools with kubectl edit installation default first: the Tigera operator then creates the IPPool and writes the CNI config`}
+  }
+  if (!install.operator) {
+    const text = configMaps.get('calico-config')?.cni_network_config
+    const ipam = text ? readCniConfig(text).ipam : undefined
+    if (ipam?.type === 'calico-ipam' && !(family === 'ipv4' ? ipam.assignIpv4 : ipam.assignIpv6)) {
+      return {why: `calico-config's cni_network_config does not assign ${name} (its ipam has assign_${family} "${family === 'ipv4' ? 'false' : 'false or unset'}")`,
+        fix: `set "assign_${family}": "true" in the ipam of calico-config's cni_network_config and restart calico-node first (kubectl dualstack calico-restart; see kubectl dualstack doctor --only calico.cni-ipam)`}
+    }
+  }
+  if (!poolsOfFamily(pools, family).some((p) => !p.spec?.disabled)) {
+    return {why: `there is no enabled ${name} IPPool, so Calico's CNI cannot give pods an ${name} address`,
+      fix: entry
+        ? `the Tigera operator creates it from the Installation "default" (${entry.field}): kubectl get tigerastatus ippools says why it has not`
+        : `create it first: kubectl dualstack ippool fix${family === 'ipv4' ? ' --family ipv4' : ''} (see kubectl dualstack doctor --only calico.ippool)`}
+  }
+  return undefined
 }

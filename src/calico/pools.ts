@@ -1,7 +1,7 @@
 // Rules of Calico IP pools, shared by doctor (pools in the cluster) and lint (pools in config files).
 import type {IPPoolObject, IPPoolSpec} from '../cluster/types.js'
 import {cidrsOverlap, parseCidr, type Family, type ParsedCidr} from '../net/ip.js'
-import {poolEnvName} from './install.js'
+import {poolEnvName, type InstallationPool} from './install.js'
 
 // Calico's IPPool validation (docs.tigera.io/calico/latest/reference/resources/ippool): blockSize 20-32
 // for IPv4 and 116-128 for IPv6, and no larger than the pool.
@@ -77,6 +77,39 @@ export function poolFromEnv(env: ReadonlyMap<string, {value?: string}>, family: 
   const disableBGPExport = goBool(get('DISABLE_BGP_EXPORT')) ?? false
   const spec: DesiredPool['spec'] = {cidr: parsed.text, blockSize, ipipMode, vxlanMode, natOutgoing, nodeSelector, ...(disableBGPExport ? {disableBGPExport} : {})}
   return {name: `default-${family}-ippool`, spec, sources}
+}
+
+/** The operator's encapsulation (operator.tigera.io IPPool) as the IPPool's modes, as the operator converts it. */
+const OPERATOR_ENCAPSULATION: Record<string, {ipipMode: string; vxlanMode: string}> = {
+  IPIP: {ipipMode: 'Always', vxlanMode: 'Never'}, IPIPCrossSubnet: {ipipMode: 'CrossSubnet', vxlanMode: 'Never'},
+  VXLAN: {ipipMode: 'Never', vxlanMode: 'Always'}, VXLANCrossSubnet: {ipipMode: 'Never', vxlanMode: 'CrossSubnet'}, None: {ipipMode: 'Never', vxlanMode: 'Never'},
+}
+
+/**
+ * A pool exactly as the Tigera operator writes it from an Installation's pool (`field`, e.g.
+ * spec.calicoNetwork.ipPools[1]): block size 26/122, encapsulation IPIP for IPv4 and None for IPv6, NAT outgoing
+ * Enabled and node selector all() unless the Installation says otherwise.
+ */
+export function poolFromInstallation(pool: InstallationPool, field: string): DesiredPool | {problem: string} {
+  const parsed = parseCidr(pool.cidr ?? '')
+  if (!parsed) return {problem: `${field}.cidr "${pool.cidr ?? ''}" of the Installation "default" is not a CIDR`}
+  const family = parsed.family
+  const set = (name: string, value: unknown) => `${field}.${name}: ${String(value)}`
+  const unset = (name: string, value: unknown) => `${field}.${name} unset, default ${String(value)}`
+  const sources: DesiredPool['sources'] = {cidr: set('cidr', pool.cidr)}
+  const blockSize = pool.blockSize ?? DEFAULT_BLOCK_SIZE[family]
+  sources.blockSize = pool.blockSize === undefined ? unset('blockSize', blockSize) : set('blockSize', blockSize)
+  const encapsulation = pool.encapsulation ?? (family === 'ipv4' ? 'IPIP' : 'None')
+  const modes = OPERATOR_ENCAPSULATION[encapsulation]
+  if (!modes) return {problem: `${field}.encapsulation "${encapsulation}" of the Installation "default" is not IPIP, IPIPCrossSubnet, VXLAN, VXLANCrossSubnet or None`}
+  sources.ipipMode = sources.vxlanMode = pool.encapsulation === undefined ? unset('encapsulation', encapsulation) : set('encapsulation', encapsulation)
+  const nat = pool.natOutgoing ?? 'Enabled'
+  sources.natOutgoing = pool.natOutgoing === undefined ? unset('natOutgoing', nat) : set('natOutgoing', nat)
+  const nodeSelector = pool.nodeSelector || 'all()'
+  sources.nodeSelector = pool.nodeSelector ? set('nodeSelector', nodeSelector) : unset('nodeSelector', nodeSelector)
+  sources.disabled = 'the operator keeps its pools enabled'
+  return {name: pool.name || `default-${family}-ippool`, sources,
+    spec: {cidr: parsed.text, blockSize, ipipMode: modes.ipipMode, vxlanMode: modes.vxlanMode, natOutgoing: nat === 'Enabled', nodeSelector}}
 }
 
 /** A pool's spec with Calico's defaults filled in, for comparing what a pool does rather than how it is written. */

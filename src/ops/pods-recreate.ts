@@ -4,7 +4,10 @@
 import type {ClusterClient} from '../cluster/kube.js'
 import {findCalicoNode} from '../cluster/resources.js'
 import type {IPPoolObject, PodDetail} from '../cluster/types.js'
+import {calicoInstall, whyNotAssigned} from '../calico/install.js'
+import {gatherFacts} from '../doctor/facts.js'
 import {UsageError} from '../errors.js'
+import {addressFamily, type Family} from '../net/ip.js'
 import {podIpRow, violatesRequireDual} from '../pods/pod-ips.js'
 import type {EngineOutcome} from './engine/executor.js'
 import {isRefused, RepairEngine, type RepairDefinition} from './engine/run.js'
@@ -81,6 +84,26 @@ async function singleStackPods(client: ClusterClient, namespace: string | undefi
   return resolveOwners(client, found)
 }
 
+/**
+ * Whether recreated pods would get the families the selected pods lack: refused with why and what to do first
+ * when they would not (recreating them would only restart workloads for nothing); a note when it cannot be read.
+ */
+async function familiesBlocked(client: ClusterClient, pods: readonly HolderPod[]): Promise<{refused?: {message: string; fix: string}; note?: string}> {
+  const lacking = (['ipv4', 'ipv6'] as Family[]).map((family) => ({family, count: pods.filter((p) => !p.ips.some((ip) => addressFamily(ip) === family)).length})).filter((l) => l.count > 0)
+  if (lacking.length === 0) return {}
+  const facts = await gatherFacts(client, {needed: new Set(['daemonSets', 'configMaps', 'ipPools', 'installation']), concurrency: 1, execTimeoutMs: 0})
+  const unread = [facts.daemonSets, facts.configMaps, facts.ipPools, facts.installation].find((f) => !f.ok)
+  if (unread && !unread.ok) return {note: `could not tell whether recreated pods get ${lacking.map((l) => (l.family === 'ipv4' ? 'IPv4' : 'IPv6')).join(' and ')}: ${unread.error}`}
+  if (!facts.daemonSets.ok || !facts.configMaps.ok || !facts.ipPools.ok || !facts.installation.ok) return {}
+  const install = calicoInstall(facts.daemonSets.value, facts.installation.value)
+  for (const {family, count} of lacking) {
+    const blocked = whyNotAssigned(family, install, facts.installation.value, facts.configMaps.value, facts.ipPools.value)
+    const name = family === 'ipv4' ? 'IPv4' : 'IPv6'
+    if (blocked) return {refused: {message: `${count} pod(s) lack ${name}, and recreated pods would not get it either: ${blocked.why}`, fix: blocked.fix}}
+  }
+  return {}
+}
+
 export async function runPodsRecreate(client: ClusterClient, options: PodsRecreateOptions): Promise<PodsRecreateReport> {
   let pods: HolderPod[]
   if (options.inPool) {
@@ -99,6 +122,11 @@ export async function runPodsRecreate(client: ClusterClient, options: PodsRecrea
   }
   const what = options.inPool ? `holding addresses of IPPool ${options.inPool}` : 'with one family'
   if (groups.length === 0) return {...report, result: 'nothing', message: `no Running pod ${what} in the selection`}
+  if (!options.inPool) {
+    const families = await familiesBlocked(client, pods)
+    if (families.refused) return {...report, result: 'refused', message: families.refused.message, notes: [families.refused.fix]}
+    if (families.note) report.notes.push(families.note)
+  }
   const acting = groups.filter((g) => g.action !== 'list')
   const listed = groups.filter((g) => g.action === 'list')
   // What is only listed says why and what to do instead (no write: recreateGroups only words them).

@@ -6,7 +6,7 @@ import path from 'node:path'
 import {parse} from 'yaml'
 
 import {runPlugin, startSim, type RunningSim} from '../sim/harness.js'
-import type {Scenario} from '../sim/scenario.js'
+import {viaOperator, type Scenario} from '../sim/scenario.js'
 import type {Obj} from '../sim/store.js'
 import {poolOf, runbookUnused, withoutBarePods} from './ops-helpers.js'
 
@@ -275,6 +275,36 @@ describe('ippool fix: pools it must not change', () => {
     }
   })
 
+  it('refuses a --cidr over the Service range (kube-apiserver\'s flag) or the nodes\' InternalIPs as bad usage, naming what it overlaps; nothing written', async () => {
+    const sim = await startSim('healthy-dual-stack')
+    try {
+      const service = await runPlugin(['ippool', 'fix', '--cidr', 'fd00:10:96::/112', '--dry-run', '--kubeconfig', sim.kubeconfig])
+      expect(service).toMatchObject({code: 2, stderr: 'error: --cidr fd00:10:96::/112 overlaps the Service range fd00:10:96::/112 (kube-apiserver --service-cluster-ip-range, pod kube-apiserver-cp-1); ' +
+        'a pod pool must not overlap the Service ranges or the nodes\' addresses: pass a range outside them\n'})
+      const nodes = await runPlugin(['ippool', 'fix', '--cidr', 'fd00:10::/64', '--yes', '--kubeconfig', sim.kubeconfig])
+      expect(nodes.code).toBe(2)
+      expect(nodes.stderr).toMatch(/^error: --cidr fd00:10::\/64 overlaps node cp-1's InternalIP fd00:10::10, node worker-1's InternalIP fd00:10::11, node worker-2's InternalIP fd00:10::12; /)
+      const v4 = await runPlugin(['ippool', 'fix', '--family', 'ipv4', '--cidr', '10.96.0.0/12', '--yes', '--kubeconfig', sim.kubeconfig])
+      expect(v4.code).toBe(2)
+      expect(v4.stderr).toMatch(/^error: --cidr 10.96.0.0\/12 overlaps the Service range 10.96.0.0\/16 /)
+      expect(sim.server.sim.writes().filter((w) => w.resource === 'ippools' || w.resource === 'leases')).toEqual([])
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it('where kube-apiserver is not a pod (RKE), the Service range is the ClusterIP a dry-run Service gets', async () => {
+    const sim = await startSim('runbook-rke-1.18', runbookUnused)
+    try {
+      const result = await runPlugin(['ippool', 'fix', '--cidr', '2001:0:0:3::/104', '--yes', '--kubeconfig', sim.kubeconfig])
+      expect(result.code).toBe(2)
+      expect(result.stderr).toMatch(/^error: --cidr 2001:0:0:3::\/104 overlaps the Service range \(a dry-run Service got the ClusterIP 2001:0:0:3::[0-9a-f]+ from it\); /)
+      expect(sim.server.sim.writes().filter((w) => w.resource === 'ippools')).toEqual([])
+    } finally {
+      await sim.stop()
+    }
+  })
+
   it('refuses a --cidr that overlaps another pool; rejects a malformed or wrong-family --cidr as bad usage', async () => {
     const sim = await startSim('runbook-rke-1.18', (s) => {
       runbookUnused(s)
@@ -290,6 +320,75 @@ describe('ippool fix: pools it must not change', () => {
       const family = await runPlugin(['ippool', 'fix', '--cidr', '10.0.0.0/16', '--kubeconfig', sim.kubeconfig])
       expect(family).toMatchObject({code: 2, stderr: 'error: --cidr 10.0.0.0/16 is IPv4 but --family is ipv6; pass --family ipv4\n'})
       expect(sim.server.sim.writes().filter((w) => w.resource === 'ippools')).toEqual([])
+    } finally {
+      await sim.stop()
+    }
+  })
+})
+
+/** Calico by the Tigera operator: the Installation asks for an IPv6 pool with natOutgoing Enabled; the pool has it false. */
+const OPERATOR_POOLS = [{cidr: '10.244.0.0/16', encapsulation: 'None', natOutgoing: 'Enabled'}, {cidr: 'fd00:10:244::/56', encapsulation: 'None', natOutgoing: 'Enabled'}]
+const OPERATOR_NAT_REFUSAL = 'IPPool default-ipv6-ippool is managed by the Tigera operator from the Installation "default" (spec.calicoNetwork.ipPools[1]): it is not changed behind the operator\'s back; ' +
+  'it differs from the Installation in natOutgoing false (spec.calicoNetwork.ipPools[1].natOutgoing: Enabled); the operator reconciles the pools it manages to the Installation, so a change made only to the IPPool is reverted'
+
+describe('ippool fix on a Tigera operator install (calico-node in calico-system, NO_DEFAULT_POOLS)', () => {
+  let sim: RunningSim
+  beforeAll(async () => {
+    sim = await startSim('healthy-dual-stack', viaOperator(OPERATOR_POOLS))
+    const type = sim.server.sim.type('crd.projectcalico.org/v1', 'IPPool')
+    const pool = poolOf(sim, 'default-ipv6-ippool')!
+    sim.server.sim.store.write(type, {...pool, spec: {...pool.spec, natOutgoing: false}})
+  })
+  afterAll(() => sim.stop())
+
+  it('doctor fails calico.ippool.nat-outgoing with the Installation\'s field as the fix, not calico-node\'s env', async () => {
+    const result = await runPlugin(['doctor', '--only', 'calico.ippool.nat-outgoing', '-o', 'json', '--kubeconfig', sim.kubeconfig])
+    const [check] = (JSON.parse(result.stdout) as {checks: Array<{status: string; message: string; remediation: string}>}).checks
+    expect(check!.status).toBe('fail')
+    expect(check!.remediation).toContain('kubectl edit installation default: spec.calicoNetwork.ipPools[1].natOutgoing is Enabled')
+    expect(check!.remediation).toContain('a change made only to the IPPool is reverted')
+    expect(check!.remediation).not.toContain('CALICO_IPV6POOL')
+    expect(check!.remediation).not.toContain('kubectl patch')
+  })
+
+  it('--dry-run reads the pool wanted from the Installation and refuses to patch the operator\'s pool, naming the field; --cidr gives the same answer', async () => {
+    const dry = await fix(sim, '--dry-run')
+    expect(dry.code).toBe(1)
+    expect(dry.report).toMatchObject({result: 'refused', pool: 'default-ipv6-ippool', message: OPERATOR_NAT_REFUSAL,
+      to: {name: 'default-ipv6-ippool', spec: {cidr: 'fd00:10:244::/56', blockSize: 122, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: true, nodeSelector: 'all()'}},
+      wrong: [{field: 'natOutgoing', from: false, to: true, source: 'spec.calicoNetwork.ipPools[1].natOutgoing: Enabled'}]})
+    expect(dry.report.hint).toContain('kubectl get tigerastatus ippools')
+    expect(dry.report.hint).toContain('spec.calicoNetwork.ipPools[1].natOutgoing with kubectl edit installation default')
+    // The Installation's own CIDR: the same answer, not "already what calico-node would create".
+    const same = await fix(sim, '--dry-run', '--cidr', 'fd00:10:244::/56')
+    expect({code: same.code, result: same.report.result, message: same.report.message}).toEqual({code: 1, result: 'refused', message: OPERATOR_NAT_REFUSAL})
+    const other = await fix(sim, '--yes', '--cidr', 'fd00:99::/56')
+    expect({code: other.code, result: other.report.result}).toEqual({code: 1, result: 'refused'})
+    expect(other.report.message).toContain('--cidr fd00:99::/56 is not its CIDR there (spec.calicoNetwork.ipPools[1].cidr is fd00:10:244::/56)')
+    expect(other.report.hint).toContain('spec.calicoNetwork.ipPools[1].natOutgoing, spec.calicoNetwork.ipPools[1].cidr with kubectl edit installation default')
+    expect(sim.server.sim.writes().filter((w) => w.resource === 'ippools')).toEqual([])
+  })
+
+  it('a pool that is what the Installation asks is unchanged, said so', async () => {
+    const type = sim.server.sim.type('crd.projectcalico.org/v1', 'IPPool')
+    const pool = poolOf(sim, 'default-ipv6-ippool')!
+    sim.server.sim.store.write(type, {...pool, spec: {...pool.spec, natOutgoing: true}})
+    const {code, report} = await fix(sim, '--dry-run')
+    expect({code, result: report.result, message: report.message}).toEqual({code: 0, result: 'unchanged',
+      message: 'nothing to do: IPPool default-ipv6-ippool already is what the Installation "default" asks (fd00:10:244::/56)'})
+    const doctor = await runPlugin(['doctor', '--only', 'calico.ippool', '--kubeconfig', sim.kubeconfig])
+    expect(doctor.code).toBe(0)
+  })
+})
+
+describe('ippool fix on a Tigera operator install whose Installation has no IPv6 pool', () => {
+  it('refuses, saying to add one to the Installation', async () => {
+    const sim = await startSim('healthy-dual-stack', viaOperator(OPERATOR_POOLS.slice(0, 1)))
+    try {
+      const {code, report} = await fix(sim, '--dry-run', '--cidr', 'fd00:10:244::/56')
+      expect({code, result: report.result}).toEqual({code: 1, result: 'refused'})
+      expect(report.message).toMatch(/^the Installation "default" has no IPv6 pool in spec\.calicoNetwork\.ipPools/)
+      expect(report.hint).toContain('kubectl edit installation default')
     } finally {
       await sim.stop()
     }

@@ -1,6 +1,6 @@
 // pods recreate on a cluster whose pods predate dual-stack: the CNI assigned IPv4 only, then both families.
 import {answerAtTerminal, runPlugin, startSim, type RunningSim} from '../sim/harness.js'
-import type {Scenario} from '../sim/scenario.js'
+import {viaOperator, type Scenario} from '../sim/scenario.js'
 import {isReady} from '../sim/controllers.js'
 import type {Obj} from '../sim/store.js'
 
@@ -54,6 +54,60 @@ describe('pods recreate --in-pool without Calico', () => {
       const result = await runPlugin(['pods', 'recreate', '--in-pool', 'default-ipv6-ippool', '-A', '--kubeconfig', sim.kubeconfig])
       expect(result.code).toBe(1)
       expect(result.stderr).toBe('error: Calico\'s CRDs are not installed (the API server does not serve crd.projectcalico.org/v1); install Calico 3.11 or later with Calico IPAM first (kubectl dualstack doctor --only calico.installed)\n')
+    } finally {
+      await sim.stop()
+    }
+  })
+})
+
+describe('pods recreate --single-stack where recreated pods would not get IPv6 either', () => {
+  let sim: RunningSim
+  beforeAll(async () => {
+    sim = await startSim('healthy-dual-stack', beforeDualStack)
+  })
+  afterAll(() => sim.stop())
+
+  it('the CNI config does not assign IPv6: refused (exit 1) naming why and what to do first; nothing restarted, also without --dry-run', async () => {
+    const before = sim.server.sim.writes().length
+    for (const args of [['--dry-run'], ['--yes']]) {
+      const {code, report} = await recreate(sim, '--single-stack', '-A', ...args)
+      expect({code, result: report.result}).toEqual({code: 1, result: 'refused'})
+      expect(report.message).toMatch(/^\d+ pod\(s\) lack IPv6, and recreated pods would not get it either: calico-config's cni_network_config does not assign IPv6 /)
+      expect(report.notes).toEqual([expect.stringContaining('"assign_ipv6": "true"')])
+      expect(report.notes[0]).toContain('kubectl dualstack calico-restart')
+    }
+    const table = await runPlugin(['pods', 'recreate', '--single-stack', '-A', '--yes', '--kubeconfig', sim.kubeconfig])
+    expect(table.code).toBe(1)
+    expect(table.stdout).toContain('assign_ipv6')
+    expect(sim.server.sim.writes().length).toBe(before)
+  })
+
+  it('no enabled IPv6 pool: refused, saying to create it with ippool fix first', async () => {
+    enableIpv6InCni(sim)
+    const c = sim.server.sim
+    const type = c.type('crd.projectcalico.org/v1', 'IPPool')
+    const pool = c.store.get(type, undefined, 'default-ipv6-ippool')!
+    c.store.write(type, {...pool, spec: {...pool.spec, disabled: true}})
+    const before = c.writes().length
+    const {code, report} = await recreate(sim, '--single-stack', '-n', 'shop', '--yes')
+    expect({code, result: report.result}).toEqual({code: 1, result: 'refused'})
+    expect(report.message).toMatch(/lack IPv6, and recreated pods would not get it either: there is no enabled IPv6 IPPool/)
+    expect(report.notes).toEqual([expect.stringContaining('kubectl dualstack ippool fix')])
+    expect(c.writes().length).toBe(before)
+  })
+})
+
+describe('pods recreate --single-stack on a Tigera operator install whose Installation has no IPv6 pool', () => {
+  it('refused, saying to add the pool to the Installation', async () => {
+    const sim = await startSim('healthy-dual-stack', (s) => {
+      beforeDualStack(s)
+      viaOperator([{cidr: '10.244.0.0/16', encapsulation: 'None', natOutgoing: 'Enabled'}])(s)
+    })
+    try {
+      const {code, report} = await recreate(sim, '--single-stack', '-n', 'shop', '--dry-run')
+      expect({code, result: report.result}).toEqual({code: 1, result: 'refused'})
+      expect(report.message).toMatch(/lack IPv6, and recreated pods would not get it either: the Installation "default" has no IPv6 pool/)
+      expect(report.notes).toEqual([expect.stringContaining('kubectl edit installation default')])
     } finally {
       await sim.stop()
     }

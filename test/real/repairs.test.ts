@@ -7,6 +7,7 @@ import {parse} from 'yaml'
 import {runbookUnused, withoutBarePods} from '../commands/ops-helpers.js'
 import type {AuditEvent, RealCluster} from '../control-plane/cluster.js'
 import {answerAtTerminal, runKubectl, runPlugin} from '../sim/harness.js'
+import {viaOperator} from '../sim/scenario.js'
 import {cniWithoutIpv6, enableCniIpv6, kubectlJson, LONG_TEST, poolSpecs as pools, RUNBOOK_IPV6_POOL as ORIGINAL, RUNBOOK_IPV6_WANTED as DESIRED, START_TIMEOUT, startReal} from './harness.js'
 
 async function fix(cluster: RealCluster, ...args: string[]) {
@@ -352,4 +353,45 @@ describe('ippool fix on a real control plane: a migration finished in three runs
     expect(again.report.result).toBe('unchanged')
     expect((await runPlugin(['doctor', '--only', 'calico.ippool', '--kubeconfig', cluster.kubeconfig])).code).toBe(0)
   }, LONG_TEST)
+})
+
+describe('ippool fix and doctor on a real control plane: a Tigera operator install whose IPv6 pool lacks the Installation\'s natOutgoing', () => {
+  let cluster: RealCluster
+  beforeAll(async () => {
+    cluster = await startReal('healthy-dual-stack', viaOperator([
+      {cidr: '10.244.0.0/16', encapsulation: 'None', natOutgoing: 'Enabled'},
+      {cidr: 'fd00:10:244::/56', encapsulation: 'None', natOutgoing: 'Enabled'},
+    ]))
+    // The pool as it is on the issue's cluster: natOutgoing false, though the Installation asks Enabled.
+    cluster.kubectl(cluster.kubeconfig, ['patch', 'ippools.crd.projectcalico.org', 'default-ipv6-ippool', '--type', 'merge', '-p', '{"spec":{"natOutgoing":false}}'])
+  }, START_TIMEOUT)
+  afterAll(() => cluster?.stop())
+
+  it('doctor\'s fix names the Installation\'s field; ippool fix reads the pool wanted from the Installation and refuses to patch the operator\'s pool, whatever --cidr; nothing written', async () => {
+    const since = cluster.writes().length
+    const doctor = await runPlugin(['doctor', '--only', 'calico.ippool.nat-outgoing', '-o', 'json', '--kubeconfig', cluster.kubeconfig])
+    const [check] = (JSON.parse(doctor.stdout) as {checks: Array<{status: string; remediation: string}>}).checks
+    expect(check!.status).toBe('fail')
+    expect(check!.remediation).toContain('kubectl edit installation default: spec.calicoNetwork.ipPools[1].natOutgoing is Enabled')
+    expect(check!.remediation).not.toContain('CALICO_IPV6POOL')
+
+    const refusal = 'IPPool default-ipv6-ippool is managed by the Tigera operator from the Installation "default" (spec.calicoNetwork.ipPools[1]): it is not changed behind the operator\'s back; ' +
+      'it differs from the Installation in natOutgoing false (spec.calicoNetwork.ipPools[1].natOutgoing: Enabled); the operator reconciles the pools it manages to the Installation, so a change made only to the IPPool is reverted'
+    const dry = await fix(cluster, '--dry-run')
+    expect({code: dry.code, result: dry.report.result, message: dry.report.message}).toEqual({code: 1, result: 'refused', message: refusal})
+    expect(dry.report.to).toEqual({name: 'default-ipv6-ippool', spec: {cidr: 'fd00:10:244::/56', blockSize: 122, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: true, nodeSelector: 'all()'}})
+    const same = await fix(cluster, '--dry-run', '--cidr', 'fd00:10:244::/56')
+    expect({code: same.code, message: same.report.message}).toEqual({code: 1, message: refusal})
+    const other = await fix(cluster, '--yes', '--cidr', 'fd00:99::/56')
+    expect({code: other.code, result: other.report.result}).toEqual({code: 1, result: 'refused'})
+    expect(other.report.message).toContain('spec.calicoNetwork.ipPools[1].cidr is fd00:10:244::/56')
+    expect(writesSince(cluster, since).filter((w) => !w.endsWith('(dry run)'))).toEqual([])
+    expect((await pools(cluster))['default-ipv6-ippool']).toMatchObject({natOutgoing: false})
+  })
+
+  it('--cidr over the Service range is bad usage, read from the real API server\'s ServiceCIDR (1.33+)', async () => {
+    const result = await runPlugin(['ippool', 'fix', '--cidr', 'fd00:10:96::/112', '--dry-run', '--kubeconfig', cluster.kubeconfig])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/^error: --cidr fd00:10:96::\/112 overlaps the Service range fd00:10:96::\/112 \(ServiceCIDR kubernetes\); /)
+  })
 })

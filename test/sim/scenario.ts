@@ -118,14 +118,17 @@ export function objectOf(s: Scenario, kind: string, name: string): Obj {
   return obj
 }
 
-/** The healthy cluster as the Tigera operator installs it: calico-node in calico-system, pools from the Installation. */
+/**
+ * The healthy cluster as the Tigera operator installs it: calico-node in calico-system with the operator's env (no
+ * CALICO_IPVxPOOL_* and NO_DEFAULT_POOLS=true: it creates no pool), pools from the Installation.
+ */
 export function viaOperator(ipPools: Array<Record<string, unknown>>): (s: Scenario) => void {
   return (s) => {
     s.calicoOperator = true
     s.objects = s.objects!.filter((o) => o.metadata.name !== 'calico-config')
     const ds = objectOf(s, 'DaemonSet', 'calico-node')
     ds.metadata.namespace = 'calico-system'
-    ds.spec.template.spec.containers[0].env = [{name: 'DATASTORE_TYPE', value: 'kubernetes'}, {name: 'IP', value: 'autodetect'}, {name: 'IP6', value: 'autodetect'}]
+    ds.spec.template.spec.containers[0].env = [{name: 'DATASTORE_TYPE', value: 'kubernetes'}, {name: 'IP', value: 'autodetect'}, {name: 'IP6', value: 'autodetect'}, {name: 'NO_DEFAULT_POOLS', value: 'true'}]
     s.objects.push({apiVersion: 'operator.tigera.io/v1', kind: 'Installation', metadata: {name: 'default'}, spec: {calicoNetwork: {ipPools}}})
   }
 }

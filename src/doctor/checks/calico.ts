@@ -1,7 +1,7 @@
 import {readCniConfig} from '../../calico/cni-config.js'
 import {blockSizeProblem, DEFAULT_BLOCK_SIZE, poolFromEnv} from '../../calico/pools.js'
 import {imageTag} from '../../calico/env.js'
-import {calicoInstall, calicoNodeEnvOf, configuredPool, installationPools, poolsOfFamily, type CalicoInstall, type InstallationObject, type InstallationPool} from '../../calico/install.js'
+import {calicoInstall, calicoNodeEnvOf, configuredPool, installationPoolOf, installationPools, poolsOfFamily, type CalicoInstall, type InstallationObject, type InstallationPool} from '../../calico/install.js'
 import {calicoNodeContainer} from '../../calico/node.js'
 import {parseAddress, parseCidr, type Family} from '../../net/ip.js'
 import {isPodReady} from '../../cluster/resources.js'
@@ -173,11 +173,17 @@ function poolCheck(family: Family): Check {
   return {
     id: `calico.ippool.${family}`, title: `An enabled ${name} IPPool exists`, area: 'Calico', needs: ['daemonSets', 'installation', 'ipPools'],
     run(f) {
-      if (!calicoInstallOf(f)) return NOT_INSTALLED
+      const install = calicoInstallOf(f)
+      if (!install) return NOT_INSTALLED
       const pools = poolsOf(f, family)
       const enabled = pools.filter((p) => !p.spec?.disabled)
       if (enabled.length > 0) return pass(enabled.map((p) => `${p.metadata?.name} ${p.spec?.cidr}`).join(', '))
-      const fix = family === 'ipv6'
+      const entry = install.operator ? installationPoolOf(installationOf(f), family) : undefined
+      const fix = install.operator
+        ? entry
+          ? `the Tigera operator creates it from the Installation "default" (${entry.field}, ${entry.pool.cidr}) while the Calico API server runs: kubectl get tigerastatus ippools says why it has not`
+          : `add an ${name} entry to spec.calicoNetwork.ipPools with kubectl edit installation default: the Tigera operator then creates the pool`
+        : family === 'ipv6'
         ? 'calico-node creates default-ipv6-ippool at start-up from CALICO_IPV6POOL_CIDR when no IPv6 pool exists: set it (see calico.node-env), then restart calico-node (kubectl dualstack calico-restart)'
         : 'create an IPv4 IPPool, or restart calico-node with CALICO_IPV4POOL_CIDR set'
       return fail(pools.length > 0 ? `every ${name} pool is disabled: ${pools.map((p) => p.metadata?.name).join(', ')}` : `no ${name} IPPool`, fix)
@@ -202,10 +208,17 @@ export const cidrMatch: Check = {
     if (pools.some((p) => parseCidr(p.spec?.cidr ?? '')?.text === want)) return pass(`an enabled IPv6 pool has ${want}, as ${configured.source} asks${notJudged(all)}`)
     const pool = pools.find((p) => p.metadata?.name === 'default-ipv6-ippool') ?? pools[0]!
     const name = pool.metadata?.name
-    return fail(`${name} has ${pool.spec?.cidr} but ${configured.source} is ${wanted}: ${install.operator ? 'the operator' : 'calico-node'} never edits an existing pool${notJudged(all)}`,
+    const details = {pool: name, poolCidr: pool.spec?.cidr, configured: wanted}
+    if (install.operator) {
+      const field = installationPoolOf(installationOf(f), 'ipv6')?.field ?? 'spec.calicoNetwork.ipPools'
+      return fail(`${name} has ${pool.spec?.cidr} but ${configured.source} (${field}.cidr) is ${wanted}${notJudged(all)}`,
+        `the Installation is the pools' source: the Tigera operator creates ${want} and removes the pools it manages that are not in it while the Calico API server runs (kubectl get tigerastatus ippools says why it has not); to keep ${pool.spec?.cidr}, set ${field}.cidr back with kubectl edit installation default; see docs.tigera.io "Migrate from one IP pool to another"`,
+        details)
+    }
+    return fail(`${name} has ${pool.spec?.cidr} but ${configured.source} is ${wanted}: calico-node never edits an existing pool${notJudged(all)}`,
       poolFix(f, install, pool, [{field: 'cidr', from: pool.spec?.cidr, to: want}],
         `kubectl dualstack ippool fix   (plans, backs up and recreates ${name} from CALICO_IPV6POOL_CIDR; by hand: kubectl delete ippool ${name}, then restart every calico pod in kube-system)`),
-      {pool: name, poolCidr: pool.spec?.cidr, configured: wanted})
+      details)
   },
 }
 
@@ -221,6 +234,16 @@ export const natOutgoing: Check = {
     const off = pools.filter((p) => p.spec?.natOutgoing !== true)
     if (off.length === 0) return pass(`natOutgoing true on ${pools.map((p) => p.metadata?.name).join(', ')}${notJudged(all)}`)
     const names = off.map((p) => p.metadata?.name ?? '')
+    if (install.operator) {
+      // The Installation is the source: the operator reconciles the pools it manages to it, reverting a patch of the IPPool alone.
+      const field = `${installationPoolOf(installationOf(f), 'ipv6')?.field ?? 'spec.calicoNetwork.ipPools[]'}.natOutgoing`
+      if (configured === 'true') {
+        return fail(`natOutgoing is false on ${names.join(', ')} but the Installation's IPv6 pool has natOutgoing Enabled (${field})`,
+          `the Installation already asks for it (kubectl edit installation default: ${field} is Enabled) and the Tigera operator reconciles the pool to it while the Calico API server runs: kubectl get tigerastatus ippools says why it has not; a change made only to the IPPool is reverted`)
+      }
+      return warn(`natOutgoing is false on ${names.join(', ')} (the Installation's IPv6 pool has ${field} ${configured === undefined ? 'unset' : 'Disabled'}): pods reach outside over IPv6 only if their range is routed`,
+        `kubectl edit installation default and set ${field}: Enabled; the Tigera operator then updates the IPPool (a change made only to the IPPool is reverted)`)
+    }
     const fix = poolFix(f, install, off[0]!, [{field: 'natOutgoing', from: off[0]!.spec?.natOutgoing ?? false, to: true}],
       `kubectl patch ippools.crd.projectcalico.org ${names[0]} --type merge -p '{"spec":{"natOutgoing":true}}'   (and set CALICO_IPV6POOL_NAT_OUTGOING=true so a recreated pool keeps it)`)
     if (configured === 'true') {

@@ -4,10 +4,10 @@ import {calicoInstall, calicoNodeEnvOf} from '../../calico/install.js'
 import type {ClusterApi, ClusterClient} from '../../cluster/kube.js'
 import type {IPPoolObject, KubeObject, PodDetail} from '../../cluster/types.js'
 import {gatherFacts, type Fact} from '../../doctor/facts.js'
-import {ClusterUnavailableError, DualstackError, ExitCode} from '../../errors.js'
-import type {Family} from '../../net/ip.js'
+import {ApiError, ClusterUnavailableError, DualstackError, ExitCode, UsageError} from '../../errors.js'
+import {parseAddress, parseCidr, type Family} from '../../net/ip.js'
 import {addressesIn, controllerOf, impactOf, resolveOwners, type HolderPod, type Impact, type IpamBlock} from '../pods.js'
-import {isRefusal, pickPool, type PlanInput, type Refusal} from './plan.js'
+import {isRefusal, pickPool, reservedOverlaps, type PlanInput, type Refusal, type ReservedRange} from './plan.js'
 
 export const CRD_POOLS = '/apis/crd.projectcalico.org/v1/ippools'
 export const V3_POOLS = '/apis/projectcalico.org/v3/ippools'
@@ -62,6 +62,52 @@ export async function readImpact(client: ClusterApi, cidr: string): Promise<Impa
   return impactOf(cidr, holders, blocks, nodes)
 }
 
+const SERVICE_RANGE_FLAG = '--service-cluster-ip-range'
+
+/**
+ * What a pod pool must not overlap, as doctor reads it: the Service ranges (ServiceCIDR objects where the API
+ * server serves them, 1.33+; kube-apiserver's flag where it runs as a pod; else the ClusterIP a dry-run Service
+ * gets, which lies in the range) and the nodes' InternalIPs. A source that cannot be read is passed over.
+ */
+async function reservedRanges(client: ClusterClient, family: Family, facts: Awaited<ReturnType<typeof gatherFacts>>): Promise<ReservedRange[]> {
+  const reserved: ReservedRange[] = []
+  const quietly = async (read: () => Promise<void>) => {
+    try {
+      await read()
+    } catch (error) {
+      // An answer that refuses (RBAC) or does not know the resource: that source is not visible. Anything else is real.
+      if (!(error instanceof ApiError)) throw error
+    }
+  }
+  await quietly(async () => {
+    const group = await client.getIfExists<{resources?: Array<{name: string}>}>('/apis/networking.k8s.io/v1')
+    if (!group?.resources?.some((r) => r.name === 'servicecidrs')) return
+    for (const sc of await client.listAll<KubeObject & {spec?: {cidrs?: string[]}}>('/apis/networking.k8s.io/v1/servicecidrs')) {
+      for (const cidr of sc.spec?.cidrs ?? []) reserved.push({cidr, what: `the Service range ${cidr} (ServiceCIDR ${sc.metadata?.name})`})
+    }
+  })
+  await quietly(async () => {
+    const pods = await client.listAll<PodDetail>('/api/v1/namespaces/kube-system/pods', {labelSelector: 'component=kube-apiserver'})
+    for (const pod of pods) {
+      const args = (pod.spec?.containers ?? []).flatMap((c) => [...(c.command ?? []), ...(c.args ?? [])])
+      const at = args.findIndex((a) => a === SERVICE_RANGE_FLAG || a.startsWith(`${SERVICE_RANGE_FLAG}=`))
+      const value = at < 0 ? undefined : args[at]!.includes('=') ? args[at]!.slice(SERVICE_RANGE_FLAG.length + 1) : args[at + 1]
+      for (const cidr of (value ?? '').split(',').filter(Boolean)) reserved.push({cidr, what: `the Service range ${cidr} (kube-apiserver ${SERVICE_RANGE_FLAG}, pod ${pod.metadata?.name})`})
+    }
+  })
+  if (!reserved.some((r) => parseCidr(r.cidr)?.family === family) && facts.serviceProbe.ok) {
+    const ip = facts.serviceProbe.value.allocated[family]
+    if (ip) reserved.push({cidr: `${ip}/${family === 'ipv4' ? 32 : 128}`, what: `the Service range (a dry-run Service got the ClusterIP ${ip} from it)`})
+  }
+  for (const node of facts.nodes.ok ? facts.nodes.value : []) {
+    for (const a of node.status?.addresses ?? []) {
+      const address = a.type === 'InternalIP' ? parseAddress(a.address) : undefined
+      if (address) reserved.push({cidr: `${address.text}/${address.family === 'ipv4' ? 32 : 128}`, what: `node ${node.metadata?.name}'s InternalIP ${address.text}`})
+    }
+  }
+  return reserved
+}
+
 export interface IppoolFixOptions {
   family: Family
   cidr?: string
@@ -79,7 +125,14 @@ export interface Gathered {
 }
 
 export async function gatherPoolFix(client: ClusterClient, options: IppoolFixOptions): Promise<Gathered | Refusal> {
-  const facts = await gatherFacts(client, {needed: new Set(['daemonSets', 'configMaps', 'ipPools', 'installation']), concurrency: 1, execTimeoutMs: 0})
+  const facts = await gatherFacts(client, {needed: new Set(['daemonSets', 'configMaps', 'ipPools', 'installation', ...(options.cidr ? ['serviceProbe', 'nodes'] as const : [])]), concurrency: 1, execTimeoutMs: 0})
+  if (options.cidr) {
+    // A pod pool over the Service range or a node's address breaks routing to them: bad usage, said before anything else.
+    const overlaps = reservedOverlaps(options.cidr, await reservedRanges(client, options.family, facts))
+    if (overlaps.length > 0) {
+      throw new UsageError(`--cidr ${options.cidr} overlaps ${overlaps.join(', ')}`, 'a pod pool must not overlap the Service ranges or the nodes\' addresses: pass a range outside them')
+    }
+  }
   const pools = required(facts.ipPools, 'Calico IP pools')
   if (pools === undefined) throw calicoCrdsMissing()
   const installation = required(facts.installation, 'the Tigera Installation')

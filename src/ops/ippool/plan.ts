@@ -1,8 +1,9 @@
 // ippool fix, as data: from what the cluster shows, what is wrong with a family's pool, which strategy fixes
 // it, what that touches, and each action in order. Pure: no cluster access, so every rule is unit-testable.
 import type {CalicoInstall, InstallationObject} from '../../calico/install.js'
+import {installationPoolOf} from '../../calico/install.js'
 import {managedPoolFix, poolManager} from '../../calico/managers.js'
-import {effectiveSpec, poolDifferences, poolFromEnv, poolProblems, type PoolField} from '../../calico/pools.js'
+import {effectiveSpec, poolDifferences, poolFromEnv, poolFromInstallation, poolProblems, type DesiredPool, type PoolField} from '../../calico/pools.js'
 import type {IPPoolObject, IPPoolSpec} from '../../cluster/types.js'
 import {cidrsOverlap, parseCidr, type Family} from '../../net/ip.js'
 import {groupByOwner, type Impact} from '../pods.js'
@@ -45,7 +46,9 @@ export interface PoolFixPlan {
 export interface Refusal {
   refused: string
   hint?: string
-  /** When the pool is refused for who manages it: what is wrong all the same, to change where it is managed. */
+  /** The pool the refusal is about, when it is about one (shown with it). */
+  pool?: string
+  /** What is wrong all the same (when the pool is refused for who manages it: to change where it is managed). */
   from?: IPPoolSpec | null
   to?: {name: string; spec: IPPoolSpec}
   wrong?: Difference[]
@@ -86,6 +89,25 @@ export function isRefusal(value: unknown): value is Refusal {
   return typeof value === 'object' && value !== null && 'refused' in value
 }
 
+/** A range a pod pool must not overlap (a Service range, a node's address), and what it is, for messages. */
+export interface ReservedRange {
+  cidr: string
+  what: string
+}
+
+/** What of `reserved` the CIDR overlaps, each said once (several sources may name one Service range). */
+export function reservedOverlaps(cidr: string, reserved: readonly ReservedRange[]): string[] {
+  const seen = new Set<string>()
+  const out: string[] = []
+  for (const r of reserved) {
+    const range = parseCidr(r.cidr)
+    if (!range || range.family !== parseCidr(cidr)?.family || !cidrsOverlap(cidr, range.text) || seen.has(range.text)) continue
+    seen.add(range.text)
+    out.push(r.what)
+  }
+  return out
+}
+
 /**
  * A name for a migration's new pool that says what it is (default-ipv6-ippool-fd00-10-244---56), and is
  * free: a pool of that name made by someone else gets -2, -3, ... rather than being taken over.
@@ -99,9 +121,60 @@ export function migratedPoolName(family: Family, cidr: string, pools: readonly I
 
 const PATCHABLE: ReadonlySet<PoolField> = new Set(['natOutgoing', 'nodeSelector', 'ipipMode', 'vxlanMode', 'disabled'])
 
+const OPERATOR_STATUS = 'the operator reconciles its pools while the Calico API server runs: kubectl get tigerastatus ippools says why it has not'
+
+/** The Installation's field a pool field comes from. */
+const INSTALLATION_FIELD: Record<PoolField, string> = {cidr: 'cidr', blockSize: 'blockSize', ipipMode: 'encapsulation', vxlanMode: 'encapsulation', natOutgoing: 'natOutgoing', nodeSelector: 'nodeSelector', disabled: 'disableNewAllocations'}
+
+function differences(current: IPPoolSpec | undefined, desired: DesiredPool): Difference[] {
+  const from = effectiveSpec(current)
+  const to = effectiveSpec(desired.spec)
+  return poolDifferences(current, desired.spec).map((field) => ({field, from: from[field], to: to[field], source: desired.sources[field]}))
+}
+
+/**
+ * An operator install: the Installation "default" is the source of its pools (spec.calicoNetwork.ipPools), and
+ * the operator reconciles the pools it manages to it, so a change made only to the IPPool is reverted. The pool
+ * is judged against the Installation (whatever --cidr says: one answer per pool), and ippool fix writes none of
+ * the operator's pools: it says which Installation field to change instead.
+ */
+function planOperatorPool(input: PlanInput, base: Pick<PoolFixPlan, 'family' | 'apiVersion' | 'impact'>): PoolFixPlan | Refusal {
+  const {family} = input
+  const name = familyName(family)
+  const entry = installationPoolOf(input.installation, family)
+  if (!entry) {
+    return {refused: `the Installation "default" has no ${name} pool in spec.calicoNetwork.ipPools: on a Tigera operator install the pools come from there (the operator creates them, and its CNI config assigns ${name} only with one)`,
+      hint: `add one with kubectl edit installation default, e.g. spec.calicoNetwork.ipPools: - {cidr: ${family === 'ipv6' ? 'fd00:10:244::/56' : '10.244.0.0/16'}, encapsulation: None, natOutgoing: Enabled}; the operator then creates the IPPool`}
+  }
+  const desired = poolFromInstallation(entry.pool, entry.field)
+  if ('problem' in desired) return {refused: desired.problem, hint: 'correct it with kubectl edit installation default'}
+  const {field} = entry
+  const cidrNote = input.cidr && input.cidr !== desired.spec.cidr ? `; --cidr ${input.cidr} is not its CIDR there (${field}.cidr is ${entry.pool.cidr})` : ''
+  const edit = (fields: string[]) => `to change the pool, change ${fields.map((f) => `${field}.${f}`).join(', ')} with kubectl edit installation default: the operator then updates the IPPool (see docs.tigera.io "Migrate from one IP pool to another" for a new CIDR)`
+  const pool = input.pools.find((p) => parseCidr(p.spec?.cidr ?? '')?.text === desired.spec.cidr) ?? input.target
+  if (!pool || parseCidr(pool.spec?.cidr ?? '')?.text !== desired.spec.cidr) {
+    const other = pool ? `; IPPool ${pool.metadata?.name} (${pool.spec?.cidr}) is not in the Installation` : ''
+    return {refused: `the Installation "default" asks for the ${name} pool ${desired.name} (${desired.spec.cidr}, ${field}) and there is none: the Tigera operator creates it, not ippool fix${other}${cidrNote}`,
+      hint: `${OPERATOR_STATUS}; ${edit(['cidr'])}`, pool: pool?.metadata?.name, from: pool?.spec ?? null, to: {name: desired.name, spec: desired.spec}, wrong: differences(pool?.spec, desired)}
+  }
+  const poolName = pool.metadata?.name ?? ''
+  const wrong = differences(pool.spec, desired)
+  const managed = `IPPool ${poolName} is managed by the Tigera operator from the Installation "default" (${field})`
+  if (wrong.length === 0 && !cidrNote) {
+    return {...base, pool: poolName, from: pool.spec ?? null, to: {name: poolName, spec: desired.spec}, wrong: [], strategy: 'none', actions: [], commitAt: 0,
+      notes: [`${managed}, and is what it asks`]}
+  }
+  const fields = [...new Set([...wrong.map((d) => INSTALLATION_FIELD[d.field]), ...(cidrNote ? ['cidr'] : [])])]
+  const what = wrong.map((d) => `${d.field} ${String(d.from)} (${d.source})`).join(', ')
+  return {refused: `${managed}: it is not changed behind the operator's back${what ? `; it differs from the Installation in ${what}` : ''}${cidrNote}; the operator reconciles the pools it manages to the Installation, so a change made only to the IPPool is reverted`,
+    hint: `${wrong.length > 0 ? `the Installation already asks for ${wrong.map((d) => `${d.field} ${String(d.to)}`).join(', ')}: ${OPERATOR_STATUS}; ` : ''}${edit(fields)}`,
+    pool: poolName, from: pool.spec ?? null, to: {name: poolName, spec: desired.spec}, wrong}
+}
+
 export function planPoolFix(input: PlanInput): PoolFixPlan | Refusal {
   const {family, target, impact} = input
   const api = input.apiVersion
+  if (input.install.operator) return planOperatorPool(input, {family, apiVersion: api, impact})
   if (!input.env && !input.cidr) {
     return {refused: `there is no calico-node DaemonSet to read ${family === 'ipv4' ? 'CALICO_IPV4POOL_CIDR' : 'CALICO_IPV6POOL_CIDR'} from`, hint: 'pass --cidr CIDR'}
   }

@@ -165,11 +165,12 @@ export async function runPoolFix(client: ClusterClient, options: RunPoolFixOptio
 
   const plan = planPoolFix(gathered.input)
   if (isRefusal(plan)) {
-    return {...baseReport(client, options.family), pool: gathered.target?.metadata?.name ?? '', impact: impactView(gathered.input.impact), message: plan.refused, hint: plan.hint,
-      ...(plan.wrong ? {from: plan.from as Record<string, unknown> | null, to: plan.to as PoolFixReport['to'], wrong: plan.wrong} : {})}
+    return {...baseReport(client, options.family), pool: plan.pool ?? gathered.target?.metadata?.name ?? '', impact: impactView(gathered.input.impact), message: plan.refused, hint: plan.hint,
+      ...(plan.wrong || plan.to ? {from: (plan.from ?? null) as PoolFixReport['from'], to: (plan.to ?? null) as PoolFixReport['to'], wrong: plan.wrong ?? []} : {})}
   }
   const report = planReport(client, plan)
-  if (plan.strategy === 'none') return {...report, result: 'unchanged', actions: [], message: `nothing to do: IPPool ${plan.pool} already is what calico-node would create (${plan.to.spec.cidr})`}
+  const creator = gathered.input.install.operator ? 'the Installation "default" asks' : 'calico-node would create'
+  if (plan.strategy === 'none') return {...report, result: 'unchanged', actions: [], message: `nothing to do: IPPool ${plan.pool} already is what ${creator} (${plan.to.spec.cidr})`}
   const steps = {steps: plan.actions.map(journalAction), commitAt: plan.commitAt}
   const notes = [...engine.notes, ...(await engine.access(steps, options.dryRun, 'ippool fix'))]
   if (options.dryRun) return {...report, notes: [...report.notes, ...notes], result: 'planned', message: `dry run: nothing was written (${plan.actions.length} actions planned)`}
