@@ -94,22 +94,25 @@ export abstract class BaseCommand extends Command {
   }
 }
 
+/** The -o/--output values on a command line (-o F, -oF, -o=F, --output F, --output=F), up to a bare --. */
+function outputFormats(argv: readonly string[]): string[] {
+  const formats: string[] = []
+  for (let i = 0; i < argv.length && argv[i] !== '--'; i++) {
+    const arg = argv[i]!
+    const value = arg === '-o' || arg === '--output' ? argv[i + 1] : /^(?:-o=?|--output=)(.+)$/.exec(arg)?.[1]
+    if (value !== undefined) formats.push(value)
+  }
+  return formats
+}
+
 /** The -o/--output format given beside --json, when it is not json: oclif's --json would silently win over it. */
 export function outputFormatBesideJson(argv: readonly string[]): string | undefined {
-  if (!argv.includes('--json')) return undefined
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!
-    if (arg === '--') break
-    const value = arg === '-o' || arg === '--output' ? argv[i + 1] : /^(?:-o=?|--output=)(.+)$/.exec(arg)?.[1]
-    if (value !== undefined && value !== 'json') return value
-  }
-  return undefined
+  return argv.includes('--json') ? outputFormats(argv).find((format) => format !== 'json') : undefined
 }
 
 /** Whether the command line asks for JSON output (-o json, --output=json, -ojson, --json). */
 export function wantsJson(argv: readonly string[]): boolean {
-  return argv.some((arg, i) => arg === '--json' || arg === '-ojson' || arg === '-o=json' || arg === '--output=json' ||
-    ((arg === '-o' || arg === '--output') && argv[i + 1] === 'json'))
+  return argv.includes('--json') || outputFormats(argv).includes('json')
 }
 
 export abstract class KubeCommand extends BaseCommand {
