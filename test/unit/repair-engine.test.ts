@@ -241,6 +241,17 @@ describe('the journal read back', () => {
     ['an original with labels that are not text', (j) => ({...j, originals: {'ippools/default-ipv6-ippool': {metadata: {name: 'default-ipv6-ippool', labels: {a: {b: 1}}}, spec: {cidr: 'fd00:1::/64'}}}}), /labels or annotations that are not text/],
     ['a backup that is not a plain path', (j) => ({...j, backups: ['/tmp/x; rm -rf /']}), /its backups are not a list of files/],
     ['another command\'s steps', (j) => ({...j, command: 'calico-restart'}), /no unfinished ippool fix to roll back/],
+    // Well formed, every field valid, and still not what ippool fix plans: the steps are built again from the parameters.
+    ['a step on a pool of another family (the IPv4 pool disabled)', (j) => ({...j, steps: [...j.steps.slice(0, 1),
+      {kind: 'update-pool', api: 'crd.projectcalico.org/v1', pool: 'default-ipv4-ippool', spec: {cidr: '10.42.0.0/16', disabled: true}}, ...j.steps.slice(1)]}),
+    /its steps are not the ones ippool fix plans for a recreate of default-ipv6-ippool/],
+    ['its steps in another order (the create before the delete)', (j) => ({...j, steps: [j.steps[0], j.steps[2], j.steps[1], j.steps[3]]}), /its steps are not the ones ippool fix plans/],
+    ['parameters of another family than its pools', (j) => ({...j, params: {...j.params, family: 'ipv4'}}), /its pools are not all of the family it names \(ipv4\)/],
+    ['a commit point moved', (j) => ({...j, commitAt: 1}), /its steps are not the ones ippool fix plans/],
+    ['pods to move in a plan that moves none', (j) => ({...j, steps: [...j.steps, {kind: 'recreate-pods', api: 'crd.projectcalico.org/v1', pool: 'default-ipv6-ippool', groups: [{namespace: 'kube-system', action: 'evict', pods: ['etcd-bare']}]}]}),
+      /its steps are not the ones ippool fix plans/],
+    ['an original that is not the pool its parameters say it was', (j) => ({...j, originals: {'ippools/default-ipv6-ippool': {metadata: {name: 'default-ipv6-ippool'}, spec: {cidr: 'fd00:1::/64', natOutgoing: true}}}}),
+      /its original of IPPool default-ipv6-ippool is not the pool its parameters say it was/],
   ])('is refused when it has %s, and nothing is written', async (_what, change, message) => {
     const {fake, journal} = await leftBehind()
     forge(fake, change(journal))
@@ -250,6 +261,27 @@ describe('the journal read back', () => {
     expect(error).toBeInstanceOf(DualstackError)
     expect((error as Error).message).toMatch(message)
     expect(fake.writes().length).toBe(before)
+  })
+})
+
+describe('a migration resumed: the pods to move are grouped again from the cluster now', () => {
+  it('a journal naming a bare kube-system pod to evict moves only who holds the old pool now, grouped as ippool fix groups them (bare pods listed)', async () => {
+    const {fake, plan} = scenario('migrate')
+    const moving = planPoolFix({family: 'ipv6', strategy: 'auto', force: false, recreatePods: true, evictBare: false, install,
+      env: env({CALICO_IPV6POOL_CIDR: 'fd00:2::/64', CALICO_IPV6POOL_NAT_OUTGOING: 'true'}), pools: poolsOf(fake), target: poolsOf(fake)[0],
+      impact: plan.impact, apiVersion: 'crd.projectcalico.org/v1'}) as PoolFixPlan
+    const move = moving.actions.findIndex((a) => a.kind === 'recreate-pods')
+    expect(move).toBe(moving.commitAt)
+    // Left failed at the pods (after the commit point), then the step's pods rewritten by someone who may update Leases.
+    fake.put('/api/v1/namespaces/kube-system/pods/etcd-bare', {metadata: {name: 'etcd-bare', namespace: 'kube-system'}, spec: {nodeName: 'n1'}, status: {phase: 'Running', podIPs: [{ip: '10.0.0.3'}, {ip: 'fd00:1::9'}]}})
+    const journal = {format: 'kubectl-dualstack/journal', version: 2, command: 'ippool fix', runId: 'abc-12345678', context: 'c', server: 's', startedAt: 't', resumable: true,
+      params: paramsOf(moving), steps: moving.actions.map((a, i) => (i === move ? {...a, groups: [{namespace: 'kube-system', action: 'evict', pods: ['etcd-bare']}]} : a)),
+      commitAt: moving.commitAt, done: move, state: 'failed', originals: {}, backups: []}
+    fake.put(LEASE, {metadata: {name: 'kubectl-dualstack', namespace: 'kube-system', annotations: {'dualstack.kubectl.io/journal': JSON.stringify(journal)}}, spec: {}})
+    const loaded = await new RepairEngine(fake.client(), POOL_FIX, 'kube-system').load<PoolFixParams>('resume') as Journal
+    const groups = (loaded.steps[move] as unknown as {groups: Array<{namespace: string; action: string; pods: string[]}>}).groups
+    expect(groups.find((g) => g.namespace === 'kube-system')).toMatchObject({action: 'list', pods: ['etcd-bare']})
+    expect(groups.find((g) => g.namespace === 'default')).toMatchObject({pods: ['web-1']})
   })
 })
 

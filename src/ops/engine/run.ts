@@ -9,8 +9,8 @@ import {accessDenied, describeNeed, leaseNeeds, missingAccess, type AccessNeed} 
 import {ApiError, DualstackError, ExitCode, UsageError} from '../../errors.js'
 import {LockHeldError, RunLock} from '../lock.js'
 import {RepairExecutor, type EngineOutcome, type RunSettings} from './executor.js'
-import {isInvalid, isUnfinished, JOURNAL_FORMAT, JOURNAL_VERSION, parseJournal, unfinishedText, type Journal, type RepairCommand} from './journal.js'
-import {kindOf, planProblems, type KindRegistry, type RepairClient, type RepairPlan} from './steps.js'
+import {isInvalid, isUnfinished, JOURNAL_FORMAT, JOURNAL_VERSION, parseJournal, unfinishedText, type InvalidJournal, type Journal, type RepairCommand} from './journal.js'
+import {kindOf, planProblems, type KindRegistry, type RepairClient, type RepairPlan, type Step} from './steps.js'
 
 export interface Refused {
   refused: string
@@ -32,6 +32,12 @@ export interface RepairDefinition {
   validateOriginal?: (key: string, value: Record<string, unknown>) => string | undefined
   /** A few words on what a run does, from its (valid) parameters: "migrate of default-ipv6-ippool". */
   summarize?: (params: never) => string
+  /**
+   * --resume and --rollback: the steps built again from the journal's parameters and what the cluster holds
+   * now, never taken from the Lease (which anyone allowed to update it could have written); or why the
+   * journal's steps are not what this command plans for them.
+   */
+  rebuild?: (client: RepairClient, journal: Journal<never>) => Promise<{steps: Step[]} | InvalidJournal>
 }
 
 export type {RunSettings} from './executor.js'
@@ -134,9 +140,13 @@ export class RepairEngine {
         `run ${this.definition.command} without --resume/--rollback`)
     }
     const journal = parseJournal<P>(raw, this.definition.command, this.definition.kinds, this.definition.validateParams, this.definition.validateOriginal)
-    if (isInvalid(journal)) {
-      throw new DualstackError(`the journal in Lease ${this.namespace}/kubectl-dualstack cannot be trusted: ${journal.invalid}; nothing was changed`, ExitCode.ProblemsFound,
-        `look at it (kubectl -n ${this.namespace} get lease kubectl-dualstack -o yaml), put things right by hand from the backups, then delete the Lease`)
+    const untrusted = (why: string) => new DualstackError(`the journal in Lease ${this.namespace}/kubectl-dualstack cannot be trusted: ${why}; nothing was changed`, ExitCode.ProblemsFound,
+      `look at it (kubectl -n ${this.namespace} get lease kubectl-dualstack -o yaml), put things right by hand from the backups, then delete the Lease`)
+    if (isInvalid(journal)) throw untrusted(journal.invalid)
+    if (this.definition.rebuild) {
+      const rebuilt = await this.definition.rebuild(this.client, journal as Journal<never>)
+      if (isInvalid(rebuilt)) throw untrusted(rebuilt.invalid)
+      journal.steps = rebuilt.steps
     }
     // A run stopped while rolling back can go either way: every step reads before it writes, so --resume
     // drives forward from where the rollback got to, and --rollback finishes undoing.
