@@ -326,7 +326,17 @@ describe('the engine\'s sequence', () => {
     const {fake} = scenario('migrate')
     fake.put(LEASE, {metadata: {name: 'kubectl-dualstack', annotations: {'dualstack.kubectl.io/journal': JSON.stringify({version: 1, command: 'ippool fix', state: 'running'})}}, spec: {}})
     const other = new RepairEngine(fake.client(), {command: 'calico-restart', kinds: {}, resumable: false, validateParams: () => undefined}, 'kube-system')
-    expect(await other.check()).toEqual({refused: 'a previous ippool fix stopped half-way: ? of 0 steps done', hint: 'finish it first: kubectl dualstack ippool fix --resume (or --rollback)'})
+    expect(await other.check()).toEqual({refused: 'a previous ippool fix stopped half-way, and its journal is version 1, which this version of kubectl-dualstack (version 2) does not read',
+      hint: 'finish it with the version of kubectl-dualstack that started it, or look at it (kubectl -n kube-system get lease kubectl-dualstack -o yaml), put things right by hand from its backups and delete the Lease'})
+  })
+
+  it('a calico-restart or pods recreate left stopped (here by an older version, after Ctrl-C) blocks nothing: running it again does what is left', async () => {
+    const {fake} = scenario('migrate')
+    for (const left of [{version: 1, command: 'calico-restart', state: 'running', done: 1, of: 4}, {version: 2, command: 'pods recreate', state: 'running', done: 1, commitAt: 0, steps: []}]) {
+      fake.put(LEASE, {metadata: {name: 'kubectl-dualstack', annotations: {'dualstack.kubectl.io/journal': JSON.stringify(left)}}, spec: {}})
+      expect(isUnfinished(left)).toBe(false)
+      expect(await new RepairEngine(fake.client(), POOL_FIX, 'kube-system').check()).toBeUndefined()
+    }
   })
 
   it('a writing step kind without an undo does not compile, and an irreversible one before the commit point is refused', () => {

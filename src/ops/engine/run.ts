@@ -9,7 +9,7 @@ import {accessDenied, describeNeed, leaseNeeds, missingAccess, type AccessNeed} 
 import {ApiError, DualstackError, ExitCode, UsageError} from '../../errors.js'
 import {LockHeldError, RunLock} from '../lock.js'
 import {RepairExecutor, type EngineOutcome, type RunSettings} from './executor.js'
-import {isInvalid, isUnfinished, JOURNAL_FORMAT, JOURNAL_VERSION, parseJournal, unfinishedText, type InvalidJournal, type Journal, type RepairCommand} from './journal.js'
+import {isInvalid, isUnfinished, JOURNAL_FORMAT, JOURNAL_VERSION, parseJournal, RERUN_COMMANDS, unfinishedText, type InvalidJournal, type Journal, type RepairCommand} from './journal.js'
 import {kindOf, planProblems, type KindRegistry, type RepairClient, type RepairPlan, type Step} from './steps.js'
 
 export interface Refused {
@@ -42,10 +42,13 @@ export interface RepairDefinition {
 
 export type {RunSettings} from './executor.js'
 
-/** What the user is told to do about an unfinished run: of this command (`own`), or of another. */
-export function finishHint(command: RepairCommand, own: boolean): string {
-  if (own) return command === 'ippool fix' ? 'finish it with --resume, or put the original back with --rollback' : 'finish it with --resume'
-  return command === 'ippool fix' ? 'finish it first: kubectl dualstack ippool fix --resume (or --rollback)' : `finish it first: kubectl dualstack ${command} --resume`
+/** What the user is told to do about an unfinished run: of this command (`own`), or of another; `raw` is its journal. */
+export function finishHint(command: RepairCommand, own: boolean, raw?: unknown, namespace = 'NAMESPACE'): string {
+  if ((raw as {version?: unknown} | undefined)?.version !== undefined && (raw as {version?: unknown}).version !== JOURNAL_VERSION) {
+    return `finish it with the version of kubectl-dualstack that started it, or look at it (kubectl -n ${namespace} get lease kubectl-dualstack -o yaml), put things right by hand from its backups and delete the Lease`
+  }
+  if (RERUN_COMMANDS.includes(command)) return own ? 'run it again: it does what is left' : `run kubectl dualstack ${command} again first: it does what is left`
+  return own ? 'finish it with --resume, or put the original back with --rollback' : 'finish it first: kubectl dualstack ippool fix --resume (or --rollback)'
 }
 
 export class RepairEngine {
@@ -74,7 +77,7 @@ export class RepairEngine {
     if (lease?.held) return {refused: new LockHeldError(lease, this.namespace).message, hint: 'wait for it to finish, or for the Lease to expire'}
     if (lease && isUnfinished(lease.journal)) {
       const command = (lease.journal as {command?: RepairCommand}).command ?? this.definition.command
-      return {refused: this.describe(lease.journal), hint: finishHint(command, command === this.definition.command)}
+      return {refused: this.describe(lease.journal), hint: finishHint(command, command === this.definition.command, lease.journal, this.namespace)}
     }
     return undefined
   }
@@ -122,7 +125,7 @@ export class RepairEngine {
       // Left half-done between the check and now: it stays for --resume / --rollback.
       await acquired.lock.release(acquired.unfinished)
       const command = (acquired.unfinished as {command?: RepairCommand}).command ?? this.definition.command
-      return {refused: this.describe(acquired.unfinished), hint: finishHint(command, command === this.definition.command)}
+      return {refused: this.describe(acquired.unfinished), hint: finishHint(command, command === this.definition.command, acquired.unfinished, this.namespace)}
     }
     return this.execute(acquired.lock, journal as Journal, settings, 'run')
   }
