@@ -193,15 +193,13 @@ export async function runCalicoRestart(client: ClusterClient, options: CalicoRes
       pods: report.controllers.map((c) => ({node: c.node, pod: c.pod})), timeoutMs: options.timeoutMs})
   }
   const plan = {steps, commitAt: 0}
-  report.warnings.push(...engine.notes, ...(await engine.access(plan, options.dryRun, 'calico-restart')).map((note) => note.replace('could not apply this plan', 'could not run this')))
-  if (options.dryRun) return {...report, message: `dry run: ${nodes.length} calico-node pod(s) and ${report.controllers.length} calico-kube-controllers pod(s) would be restarted${notRestartedText(withoutPod)}; nothing was changed`}
-  options.showPlan(report)
-  await options.confirm(report)
-
-  const outcome = await engine.start(plan, {maxUnavailable: options.maxUnavailable, allAtOnce: options.allAtOnce}, {
-    deadline: Number.POSITIVE_INFINITY, timeoutText: `${options.timeoutMs / 1000}s`, backupDir: '', readyTimeoutMs: options.timeoutMs, force: false,
-    stopped: options.stopped, onProgress: options.onProgress,
+  const outcome = await engine.apply({plan, params: {maxUnavailable: options.maxUnavailable, allAtOnce: options.allAtOnce}}, {
+    dryRun: options.dryRun, what: 'calico-restart', notes: (notes) => report.warnings.push(...notes.map((note) => note.replace('could not apply this plan', 'could not run this'))),
+    show: () => options.showPlan(report), confirm: () => options.confirm(report),
+    settings: () => ({deadline: Number.POSITIVE_INFINITY, timeoutText: `${options.timeoutMs / 1000}s`, backupDir: '', readyTimeoutMs: options.timeoutMs, force: false,
+      stopped: options.stopped, onProgress: options.onProgress}),
   })
+  if (outcome === 'dry-run') return {...report, message: `dry run: ${nodes.length} calico-node pod(s) and ${report.controllers.length} calico-kube-controllers pod(s) would be restarted${notRestartedText(withoutPod)}; nothing was changed`}
   if (isRefused(outcome)) return {...report, result: 'refused', message: outcome.hint ? `${outcome.refused}; ${outcome.hint}` : outcome.refused}
   return restartEnded(report, steps, outcome)
 }

@@ -140,14 +140,13 @@ export async function runPodsRecreate(client: ClusterClient, options: PodsRecrea
   const blocked = await engine.check(options.dryRun)
   if (blocked) return {...report, result: 'refused', message: blocked.refused, notes: blocked.hint ? [blocked.hint] : []}
   const plan = {steps: acting.map((group): RecreateOwnerStep => ({kind: 'recreate-owner', group})), commitAt: 0}
-  report.notes.push(...engine.notes, ...(await engine.access(plan, options.dryRun, 'pods recreate')).map((note) => note.replace('could not apply this plan', 'could not recreate these')))
-  if (options.dryRun) return {...report, notes: [...report.notes, ...listedNotes], message: `dry run: ${acting.length} owner(s) would be recreated, ${listed.length} only listed; nothing was changed`}
-  options.showPlan(report)
-  await options.confirm(groups)
-  const outcome = await engine.start(plan, {}, {
-    deadline: Date.now() + options.timeoutMs, timeoutText: `${options.timeoutMs / 1000}s`, backupDir: '', readyTimeoutMs: options.readyTimeoutMs, force: false,
-    stopped: options.stopped, onProgress: options.onProgress,
+  const outcome = await engine.apply({plan, params: {}}, {
+    dryRun: options.dryRun, what: 'pods recreate', notes: (notes) => report.notes.push(...notes.map((note) => note.replace('could not apply this plan', 'could not recreate these'))),
+    show: () => options.showPlan(report), confirm: () => options.confirm(groups),
+    settings: () => ({deadline: Date.now() + options.timeoutMs, timeoutText: `${options.timeoutMs / 1000}s`, backupDir: '', readyTimeoutMs: options.readyTimeoutMs, force: false,
+      stopped: options.stopped, onProgress: options.onProgress}),
   })
+  if (outcome === 'dry-run') return {...report, notes: [...report.notes, ...listedNotes], message: `dry run: ${acting.length} owner(s) would be recreated, ${listed.length} only listed; nothing was changed`}
   if (isRefused(outcome)) return {...report, result: 'refused', message: outcome.refused, notes: outcome.hint ? [outcome.hint] : []}
   return recreateEnded(report, groups, plan.steps, outcome, listedNotes)
 }

@@ -42,6 +42,21 @@ export interface RepairDefinition {
 
 export type {RunSettings} from './executor.js'
 
+/** What a command gives the engine to go from a plan to a run: how to show, confirm and bound it. */
+export interface ApplyHooks {
+  dryRun: boolean
+  /** The command as an access refusal names it ("ippool fix --resume"). */
+  what: string
+  /** What a dry run could not see or the user may not do: added to the report before the plan is shown. */
+  notes: (notes: string[]) => void
+  /** Checks before the Lease that would otherwise fail half-way (a backup directory that cannot be used). */
+  prepare?: () => void
+  show: () => void
+  confirm: () => Promise<unknown>
+  /** The run's bounds, taken once it is confirmed: --timeout bounds the run, not the time at the prompt. */
+  settings: () => RunSettings
+}
+
 /** What the user is told to do about an unfinished run: of this command (`own`), or of another; `raw` is its journal. */
 export function finishHint(command: RepairCommand, own: boolean, raw?: unknown, namespace = 'NAMESPACE'): string {
   if ((raw as {version?: unknown} | undefined)?.version !== undefined && (raw as {version?: unknown}).version !== JOURNAL_VERSION) {
@@ -103,6 +118,20 @@ export class RepairEngine {
     if (missing.length === 0) return []
     if (!dryRun) throw accessDenied(this.client.target.user, what, missing)
     return [`user "${this.client.target.user}" could not apply this plan: missing ${missing.map(describeNeed).join(', ')}`]
+  }
+
+  /**
+   * The sequence from a plan on, the same for every repair: access (a dry run notes what is missing and stops
+   * there, writing nothing), the checks before the Lease, the plan shown, confirmed, then the run. `plan` is a
+   * new plan (with its journal's parameters) or a journal loaded for --resume / --rollback.
+   */
+  async apply<P>(target: {plan: RepairPlan; params: P} | {journal: Journal; mode: 'resume' | 'rollback'}, hooks: ApplyHooks): Promise<'dry-run' | EngineOutcome | Refused> {
+    hooks.notes([...this.notes, ...(await this.access('plan' in target ? target.plan : target.journal, hooks.dryRun, hooks.what))])
+    if (hooks.dryRun) return 'dry-run'
+    hooks.prepare?.()
+    hooks.show()
+    await hooks.confirm()
+    return 'plan' in target ? this.start(target.plan, target.params, hooks.settings()) : this.continue(target.journal, target.mode, hooks.settings())
   }
 
   /** A new run: takes the Lease with its journal (after the plan was shown and confirmed) and runs it. */

@@ -212,17 +212,15 @@ export async function runPoolFix(client: ClusterClient, options: RunPoolFixOptio
   const creator = gathered.input.install.operator ? 'the Installation "default" asks' : 'calico-node would create'
   if (plan.strategy === 'none') return {...report, result: 'unchanged', actions: [], message: `nothing to do: IPPool ${plan.pool} already is what ${creator} (${plan.to.spec.cidr})`}
   const steps = {steps: plan.actions.map(journalAction), commitAt: plan.commitAt}
-  const notes = [...engine.notes, ...(await engine.access(steps, options.dryRun, 'ippool fix'))]
-  if (options.dryRun) return {...report, notes: [...report.notes, ...notes], result: 'planned', message: `dry run: nothing was written (${plan.actions.length} actions planned)`}
-
-  // Before the Lease: a backup directory that cannot be used is bad usage, said now, not half-way.
-  if (plan.actions.some((a) => a.kind === 'backup')) ensureBackupDir(options.backupDir)
-  options.showPlan(report)
-  await options.confirm(plan)
   const params: PoolFixParams = {family: plan.family, pool: plan.pool, strategy: plan.strategy as PoolFixParams['strategy'], from: plan.from, to: plan.to, wrong: plan.wrong, notes: plan.notes,
     evictBare: options.evictBare}
-  // --timeout bounds the run, not the time spent reading the plan at the prompt.
-  const outcome = await engine.start(steps, params, settingsOf(options, Date.now() + options.timeoutMs))
+  const outcome = await engine.apply({plan: steps, params}, {
+    dryRun: options.dryRun, what: 'ippool fix', notes: (notes) => report.notes.push(...notes),
+    // Before the Lease: a backup directory that cannot be used is bad usage, said now, not half-way.
+    prepare: () => { if (plan.actions.some((a) => a.kind === 'backup')) ensureBackupDir(options.backupDir) },
+    show: () => options.showPlan(report), confirm: () => options.confirm(plan), settings: () => settingsOf(options, Date.now() + options.timeoutMs),
+  })
+  if (outcome === 'dry-run') return {...report, result: 'planned', message: `dry run: nothing was written (${plan.actions.length} actions planned)`}
   if (isRefused(outcome)) return {...report, result: 'refused', message: outcome.refused, hint: outcome.hint}
   return ended(report, params, plan.actions, outcome)
 }
@@ -239,12 +237,16 @@ async function continuePoolFix(client: ClusterClient, options: RunPoolFixOptions
   const impact = cidr ? await readImpact(client, cidr) : {cidr: '', pods: [], tunnels: [], leaked: []}
   const report = journalReport(client, journal, impact)
   const what = `${mode === 'resume' ? 'resume' : 'roll back'}: ${engine.describe(journal)}`
-  const notes = await engine.access(journal, options.dryRun, `ippool fix --${mode}`)
-  if (options.dryRun) return {...report, notes: [...report.notes, ...notes], result: 'planned', message: `dry run: nothing was written; would ${what}`}
-  options.showPlan({...report, result: 'planned', message: what})
-  await options.confirm({pool: journal.params.pool})
-  options.onProgress?.(what)
-  const outcome = await engine.continue(journal, mode, settingsOf(options, Date.now() + options.timeoutMs))
+  const outcome = await engine.apply({journal, mode}, {
+    dryRun: options.dryRun, what: `ippool fix --${mode}`, notes: (notes) => report.notes.push(...notes),
+    show: () => options.showPlan({...report, result: 'planned', message: what}),
+    confirm: async () => {
+      await options.confirm({pool: journal.params.pool})
+      options.onProgress?.(what)
+    },
+    settings: () => settingsOf(options, Date.now() + options.timeoutMs),
+  })
+  if (outcome === 'dry-run') return {...report, result: 'planned', message: `dry run: nothing was written; would ${what}`}
   if (isRefused(outcome)) return {...report, result: 'refused', message: outcome.refused, hint: outcome.hint}
   return ended(report, journal.params, journal.steps as Action[], outcome)
 }
