@@ -75,12 +75,21 @@ export interface PlanInput {
 
 const familyName = (family: Family) => (family === 'ipv4' ? 'IPv4' : 'IPv6')
 
-/** The pool of the family to fix: calico-node's default-ipvN-ippool, else the only one. */
+/** Marks a pool a run of ippool fix created (a migration's new pool), so that an undo deletes it and nothing else. */
+export const RUN_ANNOTATION = 'dualstack.kubectl.io/created-by-run'
+
+/**
+ * The pool of the family to fix: calico-node's default-ipvN-ippool, else the only one, else (a migration of a
+ * pool of another name) the disabled one beside the pool a run of ippool fix made for it.
+ */
 export function pickPool(pools: readonly IPPoolObject[], family: Family): IPPoolObject | undefined | Refusal {
   const ofFamily = pools.filter((p) => parseCidr(p.spec?.cidr ?? '')?.family === family)
   const byName = ofFamily.find((p) => p.metadata?.name === `default-${family}-ippool`)
   if (byName) return byName
   if (ofFamily.length <= 1) return ofFamily[0]
+  const made = ofFamily.filter((p) => p.metadata?.annotations?.[RUN_ANNOTATION] && !p.spec?.disabled)
+  const disabled = ofFamily.filter((p) => p.spec?.disabled && !p.metadata?.annotations?.[RUN_ANNOTATION])
+  if (ofFamily.length === 2 && made.length === 1 && disabled.length === 1) return disabled[0]
   return {refused: `there are ${ofFamily.length} ${familyName(family)} pools (${ofFamily.map((p) => p.metadata?.name).join(', ')}) and none is default-${family}-ippool`,
     hint: 'ippool fix repairs the pool calico-node creates; edit the others with kubectl'}
 }
@@ -200,14 +209,17 @@ export function planPoolFix(input: PlanInput): PoolFixPlan | Refusal {
       const manager = poolManager(stale, input.install, input.installation)
       if (manager?.operator) return {refused: `IPPool ${staleName} is disabled and empty but managed by ${manager.text}: it is not deleted behind the operator's back`, hint: manager.fix}
       if (manager && !input.force) return {refused: `IPPool ${staleName} is disabled and empty but managed by ${manager.text}, which would put it back`, hint: `${manager.fix}; or pass --force`}
-      if (impact.pods.length === 0 && impact.tunnels.length === 0 && impact.leaked.length === 0) {
+      if (impact.ipamError && impact.pods.length === 0 && impact.tunnels.length === 0) {
+        // Leaked allocations cannot be counted: an empty-looking pool is not deleted on a guess.
+        base.notes.push(`${staleName} (${stale.spec?.cidr}) is disabled and no pod or node tunnel address holds its addresses, but its IPAM allocations could not be read (${impact.ipamError}): it is left disabled; run ippool fix again once they can be read to delete it`)
+      } else if (impact.pods.length === 0 && impact.tunnels.length === 0 && impact.leaked.length === 0) {
         return {...base, pool: staleName, from: stale.spec ?? null, to: {name: newName, spec: desired.spec}, wrong: [], strategy: 'migrate',
           ...finishMigrationSteps({api, pool: staleName, from: stale.spec ?? null, to: {name: newName, spec: desired.spec}}),
           notes: [...base.notes, `the migration to ${newName} (${matching.spec?.cidr}) is finished but for its last step: ${staleName} (${stale.spec?.cidr}) is disabled and nothing holds its addresses (no pod, no node tunnel address, no IPAM allocation), so it is deleted, with a backup${impact.blocks ? `; its ${impact.blocks} empty IPAM block(s) go with Calico's IPAM garbage collection` : ''}`]}
       }
       const holders = [impact.pods.length > 0 ? `${impact.pods.length} pod(s)` : '', impact.tunnels.length > 0 ? `${impact.tunnels.length} node tunnel address(es)` : '',
         impact.leaked.length > 0 ? `${impact.leaked.length} IPAM allocation(s) of pods that are gone (leaked)` : ''].filter(Boolean).join(', ')
-      base.notes.push(`${staleName} (${stale.spec?.cidr}) is disabled and still ${holders} hold addresses from it: kubectl dualstack pods recreate --in-pool ${staleName} -A, then run ippool fix again to delete it`)
+      if (holders) base.notes.push(`${staleName} (${stale.spec?.cidr}) is disabled and still ${holders} hold addresses from it: kubectl dualstack pods recreate --in-pool ${staleName} -A, then run ippool fix again to delete it`)
     }
     return {...base, notes: base.notes.slice(1), pool: matching.metadata?.name ?? '', from: matching.spec ?? null, to: {name: matching.metadata?.name ?? '', spec: desired.spec}, wrong: [], strategy: 'none', actions: [], commitAt: 0}
   }

@@ -15,8 +15,8 @@ import {CRD_POOLS, holdersOf, readImpact, V3_POOLS, type PoolApiVersion} from '.
 
 /** The collection each pool API writes through (gather.ts's, where the API is chosen). */
 const POOL_COLLECTIONS: Record<PoolApiVersion, string> = {'crd.projectcalico.org/v1': CRD_POOLS, 'projectcalico.org/v3': V3_POOLS}
-/** Marks a pool this run created, so that an undo deletes it and nothing else. */
-export const RUN_ANNOTATION = 'dualstack.kubectl.io/created-by-run'
+export {RUN_ANNOTATION} from './plan.js'
+import {RUN_ANNOTATION} from './plan.js'
 
 interface PoolRef {
   api: PoolApiVersion
@@ -279,6 +279,11 @@ const deleteIfUnused: WritingKind<DeleteIfUnusedStep> = {
     // Nothing may hold an address of it: pods, node tunnel addresses, IPAM allocations of pods that are gone.
     const impact = await readImpact(ctx.client, step.cidr)
     const holders = impact.pods.length + impact.tunnels.length + impact.leaked.length
+    if (holders === 0 && impact.ipamError) {
+      // Leaked allocations cannot be counted: an empty-looking pool is not deleted on a guess.
+      ctx.left.push(`IPPool ${step.pool} (${step.cidr}) stays disabled: no pod or node tunnel address holds its addresses, but its IPAM allocations could not be read (${impact.ipamError}); run kubectl dualstack ippool fix again once they can be read`)
+      return {message: 'IPAM allocations unreadable: left disabled'}
+    }
     if (holders === 0) {
       await deleteIfThere(ctx, step, current.metadata?.uid)
       return {message: `nothing held addresses of ${step.cidr}: deleted`}
