@@ -1,10 +1,13 @@
 // The step kinds that move pods, in process against the fake cluster and its controllers: calico-restart's
-// restart-pods. Every write failing (refused, with its answer lost, or refused for good), every interruption
-// point, and the Lease released whatever happens. In milliseconds; the binary tests keep the paths end to end.
+// restart-pods and pods recreate's recreate-owner. For each: every write failing (refused, with its answer
+// lost, or refused for good), every interruption point, and the Lease released whatever happens.
+// In milliseconds; the binary tests keep the paths end to end.
 import type {ClusterClient} from '../../src/cluster/kube.js'
 import {runCalicoRestart, type CalicoRestartOptions, type CalicoRestartReport} from '../../src/ops/calico-restart.js'
 import {isUnfinished, type Journal} from '../../src/ops/engine/journal.js'
 import {readLease} from '../../src/ops/lock.js'
+import {runPodsRecreate, type PodsRecreateOptions, type PodsRecreateReport} from '../../src/ops/pods-recreate.js'
+import {RESTART_ANNOTATION} from '../../src/ops/recreate.js'
 import {FakeCluster, type Fault, type Obj} from './fake-cluster.js'
 
 const LEASE = (namespace: string) => `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/kubectl-dualstack`
@@ -220,5 +223,192 @@ describe('calico-restart (restart-pods)', () => {
     const report = await restart(fake, {timeoutMs: 100}) as CalicoRestartReport
     expect(report.nodes[0]!.reason).toMatch(/^no new pod was created on n1: pod kube-system\/calico-node-n1, deleted at .*, is still Terminating \(its finalizers example.com\/hold hold it\)/)
     expect(leaseLeft(fake, 'kube-system')).toBe('released')
+  })
+})
+
+// ---------------------------------------------------------------------------------------------------------
+// pods recreate: recreate-owner
+
+/** A Deployment rolled out and available, its ReplicaSet and its pods. */
+function deployment(fake: FakeCluster, namespace: string, name: string, ips: string[], node = 'n1'): void {
+  const labels = {app: name}
+  const d = fake.put(`/apis/apps/v1/namespaces/${namespace}/deployments/${name}`, {apiVersion: 'apps/v1', kind: 'Deployment', metadata: {name, namespace, generation: 1},
+    spec: {replicas: ips.length, selector: {matchLabels: labels}, template: {metadata: {labels}, spec: {containers: [{name}]}}},
+    status: {observedGeneration: 1, replicas: ips.length, updatedReplicas: ips.length, readyReplicas: ips.length, availableReplicas: ips.length}})
+  const rs = fake.put(`/apis/apps/v1/namespaces/${namespace}/replicasets/${name}-5d4`, {apiVersion: 'apps/v1', kind: 'ReplicaSet',
+    metadata: {name: `${name}-5d4`, namespace, ownerReferences: [{apiVersion: 'apps/v1', kind: 'Deployment', name, uid: d.metadata?.uid, controller: true}]}, spec: {replicas: ips.length}})
+  ips.forEach((ip, i) => fake.put(podPath(namespace, `${name}-5d4-${'abcdef'[i]}`), pod(namespace, `${name}-5d4-${'abcdef'[i]}`, {labels, owner: {kind: 'ReplicaSet', name: `${name}-5d4`, uid: rs.metadata?.uid}, node, ips: [ip]})))
+}
+
+/** A ReplicaSet no Deployment owns (its pods are evicted one by one), and its pods. */
+function bareReplicaSet(fake: FakeCluster, namespace: string, name: string, ips: string[]): void {
+  const rs = fake.put(`/apis/apps/v1/namespaces/${namespace}/replicasets/${name}`, {apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: {name, namespace}, spec: {replicas: ips.length}})
+  ips.forEach((ip, i) => fake.put(podPath(namespace, `${name}-${'abcdef'[i]}`), pod(namespace, `${name}-${'abcdef'[i]}`, {labels: {app: name}, owner: {kind: 'ReplicaSet', name, uid: rs.metadata?.uid}, ips: [ip]})))
+}
+
+/** Pods of the disabled pool old-pool in namespace shop: a Deployment's (rolled) and a bare ReplicaSet's (evicted one by one). */
+function shopCluster(): FakeCluster {
+  const fake = new FakeCluster()
+  fake.put('/apis/crd.projectcalico.org/v1/ippools/old-pool', {apiVersion: 'crd.projectcalico.org/v1', kind: 'IPPool', metadata: {name: 'old-pool'}, spec: {cidr: 'fd00:1::/64', disabled: true}})
+  fake.put('/apis/crd.projectcalico.org/v1/ippools/new-pool', {apiVersion: 'crd.projectcalico.org/v1', kind: 'IPPool', metadata: {name: 'new-pool'}, spec: {cidr: 'fd00:2::/64'}})
+  deployment(fake, 'shop', 'web', ['fd00:1::a', 'fd00:1::b'])
+  bareReplicaSet(fake, 'shop', 'legacy', ['fd00:1::c', 'fd00:1::d'])
+  fake.put(podPath('shop', 'elsewhere'), pod('shop', 'elsewhere', {ips: ['fd00:2::9']}))
+  return fake
+}
+
+const SHOP_ORIGINALS = ['web-5d4-a', 'web-5d4-b', 'legacy-a', 'legacy-b']
+const inOldPool = (fake: FakeCluster, namespace = 'shop') => pods(fake, namespace).filter((p) => (p.status?.podIPs as Array<{ip: string}> | undefined)?.some((a) => a.ip.startsWith('fd00:1:'))).map((p) => p.metadata?.name)
+const webRestarted = (fake: FakeCluster) => Boolean(((fake.get('/apis/apps/v1/namespaces/shop/deployments/web')?.spec?.template as {metadata?: {annotations?: Record<string, string>}}).metadata?.annotations ?? {})[RESTART_ANNOTATION])
+
+/** Records each eviction made while another pod of the same owner was missing or not Ready. */
+function watchEvictions(fake: FakeCluster, namespace = 'shop'): string[] {
+  const problems: string[] = []
+  fake.onRequest = (method, p) => {
+    const m = /\/pods\/([^/]+)\/eviction$/.exec(p)
+    const target = m && fake.get(p.slice(0, -'/eviction'.length))
+    if (method !== 'POST' || !target) return
+    const owner = ownerOf(target)!
+    const replicas = fake.get(`/apis/apps/v1/namespaces/${namespace}/replicasets/${owner}`)?.spec?.replicas as number
+    const others = pods(fake, namespace).filter((x) => ownerOf(x) === owner && x !== target && !x.metadata?.deletionTimestamp)
+    const serving = others.filter(isReady).length
+    if (serving < replicas - 1) problems.push(`${m[1]} evicted while ${replicas - 1 - serving} other pod(s) of ${owner} were missing or not Ready`)
+  }
+  return problems
+}
+
+async function recreate(fake: FakeCluster, over: Partial<PodsRecreateOptions> = {}): Promise<PodsRecreateReport | Error> {
+  try {
+    return await runPodsRecreate(fake as unknown as ClusterClient, {namespace: 'shop', inPool: 'old-pool', singleStack: false, evictBare: false, evictKubeSystemBare: false, dryRun: false,
+      timeoutMs: 10_000, readyTimeoutMs: 2000, stopped: () => undefined, showPlan: () => undefined, confirm: async () => undefined, ...over})
+  } catch (error) {
+    return error as Error
+  }
+}
+
+describe('pods recreate (recreate-owner)', () => {
+  it('rolls the Deployment and evicts the ReplicaSet\'s pods one by one, each replacement Ready before the next; the pods leave the pool; the Lease is released', async () => {
+    const fake = shopCluster()
+    const evictions = watchEvictions(fake)
+    const report = await recreate(fake) as PodsRecreateReport
+    expect(report).toMatchObject({result: 'recreated', message: '2 owner(s) recreated'})
+    expect(report.groups.map((g) => `${g.owner?.kind} ${g.owner?.name}: ${g.status}`)).toEqual(['Deployment web: restarted', 'ReplicaSet legacy: evicted'])
+    expect(inOldPool(fake)).toEqual([])
+    expect(fake.get(podPath('shop', 'elsewhere'))).toBeDefined()
+    expect(fake.writes().filter((w) => w.path.endsWith('/eviction')).map((w) => w.path.split('/')[6])).toEqual(['legacy-a', 'legacy-b'])
+    expect(evictions).toEqual([])
+    expect(leaseLeft(fake, 'kube-system')).toBe('released')
+  })
+
+  it('at each write, refused, with its answer lost or refused for good: each owner is recreated, or untouched, or named as failed; never two pods of an owner down; the Lease is released', async () => {
+    const clean = shopCluster()
+    expect(await recreate(clean)).toMatchObject({result: 'recreated'})
+    const writes = clean.writes()
+    const problems: string[] = []
+    const endings = new Map<string, number>()
+    for (let k = 0; k < writes.length; k++) {
+      for (const [what, faults] of faultsFor(writes, k)) {
+        const fake = shopCluster()
+        const evictions = watchEvictions(fake)
+        fake.faults = faults
+        const report = await recreate(fake)
+        const ending = report instanceof Error ? 'error' : report.result
+        endings.set(ending, (endings.get(ending) ?? 0) + 1)
+        const where = `write ${k + 1} of ${writes.length} (${what}): ${ending} ${report instanceof Error ? report.message : `${report.message} ${JSON.stringify(report.groups.map((g) => [g.status, g.message]))}`}`
+        problems.push(...evictions.map((e) => `${where}: ${e}`))
+        const lease = leaseLeft(fake, 'kube-system')
+        if (lease !== 'released' && !(lease === 'held' && leaseCreateLost(what))) problems.push(`${where}: the Lease is ${lease}`)
+        if (report instanceof Error) {
+          if (webRestarted(fake) || SHOP_ORIGINALS.some((n) => !fake.get(podPath('shop', n)))) problems.push(`${where}: failed with an error, but pods were recreated`)
+          continue
+        }
+        if (report.result === 'recreated' && inOldPool(fake).length > 0) problems.push(`${where}: recreated, but ${inOldPool(fake).join(', ')} still in the pool`)
+        if (report.result === 'incomplete' && !report.message.startsWith('stopped: ')) problems.push(`${where}: incomplete without saying where it stopped`)
+        for (const g of report.groups) {
+          const moved = g.owner?.name === 'web' ? webRestarted(fake) : !fake.get(podPath('shop', 'legacy-a'))
+          if ((g.status === 'restarted' || g.status === 'evicted') && inOldPool(fake).some((n) => n?.startsWith(g.owner!.name))) problems.push(`${where}: ${g.owner?.name} said ${g.status}, but its pods are still in the pool`)
+          if ((g.status === 'skipped' || g.status === 'pending') && moved) problems.push(`${where}: ${g.owner?.name} said ${g.status}, but it was acted on`)
+        }
+      }
+    }
+    expect(problems).toEqual([])
+    expect(endings.get('incomplete') ?? 0).toBeGreaterThan(0)
+  })
+
+  it('stopped (Ctrl-C) before each owner: the owners done so far are recreated, the rest untouched and named; the Lease is released', async () => {
+    const seen: string[] = []
+    for (let k = 0; k <= 2; k++) {
+      const fake = shopCluster()
+      const report = await recreate(fake, {stopped: stopBefore(fake, 'kube-system', k)}) as PodsRecreateReport
+      seen.push(`before owner ${k + 1}: ${report.result}, ${report.groups.map((g) => g.status).join(' ')}, restarted ${webRestarted(fake)}, in the pool ${inOldPool(fake).length}, ${report.notes.filter((n) => n.startsWith(INTERRUPTED)).join('')}, Lease ${leaseLeft(fake, 'kube-system')}`)
+    }
+    expect(seen).toEqual([
+      `before owner 1: incomplete, skipped skipped, restarted false, in the pool 4, ${INTERRUPTED}: 2 owner(s) not recreated, Lease released`,
+      `before owner 2: incomplete, restarted skipped, restarted true, in the pool 2, ${INTERRUPTED}: 1 owner(s) not recreated, Lease released`,
+      'before owner 3: recreated, restarted evicted, restarted true, in the pool 0, , Lease released',
+    ])
+  })
+
+  it.each([
+    ['Ctrl-C while a rollout never becomes available', {stopAfterMs: 50}, /^stopped: Deployment shop\/web interrupted \(Ctrl-C\) while 2 old replica\(s\) pending termination$/],
+    ['a rollout not available within --ready-timeout', {readyTimeoutMs: 100}, /^stopped: Deployment shop\/web not available after 0s: 2 old replica\(s\) pending termination$/],
+  ])('%s: stops there, the next owner is untouched, and the Lease is released', async (_what, how, message) => {
+    const fake = shopCluster()
+    fake.replacementsReady = false
+    const started = Date.now()
+    const report = await recreate(fake, {...('stopAfterMs' in how ? {stopped: () => (Date.now() - started > how.stopAfterMs ? INTERRUPTED : undefined)} : {readyTimeoutMs: how.readyTimeoutMs})}) as PodsRecreateReport
+    expect(Date.now() - started).toBeLessThan(1500)
+    expect(report.result).toBe('incomplete')
+    expect(report.message).toMatch(message)
+    expect(report.groups.map((g) => g.status)).toEqual(['failed', 'skipped'])
+    expect(fake.get(podPath('shop', 'legacy-a')) && fake.get(podPath('shop', 'legacy-b'))).toBeDefined()
+    expect(leaseLeft(fake, 'kube-system')).toBe('released')
+  })
+
+  const withBudget = (minAvailable: number) => {
+    const fake = shopCluster()
+    fake.put('/apis/policy/v1/namespaces/shop/poddisruptionbudgets/legacy', {apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: {name: 'legacy'}, spec: {selector: {matchLabels: {app: 'legacy'}}, minAvailable}})
+    return fake
+  }
+
+  it('a PodDisruptionBudget that allows no disruption: every eviction is refused (429), reported with the budget\'s words and never forced; the run is incomplete; the Lease is released', async () => {
+    const fake = withBudget(2)
+    const report = await recreate(fake) as PodsRecreateReport
+    const legacy = report.groups.find((g) => g.owner?.name === 'legacy')!
+    const refusal = 'Cannot evict pod as it would violate the pod\'s disruption budget. (context "fake", server https://127.0.0.1:6443) (gave up after 5 attempts in 3.8s)'
+    expect(report.result).toBe('incomplete')
+    expect(legacy).toMatchObject({status: 'blocked', message: `eviction blocked by a PodDisruptionBudget: legacy-a (${refusal}), legacy-b (${refusal})`})
+    expect(report.notes).toContain(`ReplicaSet shop/legacy: ${legacy.message}`)
+    expect(fake.get(podPath('shop', 'legacy-a')) && fake.get(podPath('shop', 'legacy-b'))).toBeDefined()
+    expect(leaseLeft(fake, 'kube-system')).toBe('released')
+  })
+
+  it('a PodDisruptionBudget that allows one pod at a time: each eviction waits for the last one\'s replacement to be Ready, and all pass', async () => {
+    const fake = withBudget(1)
+    const evictions = watchEvictions(fake)
+    const report = await recreate(fake) as PodsRecreateReport
+    expect(report.groups.map((g) => g.status)).toEqual(['restarted', 'evicted'])
+    expect(report.result).toBe('recreated')
+    expect(inOldPool(fake)).toEqual([])
+    expect(evictions).toEqual([])
+    expect(leaseLeft(fake, 'kube-system')).toBe('released')
+  })
+
+  it('an owner whose eviction the API server refuses half-way is named as failed, with the answer, not as skipped; the Lease is released', async () => {
+    const fake = shopCluster()
+    fake.faults = [{method: 'POST', path: /pods\/legacy-b\/eviction$/, when: 'before', status: 403, times: 99}]
+    const report = await recreate(fake) as PodsRecreateReport
+    expect(report.groups.map((g) => `${g.owner?.name} ${g.status}: ${g.message}`)).toEqual(['web restarted: rolled out and available', 'legacy failed: the fake failed POST with 403'])
+    expect(report).toMatchObject({result: 'incomplete', message: 'stopped: the fake failed POST with 403'})
+    expect(leaseLeft(fake, 'kube-system')).toBe('released')
+  })
+
+  it('a restart whose answer was lost (503) is run again by the engine: it finds its own mark and only waits, the owner is restarted once', async () => {
+    const fake = shopCluster()
+    fake.faults = [{method: 'PATCH', path: /deployments\/web$/, when: 'after', status: 503}]
+    const report = await recreate(fake) as PodsRecreateReport
+    expect(report.result).toBe('recreated')
+    expect(fake.writes().filter((w) => w.method === 'PATCH').length).toBe(1)
+    expect(fake.get('/apis/apps/v1/namespaces/shop/deployments/web')?.metadata?.generation).toBe(2)
   })
 })
