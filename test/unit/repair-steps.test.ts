@@ -403,6 +403,24 @@ describe('pods recreate (recreate-owner)', () => {
     expect(leaseLeft(fake, 'kube-system')).toBe('released')
   })
 
+  it('an eviction whose answer was lost (the connection dropped) is read back: the pod is going, so its replacement is waited for before the next pod is evicted', async () => {
+    const fake = shopCluster()
+    const evictions = watchEvictions(fake)
+    const watching = fake.onRequest!
+    fake.faults = [{method: 'POST', path: /pods\/legacy-a\/eviction$/, when: 'after', error: 'reset'}]
+    // From the eviction on, replacements take long to be Ready (longer than the engine waits before it runs a step again).
+    fake.onRequest = (method, p, body) => {
+      watching(method, p, body)
+      if (p.endsWith('/legacy-a/eviction')) fake.replacementsReady = false
+    }
+    const report = await recreate(fake, {readyTimeoutMs: 100}) as PodsRecreateReport
+    expect(evictions).toEqual([])
+    expect(fake.writes().filter((w) => w.path.endsWith('/eviction')).map((w) => w.path.split('/')[6])).toEqual(['legacy-a'])
+    expect(report.groups[1]).toMatchObject({status: 'failed', message: expect.stringMatching(/^legacy-a evicted; not replaced by a Ready pod after 0s: its replacement legacy-\w+ is Running: CrashLoopBackOff: back-off 10s restarting failed container=legacy; not evicted: legacy-b$/)})
+    expect(fake.get(podPath('shop', 'legacy-b'))).toBeDefined()
+    expect(leaseLeft(fake, 'kube-system')).toBe('released')
+  })
+
   it('a restart whose answer was lost (503) is run again by the engine: it finds its own mark and only waits, the owner is restarted once', async () => {
     const fake = shopCluster()
     fake.faults = [{method: 'PATCH', path: /deployments\/web$/, when: 'after', status: 503}]
