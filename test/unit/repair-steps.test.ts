@@ -1,10 +1,23 @@
 // The step kinds that move pods, in process against the fake cluster and its controllers: calico-restart's
-// restart-pods and pods recreate's recreate-owner. For each: every write failing (refused, with its answer
-// lost, or refused for good), every interruption point, and the Lease released whatever happens.
+// restart-pods, pods recreate's recreate-owner, and ippool fix's recreate-pods step and the plan that
+// finishes a migration (delete the empty, disabled old pool). For each: every write failing (refused, with
+// its answer lost, or refused for good), every interruption point, and the Lease released whatever happens.
 // In milliseconds; the binary tests keep the paths end to end.
+import {existsSync, mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import {calicoInstall} from '../../src/calico/install.js'
+import {poolDifferences, poolFromEnv, type DesiredPool} from '../../src/calico/pools.js'
 import type {ClusterClient} from '../../src/cluster/kube.js'
+import type {IPPoolObject} from '../../src/cluster/types.js'
 import {runCalicoRestart, type CalicoRestartOptions, type CalicoRestartReport} from '../../src/ops/calico-restart.js'
+import type {EngineOutcome} from '../../src/ops/engine/executor.js'
 import {isUnfinished, type Journal} from '../../src/ops/engine/journal.js'
+import {isRefused, RepairEngine, type Refused, type RunSettings} from '../../src/ops/engine/run.js'
+import {readImpact} from '../../src/ops/ippool/gather.js'
+import {isRefusal, pickPool, planPoolFix, type PoolFixPlan} from '../../src/ops/ippool/plan.js'
+import {POOL_FIX, type PoolFixParams} from '../../src/ops/ippool/run.js'
 import {readLease} from '../../src/ops/lock.js'
 import {runPodsRecreate, type PodsRecreateOptions, type PodsRecreateReport} from '../../src/ops/pods-recreate.js'
 import {RESTART_ANNOTATION} from '../../src/ops/recreate.js'
@@ -428,5 +441,208 @@ describe('pods recreate (recreate-owner)', () => {
     expect(report.result).toBe('recreated')
     expect(fake.writes().filter((w) => w.method === 'PATCH').length).toBe(1)
     expect(fake.get('/apis/apps/v1/namespaces/shop/deployments/web')?.metadata?.generation).toBe(2)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------------------
+// ippool fix: a migration that moves the pods (recreate-pods), and the plan that finishes one
+
+let backupDir: string
+beforeEach(() => (backupDir = mkdtempSync(path.join(tmpdir(), 'repair-steps-'))))
+afterEach(() => rmSync(backupDir, {recursive: true, force: true}))
+
+const POOLS = '/apis/crd.projectcalico.org/v1/ippools'
+const OLD = {cidr: 'fd00:1::/64', blockSize: 122, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: false, nodeSelector: 'all()'}
+const ENV = new Map(Object.entries({CALICO_IPV6POOL_CIDR: 'fd00:2::/64', CALICO_IPV6POOL_NAT_OUTGOING: 'true'}).map(([k, v]) => [k, {value: v}]))
+const INSTALL = calicoInstall([{metadata: {name: 'calico-node', namespace: 'kube-system'}}], undefined)!
+const DESIRED = poolFromEnv(ENV, 'ipv6') as DesiredPool
+const OLD_POOL = `${POOLS}/default-ipv6-ippool`
+const NEW_POOL = `${POOLS}/${DESIRED.name}-fd00-2---64`
+
+/**
+ * The cluster and ippool fix's plan for it. moving: the old pool is in use (a Deployment's and a bare
+ * ReplicaSet's pods), so the plan migrates with --recreate-pods. finishing: the migration was done but for its
+ * last step (old pool disabled, nothing holds its addresses), so the plan deletes the old pool.
+ */
+async function poolScenario(which: 'moving' | 'finishing'): Promise<{fake: FakeCluster; plan: PoolFixPlan}> {
+  const fake = new FakeCluster()
+  fake.put(OLD_POOL, {apiVersion: 'crd.projectcalico.org/v1', kind: 'IPPool', metadata: {name: 'default-ipv6-ippool'}, spec: {...OLD, ...(which === 'finishing' ? {disabled: true} : {})}})
+  if (which === 'moving') {
+    deployment(fake, 'shop', 'web', ['fd00:1::a', 'fd00:1::b'])
+    bareReplicaSet(fake, 'shop', 'legacy', ['fd00:1::c', 'fd00:1::d'])
+  } else {
+    fake.put(NEW_POOL, {apiVersion: 'crd.projectcalico.org/v1', kind: 'IPPool', metadata: {name: NEW_POOL.split('/').pop()}, spec: {...DESIRED.spec}})
+  }
+  const pools = poolsOf(fake)
+  const target = pickPool(pools, 'ipv6') as IPPoolObject
+  const impact = await readImpact(fake.client(), OLD.cidr)
+  const plan = planPoolFix({family: 'ipv6', strategy: 'auto', force: false, recreatePods: true, evictBare: false, install: INSTALL, env: ENV, pools, target, impact, apiVersion: 'crd.projectcalico.org/v1'})
+  if (isRefusal(plan)) throw new Error(plan.refused)
+  expect(plan.actions.map((a) => a.kind)).toEqual(which === 'moving'
+    ? ['backup', 'create-pool', 'update-pool', 'verify-pool', 'recreate-pods', 'delete-pool-if-unused']
+    : ['backup', 'delete-pool-if-unused'])
+  expect(plan.commitAt).toBe(which === 'moving' ? 4 : 1)
+  return {fake, plan}
+}
+
+const poolsOf = (fake: FakeCluster) => [...fake.objects.entries()].filter(([k]) => k.startsWith(`${POOLS}/`)).map(([, v]) => v as IPPoolObject)
+const paramsOf = (plan: PoolFixPlan): PoolFixParams => ({family: plan.family, pool: plan.pool, strategy: plan.strategy as PoolFixParams['strategy'], from: plan.from, to: plan.to, wrong: plan.wrong, notes: plan.notes})
+
+function poolSettings(over: Partial<RunSettings> = {}): RunSettings {
+  return {deadline: Date.now() + 60_000, timeoutText: '1m', backupDir, readyTimeoutMs: 2000, force: false, stopped: () => undefined, patienceMs: 0, ...over}
+}
+
+async function fix(fake: FakeCluster, plan: PoolFixPlan, over: Partial<RunSettings> = {}): Promise<EngineOutcome | Refused | Error> {
+  try {
+    return await new RepairEngine(fake.client(), POOL_FIX, 'kube-system').start({steps: plan.actions, commitAt: plan.commitAt}, paramsOf(plan), poolSettings(over))
+  } catch (error) {
+    return error as Error
+  }
+}
+
+/** --resume or --rollback of what a run left, as the journal says (rolling back: --rollback). */
+async function finish(fake: FakeCluster): Promise<string> {
+  const engine = new RepairEngine(fake.client(), POOL_FIX, 'kube-system')
+  const mode = journalOf(fake, 'kube-system')?.state === 'rolling-back' ? 'rollback' : 'resume'
+  const loaded = await engine.load<PoolFixParams>(mode)
+  if (isRefused(loaded)) return `refused: ${loaded.refused}`
+  const outcome = await engine.continue(loaded as Journal, mode, poolSettings())
+  return `--${mode}: ${isRefused(outcome) ? `refused: ${outcome.refused}` : outcome.result}`
+}
+
+/** Where the pools and pods are: as they were, as wanted (new pool in, old disabled), or the migration complete. */
+function poolState(fake: FakeCluster, which: 'moving' | 'finishing'): string {
+  const old = fake.get(OLD_POOL)
+  const created = fake.get(NEW_POOL)
+  const newOk = !!created && poolDifferences(created.spec, DESIRED.spec).length === 0 && created.spec?.disabled !== true
+  const oldAsWas = !!old && poolDifferences(old.spec, {...OLD, ...(which === 'finishing' ? {disabled: true} : {})}).length === 0
+  const moved = which === 'finishing' || inOldPool(fake).length === 0
+  if (which === 'moving' && oldAsWas && !created && !webRestarted(fake) && SHOP_ORIGINALS.every((n) => fake.get(podPath('shop', n)))) return 'as they were'
+  if (which === 'finishing' && oldAsWas && newOk) return 'as they were'
+  if (newOk && !old && moved) return 'migration complete'
+  if (newOk && old?.spec?.disabled === true && poolDifferences(old.spec, {...OLD, disabled: true}).length === 0) return `as wanted, ${moved ? 'pods moved' : `${inOldPool(fake).length} pod(s) in the old pool`}`
+  return `in between (old ${JSON.stringify(old?.spec)}, new ${JSON.stringify(created?.spec)}, in the old pool ${inOldPool(fake).join(' ')})`
+}
+
+describe.each([
+  {which: 'moving' as const, title: 'ippool fix --recreate-pods, a migration that moves the pods'},
+  {which: 'finishing' as const, title: 'ippool fix, a migration left at its last step'},
+])('$title', ({which}) => {
+  const what = which === 'moving' ? 'with --recreate-pods (recreate-pods)' : 'left at its last step (delete the disabled old pool once empty)'
+
+  it(`${what}: runs to the end: ${which === 'moving' ? 'the pods move to the new pool one owner at a time, ' : ''}the old pool is deleted with a backup, the Lease is released`, async () => {
+    const {fake, plan} = await poolScenario(which)
+    const evictions = watchEvictions(fake)
+    const outcome = await fix(fake, plan) as EngineOutcome
+    expect(outcome.result).toBe('done')
+    expect(outcome.steps.at(-1)?.message).toBe('nothing held addresses of fd00:1::/64: deleted')
+    expect(poolState(fake, which)).toBe('migration complete')
+    expect(existsSync(outcome.backups[0]!)).toBe(true)
+    expect(evictions).toEqual([])
+    expect(leaseLeft(fake, 'kube-system')).toBe('released')
+  })
+
+  it(`${what}: at each write, refused, with its answer lost or refused for good: the run ends as it started before the commit point, and after it says how to finish (which then completes it); the Lease is released`, async () => {
+    const clean = await poolScenario(which)
+    expect(await fix(clean.fake, clean.plan)).toMatchObject({result: 'done'})
+    const writes = clean.fake.writes()
+    const problems: string[] = []
+    const endings = new Map<string, number>()
+    for (let k = 0; k < writes.length; k++) {
+      for (const [fault, faults] of faultsFor(writes, k)) {
+        const {fake, plan} = await poolScenario(which)
+        const evictions = watchEvictions(fake)
+        fake.faults = faults
+        const outcome = await fix(fake, plan)
+        const ending = outcome instanceof Error ? 'error' : isRefused(outcome) ? 'refused' : outcome.result
+        endings.set(ending, (endings.get(ending) ?? 0) + 1)
+        const where = `write ${k + 1} of ${writes.length} (${fault}): ${ending} ${outcome instanceof Error ? outcome.message : isRefused(outcome) ? outcome.refused : outcome.reason ?? ''}`
+        const state = poolState(fake, which)
+        const lease = leaseLeft(fake, 'kube-system')
+        const wanted = ending === 'done' ? 'migration complete' : ending === 'rolled-back' || ending === 'error' ? 'as they were' : undefined
+        if (wanted && state !== wanted) problems.push(`${where}: ${ending}, but the pools are ${state}`)
+        if (ending === 'failed') {
+          if (!lease.startsWith('kept unheld with an unfinished journal')) problems.push(`${where}: failed, but the Lease is ${lease}`)
+          if (!journalOf(fake, 'kube-system')?.error) problems.push(`${where}: failed, but the journal does not say why`)
+          fake.faults = []
+          const finished = await finish(fake)
+          const after = poolState(fake, which)
+          const rolledBack = finished === '--rollback: rolled-back'
+          if (!(finished === '--resume: done' && after === 'migration complete') && !(rolledBack && after === 'as they were')) problems.push(`${where}: then ${finished}, and the pools are ${after}`)
+          if (leaseLeft(fake, 'kube-system') !== 'released') problems.push(`${where}: then ${finished}, but the Lease is ${leaseLeft(fake, 'kube-system')}`)
+        } else if (lease !== 'released' && !(lease === 'held' && leaseCreateLost(fault))) {
+          problems.push(`${where}: the Lease is ${lease}`)
+        }
+        problems.push(...evictions.map((e) => `${where}: ${e}`))
+      }
+    }
+    expect(problems).toEqual([])
+    // Finishing has no write before its commit point (the backup only reads): nothing to roll back.
+    expect((endings.get('rolled-back') ?? 0) > 0).toBe(which === 'moving')
+    expect(endings.get('failed') ?? 0).toBeGreaterThan(0)
+  })
+
+  it(`${what}: stopped (Ctrl-C, --timeout) before each step: before the commit point everything is undone; from it on what was wanted stays and what is left is said; the Lease is released`, async () => {
+    const steps = (await poolScenario(which)).plan.actions.length
+    const seen: string[] = []
+    const wanted: string[] = []
+    for (let k = 0; k <= steps; k++) {
+      const {fake, plan} = await poolScenario(which)
+      const outcome = await fix(fake, plan, {stopped: stopBefore(fake, 'kube-system', k)}) as EngineOutcome
+      const left = outcome.left.find((l) => l.startsWith(INTERRUPTED))
+      seen.push(`before step ${k + 1}: ${outcome.result}, ${poolState(fake, which)}, ${left ? `left: ${left.split(': ')[0]}: ${left.split(': ').slice(1).join(': ').split('; ').length} step(s)` : 'nothing left'}, Lease ${leaseLeft(fake, 'kube-system')}`)
+      const result = k < plan.commitAt ? 'rolled-back' : k === steps ? 'done' : 'stopped'
+      const state = k < plan.commitAt ? 'as they were' : k === steps ? 'migration complete' : which === 'finishing' ? 'as they were' : k === 4 ? 'as wanted, 4 pod(s) in the old pool' : 'as wanted, pods moved'
+      wanted.push(`before step ${k + 1}: ${result}, ${state}, ${result === 'stopped' ? `left: ${INTERRUPTED} before: ${steps - k} step(s)` : 'nothing left'}, Lease released`)
+    }
+    expect(seen).toEqual(wanted)
+  })
+})
+
+describe('ippool fix --recreate-pods, the pods step', () => {
+  it('a PodDisruptionBudget blocking an eviction fails the run (not "fixed"), names the budget, keeps the journal for --resume, which finishes once the budget allows', async () => {
+    const {fake, plan} = await poolScenario('moving')
+    const pdb = '/apis/policy/v1/namespaces/shop/poddisruptionbudgets/legacy'
+    fake.put(pdb, {apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: {name: 'legacy'}, spec: {selector: {matchLabels: {app: 'legacy'}}, minAvailable: 2}})
+    const outcome = await fix(fake, plan) as EngineOutcome
+    expect(outcome.result).toBe('failed')
+    expect(outcome.reason).toMatch(/^recreate .* failed: 1 owner\(s\) not recreated: ReplicaSet shop\/legacy: eviction blocked by a PodDisruptionBudget: legacy-a \(Cannot evict pod as it would violate the pod's disruption budget\./)
+    expect(outcome.message).toMatch(/What was wanted is in place; finish with: kubectl dualstack ippool fix --resume$/)
+    expect(poolState(fake, 'moving')).toBe('as wanted, 2 pod(s) in the old pool')
+    expect(leaseLeft(fake, 'kube-system')).toBe('kept unheld with an unfinished journal (failed)')
+    fake.objects.delete(pdb)
+    expect(await finish(fake)).toBe('--resume: done')
+    expect(poolState(fake, 'moving')).toBe('migration complete')
+    expect(leaseLeft(fake, 'kube-system')).toBe('released')
+  })
+
+  it('Ctrl-C while a rollout never becomes available: the run stops after the commit point, the journal says so, the Lease is released; --resume finishes once the pods are Ready', async () => {
+    const {fake, plan} = await poolScenario('moving')
+    fake.replacementsReady = false
+    const started = Date.now()
+    const outcome = await fix(fake, plan, {stopped: () => (Date.now() - started > 50 ? INTERRUPTED : undefined)}) as EngineOutcome
+    expect(Date.now() - started).toBeLessThan(1500)
+    expect(outcome.result).toBe('failed')
+    expect(outcome.reason).toMatch(/failed: Deployment shop\/web interrupted \(Ctrl-C\) while 2 old replica\(s\) pending termination$/)
+    expect(journalOf(fake, 'kube-system')).toMatchObject({state: 'failed', done: 4, error: outcome.reason})
+    expect(leaseLeft(fake, 'kube-system')).toBe('kept unheld with an unfinished journal (failed)')
+    expect(poolState(fake, 'moving')).toBe('as wanted, 4 pod(s) in the old pool')
+    fake.recover()
+    expect(await finish(fake)).toBe('--resume: done')
+    // Resumed, the step found its own restart on the Deployment and only waited for it.
+    expect(fake.writes().filter((w) => w.method === 'PATCH').length).toBe(1)
+    expect(poolState(fake, 'moving')).toBe('migration complete')
+  })
+})
+
+describe('ippool fix finishing a migration', () => {
+  it('a pod that took an address of the old pool since the plan keeps it: the old pool stays disabled and what holds it is said', async () => {
+    const {fake, plan} = await poolScenario('finishing')
+    fake.put(podPath('shop', 'late'), pod('shop', 'late', {ips: ['fd00:1::77']}))
+    const outcome = await fix(fake, plan) as EngineOutcome
+    expect(outcome.result).toBe('done')
+    expect(fake.get(OLD_POOL)?.spec?.disabled).toBe(true)
+    expect(outcome.left).toEqual(['IPPool default-ipv6-ippool (fd00:1::/64) stays disabled: 1 pod(s) still hold its addresses (shop/late); move them with kubectl dualstack pods recreate --in-pool default-ipv6-ippool -A, then run kubectl dualstack ippool fix again'])
+    expect(leaseLeft(fake, 'kube-system')).toBe('released')
   })
 })
