@@ -229,7 +229,9 @@ function restartEnded(report: CalicoRestartReport, steps: readonly RestartStep[]
     const told = new Map(((stepReport.detail as NodeRestart[] | undefined) ?? []).map((entry) => [entry.pod, entry]))
     for (const {pod} of steps[i]!.pods) {
       const entry = byPod.get(pod)!
-      Object.assign(entry, told.get(pod) ?? {status: stepReport.status === 'pending' || stepReport.status === 'skipped' ? 'skipped' : entry.status})
+      // A step that failed on an API error (a delete refused) gave no account of its nodes: they failed with it.
+      const untold = stepReport.status === 'failed' ? {status: 'failed' as const, reason: stepReport.message} : {status: stepReport.status === 'pending' || stepReport.status === 'skipped' ? 'skipped' : entry.status}
+      Object.assign(entry, told.get(pod) ?? untold)
     }
   })
   const warnings = [...report.warnings, ...outcome.left]
@@ -245,7 +247,9 @@ function restartEnded(report: CalicoRestartReport, steps: readonly RestartStep[]
   }
   const failed = outcome.steps.find((s) => s.status === 'failed')
   const notRestarted = report.nodes.filter((n) => n.status === 'skipped').length
-  return {...report, warnings, result: 'failed', message: `${failed?.message ?? outcome.reason}; stopped there (${notRestarted} node(s) not restarted)`}
+  // The step's own message names its node; an API error's does not, the engine's reason (the step's title) does.
+  const said = failed?.detail !== undefined ? failed.message : outcome.reason ?? failed?.message
+  return {...report, warnings, result: 'failed', message: `${said}; stopped there (${notRestarted} node(s) not restarted)`}
 }
 
 /**

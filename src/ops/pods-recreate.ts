@@ -158,7 +158,11 @@ function recreateEnded(report: PodsRecreateReport, groups: readonly OwnerGroup[]
   const reportGroups = groups.map((g) => {
     if (g.action === 'list') return {...g, status: 'listed' as const, message: `not recreated: ${g.why}`}
     const told = byGroup.get(g)
-    return told ? {...g, status: told.status, message: told.message} : {...g, status: 'skipped' as const, message: outcome.reason ?? 'not started'}
+    if (told) return {...g, status: told.status, message: told.message}
+    // A step that failed on an API error (an eviction refused) gave no account of its owner: it was started, and failed.
+    const step = outcome.steps[steps.findIndex((s) => s.group === g)]
+    if (step?.status === 'failed') return {...g, status: 'failed' as const, message: step.message ?? outcome.reason ?? 'failed'}
+    return {...g, status: 'skipped' as const, message: outcome.reason ?? 'not started'}
   })
   const notes = [...report.notes, ...listedNotes, ...outcome.left.filter((l) => !l.includes(' before: ')), ...stopNote]
   const recreated = reportGroups.filter((g) => g.status === 'restarted' || g.status === 'evicted').length

@@ -127,14 +127,21 @@ function serving(pod: Pod): boolean {
 }
 
 /** undefined: evicted. Otherwise why not: gone already, or a PodDisruptionBudget's refusal (429, reported, never forced). */
-async function evictPod(client: ClusterApi, namespace: string, pod: string): Promise<{gone: true} | {blocked: string} | undefined> {
+async function evictPod(client: ClusterApi, namespace: string, pod: string, uid: string | undefined): Promise<{gone: true} | {blocked: string} | undefined> {
+  const path = `${podsPath(namespace)}/${encodeURIComponent(pod)}`
   try {
-    await client.request('POST', `${podsPath(namespace)}/${encodeURIComponent(pod)}/eviction`,
-      {body: {apiVersion: 'policy/v1', kind: 'Eviction', metadata: {name: pod, namespace}}})
+    await client.request('POST', `${path}/eviction`, {body: {apiVersion: 'policy/v1', kind: 'Eviction', metadata: {name: pod, namespace}}})
     return undefined
   } catch (error) {
     if (error instanceof ApiError && error.code === 404) return {gone: true}
     if (error instanceof ApiError && error.code === 429) return {blocked: error.message.replace(/^the API server is throttling requests: /, '')}
+    // An answer lost on the way (a dropped connection, a 5xx): the eviction may have happened. A pod going or gone
+    // was evicted, and its replacement is waited for as for any other; otherwise the step, run again, would find
+    // it gone and evict the next pod at once, two of the owner's pods down together.
+    if (!(error instanceof ApiError) || error.code >= 500) {
+      const now = await client.getIfExists<Pod>(path).catch(() => 'unreadable' as const)
+      if (now !== 'unreadable' && (!now || now.metadata?.deletionTimestamp || (uid !== undefined && now.metadata?.uid !== uid))) return undefined
+    }
     throw error
   }
 }
@@ -163,7 +170,7 @@ async function evictOwned(client: ClusterApi, group: OwnerGroup, options: Recrea
     if (!target) continue
     const known = new Set(before.map((p) => p.metadata?.uid))
     const readyOthers = before.filter((p) => p !== target && serving(p)).length
-    const evicted = await evictPod(client, group.namespace, name)
+    const evicted = await evictPod(client, group.namespace, name, target.metadata?.uid)
     if (evicted && 'blocked' in evicted) blocked.push(`${name} (${evicted.blocked})`)
     if (evicted) continue
     let seen = 'no replacement created yet'
@@ -200,7 +207,7 @@ async function evictBare(client: ClusterApi, group: OwnerGroup, options: Recreat
     if (stop) return {...base, status: 'failed', message: `${stop} after ${removed.length} of ${group.pods.length} pod(s); not evicted: ${rest.join(', ')}`}
     const target = await client.getIfExists<Pod>(`${podsPath(group.namespace)}/${encodeURIComponent(name)}`)
     if (!target) continue
-    const evicted = await evictPod(client, group.namespace, name)
+    const evicted = await evictPod(client, group.namespace, name, target.metadata?.uid)
     if (evicted && 'blocked' in evicted) blocked.push(`${name} (${evicted.blocked})`)
     if (evicted) continue
     let seen = 'still there'
