@@ -175,6 +175,26 @@ describe('a step undoes only what it did', () => {
     expect(poolDifferences(fake.get(`${POOLS}/default-ipv6-ippool`)?.spec, OLD)).toEqual([])
   })
 
+  it('a recreated pool that pods already hold is not replaced by the original without --force: the rollback stops, says what to move, and --rollback --force finishes it', async () => {
+    const {fake, plan} = scenario('recreate')
+    fake.onRequest = (method, p) => {
+      if (method === 'GET' && p === `${POOLS}/default-ipv6-ippool` && fake.get(p)?.spec?.cidr === 'fd00:2::/64' && !fake.get('/api/v1/namespaces/default/pods/new-1')) {
+        fake.put('/api/v1/namespaces/default/pods/new-1', holder('new-1', 'fd00:2::7'))
+      }
+    }
+    let started = 0
+    const outcome = await start(fake, plan, {onProgress: (line) => void (line.startsWith('[') && started++), stopped: () => (started >= 3 ? 'interrupted (Ctrl-C)' : undefined)}) as EngineOutcome
+    expect(outcome.result).toBe('failed')
+    expect(outcome.message).toMatch(/1 pod\(s\) hold addresses of the new IPPool default-ipv6-ippool, so it cannot be replaced by the original; move them \(kubectl dualstack pods recreate --in-pool default-ipv6-ippool -A\) and run --rollback again, or pass --force/)
+    expect(fake.get(`${POOLS}/default-ipv6-ippool`)?.spec?.cidr).toBe('fd00:2::/64')
+    expect(journalOf(fake)).toMatchObject({state: 'rolling-back'})
+    fake.onRequest = undefined
+    const engine = new RepairEngine(fake.client(), POOL_FIX, 'kube-system')
+    const loaded = await engine.load<PoolFixParams>('rollback')
+    expect(await engine.continue(loaded as Journal, 'rollback', settings({force: true}))).toMatchObject({result: 'rolled-back'})
+    expect(isOriginal(fake, 'recreate')).toBe(true)
+  })
+
   it.each([
     ['a label added to the pool by someone else mid-run is kept and the change re-applied', 'label', 'done', {team: 'net'}, true, 'present'],
     ['a spec changed by someone else mid-run rolls back, leaving their change', 'spec', 'rolled-back', undefined, true, 'gone'],

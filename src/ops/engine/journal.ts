@@ -109,10 +109,15 @@ export function isInvalid(value: unknown): value is InvalidJournal {
 }
 
 /** What a journal says about its run, in a line: for refusals, --resume and --rollback. */
-export function unfinishedText(raw: unknown, kinds?: KindRegistry, summary?: string): string {
+export function unfinishedText(raw: unknown, kinds?: KindRegistry, summary?: string, mode: 'resume' | 'rollback' = 'resume'): string {
   const j = (isRecord(raw) ? raw : {}) as Partial<Journal>
   const steps = Array.isArray(j.steps) ? j.steps : []
-  const next = kinds && typeof j.done === 'number' && steps[j.done] && kinds[steps[j.done]!.kind] ? `, next: ${kindOf(kinds, steps[j.done]!).describe(steps[j.done]! as never)}` : ''
+  // A rollback undoes, newest first, the writing steps done (the one that was running too: its write may have landed).
+  const undo = kinds && typeof j.done === 'number'
+    ? steps.slice(0, Math.min(j.done + 1, steps.length)).filter((s) => { const k = kinds[s.kind]; return k?.writes === true && typeof k.undo === 'function' })
+      .reverse().map((s) => kindOf(kinds, s).describe(s as never)) : []
+  const next = mode === 'rollback' && kinds ? (undo.length > 0 ? `, to undo: ${undo.join('; ')}` : ', nothing to undo')
+    : kinds && typeof j.done === 'number' && steps[j.done] && kinds[steps[j.done]!.kind] ? `, next: ${kindOf(kinds, steps[j.done]!).describe(steps[j.done]! as never)}` : ''
   const command = COMMANDS.includes(j.command as RepairCommand) ? j.command : 'repair'
   const about = [summary, typeof j.startedAt === 'string' ? `started ${j.startedAt}` : ''].filter(Boolean).join(', ')
   if (j.version !== JOURNAL_VERSION || j.format !== JOURNAL_FORMAT) {

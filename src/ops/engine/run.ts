@@ -98,10 +98,10 @@ export class RepairEngine {
   }
 
   /** A journal in a line; with its steps and summary when it is one of this command's and valid. */
-  describe(raw: unknown): string {
+  describe(raw: unknown, mode: 'resume' | 'rollback' = 'resume'): string {
     const own = parseJournal(raw, this.definition.command, this.definition.kinds, this.definition.validateParams, this.definition.validateOriginal)
     if (isInvalid(own)) return unfinishedText(raw)
-    return unfinishedText(own, this.definition.kinds, this.definition.summarize?.(own.params as never))
+    return unfinishedText(own, this.definition.kinds, this.definition.summarize?.(own.params as never), mode)
   }
 
   /** What applying these steps asks of RBAC, the Lease included. */

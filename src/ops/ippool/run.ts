@@ -236,7 +236,7 @@ async function continuePoolFix(client: ClusterClient, options: RunPoolFixOptions
   const cidr = mode === 'rollback' ? journal.params.to.spec.cidr : journal.params.from?.cidr
   const impact = cidr ? await readImpact(client, cidr) : {cidr: '', pods: [], tunnels: [], leaked: []}
   const report = journalReport(client, journal, impact)
-  const what = `${mode === 'resume' ? 'resume' : 'roll back'}: ${engine.describe(journal)}`
+  const what = `${mode === 'resume' ? 'resume' : 'roll back'}: ${engine.describe(journal, mode)}`
   const outcome = await engine.apply({journal, mode}, {
     dryRun: options.dryRun, what: `ippool fix --${mode}`, notes: (notes) => report.notes.push(...notes),
     show: () => options.showPlan({...report, result: 'planned', message: what}),
