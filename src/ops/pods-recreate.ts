@@ -6,13 +6,13 @@ import {findCalicoNode} from '../cluster/resources.js'
 import type {IPPoolObject, PodDetail} from '../cluster/types.js'
 import {calicoInstall, whyNotAssigned} from '../calico/install.js'
 import {gatherFacts} from '../doctor/facts.js'
-import {UsageError} from '../errors.js'
+import {ApiError, UsageError} from '../errors.js'
 import {addressFamily, type Family} from '../net/ip.js'
 import {podIpRow, violatesRequireDual} from '../pods/pod-ips.js'
 import type {EngineOutcome} from './engine/executor.js'
 import {isRefused, RepairEngine, type RepairDefinition} from './engine/run.js'
 import {objectKey, StepFailure, type WritingKind} from './engine/steps.js'
-import {CRD_POOLS, calicoCrdsMissing, holdersOf} from './ippool/gather.js'
+import {CRD_POOLS, calicoCrdsMissing, holdersOf, outsidePools} from './ippool/gather.js'
 import {controllerOf, groupByOwner, groupsProblem, resolveOwners, type HolderPod, type OwnerGroup} from './pods.js'
 import type {Interaction} from './interaction.js'
 import {recreateGroups, type GroupOutcome} from './recreate.js'
@@ -24,6 +24,8 @@ export interface PodsRecreateOptions extends Interaction<OwnerGroup[], PodsRecre
   labelSelector?: string
   singleStack: boolean
   inPool?: string
+  /** Pods holding an address no IPPool covers (left behind by a pool recreated with another range). */
+  outsidePools?: boolean
   evictBare: boolean
   evictKubeSystemBare: boolean
   dryRun: boolean
@@ -37,7 +39,7 @@ export type PodsRecreateResult = 'recreated' | 'planned' | 'nothing' | 'incomple
 export interface PodsRecreateReport {
   context: string
   server: string
-  selection: {namespace: string | null; labelSelector: string | null; singleStack: boolean; inPool: string | null}
+  selection: {namespace: string | null; labelSelector: string | null; singleStack: boolean; inPool: string | null; outsidePools: boolean}
   groups: Array<OwnerGroup & {status: GroupOutcome['status'] | 'pending'; message?: string}>
   result: PodsRecreateResult
   message: string
@@ -111,18 +113,24 @@ export async function runPodsRecreate(client: ClusterClient, options: PodsRecrea
     if (!pool && !(await client.getIfExists('/apis/crd.projectcalico.org/v1'))) throw calicoCrdsMissing()
     if (!pool?.spec?.cidr) throw new UsageError(`IPPool ${options.inPool} not found`, 'see: kubectl get ippools.crd.projectcalico.org')
     pods = await holdersOf(client, pool.spec.cidr, {namespace: options.namespace, labelSelector: options.labelSelector})
+  } else if (options.outsidePools) {
+    const pools = await client.listAll<IPPoolObject>(CRD_POOLS).catch((error: unknown) => {
+      if (error instanceof ApiError && error.code === 404) throw calicoCrdsMissing()
+      throw error
+    })
+    pods = await outsidePools(client, pools.map((p) => p.spec?.cidr ?? '').filter(Boolean), {namespace: options.namespace, labelSelector: options.labelSelector})
   } else {
     pods = await singleStackPods(client, options.namespace, options.labelSelector)
   }
   const groups = groupByOwner(pods, options.evictBare, {evictKubeSystemBare: options.evictKubeSystemBare})
   const report: PodsRecreateReport = {
     context: client.target.context, server: client.target.server,
-    selection: {namespace: options.namespace ?? null, labelSelector: options.labelSelector ?? null, singleStack: options.singleStack, inPool: options.inPool ?? null},
+    selection: {namespace: options.namespace ?? null, labelSelector: options.labelSelector ?? null, singleStack: options.singleStack, inPool: options.inPool ?? null, outsidePools: options.outsidePools === true},
     groups: groups.map((g) => ({...g, status: 'pending' as const})), result: 'planned', message: '', notes: [],
   }
-  const what = options.inPool ? `holding addresses of IPPool ${options.inPool}` : 'with one family'
+  const what = options.inPool ? `holding addresses of IPPool ${options.inPool}` : options.outsidePools ? 'holding an address no IPPool covers' : 'with one family'
   if (groups.length === 0) return {...report, result: 'nothing', message: `no Running pod ${what} in the selection`}
-  if (!options.inPool) {
+  if (options.singleStack) {
     const families = await familiesBlocked(client, pods)
     if (families.refused) return {...report, result: 'refused', message: families.refused.message, notes: [families.refused.fix]}
     if (families.note) report.notes.push(families.note)

@@ -282,7 +282,7 @@ export function planPoolFix(input: PlanInput): PoolFixPlan | Refusal {
     if (problems.length > 0) return {refused: `the new pool would not be valid: ${problems.join('; ')}`}
     const notes = [...base.notes,
       `${name} is deleted and written again exactly as calico-node writes it at start-up (${desired.spec.cidr}): no calico-node restart is needed and no node loses networking`]
-    if (holders > 0) notes.push(`--force: ${holderText}; they keep them, outside every pool, until recreated (kubectl dualstack pods recreate --single-stack or a rollout restart)`)
+    if (holders > 0) notes.push(`--force: ${holderText}; they keep them, outside every pool, until recreated: kubectl dualstack pods recreate --outside-pools -A`)
     if (impact.tunnels.length > 0) notes.push(`${impact.tunnels.length} node tunnel address(es) lie in the old range: calico-node gives the nodes new ones from the new pool`)
     if (impact.blocks) notes.push(`${impact.blocks} IPAM block(s) of the old range stay affine to their nodes until Calico's IPAM garbage collection releases them`)
     return {...base, pool: name, from, to: {name, spec: desired.spec}, wrong, strategy: 'recreate',
