@@ -160,6 +160,14 @@ describe('pods recreate --single-stack', () => {
     expect(sim.server.sim.writes().length).toBe(before)
   })
 
+  it('the plan says what each action does to its pods: a bare pod evicted is gone for good', async () => {
+    const {stdout} = await runPlugin(['pods', 'recreate', '--single-stack', '-n', 'shop', '--evict-bare', '--dry-run', '--kubeconfig', sim.kubeconfig])
+    const row = (owner: string) => stdout.split('\n').find((l) => l.includes(owner)) ?? ''
+    expect(row('Deployment/web')).toContain('rollout restart (the Deployment replaces its pods)')
+    expect(row('ReplicaSet/orphan')).toContain('evict one by one (the ReplicaSet replaces each)')
+    expect(row('<none>')).toContain('evict (gone for good: nothing recreates it)')
+  })
+
   it('-n shop -l app=web: the Deployment is restarted and its new pods have both families', async () => {
     const {code, report} = await recreate(sim, '--single-stack', '-n', 'shop', '-l', 'app=web', '--yes')
     expect(code).toBe(0)
