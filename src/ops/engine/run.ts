@@ -50,7 +50,7 @@ export interface ApplyHooks {
   /** What a dry run could not see or the user may not do: added to the report before the plan is shown. */
   notes: (notes: string[]) => void
   /** Checks before the Lease that would otherwise fail half-way (a backup directory that cannot be used). */
-  prepare?: () => void
+  prepare?: () => Promise<void> | void
   show: () => void
   confirm: () => Promise<unknown>
   /** The run's bounds, taken once it is confirmed: --timeout bounds the run, not the time at the prompt. */
@@ -128,7 +128,7 @@ export class RepairEngine {
   async apply<P>(target: {plan: RepairPlan; params: P} | {journal: Journal; mode: 'resume' | 'rollback'}, hooks: ApplyHooks): Promise<'dry-run' | EngineOutcome | Refused> {
     hooks.notes([...this.notes, ...(await this.access('plan' in target ? target.plan : target.journal, hooks.dryRun, hooks.what))])
     if (hooks.dryRun) return 'dry-run'
-    hooks.prepare?.()
+    await hooks.prepare?.()
     hooks.show()
     await hooks.confirm()
     return 'plan' in target ? this.start(target.plan, target.params, hooks.settings()) : this.continue(target.journal, target.mode, hooks.settings())

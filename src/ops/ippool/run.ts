@@ -217,7 +217,7 @@ export async function runPoolFix(client: ClusterClient, options: RunPoolFixOptio
   const outcome = await engine.apply({plan: steps, params}, {
     dryRun: options.dryRun, what: 'ippool fix', notes: (notes) => report.notes.push(...notes),
     // Before the Lease: a backup directory that cannot be used is bad usage, said now, not half-way.
-    prepare: () => { if (plan.actions.some((a) => a.kind === 'backup')) ensureBackupDir(options.backupDir) },
+    prepare: async () => { if (plan.actions.some((a) => a.kind === 'backup')) await ensureBackupDir(options.backupDir) },
     show: () => options.showPlan(report), confirm: () => options.confirm(plan), settings: () => settingsOf(options, Date.now() + options.timeoutMs),
   })
   if (outcome === 'dry-run') return {...report, result: 'planned', message: `dry run: nothing was written (${plan.actions.length} actions planned)`}

@@ -142,7 +142,7 @@ const backup: StepKind<BackupStep> = {
     if (poolDifferences(current.spec, step.expect).length > 0) throw new StepFailure(`IPPool ${step.pool} changed since the plan was made (now ${current.spec?.cidr}); run again`)
     // Every field written out: kubectl apply's three-way merge keeps a field the file leaves out (disabled: true).
     ctx.originals[poolKey(step.pool)] ??= restorable(current)
-    const file = writeBackup(ctx.backupDir, {...current, spec: explicitPoolSpec(current.spec)}, ctx.target)
+    const file = await writeBackup(ctx.backupDir, {...current, spec: explicitPoolSpec(current.spec)}, ctx.target)
     ctx.backups.push(file)
     ctx.onProgress?.(`backup written: ${file}`)
     return {message: file}
