@@ -90,6 +90,11 @@ describe('rbac/ on a real control plane: the repair role on the runbook cluster'
     const restart = await runPlugin(['calico-restart', '--dry-run', '-o', 'json', '--kubeconfig', as('reader')])
     expect({code: restart.code, stderr: restart.stderr}).toEqual({code: 0, stderr: ''})
     expect((JSON.parse(restart.stdout) as {warnings: string[]}).warnings.join('\n')).not.toContain('may not read the Lease')
+    const recreate = await runPlugin(['pods', 'recreate', '--single-stack', '-A', '--dry-run', '-o', 'json', '--kubeconfig', as('reader')])
+    expect({code: recreate.code, stderr: recreate.stderr}).toEqual({code: 0, stderr: ''})
+    const recreated = JSON.parse(recreate.stdout) as {result: string; notes: string[]}
+    expect(recreated.result).toBe('planned')
+    expect(recreated.notes.join('\n')).toMatch(/user "reader" could not recreate these: missing /)
     expect(cluster.writes('reader').slice(since).filter((e) => e.objectRef?.resource !== 'selfsubjectaccessreviews')).toEqual([])
   })
 
