@@ -34,7 +34,7 @@ function fourNodes(s: Scenario): void {
 }
 
 describe('connectivity', () => {
-  it('tests every node over both families (same node, a ring, the Service, DNS, outside) and removes its workload', async () => {
+  it('tests every node over both families (same node, the next two nodes of a ring, the Service, DNS, outside) and removes its workload', async () => {
     const sim = await startSim('healthy-dual-stack')
     try {
       const {code, report} = await connectivity(sim, '--external-target', '2606:4700:4700::1111')
@@ -42,10 +42,11 @@ describe('connectivity', () => {
       expect(report.nodes).toEqual(['cp-1', 'worker-1', 'worker-2'])
       expect(sim.server.sim.requests.filter((r) => r.verb === 'exec' && r.namespace === report.namespace)).toHaveLength(report.results.length)
       const ring = report.results.filter((r) => r.test === 'pod-to-pod/cross-node' && r.family === 'ipv6').map((r) => `${r.fromNode}->${r.toNode}`)
-      expect(ring).toEqual(['cp-1->worker-1', 'worker-1->worker-2', 'worker-2->cp-1'])
-      expect(report.summary).toEqual({pass: 27, fail: 0, skip: 0, notReady: 0})
+      expect(ring).toEqual(['cp-1->worker-1', 'cp-1->worker-2', 'worker-1->worker-2', 'worker-1->cp-1', 'worker-2->cp-1', 'worker-2->worker-1'])
+      expect(report.summary).toEqual({pass: 33, fail: 0, skip: 0, notReady: 0})
       expect(report.nodeSummary.map((n) => n.status)).toEqual(['pass', 'pass', 'pass'])
-      expect(report.nodeSummary[0]!.families.ipv6).toEqual({sent: {pass: 5, fail: 0}, received: {pass: 3, fail: 0}})
+      expect(report.verdict).toEqual({culprits: [], paths: [], ambiguous: [], everywhere: [], unexplained: []})
+      expect(report.nodeSummary[0]!.families.ipv6).toEqual({sent: {pass: 6, fail: 0}, received: {pass: 4, fail: 0}})
       expect(report.results.find((r) => r.test === 'dns' && r.family === 'ipv6')!.message).toMatch(/^AAAA fd00:10:96::/)
       expectCleanedUp(sim, report.namespace)
 
@@ -79,7 +80,9 @@ describe('connectivity', () => {
         const failing = report.nodeSummary.filter((n) => n.status === 'fail')
         expect(failing.map((n) => n.node)).toEqual([bad])
         expect(failing[0]!.findings).toEqual(['IPv6 fails in and out; IPv6 forwarding is 0 there (net.ipv6.conf.all.forwarding; kubectl dualstack doctor --only node.ipv6-forwarding)'])
-        expect(report.nodeSummary.filter((n) => n.status === 'affected')).toHaveLength(2) // its two ring neighbours
+        expect(report.verdict.culprits).toEqual([expect.objectContaining({node: bad, family: 'ipv6', direction: 'both', onNode: true})])
+        // On four nodes it sends to two and hears from two: every other node.
+        expect(report.nodeSummary.filter((n) => n.status === 'affected')).toHaveLength(3)
         expectCleanedUp(sim, report.namespace)
       } finally {
         await sim.stop()
@@ -112,12 +115,12 @@ describe('connectivity', () => {
       expect(table.code).toBe(1)
       expect(table.stdout).toMatch(/worker-2 +- +- +- +- +not-ready/)
       expect(table.stdout).toMatch(/✖ worker-2: not tested: server pod dualstack-server-[0-9a-f]{6}-\w+ Pending: ErrImagePull: failed to pull image: dial tcp: i\/o timeout; client pod dualstack-client-[0-9a-f]{6}-\w+ Pending: ErrImagePull/)
-      expect(table.stdout).toMatch(/\n24 tests passed; not tested \(test pods not Ready\): worker-2\n$/)
+      expect(table.stdout).toMatch(/\n30 tests passed; not tested \(test pods not Ready\): worker-2\n$/)
       const {code, report} = await connectivity(sim, '--ready-timeout', '2s')
       expect(code).toBe(1)
       expect(report.notReady.map((n) => n.node)).toEqual(['worker-2'])
       expect([...new Set(report.results.map((r) => r.fromNode))].sort()).toEqual(['cp-1', 'worker-1', 'worker-3'])
-      expect(report.summary).toEqual({pass: 24, fail: 0, skip: 0, notReady: 1})
+      expect(report.summary).toEqual({pass: 30, fail: 0, skip: 0, notReady: 1})
       expectCleanedUp(sim, report.namespace)
     } finally {
       await sim.stop()
@@ -195,13 +198,13 @@ describe('connectivity', () => {
       const table = await runPlugin(['connectivity', '--timeout', '1s', '--kubeconfig', sim.kubeconfig])
       expect(table.code).toBe(1)
       expect(table.stdout).toMatch(/^Testing all 3 nodes from namespace dualstack-connectivity-[0-9a-f]{6} \(deleted afterwards\)\n/)
-      expect(table.stdout).toMatch(/node-2 +✔ 4\/4 +✔ 2\/2 +✖ 1\/4 +✖ 0\/2 +fail/)
+      expect(table.stdout).toMatch(/node-2 +✔ 5\/5 +✔ 3\/3 +✖ 1\/5 +✖ 0\/3 +fail/)
       expect(table.stdout).toContain('✖ node-2: IPv6 fails in and out; IPv6 forwarding is 0 there')
       const wide = await runPlugin(['connectivity', '--timeout', '1s', '-o', 'wide', '--kubeconfig', sim.kubeconfig])
       expect(wide.stdout).toMatch(/pod-to-service +dualstack-client-[\w-]+ \(node-1\) +service\/dualstack-server-[0-9a-f]{6}-ipv4 +✔ [\d.]+ ms/)
       expect(wide.stdout).toMatch(/dns +dualstack-client-[\w-]+ \(node-1\) +dualstack-server-([0-9a-f]{6})-ipv6\.dualstack-connectivity-\1\.svc\.cluster\.local +✔/)
       const junit = await runPlugin(['connectivity', '--timeout', '1s', '-o', 'junit', '--kubeconfig', sim.kubeconfig])
-      expect(junit.stdout).toMatch(/<testsuite name="kubectl-dualstack connectivity" tests="24" failures="\d+" errors="0" skipped="0">/)
+      expect(junit.stdout).toMatch(/<testsuite name="kubectl-dualstack connectivity" tests="30" failures="\d+" errors="0" skipped="0">/)
     } finally {
       await sim.stop()
     }
@@ -235,7 +238,7 @@ describe('connectivity in a namespace enforcing Pod Security restricted (issue 2
       expect(stderr).toBe('')
       expect(report.notReady).toEqual([])
       expect(report.workload.podSecurity).toBe('restricted')
-      expect(report.summary).toEqual({pass: 24, fail: 0, skip: 3, notReady: 0})
+      expect(report.summary).toEqual({pass: 30, fail: 0, skip: 3, notReady: 0})
       for (const r of report.results.filter((t) => t.test === 'external')) {
         expect(r.message).toMatch(/^ping is not permitted in pod dualstack-client-[0-9a-f]{6}-\w+ \(no NET_RAW, as Pod Security restricted requires, and its node does not allow unprivileged ICMP: net\.ipv4\.ping_group_range\): ping: socket: Operation not permitted$/)
       }
@@ -299,7 +302,7 @@ describe('connectivity in a namespace of the user\'s (issue 20, points 15 and 20
       expect(run).not.toBe(keptRun)
       expect(table.stdout.split('\n')[0]).toBe(`Testing all 3 nodes from namespace shop (the namespace stays, not made by this run; deleted afterwards: the run's DaemonSets dualstack-server-${run}, dualstack-client-${run} and Service dualstack-server-${run})`)
       const {report} = await connectivity(sim, '--namespace-for-tests', 'shop', '--family', 'ipv6')
-      expect(report.summary).toEqual({pass: 12, fail: 0, skip: 0, notReady: 0})
+      expect(report.summary).toEqual({pass: 15, fail: 0, skip: 0, notReady: 0})
       expect(report.workload).toMatchObject({namespaceCreated: false, kept: false})
       expect(new Set(report.results.map((r) => r.from.split('-')[2]))).toEqual(new Set([report.workload.run]))
       const names = () => sim.server.sim.store.list(svcType, 'shop').map((o) => o.metadata.name).sort()
