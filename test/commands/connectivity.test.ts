@@ -1,5 +1,6 @@
 // connectivity against the simulated cluster: every node tested (DaemonSets of test pods), the node without
-// IPv6 forwarding found wherever it is, a node whose pod stays Pending, taints, --nodes, --sample, and
+// IPv6 forwarding found wherever it is, a node whose firewall drops IPv6 from other nodes and a pair of nodes
+// that cannot reach each other named as such, a node whose pod stays Pending, taints, --nodes, --sample, and
 // everything it made deleted (request record and store), also on Ctrl-C.
 import type {ConnectivityReport} from '../../src/connectivity/run.js'
 import {generateNodes} from '../sim/generate.js'
@@ -87,6 +88,63 @@ describe('connectivity', () => {
       } finally {
         await sim.stop()
       }
+    }
+  })
+
+  it('a node whose host firewall drops IPv6 from other nodes: only that node is named (in, IPv6); the others pass or are affected, none fails (issue 21)', async () => {
+    const sim = await startSim('healthy-dual-stack', (s) => {
+      fourNodes(s)
+      s.nodes.find((n) => n.name === 'worker-2')!.firewall = [{family: 'ipv6', direction: 'in'}]
+    })
+    try {
+      const {code, report} = await connectivity(sim, '--timeout', '1s')
+      expect(code).toBe(1)
+      expect(report.results.filter((r) => r.status === 'fail').map((r) => `${r.family} ${r.fromNode}->${r.toNode}`)).toEqual(['ipv6 cp-1->worker-2', 'ipv6 worker-1->worker-2'])
+      expect(report.verdict).toEqual({
+        culprits: [{node: 'worker-2', family: 'ipv6', direction: 'in', onNode: false, peers: ['cp-1', 'worker-1'], failedTests: 2}],
+        paths: [], ambiguous: [], everywhere: [], unexplained: [],
+      })
+      expect(report.nodeSummary.map((n) => [n.node, n.status])).toEqual([['cp-1', 'affected'], ['worker-1', 'affected'], ['worker-2', 'fail'], ['worker-3', 'pass']])
+      // Its forwarding was read (it is the suspect) and is on: no cause is made up.
+      expect(report.nodeSummary.find((n) => n.node === 'worker-2')!.findings).toEqual(['IPv6 fails in from other nodes (from cp-1, worker-1); out passes'])
+
+      const table = await runPlugin(['connectivity', '--timeout', '1s', '--kubeconfig', sim.kubeconfig])
+      expect(table.code).toBe(1)
+      const nodes = table.stdout.split('\nNodes:\n')[1]!.split('\n\n')[0]!.split('\n')
+      expect(nodes).toEqual([
+        '  ✖ worker-2: IPv6 fails in from other nodes (from cp-1, worker-1); out passes',
+        '  ! cp-1: IPv6 with worker-2 fails (see that node)',
+        '  ! worker-1: IPv6 with worker-2 fails (see that node)',
+      ])
+      expect(table.stdout).toMatch(/worker-3 +✔ 5\/5 +✔ 4\/4 +✔ 5\/5 +✔ 4\/4 +pass/)
+      expect(table.stdout).toMatch(/\n2 of 40 tests failed; culprit: worker-2 \(IPv6 in\)\n$/)
+      const junit = await runPlugin(['connectivity', '--timeout', '1s', '-o', 'junit', '--kubeconfig', sim.kubeconfig])
+      expect(junit.stdout).toMatch(/<testsuite name="kubectl-dualstack connectivity" tests="40" failures="2" errors="0" skipped="0">/)
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it('two nodes that fail only with each other: the path between them, and neither node is failing', async () => {
+    const sim = await startSim('healthy-dual-stack', (s) => {
+      fourNodes(s)
+      s.nodes.find((n) => n.name === 'worker-1')!.firewall = [{family: 'ipv6', direction: 'both', peers: ['worker-3']}]
+    })
+    try {
+      const {code, report} = await connectivity(sim, '--timeout', '1s')
+      expect(code).toBe(1)
+      expect(report.verdict.culprits).toEqual([])
+      expect(report.verdict.paths).toEqual([{from: 'worker-1', to: 'worker-3', family: 'ipv6', bothWays: true, reverse: 'fail', othersPass: true, failedTests: 2}])
+      expect(report.nodeSummary.map((n) => [n.node, n.status])).toEqual([['cp-1', 'pass'], ['worker-1', 'affected'], ['worker-2', 'pass'], ['worker-3', 'affected']])
+      const table = await runPlugin(['connectivity', '--timeout', '1s', '--kubeconfig', sim.kubeconfig])
+      expect(table.stdout.split('\nNodes:\n')[1]!.split('\n\n')[0]!.split('\n')).toEqual([
+        '  ✖ worker-1 -> worker-3: IPv6 fails both ways; both pass with every other node: the path between them',
+        '  ! worker-1: IPv6 with worker-3 fails both ways: the path between them',
+        '  ! worker-3: IPv6 with worker-1 fails both ways: the path between them',
+      ])
+      expect(table.stdout).toMatch(/\n2 of 40 tests failed; culprit: the path worker-1 <-> worker-3 \(IPv6\)\n$/)
+    } finally {
+      await sim.stop()
     }
   })
 
