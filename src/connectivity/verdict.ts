@@ -404,11 +404,31 @@ interface Solved {
 function solveComponent(failures: number[], candidates: Candidate[], budget: {left: number}): Solved {
   const local = new Map(failures.map((f, i) => [f, i]))
   const covers = candidates.map((c) => c.cover.map((f) => local.get(f)!))
-  const search = smallestCovers(failures.length, covers, Math.min(COMPONENT_BUDGET, budget.left))
+  // A candidate that alone explains some failure is in every cover: taken first, the search is over the rest.
+  const by: number[][] = Array.from({length: failures.length}, () => [])
+  covers.forEach((cover, c) => cover.forEach((f) => by[f]!.push(c)))
+  const covered = new Array<boolean>(failures.length).fill(false)
+  const essential: number[] = []
+  for (let changed = true; changed;) {
+    changed = false
+    for (let f = 0; f < failures.length; f++) {
+      if (covered[f] || by[f]!.length !== 1) continue
+      const c = by[f]![0]!
+      essential.push(c)
+      for (const g of covers[c]!) covered[g] = true
+      changed = true
+    }
+  }
+  const rest = failures.map((_, f) => f).filter((f) => !covered[f])
+  const restAt = new Map(rest.map((f, i) => [f, i]))
+  const restCandidates = covers.map((cover, c) => ({c, cover: cover.filter((f) => restAt.has(f)).map((f) => restAt.get(f)!)})).filter((x) => x.cover.length > 0)
+  const search = rest.length === 0 ? {solutions: [[]], complete: true, capped: false, work: 0}
+    : smallestCovers(rest.length, restCandidates.map((x) => x.cover), Math.min(COMPONENT_BUDGET, budget.left))
   budget.left -= search.work
   if (!search.complete) {
     return {definite: greedyCover(failures.length, covers, candidates).map((i) => candidates[i]!), alternatives: [], partial: true}
   }
+  search.solutions = search.solutions.map((s) => [...essential, ...s.map((i) => restCandidates[i]!.c)].sort((a, b) => a - b))
   // Evidence counts per node named (two faults at one node with a read cause are one node explained).
   const evidence = (s: number[]) => new Set(s.filter((i) => candidates[i]!.evidence !== undefined).map((i) => candidates[i]!.nodes[0])).size
   const weight = (s: number[]) => s.reduce((sum, i) => sum + candidates[i]!.tests.length, 0)

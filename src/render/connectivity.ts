@@ -109,6 +109,7 @@ export function renderConnectivity(report: ConnectivityReport, families: readonl
     for (const a of verdict.ambiguous) {
       out.push(`  ${theme.warn('?')} ${ambiguityText(a)}${report.nodes.length === 2 ? ' (a third node would tell them apart)' : ''}`)
     }
+    if (verdict.partial) out.push(`  ${theme.warn('?')} so many tests failed that the verdict above is a quick one, not proven the smallest explanation`)
     for (const e of report.everywhere) out.push(`  ${theme.fail(MARK.fail)} every node: ${e.test} ${FAMILY_LABEL[e.family]} fails: ${e.message}`)
     for (const n of noted.filter((x) => !culpritNodes.has(x.node))) out.push(line(n))
   }
