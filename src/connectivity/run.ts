@@ -19,7 +19,8 @@ import {CURL_EXIT, curlArgv, httpUrl, parseCurl, parsePing, pingArgv, pingNotPer
 import {removeWorkload, type Made, type NamespaceObject} from './cleanup.js'
 import {addressSuspicions, chooseNodes, DEFAULT_SAMPLE, pickSample, type ConnectivityNodeObject} from './nodes.js'
 import {planTests, type PlannedTest} from './plan.js'
-import {brokenNodes, FAMILY_LABEL, summarizeNodes, type ConnectivityResult, type FailingEverywhere, type NodeSummary} from './report.js'
+import {FAMILY_LABEL, summarizeNodes, type ConnectivityResult, type FailingEverywhere, type NodeSummary} from './report.js'
+import {suspectNodes, type Verdict} from './verdict.js'
 import {daemonSetManifest, ROLES, selectorOf, SERVER_PORT, templatePod, waitForTestPods, workloadFor, type Role, type Workload} from './workload.js'
 
 export interface ConnectivityOptions extends ProbeSettings {
@@ -58,6 +59,8 @@ export interface ConnectivityReport {
   /** Tests of a kind and family that failed from every node: a cluster-wide cause. */
   everywhere: FailingEverywhere[]
   results: ConnectivityResult[]
+  /** The faults that explain the failed tests: culprit nodes, paths, and what the tests cannot tell apart. */
+  verdict: Verdict
   nodeSummary: NodeSummary[]
   summary: {pass: number; fail: number; skip: number; notReady: number}
 }
@@ -140,7 +143,7 @@ export async function runConnectivity(client: ClusterClient, options: Connectivi
 
     const tested = [...pods.ready.keys()]
     const causes = await readCauses(tested, results, pods.ready, forwarding, options)
-    const {nodes: nodeSummary, everywhere} = summarizeNodes(tested, results, options.families, pods.notReady, causes)
+    const {nodes: nodeSummary, everywhere, verdict} = summarizeNodes(tested, results, options.families, pods.notReady, causes)
     const summary = {pass: 0, fail: 0, skip: 0, notReady: pods.notReady.length}
     for (const r of results) summary[r.status]++
     const picked = options.nodeNames ? 'nodes' : options.nodeSelector ? 'node-selector' : 'all'
@@ -149,7 +152,7 @@ export async function runConnectivity(client: ClusterClient, options: Connectivi
       daemonSets: made.filter((m) => m.kind === 'daemonset').map((m) => m.name), services: made.filter((m) => m.kind === 'service').map((m) => m.name),
     }
     return {namespace, workload: cleanupReport, nodes, candidates: choice.targets.length, picked, ...(sample ? {sample} : {}), skipped: choice.skipped, notReady: pods.notReady,
-      everywhere, results, nodeSummary, summary}
+      everywhere, results, verdict, nodeSummary, summary}
   } finally {
     unregister()
     await cleanup()
@@ -330,14 +333,14 @@ async function runTest(client: ClusterClient, namespace: string, test: PlannedTe
 }
 
 /**
- * Why a node fails a family in and out, when it can be read: its test pods have no address of the family,
- * or (IPv6) forwarding is 0 on it. Read only for those nodes, through calico-node as doctor does.
+ * Why a node fails a family, when it can be read: its test pods have no address of the family, or (IPv6)
+ * forwarding is 0 on it. Read only for the nodes the verdict suspects, through calico-node as doctor does.
  */
 async function readCauses(nodes: string[], results: ConnectivityResult[], pods: Map<string, Record<Role, PodObject>>, forwarding: ForwardingReader,
   options: ConnectivityOptions): Promise<Map<string, string>> {
   const causes = new Map<string, string>()
   for (const family of options.families) {
-    const broken = brokenNodes(nodes, results, family)
+    const broken = suspectNodes(nodes, results, family)
     await mapLimit(broken, options.concurrency, async (node) => {
       const pair = pods.get(node)!
       if (!ipOf(pair.client, family) || !ipOf(pair.server, family)) {
