@@ -160,14 +160,39 @@ async function evictOwned(client: ClusterApi, group: OwnerGroup, options: Recrea
   const base = {namespace: group.namespace, owner: ownerName(group), pods: group.pods}
   const blocked: string[] = []
   const replaced: string[] = []
+  let replicasSeen: number | undefined
   for (const [i, name] of group.pods.entries()) {
     const rest = group.pods.slice(i)
     const stop = options.stopped()
     if (stop) return {...base, status: 'failed', message: `${stop} after ${replaced.length} of ${group.pods.length} pod(s); not evicted: ${rest.join(', ')}`}
-    const before = (await client.listAll<Pod>(podsPath(group.namespace))).filter((p) => ownedBy(p, owner))
+    let before = (await client.listAll<Pod>(podsPath(group.namespace))).filter((p) => ownedBy(p, owner))
     const target = before.find((p) => p.metadata?.name === name)
     // Gone already: its controller has its replacement in hand.
     if (!target) continue
+    // One pod of an owner down at a time, also across runs (a resumed run after one was killed just after an
+    // eviction): the owner's other pods are all Ready before this one goes.
+    const replicas = i === 0 ? await desiredReplicas(client, group.namespace, owner) : replicasSeen
+    replicasSeen = replicas
+    const down = (pods: Pod[]) => {
+      const others = pods.filter((p) => ownedBy(p, owner) && p.metadata?.uid !== target.metadata?.uid)
+      const missing = replicas === undefined ? 0 : Math.max(0, replicas - 1 - others.filter(serving).length)
+      return {notReady: others.filter((p) => !serving(p)), missing}
+    }
+    const isDown = (d: ReturnType<typeof down>) => d.notReady.length > 0 || d.missing > 0
+    if (isDown(down(before))) {
+      let waiting = down(before)
+      const {result: whole} = await waitFor<Pod, Pod[]>(client, podsPath(group.namespace), (pods) => {
+        waiting = down(pods)
+        return isDown(waiting) ? undefined : pods.filter((p) => ownedBy(p, owner))
+      }, {deadline: Math.min(options.deadline, Date.now() + options.readyTimeoutMs), stopped: options.stopped})
+      if (whole === undefined) {
+        const stopped = options.stopped()
+        const why = [...waiting.notReady.map((p) => `${p.metadata?.name} is ${p.metadata?.deletionTimestamp ? 'terminating' : notReadyReason(p)}`),
+          ...(waiting.missing > 0 && waiting.notReady.length === 0 ? [`${waiting.missing} of its ${replicas} replica(s) missing`] : [])].join(', ')
+        return {...base, status: 'failed', message: `${stopped ? `${stopped} while waiting` : `not evicting ${name}: after ${seconds(options.readyTimeoutMs)}`} another pod of ${ownerName(group)} is not Ready (${why}); not evicted: ${rest.join(', ')}`}
+      }
+      before = whole
+    }
     const known = new Set(before.map((p) => p.metadata?.uid))
     const readyOthers = before.filter((p) => p !== target && serving(p)).length
     const evicted = await evictPod(client, group.namespace, name, target.metadata?.uid)
@@ -194,6 +219,15 @@ async function evictOwned(client: ClusterApi, group: OwnerGroup, options: Recrea
   if (blocked.length > 0) return {...base, status: 'blocked', message: `eviction blocked by a PodDisruptionBudget: ${blocked.join(', ')}${done ? `; ${done}` : ''}`}
   if (replaced.length === 0) return {...base, status: 'evicted', message: 'nothing to evict: the pods were gone already (their controller replaces them)'}
   return {...base, status: 'evicted', message: `${replaced.length} pod(s) evicted one at a time, each replacement Ready before the next: ${done}`}
+}
+
+/** How many pods the owner wants, where its kind says (a ReplicaSet, a ReplicationController); else undefined. */
+async function desiredReplicas(client: ClusterApi, namespace: string, owner: {kind: string; name: string}): Promise<number | undefined> {
+  const path = owner.kind === 'ReplicaSet' ? `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/replicasets/${encodeURIComponent(owner.name)}`
+    : owner.kind === 'ReplicationController' ? `/api/v1/namespaces/${encodeURIComponent(namespace)}/replicationcontrollers/${encodeURIComponent(owner.name)}` : undefined
+  if (!path) return undefined
+  const found = await client.getIfExists<{spec?: {replicas?: number}}>(path).catch(() => undefined)
+  return found?.spec?.replicas
 }
 
 /** Bare pods (--evict-bare): nothing replaces them, so each is waited for only until it is gone. */

@@ -427,6 +427,26 @@ describe('pods recreate (recreate-owner)', () => {
     expect(leaseLeft(fake, 'kube-system')).toBe('released')
   })
 
+  it.each([true, false])('a run after one killed just after an eviction: the owner\'s replacement is waited for before the next pod goes (it becomes Ready: %s)', async (becomesReady) => {
+    const fake = shopCluster()
+    // What the killed run left: legacy-a evicted, its replacement not Ready yet.
+    fake.replacementsReady = false
+    await fake.client().request('POST', `${podPath('shop', 'legacy-a')}/eviction`, {body: {apiVersion: 'policy/v1', kind: 'Eviction', metadata: {name: 'legacy-a', namespace: 'shop'}}})
+    const evictions = watchEvictions(fake)
+    const since = fake.writes().length
+    if (becomesReady) setTimeout(() => fake.recover(), 150)
+    const report = await recreate(fake, {readyTimeoutMs: 1000, labelSelector: 'app=legacy'}) as PodsRecreateReport
+    const legacy = report.groups.find((g) => g.owner?.name === 'legacy')!
+    expect(evictions).toEqual([])
+    if (becomesReady) {
+      expect(legacy.status).toBe('evicted')
+      expect(fake.writes().slice(since).filter((w) => w.path.endsWith('/eviction')).map((w) => w.path.split('/')[6])).toEqual(['legacy-b'])
+    } else {
+      expect(legacy).toMatchObject({status: 'failed', message: expect.stringMatching(/^not evicting legacy-b: after 1s another pod of ReplicaSet shop\/legacy is not Ready \(legacy-\w+ is .*CrashLoopBackOff.*\); not evicted: legacy-b$/)})
+      expect(fake.writes().slice(since).filter((w) => w.path.endsWith('/eviction'))).toEqual([])
+    }
+  })
+
   it('a restart whose answer was lost (503) is run again by the engine: it finds its own mark and only waits, the owner is restarted once', async () => {
     const fake = shopCluster()
     fake.faults = [{method: 'PATCH', path: /deployments\/web$/, when: 'after', status: 503}]
