@@ -155,13 +155,15 @@ const createPool: WritingKind<CreatePoolStep> = {
   needs: (s) => need(s, 'create', 'get', 'update', 'delete'),
   touches: touchesPool,
   validate: validateWith('spec'),
-  async apply(step, ctx) {
+  // A pool of that name this run did not make (taken since the plan): not ours to take, nor to delete on undo.
+  async expects(step, ctx) {
     const existing = await getPool(ctx, step)
-    if (existing) {
-      // Ours from an earlier attempt of this step (a resumed run): done. Anyone else's: not ours to take.
-      if (existing.metadata?.annotations?.[RUN_ANNOTATION] === ctx.runId) return {message: 'already created by this run'}
-      throw new StepFailure(`IPPool ${step.pool} already exists (${existing.spec?.cidr}) and this run did not create it: it is left alone`)
-    }
+    if (existing && existing.metadata?.annotations?.[RUN_ANNOTATION] !== ctx.runId) return `IPPool ${step.pool} already exists (${existing.spec?.cidr}) and this run did not create it: it is left alone`
+    return undefined
+  },
+  async apply(step, ctx) {
+    // Ours from an earlier attempt of this step (a resumed run): done.
+    if (await getPool(ctx, step)) return {message: 'already created by this run'}
     await ctx.client.request('POST', collection(step), {body: {...manifest(step, step.spec), metadata: {name: step.pool, annotations: {[RUN_ANNOTATION]: ctx.runId}}}})
     return undefined
   },
@@ -216,11 +218,15 @@ const deletePool: WritingKind<DeletePoolStep> = {
   needs: (s) => need(s, 'get', 'delete', 'create'),
   touches: touchesPool,
   validate: validateWith(),
+  // The pool as it was backed up: one changed since is someone else's change, not deleted over.
+  async expects(step, ctx) {
+    const current = await getPool(ctx, step)
+    const original = originalOf(ctx, step.pool)
+    return current && original && poolDifferences(current.spec, original.spec ?? {}).length > 0 ? `IPPool ${step.pool} was changed by someone else since it was backed up` : undefined
+  },
   async apply(step, ctx) {
     const current = await getPool(ctx, step)
     if (!current) return {message: 'already gone'}
-    const original = originalOf(ctx, step.pool)
-    if (original && poolDifferences(current.spec, original.spec ?? {}).length > 0) throw new StepFailure(`IPPool ${step.pool} was changed by someone else since it was backed up`)
     // The uid precondition: a pool someone re-created under the same name in between is not deleted.
     await deleteIfThere(ctx, step, current.metadata?.uid)
     return undefined
