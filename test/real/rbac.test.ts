@@ -46,7 +46,7 @@ describe('rbac/ on a real control plane: the healthy manifest install', () => {
     expect(errored.map((c) => c.id).sort()).toEqual(['apiserver.service-cidr', 'node.ipv6-forwarding'])
     expect(errored.find((c) => c.id === 'node.ipv6-forwarding')!.message).toMatch(/cannot create resource "pods\/exec"/)
     expect(errored.find((c) => c.id === 'apiserver.service-cidr')!.message).toMatch(/cannot create resource "services"/)
-    expect(checks.filter((c) => c.status === 'pass').length).toBe(18)
+    expect(checks.filter((c) => c.status === 'pass').length).toBe(21)
     // get on the repairs' Lease (by name, in Calico's namespace) is read.yaml's: a repair left half-done is seen.
     expect(checks.find((c) => c.id === 'repairs.unfinished')).toMatchObject({status: 'pass', message: 'no Lease kube-system/kubectl-dualstack: no repair is running or left half-done'})
   })
