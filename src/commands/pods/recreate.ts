@@ -7,7 +7,7 @@ import {repairInterrupt} from '../../interrupt.js'
 import {confirm} from '../../ops/confirm.js'
 import {runPodsRecreate, type PodsRecreateReport} from '../../ops/pods-recreate.js'
 import {renderPodsRecreate} from '../../render/pods-recreate.js'
-import {renderJson} from '../../render/structured.js'
+import {emit, outputOf} from '../../render/emit.js'
 
 export default class PodsRecreate extends KubeCommand {
   static override summary = 'Recreate pods so they get addresses of both families (or of a new pool), through their owners, one at a time'
@@ -62,9 +62,7 @@ Exit 0 when every owner was recreated (or --dry-run), 1 when one was blocked, fa
         stopped: interrupt.stopped,
         onProgress: (line) => process.stderr.write(`${line}\n`),
       })
-      if (json) {
-        if (!this.jsonEnabled()) this.log(renderJson(report))
-      } else this.log(renderPodsRecreate(report, theme))
+      emit(this, outputOf(this, flags.output), report, {table: () => renderPodsRecreate(report, theme)})
       if (report.result === 'incomplete' || report.result === 'refused') process.exitCode = ExitCode.ProblemsFound
       return report
     } finally {
