@@ -160,7 +160,8 @@ async function evictOwned(client: ClusterApi, group: OwnerGroup, options: Recrea
   const base = {namespace: group.namespace, owner: ownerName(group), pods: group.pods}
   const blocked: string[] = []
   const replaced: string[] = []
-  let replicasSeen: number | undefined
+  // How many pods the owner wants, read once: a pod of the group may be gone already (a run killed after an eviction).
+  const replicas = await desiredReplicas(client, group.namespace, owner)
   for (const [i, name] of group.pods.entries()) {
     const rest = group.pods.slice(i)
     const stop = options.stopped()
@@ -171,15 +172,15 @@ async function evictOwned(client: ClusterApi, group: OwnerGroup, options: Recrea
     if (!target) continue
     // One pod of an owner down at a time, also across runs (a resumed run after one was killed just after an
     // eviction): the owner's other pods are all Ready before this one goes.
-    const replicas = i === 0 ? await desiredReplicas(client, group.namespace, owner) : replicasSeen
-    replicasSeen = replicas
     const down = (pods: Pod[]) => {
-      const others = pods.filter((p) => ownedBy(p, owner) && p.metadata?.uid !== target.metadata?.uid)
+      // Finished pods (evicted by the kubelet, Failed) are no replicas: their controller has made others.
+      const others = pods.filter((p) => ownedBy(p, owner) && p.metadata?.uid !== target.metadata?.uid && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed')
       const missing = replicas === undefined ? 0 : Math.max(0, replicas - 1 - others.filter(serving).length)
       return {notReady: others.filter((p) => !serving(p)), missing}
     }
     const isDown = (d: ReturnType<typeof down>) => d.notReady.length > 0 || d.missing > 0
-    if (isDown(down(before))) {
+    // A target that is not serving costs no capacity to evict: only a serving one waits for the owner to be whole.
+    if (serving(target) && isDown(down(before))) {
       let waiting = down(before)
       const {result: whole} = await waitFor<Pod, Pod[]>(client, podsPath(group.namespace), (pods) => {
         waiting = down(pods)

@@ -77,6 +77,8 @@ const familyName = (family: Family) => (family === 'ipv4' ? 'IPv4' : 'IPv6')
 
 /** Marks a pool a run of ippool fix created (a migration's new pool), so that an undo deletes it and nothing else. */
 export const RUN_ANNOTATION = 'dualstack.kubectl.io/created-by-run'
+/** On a migration's new pool: the pool it replaces, so that a later run finds the old one whatever its name. */
+export const MIGRATED_FROM_ANNOTATION = 'dualstack.kubectl.io/migrated-from'
 
 /**
  * The pool of the family to fix: calico-node's default-ipvN-ippool, else the only one, else (a migration of a
@@ -87,9 +89,10 @@ export function pickPool(pools: readonly IPPoolObject[], family: Family): IPPool
   const byName = ofFamily.find((p) => p.metadata?.name === `default-${family}-ippool`)
   if (byName) return byName
   if (ofFamily.length <= 1) return ofFamily[0]
-  const made = ofFamily.filter((p) => p.metadata?.annotations?.[RUN_ANNOTATION] && !p.spec?.disabled)
-  const disabled = ofFamily.filter((p) => p.spec?.disabled && !p.metadata?.annotations?.[RUN_ANNOTATION])
-  if (ofFamily.length === 2 && made.length === 1 && disabled.length === 1) return disabled[0]
+  // The disabled pool an enabled one made by a migration names as the one it replaces.
+  const replaced = ofFamily.flatMap((p) => (p.spec?.disabled ? [] : [p.metadata?.annotations?.[MIGRATED_FROM_ANNOTATION]]))
+  const old = ofFamily.filter((p) => p.spec?.disabled && replaced.includes(p.metadata?.name))
+  if (old.length === 1) return old[0]
   return {refused: `there are ${ofFamily.length} ${familyName(family)} pools (${ofFamily.map((p) => p.metadata?.name).join(', ')}) and none is default-${family}-ippool`,
     hint: 'ippool fix repairs the pool calico-node creates; edit the others with kubectl'}
 }
@@ -331,7 +334,7 @@ export function recreateSteps({api, pool, from, to}: StepsInput): Steps {
 export function migrateSteps({api, pool, from, to}: StepsInput, groups?: OwnerGroup[]): Steps {
   const actions: Action[] = [
     {kind: 'backup', api, pool, expect: from ?? {}},
-    {kind: 'create-pool', api, pool: to.name, spec: to.spec},
+    {kind: 'create-pool', api, pool: to.name, spec: to.spec, migratedFrom: pool},
     {kind: 'update-pool', api, pool, spec: {...from, cidr: from?.cidr ?? '', disabled: true}},
     {kind: 'verify-pool', api, pool: to.name, spec: to.spec},
   ]

@@ -16,14 +16,14 @@ import {CRD_POOLS, holdersOf, readImpact, V3_POOLS, type PoolApiVersion} from '.
 /** The collection each pool API writes through (gather.ts's, where the API is chosen). */
 const POOL_COLLECTIONS: Record<PoolApiVersion, string> = {'crd.projectcalico.org/v1': CRD_POOLS, 'projectcalico.org/v3': V3_POOLS}
 export {RUN_ANNOTATION} from './plan.js'
-import {RUN_ANNOTATION} from './plan.js'
+import {MIGRATED_FROM_ANNOTATION, RUN_ANNOTATION} from './plan.js'
 
 interface PoolRef {
   api: PoolApiVersion
   pool: string
 }
 export type BackupStep = PoolRef & {kind: 'backup'; expect: IPPoolSpec}
-export type CreatePoolStep = PoolRef & {kind: 'create-pool'; spec: IPPoolSpec}
+export type CreatePoolStep = PoolRef & {kind: 'create-pool'; spec: IPPoolSpec; migratedFrom?: string}
 export type UpdatePoolStep = PoolRef & {kind: 'update-pool'; spec: IPPoolSpec}
 export type DeletePoolStep = PoolRef & {kind: 'delete-pool'}
 export type VerifyPoolStep = PoolRef & {kind: 'verify-pool'; spec: IPPoolSpec}
@@ -154,7 +154,7 @@ const createPool: WritingKind<CreatePoolStep> = {
   describe: (s) => `create IPPool ${s.pool} (${specText(s.spec)})`,
   needs: (s) => need(s, 'create', 'get', 'update', 'delete'),
   touches: touchesPool,
-  validate: validateWith('spec'),
+  validate: (s) => validateWith('spec')(s) ?? (s.migratedFrom === undefined || (typeof s.migratedFrom === 'string' && NAME.test(s.migratedFrom)) ? undefined : `${JSON.stringify(s.migratedFrom)} is not a pool name`),
   // A pool of that name this run did not make (taken since the plan): not ours to take, nor to delete on undo.
   async expects(step, ctx) {
     const existing = await getPool(ctx, step)
@@ -164,7 +164,8 @@ const createPool: WritingKind<CreatePoolStep> = {
   async apply(step, ctx) {
     // Ours from an earlier attempt of this step (a resumed run): done.
     if (await getPool(ctx, step)) return {message: 'already created by this run'}
-    await ctx.client.request('POST', collection(step), {body: {...manifest(step, step.spec), metadata: {name: step.pool, annotations: {[RUN_ANNOTATION]: ctx.runId}}}})
+    await ctx.client.request('POST', collection(step), {body: {...manifest(step, step.spec), metadata: {name: step.pool,
+      annotations: {[RUN_ANNOTATION]: ctx.runId, ...(step.migratedFrom ? {[MIGRATED_FROM_ANNOTATION]: step.migratedFrom} : {})}}}})
     return undefined
   },
   async undo(step, ctx) {
