@@ -6,7 +6,7 @@ import {findCalicoNode} from '../cluster/resources.js'
 import type {IPPoolObject, PodDetail} from '../cluster/types.js'
 import {calicoInstall, whyNotAssigned} from '../calico/install.js'
 import {gatherFacts} from '../doctor/facts.js'
-import {ApiError, UsageError} from '../errors.js'
+import {ApiError, DualstackError, ExitCode, UsageError} from '../errors.js'
 import {addressFamily, type Family} from '../net/ip.js'
 import {podIpRow, violatesRequireDual} from '../pods/pod-ips.js'
 import type {EngineOutcome} from './engine/executor.js'
@@ -119,6 +119,15 @@ export async function runPodsRecreate(client: ClusterClient, options: PodsRecrea
       throw error
     })
     pods = await outsidePools(client, pools.map((p) => p.spec?.cidr ?? '').filter(Boolean), {namespace: options.namespace, labelSelector: options.labelSelector})
+    // Recreated pods get addresses of the enabled pools: a family with none gives them nothing of it either.
+    const enabled = new Set(pools.filter((p) => !p.spec?.disabled).map((p) => addressFamily((p.spec?.cidr ?? '').split('/')[0] ?? '')))
+    for (const family of ['ipv4', 'ipv6'] as Family[]) {
+      const held = pods.filter((p) => p.ips.some((ip) => addressFamily(ip) === family))
+      if (held.length === 0 || enabled.has(family)) continue
+      const name = family === 'ipv4' ? 'IPv4' : 'IPv6'
+      throw new DualstackError(`${held.length} pod(s) hold ${name} addresses no IPPool covers, and there is no enabled ${name} pool: recreated pods would get no ${name} address either`,
+        ExitCode.ProblemsFound, `create the ${name} pool first (kubectl dualstack ippool fix --family ${family}), then run this again`)
+    }
   } else {
     pods = await singleStackPods(client, options.namespace, options.labelSelector)
   }

@@ -350,9 +350,17 @@ describe('the engine\'s sequence', () => {
       hint: 'finish it with the version of kubectl-dualstack that started it, or look at it (kubectl -n kube-system get lease kubectl-dualstack -o yaml), put things right by hand from its backups and delete the Lease'})
   })
 
+  it('a journal of a command this version does not have (a later one\'s) is named as such, with what to do, not another command\'s --resume', async () => {
+    const {fake} = scenario('migrate')
+    fake.put(LEASE, {metadata: {name: 'kubectl-dualstack', annotations: {'dualstack.kubectl.io/journal': JSON.stringify({format: 'kubectl-dualstack/journal', version: 2, command: 'services dual', state: 'running', done: 1, commitAt: 3, steps: []})}}, spec: {}})
+    const refused = await new RepairEngine(fake.client(), POOL_FIX, 'kube-system').check()
+    expect(refused?.hint).toBe('finish it with the version of kubectl-dualstack that started it, or look at it (kubectl -n kube-system get lease kubectl-dualstack -o yaml), put things right by hand from its backups and delete the Lease')
+  })
+
   it('a calico-restart or pods recreate left stopped (here by an older version, after Ctrl-C) blocks nothing: running it again does what is left', async () => {
     const {fake} = scenario('migrate')
-    for (const left of [{version: 1, command: 'calico-restart', state: 'running', done: 1, of: 4}, {version: 2, command: 'pods recreate', state: 'running', done: 1, commitAt: 0, steps: []}]) {
+    for (const left of [{version: 1, command: 'calico-restart', state: 'running', done: 1, of: 4}, {version: 2, command: 'pods recreate', state: 'running', done: 1, commitAt: 0, steps: []},
+      {version: 2, command: 'calico-restart', state: 'running', done: 0, commitAt: 1, steps: []}]) {
       fake.put(LEASE, {metadata: {name: 'kubectl-dualstack', annotations: {'dualstack.kubectl.io/journal': JSON.stringify(left)}}, spec: {}})
       expect(isUnfinished(left)).toBe(false)
       expect(await new RepairEngine(fake.client(), POOL_FIX, 'kube-system').check()).toBeUndefined()

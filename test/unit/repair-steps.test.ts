@@ -444,6 +444,16 @@ describe('pods recreate (recreate-owner)', () => {
       : /^not evicting legacy-b: after 1s another pod of ReplicaSet shop\/legacy is not Ready \(legacy-\w+ is .*CrashLoopBackOff.*\); not evicted: legacy-b$/)
   })
 
+  it('--outside-pools with no enabled pool of a family the pods hold: refused before anything is written (recreated pods would not get it either)', async () => {
+    const fake = new FakeCluster()
+    fake.put('/apis/crd.projectcalico.org/v1/ippools/default-ipv4-ippool', {apiVersion: 'crd.projectcalico.org/v1', kind: 'IPPool', metadata: {name: 'default-ipv4-ippool'}, spec: {cidr: '10.0.0.0/16'}})
+    bareReplicaSet(fake, 'shop', 'legacy', ['fd00:1::c'])
+    const error = await recreate(fake, {inPool: undefined, outsidePools: true})
+    expect(error).toBeInstanceOf(Error)
+    expect((error as Error).message).toBe('1 pod(s) hold IPv6 addresses no IPPool covers, and there is no enabled IPv6 pool: recreated pods would get no IPv6 address either')
+    expect(fake.writes().filter((w) => !w.path.includes('selfsubjectaccessreviews'))).toEqual([])
+  })
+
   it('a restart whose answer was lost (503) is run again by the engine: it finds its own mark and only waits, the owner is restarted once', async () => {
     const fake = shopCluster()
     fake.faults = [{method: 'PATCH', path: /deployments\/web$/, when: 'after', status: 503}]

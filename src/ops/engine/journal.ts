@@ -10,7 +10,7 @@ export const JOURNAL_FORMAT = 'kubectl-dualstack/journal'
 export const JOURNAL_VERSION = 2
 
 export type RepairCommand = 'ippool fix' | 'calico-restart' | 'pods recreate'
-const COMMANDS: readonly RepairCommand[] = ['ippool fix', 'calico-restart', 'pods recreate']
+export const COMMANDS: readonly RepairCommand[] = ['ippool fix', 'calico-restart', 'pods recreate']
 /** The repairs that are finished by running them again (no --resume, no --rollback). */
 export const RERUN_COMMANDS: readonly RepairCommand[] = ['calico-restart', 'pods recreate']
 
@@ -49,9 +49,10 @@ export function isUnfinished(raw: unknown): boolean {
   if (!raw || typeof raw !== 'object') return false
   const j = raw as Partial<Journal>
   if (j.state !== 'running' && j.state !== 'rolling-back' && j.state !== 'failed') return false
-  // What calico-restart and pods recreate do is never undone (a pod deleted, an owner restarted): a run of theirs
-  // that stopped, of whatever version, leaves nothing to finish or undo that running it again does not do.
-  if (RERUN_COMMANDS.includes(j.command as RepairCommand)) return j.version === JOURNAL_VERSION && (j.done ?? 0) < (j.commitAt ?? 0)
+  // What calico-restart and pods recreate do is never undone (a pod deleted, an owner restarted; their plans
+  // have no step before a commit point): a run of theirs that stopped, of whatever version or shape, leaves
+  // nothing to finish or undo that running it again does not do.
+  if (RERUN_COMMANDS.includes(j.command as RepairCommand)) return false
   if (j.version !== JOURNAL_VERSION) return true
   if (j.state !== 'running') return true
   // A resumable run seen running was not seen to end (even with every step done, its release may not have

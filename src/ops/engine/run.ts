@@ -9,7 +9,7 @@ import {accessDenied, describeNeed, leaseNeeds, missingAccess, type AccessNeed} 
 import {ApiError, DualstackError, ExitCode, UsageError} from '../../errors.js'
 import {LockHeldError, RunLock} from '../lock.js'
 import {RepairExecutor, type EngineOutcome, type RunSettings} from './executor.js'
-import {isInvalid, isUnfinished, JOURNAL_FORMAT, JOURNAL_VERSION, parseJournal, RERUN_COMMANDS, unfinishedText, type InvalidJournal, type Journal, type RepairCommand} from './journal.js'
+import {COMMANDS, isInvalid, isUnfinished, JOURNAL_FORMAT, JOURNAL_VERSION, parseJournal, RERUN_COMMANDS, unfinishedText, type InvalidJournal, type Journal, type RepairCommand} from './journal.js'
 import {kindOf, planProblems, type KindRegistry, type RepairClient, type RepairPlan, type Step} from './steps.js'
 
 export interface Refused {
@@ -59,7 +59,9 @@ export interface ApplyHooks {
 
 /** What the user is told to do about an unfinished run: of this command (`own`), or of another; `raw` is its journal. */
 export function finishHint(command: RepairCommand, own: boolean, raw?: unknown, namespace = 'NAMESPACE'): string {
-  if ((raw as {version?: unknown} | undefined)?.version !== undefined && (raw as {version?: unknown}).version !== JOURNAL_VERSION) {
+  const version = (raw as {version?: unknown} | undefined)?.version
+  // Another version's journal, or one of a command this version does not have: nothing here can finish it.
+  if ((version !== undefined && version !== JOURNAL_VERSION) || !COMMANDS.includes(command)) {
     return `finish it with the version of kubectl-dualstack that started it, or look at it (kubectl -n ${namespace} get lease kubectl-dualstack -o yaml), put things right by hand from its backups and delete the Lease`
   }
   if (RERUN_COMMANDS.includes(command)) return own ? 'run it again: it does what is left' : `run kubectl dualstack ${command} again first: it does what is left`
