@@ -81,7 +81,8 @@ describe('ippool fix: the runbook\'s stale pool, nothing using it', () => {
     const backup = parse(readFileSync(report.backup!, 'utf8')) as Obj
     expect(backup).toEqual({apiVersion: 'crd.projectcalico.org/v1', kind: 'IPPool', metadata: {name: 'default-ipv6-ippool'}, spec: {...ORIGINAL, disabled: false}})
     const writes = sim.server.sim.requests.slice(before).filter((r) => sim.server.sim.writes().includes(r))
-    expect(writes.filter((w) => w.resource === 'ippools').map((w) => w.verb)).toEqual(['delete', 'create'])
+    // The last update marks the recreated pool done: a journal that reuses this run's id cannot undo it.
+    expect(writes.filter((w) => w.resource === 'ippools').map((w) => w.verb)).toEqual(['delete', 'create', 'update'])
     // The Lease came and went.
     expect(writes.filter((w) => w.resource === 'leases').map((w) => w.verb)).toEqual(expect.arrayContaining(['create', 'delete']))
     expect(sim.server.sim.store.list(sim.server.sim.type('coordination.k8s.io/v1', 'Lease'))).toEqual([])
@@ -112,7 +113,8 @@ describe('ippool fix: only NAT outgoing is wrong', () => {
     expect(code).toBe(0)
     expect(report).toMatchObject({strategy: 'patch', result: 'fixed'})
     expect(report.actions.map((a) => a.kind)).toEqual(['backup', 'update-pool', 'verify-pool'])
-    expect(sim.server.sim.writes().slice(before).filter((w) => w.resource === 'ippools').map((w) => w.verb)).toEqual(['update'])
+    // The update, then the run's mark cleared once it is over.
+    expect(sim.server.sim.writes().slice(before).filter((w) => w.resource === 'ippools').map((w) => w.verb)).toEqual(['update', 'update'])
     expect(poolOf(sim, 'default-ipv6-ippool')?.spec.natOutgoing).toBe(true)
   })
 })
@@ -406,7 +408,7 @@ describe('ippool fix through the Calico API server', () => {
       expect(code).toBe(0)
       expect(report.result).toBe('fixed')
       const poolWritePaths = sim.server.sim.writes().filter((w) => w.resource === 'ippools').map((w) => `${w.verb} ${w.path.split('?')[0]}`)
-      expect(poolWritePaths).toEqual(['delete /apis/projectcalico.org/v3/ippools/default-ipv6-ippool', 'create /apis/projectcalico.org/v3/ippools'])
+      expect(poolWritePaths).toEqual(['delete /apis/projectcalico.org/v3/ippools/default-ipv6-ippool', 'create /apis/projectcalico.org/v3/ippools', 'update /apis/projectcalico.org/v3/ippools/default-ipv6-ippool'])
       expect(poolOf(sim, 'default-ipv6-ippool')?.spec).toEqual(DESIRED)
     } finally {
       await sim.stop()

@@ -43,13 +43,14 @@ describe('ippool fix on a real control plane: the runbook\'s stale pool, nothing
     expect((await pools(cluster))['default-ipv6-ippool']).toEqual(ORIGINAL)
   })
 
-  it('--yes recreates it through the real API server: one DELETE and one POST of the pool, the Lease taken and released, the backup restores by itself', async () => {
+  it('--yes recreates it through the real API server: one DELETE and one POST of the pool (and the update that marks it done), the Lease taken and released, the backup restores by itself', async () => {
     const since = cluster.writes().length
     const {code, report, stderr} = await fix(cluster, '--yes')
     expect({code, result: report.result, stderr}).toMatchObject({code: 0, result: 'fixed'})
     expect((await pools(cluster))['default-ipv6-ippool']).toEqual(DESIRED)
     const writes = writesSince(cluster, since).filter((w) => !w.endsWith('(dry run)'))
-    expect(writes.filter((w) => w.includes(' ippools '))).toEqual(['delete ippools default-ipv6-ippool', 'create ippools default-ipv6-ippool'])
+    // The last update marks the recreated pool done (a journal reusing this run's id cannot undo it).
+    expect(writes.filter((w) => w.includes(' ippools '))).toEqual(['delete ippools default-ipv6-ippool', 'create ippools default-ipv6-ippool', 'update ippools default-ipv6-ippool'])
     expect(writes.filter((w) => w.includes(' leases ')).map((w) => w.split(' ')[0])).toEqual(expect.arrayContaining(['create', 'delete']))
     expect((await kubectlJson(cluster, 'get', 'leases', '-n', 'kube-system')).items.filter((l: {metadata: {name: string}}) => l.metadata.name.includes('dualstack'))).toEqual([])
     const backup = parse(readFileSync(report.backup, 'utf8')) as {spec: Record<string, unknown>}
@@ -59,12 +60,12 @@ describe('ippool fix on a real control plane: the runbook\'s stale pool, nothing
     expect(doctor.code).toBe(0)
   })
 
-  it('with no IPv6 pool at all (deleted by hand): creates it exactly as calico-node would, one POST', async () => {
+  it('with no IPv6 pool at all (deleted by hand): creates it exactly as calico-node would, one POST (then the update that marks it done)', async () => {
     expect((await runKubectl(['--kubeconfig', cluster.kubeconfig, 'delete', 'ippools.crd.projectcalico.org', 'default-ipv6-ippool', '--ignore-not-found'])).code).toBe(0)
     const since = cluster.writes().length
     const {code, report} = await fix(cluster, '--yes')
     expect({code, strategy: report.strategy, result: report.result}).toEqual({code: 0, strategy: 'create', result: 'fixed'})
-    expect(writesSince(cluster, since).filter((w) => w.includes(' ippools '))).toEqual(['create ippools default-ipv6-ippool'])
+    expect(writesSince(cluster, since).filter((w) => w.includes(' ippools '))).toEqual(['create ippools default-ipv6-ippool', 'update ippools default-ipv6-ippool'])
     expect((await pools(cluster))['default-ipv6-ippool']).toEqual(DESIRED)
   })
 })
@@ -237,13 +238,14 @@ describe('ippool fix on a real control plane: only NAT outgoing is wrong', () =>
   }, START_TIMEOUT)
   afterAll(() => cluster?.stop())
 
-  it('patches the pool in place with its resourceVersion (one update, no delete); pods keep their addresses', async () => {
+  it('patches the pool in place with its resourceVersion (the update, and the one that clears the mark of the run; no delete); pods keep their addresses', async () => {
     const podsBefore = (await runPlugin(['pod-ips', '-A', '-o', 'plain', '--kubeconfig', cluster.kubeconfig])).stdout
     const since = cluster.writes().length
     const {code, report} = await fix(cluster, '--yes')
     expect(code).toBe(0)
     expect(report).toMatchObject({strategy: 'patch', result: 'fixed'})
-    expect(writesSince(cluster, since).filter((w) => w.includes(' ippools '))).toEqual(['update ippools default-ipv6-ippool'])
+    // The update, then the run's mark cleared once it is over.
+    expect(writesSince(cluster, since).filter((w) => w.includes(' ippools '))).toEqual(['update ippools default-ipv6-ippool', 'update ippools default-ipv6-ippool'])
     expect((await pools(cluster))['default-ipv6-ippool']).toEqual({...DESIRED, disabled: false})
     expect((await runPlugin(['pod-ips', '-A', '-o', 'plain', '--kubeconfig', cluster.kubeconfig])).stdout).toBe(podsBefore)
   })
@@ -280,7 +282,7 @@ describe('ippool fix on a real control plane: someone else writes the pool while
     expect(pool.metadata.labels).toMatchObject({team: 'network'})
     expect([{...ORIGINAL, cidr: '2001:0:0:2::/104'}, {...DESIRED, disabled: false}]).toContainEqual(pool.spec)
     // The other writer's patch, then the run's update with the resourceVersion it read after the prompt: no lost update.
-    expect(writesSince(cluster, since).filter((w) => w.includes(' ippools '))).toEqual(['patch ippools default-ipv6-ippool', 'update ippools default-ipv6-ippool'])
+    expect(writesSince(cluster, since).filter((w) => w.includes(' ippools '))).toEqual(['patch ippools default-ipv6-ippool', 'update ippools default-ipv6-ippool', 'update ippools default-ipv6-ippool'])
     expect(code).toBe(0)
     expect(output).toContain('fixed: IPPool default-ipv6-ippool is 2001:0:0:2::/104 with natOutgoing true')
     expect(pool.spec.natOutgoing).toBe(true)

@@ -40,6 +40,7 @@ function scenario(strategy: Strategy): {fake: FakeCluster; plan: PoolFixPlan} {
   const pods = strategy === 'migrate' ? [holder('web-1', 'fd00:1::5')] : []
   for (const pod of pods) fake.put(`/api/v1/namespaces/default/pods/${pod.metadata.name}`, pod)
   const cidr = strategy === 'patch' ? 'fd00:1::/64' : 'fd00:2::/64'
+  fake.calicoEnv({CALICO_IPV6POOL_CIDR: cidr, CALICO_IPV6POOL_NAT_OUTGOING: 'true'})
   const input: PlanInput = {family: 'ipv6', strategy: 'auto', force: false, recreatePods: false, evictBare: false, install,
     env: env({CALICO_IPV6POOL_CIDR: cidr, CALICO_IPV6POOL_NAT_OUTGOING: 'true'}), pools, target: pools[0],
     impact: {cidr: OLD.cidr, pods: pods.map((p) => ({namespace: 'default', name: p.metadata.name, ips: [p.status.podIPs[1]!.ip]})), tunnels: [], leaked: []},
@@ -215,10 +216,28 @@ describe('a step undoes only what it did', () => {
     expect(fake.get(`${POOLS}/${plan.to.name}`) ? 'present' : 'gone').toBe(newPool)
   })
 
+  it('a finished migration is not undone by a journal that reuses its run id (--rollback finds none of its marks): nothing is deleted or put back', async () => {
+    const {fake, plan} = scenario('migrate')
+    expect(await start(fake, plan)).toMatchObject({result: 'done'})
+    const runId = (fake.get(`${POOLS}/${plan.to.name}`)?.metadata?.annotations?.[RUN_ANNOTATION] ?? '').replace(/\/done$/, '')
+    const before = poolsOf(fake).map((p) => [p.metadata?.name, JSON.stringify(p.spec)])
+    const forged = {format: 'kubectl-dualstack/journal', version: 2, command: 'ippool fix', runId, context: 'c', server: 's', startedAt: 't', resumable: true,
+      params: paramsOf(plan), steps: plan.actions, commitAt: plan.commitAt, done: 2, state: 'failed', originals: {'ippools/default-ipv6-ippool': oldPool()}, backups: []}
+    fake.put(LEASE, {metadata: {name: 'kubectl-dualstack', namespace: 'kube-system', annotations: {'dualstack.kubectl.io/journal': JSON.stringify(forged)}}, spec: {}})
+    const engine = new RepairEngine(fake.client(), POOL_FIX, 'kube-system')
+    const loaded = await engine.load<PoolFixParams>('rollback')
+    const since = fake.writes().length
+    await engine.continue(loaded as Journal, 'rollback', settings())
+    expect(fake.writes().slice(since).filter((w) => w.path.includes('/ippools'))).toEqual([])
+    expect(poolsOf(fake).map((p) => [p.metadata?.name, JSON.stringify(p.spec)])).toEqual(before)
+  })
+
   it('a pool this run created carries the run\'s id; the backup writes every field, so that kubectl apply restores a disabled pool', async () => {
     const {fake, plan} = scenario('migrate')
     const outcome = await start(fake, plan) as EngineOutcome
-    expect(fake.get(`${POOLS}/${plan.to.name}`)?.metadata?.annotations?.[RUN_ANNOTATION]).toMatch(/^[a-z0-9]+-[0-9a-f]{8}$/)
+    // Marked done once the run is over: a journal that reuses the run's id finds nothing of it to undo.
+    expect(fake.get(`${POOLS}/${plan.to.name}`)?.metadata?.annotations?.[RUN_ANNOTATION]).toMatch(/^[a-z0-9]+-[0-9a-f]{8}\/done$/)
+    expect(fake.get(`${POOLS}/default-ipv6-ippool`)?.metadata?.annotations?.['dualstack.kubectl.io/changed-by-run']).toBeUndefined()
     const backup = parse(readFileSync(outcome.backups[0]!, 'utf8')) as IPPoolObject
     expect(backup.spec).toEqual({...OLD, disabled: false})
   })

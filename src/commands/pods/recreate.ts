@@ -17,7 +17,6 @@ Exit 0 when every owner was recreated (or --dry-run), 1 when one was blocked, fa
 
   static override examples = [
     '<%= config.bin %> pods recreate --single-stack -A --dry-run',
-    '<%= config.bin %> pods recreate --single-stack -n shop -l app=web --yes',
     '<%= config.bin %> pods recreate --in-pool default-ipv6-ippool -A',
     '<%= config.bin %> pods recreate --outside-pools -A',
   ]

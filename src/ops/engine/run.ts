@@ -37,7 +37,7 @@ export interface RepairDefinition {
    * now, never taken from the Lease (which anyone allowed to update it could have written); or why the
    * journal's steps are not what this command plans for them.
    */
-  rebuild?: (client: RepairClient, journal: Journal<never>) => Promise<{steps: Step[]} | InvalidJournal>
+  rebuild?: (client: RepairClient, journal: Journal<never>, now: Record<string, unknown>) => Promise<{steps: Step[]} | InvalidJournal>
 }
 
 export type {RunSettings} from './executor.js'
@@ -165,7 +165,7 @@ export class RepairEngine {
    * The unfinished run of this command, validated; a UsageError when there is none, a refusal when it is
    * held or cannot be believed.
    */
-  async load<P>(mode: 'resume' | 'rollback'): Promise<Journal<P> | Refused> {
+  async load<P>(mode: 'resume' | 'rollback', now: Record<string, unknown> = {}): Promise<Journal<P> | Refused> {
     const lease = await RunLock.peek(this.client, this.namespace)
     if (lease?.held) return {refused: new LockHeldError(lease, this.namespace).message, hint: 'wait for it to finish, or for the Lease to expire'}
     const raw = lease?.journal as {command?: unknown} | undefined
@@ -178,7 +178,8 @@ export class RepairEngine {
       `look at it (kubectl -n ${this.namespace} get lease kubectl-dualstack -o yaml), put things right by hand from the backups, then delete the Lease`)
     if (isInvalid(journal)) throw untrusted(journal.invalid)
     if (this.definition.rebuild) {
-      const rebuilt = await this.definition.rebuild(this.client, journal as Journal<never>)
+      // `now`: the choices of this command line (what the journal must not decide, such as evicting bare pods).
+      const rebuilt = await this.definition.rebuild(this.client, journal as Journal<never>, now)
       if (isInvalid(rebuilt)) throw untrusted(rebuilt.invalid)
       journal.steps = rebuilt.steps
     }

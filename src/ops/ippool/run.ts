@@ -20,8 +20,10 @@ import {ensureBackupDir} from '../backup.js'
 import type {Interaction} from '../interaction.js'
 import type {Impact} from '../pods.js'
 import {gatherPoolFix, readImpact, type IppoolFixOptions} from './gather.js'
+import {poolDifferences, poolFromEnv, poolProblems} from '../../calico/pools.js'
+import {UsageError} from '../../errors.js'
 import {isRefusal, planPoolFix, plansFor, type Action, type Difference, type PoolFixPlan, type Strategy} from './plan.js'
-import {originalProblem, POOL_KINDS, poolKey, specProblem} from './steps.js'
+import {originalProblem, POOL_KINDS, poolKey, RUN_ANNOTATION, specProblem} from './steps.js'
 
 export type Result = 'fixed' | 'unchanged' | 'planned' | 'rolled-back' | 'failed' | 'refused'
 export type ActionStatus = StepStatus
@@ -95,7 +97,7 @@ const comparable = (steps: readonly Step[]): unknown => JSON.parse(JSON.stringif
  * planned for its own parameters (one pool API, pools of the family it names, the pool it fixes and the one it
  * makes, nothing else), and the pods to move are grouped again from who holds the old pool's addresses now.
  */
-async function rebuildPoolSteps(client: RepairClient, journal: Journal<PoolFixParams>): Promise<{steps: Step[]} | InvalidJournal> {
+async function rebuildPoolSteps(client: RepairClient, journal: Journal<PoolFixParams>, now: Record<string, unknown>): Promise<{steps: Step[]} | InvalidJournal> {
   const p = journal.params
   const apis = [...new Set(journal.steps.map((s) => (s as Action).api))]
   if (apis.length !== 1) return {invalid: 'its steps do not write through one pool API'}
@@ -110,13 +112,61 @@ async function rebuildPoolSteps(client: RepairClient, journal: Journal<PoolFixPa
   if (original && p.from && !isDeepStrictEqual(JSON.parse(JSON.stringify(original.spec ?? null)), JSON.parse(JSON.stringify(p.from)))) {
     return {invalid: `its original of IPPool ${p.pool} is not the pool its parameters say it was`}
   }
+  const against = await againstCluster(client as ClusterClient, journal, planned)
+  if (against) return {invalid: against}
   const steps = planned.actions.map((step) => step)
   const move = steps.findIndex((s) => s.kind === 'recreate-pods')
   if (move >= 0 && p.from) {
     const holders = await readImpact(client, p.from.cidr ?? '')
-    steps[move] = {kind: 'recreate-pods', api: input.api, pool: p.pool, groups: groupByOwner(holders.pods, p.evictBare === true)}
+    // Whether bare pods go is this command line's choice (--evict-bare), never the journal's.
+    steps[move] = {kind: 'recreate-pods', api: input.api, pool: p.pool, groups: groupByOwner(holders.pods, now.evictBare === true)}
   }
   return {steps}
+}
+
+/**
+ * The journal's parameters against the cluster now: the pool it fixes is the one ippool fix picks for the
+ * family (or, a recreate past its delete, gone), the pool it wants is what calico-node's env gives with that
+ * range (a patch keeps the range) and valid beside the other pools, and a migration's last step deletes only
+ * a disabled pool beside the enabled one it was migrated to. Why not, or undefined.
+ */
+async function againstCluster(client: ClusterClient, journal: Journal<PoolFixParams>, planned: {actions: Action[]}): Promise<string | undefined> {
+  const p = journal.params
+  let gathered
+  try {
+    gathered = await gatherPoolFix(client, {family: p.family, strategy: 'auto', force: false, recreatePods: false, evictBare: false})
+  } catch (error) {
+    if (error instanceof UsageError) return `the pool it wants is not one ippool fix would make: ${error.message}`
+    throw error
+  }
+  if (isRefusal(gathered)) return `ippool fix would not fix a pool of this cluster: ${gathered.refused}`
+  const {input} = gathered
+  if (input.install.operator) return "ippool fix never writes the Tigera operator's pools"
+  const pools = input.pools
+  const named = (name: string) => pools.find((pool) => pool.metadata?.name === name)
+  const picked = gathered.target?.metadata?.name
+  const finishing = planned.actions.length === 2 && planned.actions[1]!.kind === 'delete-pool-if-unused'
+  if (p.strategy === 'create') {
+    if (named(p.pool) && named(p.pool)!.metadata?.annotations?.[RUN_ANNOTATION] !== journal.runId) return `IPPool ${p.pool} exists and this run did not create it`
+  } else if (p.pool !== picked && !(!named(p.pool) && (p.strategy === 'recreate' ? journal.done >= 2 : p.strategy === 'migrate' && picked === p.to.name))) {
+    // Gone is fine where the run itself deletes it: a recreate past its delete, a migration past its last step.
+    return `IPPool ${p.pool} is not the ${p.family} pool ippool fix fixes here (${picked ?? 'there is none'})`
+  }
+  if (p.strategy === 'patch' && parseCidr(p.to.spec.cidr ?? '')?.text !== parseCidr(p.from?.cidr ?? '')?.text) return 'a patch that changes the pool\'s range'
+  const desired = poolFromEnv(input.env ?? new Map(), p.family, p.to.spec.cidr)
+  if ('problem' in desired) return `the pool it wants is not one calico-node would make: ${desired.problem}`
+  const off = poolDifferences(p.strategy === 'patch' ? {...p.to.spec, cidr: desired.spec.cidr} : p.to.spec, desired.spec).filter((field) => field !== 'disabled' || p.to.spec.disabled === true)
+  if (off.length > 0) return `the pool it wants differs from what calico-node's env gives now in ${off.join(', ')} (run ippool fix again to plan from the env as it is)`
+  const others = pools.filter((pool) => pool.metadata?.name !== p.pool && pool.metadata?.name !== p.to.name)
+  const problems = poolProblems(p.to.name, p.to.spec, others)
+  if (problems.length > 0) return `the pool it wants is not valid: ${problems.join('; ')}`
+  if (finishing) {
+    const stale = named(p.pool)
+    const wanted = named(p.to.name)
+    if (stale && stale.spec?.disabled !== true) return `IPPool ${p.pool} is enabled: it is no migration's old pool`
+    if (!wanted || wanted.spec?.disabled || poolDifferences(wanted.spec, desired.spec).length > 0) return `IPPool ${p.to.name} is not the enabled pool the migration made`
+  }
+  return undefined
 }
 
 export const POOL_FIX: RepairDefinition = {
@@ -229,7 +279,7 @@ export async function runPoolFix(client: ClusterClient, options: RunPoolFixOptio
 async function continuePoolFix(client: ClusterClient, options: RunPoolFixOptions): Promise<PoolFixReport> {
   const mode = options.resume ? 'resume' : 'rollback'
   const engine = new RepairEngine(client, POOL_FIX, await calicoNamespace(client))
-  const loaded = await engine.load<PoolFixParams>(mode)
+  const loaded = await engine.load<PoolFixParams>(mode, {evictBare: options.evictBare})
   if (isRefused(loaded)) return {...baseReport(client, options.family), message: loaded.refused, hint: loaded.hint}
   const journal = loaded
   // A rollback takes the new pool away: count who holds it. A resume still has the old pool's pods to move.

@@ -17,6 +17,8 @@ import {CRD_POOLS, holdersOf, readImpact, V3_POOLS, type PoolApiVersion} from '.
 const POOL_COLLECTIONS: Record<PoolApiVersion, string> = {'crd.projectcalico.org/v1': CRD_POOLS, 'projectcalico.org/v3': V3_POOLS}
 export {RUN_ANNOTATION} from './plan.js'
 import {MIGRATED_FROM_ANNOTATION, RUN_ANNOTATION} from './plan.js'
+/** On a pool an unfinished run updated: its id, so that an undo puts back only what this run changed (cleared when the run is over). */
+export const CHANGED_ANNOTATION = 'dualstack.kubectl.io/changed-by-run'
 
 interface PoolRef {
   api: PoolApiVersion
@@ -83,17 +85,23 @@ function originalOf(ctx: StepContext, name: string): IPPoolObject | undefined {
 }
 
 /** Writes, retrying while only metadata moved under it (another writer's label): a changed spec is an error. */
-async function putSpec(ctx: StepContext, step: PoolRef, spec: IPPoolSpec, unchangedFrom: IPPoolSpec | undefined): Promise<'written' | 'already'> {
+/** `mark`: set CHANGED_ANNOTATION to this run's id (an update this run may undo), or remove it (put back, or settled). */
+async function putSpec(ctx: StepContext, step: PoolRef, spec: IPPoolSpec, unchangedFrom: IPPoolSpec | undefined, mark?: 'set' | 'clear'): Promise<'written' | 'already'> {
   for (let attempt = 1; ; attempt++) {
     const current = await getPool(ctx, step)
     if (!current) throw new StepFailure(`IPPool ${step.pool} no longer exists`)
-    if (poolDifferences(current.spec, spec).length === 0) return 'already'
+    const marked = current.metadata?.annotations?.[CHANGED_ANNOTATION] === ctx.runId
+    if (poolDifferences(current.spec, spec).length === 0 && (mark === undefined || marked === (mark === 'set'))) return 'already'
     if (unchangedFrom && poolDifferences(current.spec, unchangedFrom).length > 0) {
       throw new StepFailure(`IPPool ${step.pool} was changed by someone else since the plan was made (now ${specText(effectiveSpec(current.spec) as IPPoolSpec)})`)
     }
+    const {[CHANGED_ANNOTATION]: _previous, ...others} = current.metadata?.annotations ?? {}
+    const annotations = mark === 'set' ? {...others, [CHANGED_ANNOTATION]: ctx.runId} : mark === 'clear' ? others : current.metadata?.annotations
+    const body = manifest(step, spec, current)
+    body.metadata = {...body.metadata, ...(annotations && Object.keys(annotations).length > 0 ? {annotations} : {annotations: {}})}
     try {
       // The resourceVersion it was read at makes a concurrent change a 409, not a silent overwrite.
-      await ctx.client.request('PUT', poolPath(step), {body: manifest(step, spec, current)})
+      await ctx.client.request('PUT', poolPath(step), {body})
       return 'written'
     } catch (error) {
       if (!(error instanceof ApiError && error.code === 409) || attempt >= 5) throw error
@@ -101,11 +109,15 @@ async function putSpec(ctx: StepContext, step: PoolRef, spec: IPPoolSpec, unchan
   }
 }
 
-/** Puts a pool back as its original was: created if missing (a rollback), its spec restored if it differs. */
-async function restoreOriginal(ctx: StepContext, step: PoolRef): Promise<string | undefined> {
+/** Puts the pool back as it was; `recreate`: also when it is gone (only the undo of this run's own delete does that). */
+async function restoreOriginal(ctx: StepContext, step: PoolRef, recreate = true): Promise<string | undefined> {
   const original = originalOf(ctx, step.pool)
   if (!original) return undefined
   const current = await getPool(ctx, step)
+  if (!current && !recreate) {
+    ctx.left.push(`IPPool ${step.pool} is gone (deleted since this run changed it): it is not created again; the backup has it as it was`)
+    return 'gone since: not created again'
+  }
   if (!current) {
     // Built here from the validated original (its name is the step's), never sent as the journal holds it.
     const meta = original.metadata ?? {}
@@ -118,7 +130,7 @@ async function restoreOriginal(ctx: StepContext, step: PoolRef): Promise<string 
   if (off.includes('cidr') || off.includes('blockSize')) {
     throw new StepFailure(`IPPool ${step.pool} is now ${current.spec?.cidr} (blockSize ${current.spec?.blockSize}) and was not made by this run: it is not replaced; restore it from the backup by hand`)
   }
-  await putSpec(ctx, step, original.spec ?? {}, undefined)
+  await putSpec(ctx, step, original.spec ?? {}, undefined, 'clear')
   return `put back as it was (${off.map((f) => `${f} ${String(effectiveSpec(original.spec)[f])}`).join(', ')})`
 }
 
@@ -168,6 +180,12 @@ const createPool: WritingKind<CreatePoolStep> = {
       annotations: {[RUN_ANNOTATION]: ctx.runId, ...(step.migratedFrom ? {[MIGRATED_FROM_ANNOTATION]: step.migratedFrom} : {})}}}})
     return undefined
   },
+  // Over: the pool is nobody's to undo any more (a journal that reuses this run's id finds no pool of it).
+  async settle(step, ctx) {
+    const current = await getPool(ctx, step)
+    if (!current || current.metadata?.annotations?.[RUN_ANNOTATION] !== ctx.runId) return
+    await ctx.client.request('PUT', poolPath(step), {body: {...current, metadata: {...current.metadata, annotations: {...current.metadata?.annotations, [RUN_ANNOTATION]: `${ctx.runId}/done`}}}})
+  },
   async undo(step, ctx) {
     const current = await getPool(ctx, step)
     if (!current) return
@@ -195,20 +213,28 @@ const updatePool: WritingKind<UpdatePoolStep> = {
   touches: touchesPool,
   validate: validateWith('spec'),
   async apply(step, ctx) {
-    const outcome = await putSpec(ctx, step, step.spec, originalOf(ctx, step.pool)?.spec)
+    const outcome = await putSpec(ctx, step, step.spec, originalOf(ctx, step.pool)?.spec, 'set')
     return outcome === 'already' ? {message: 'already so'} : undefined
+  },
+  async settle(step, ctx) {
+    const current = await getPool(ctx, step)
+    if (current?.metadata?.annotations?.[CHANGED_ANNOTATION] === ctx.runId) await putSpec(ctx, step, current.spec ?? step.spec, undefined, 'clear')
   },
   async undo(step, ctx) {
     // Only this run's write is taken back: a pool someone else changed since (the reason to roll back,
     // often) is left as they made it.
     const current = await getPool(ctx, step)
+    // Not changed by this run (its mark is not there: another run's, or one that is over): not this run's to undo.
+    if (current && current.metadata?.annotations?.[CHANGED_ANNOTATION] !== ctx.runId && poolDifferences(current.spec, originalOf(ctx, step.pool)?.spec ?? {}).length > 0) {
+      return {message: 'not changed by this run (or the run is over): left as it is'}
+    }
     if (current && poolDifferences(current.spec, step.spec).length > 0) {
       const off = poolDifferences(current.spec, originalOf(ctx, step.pool)?.spec ?? {})
       if (off.length === 0) return undefined
       ctx.left.push(`IPPool ${step.pool} was changed by someone else during the run and is left as they made it (${off.map((f) => `${f} ${String(effectiveSpec(current.spec)[f])}`).join(', ')}); the backup has it as it was`)
       return {message: 'changed by someone else since: left as it is'}
     }
-    const message = await restoreOriginal(ctx, step)
+    const message = await restoreOriginal(ctx, step, false)
     return message ? {message} : undefined
   },
 }
