@@ -15,7 +15,7 @@ import {addressFamily, parseAddress, type Family} from '../net/ip.js'
 import {rawPodIps} from '../pods/pod-ips.js'
 import {ForwardingReader} from '../svc/diagnose.js'
 import type {ProbeSettings} from '../svc/options.js'
-import {CURL_EXIT, curlArgv, httpUrl, parseCurl, parsePing, pingArgv, pingNotPermitted} from '../svc/probes.js'
+import {CURL_EXIT, curlArgv, execTimedOut, httpUrl, parseCurl, parsePing, pingArgv, pingNotPermitted} from '../svc/probes.js'
 import {removeWorkload, type Made, type NamespaceObject} from './cleanup.js'
 import {addressSuspicions, chooseNodes, DEFAULT_SAMPLE, pickSample, type ConnectivityNodeObject} from './nodes.js'
 import {planTests, type PlannedTest} from './plan.js'
@@ -266,9 +266,11 @@ async function runTest(client: ClusterClient, namespace: string, test: PlannedTe
   const timeout = options.probeTimeoutSeconds
   const result = (to: string, status: ConnectivityResult['status'], message: string, latencyMs?: number): ConnectivityResult =>
     ({...test, from, to, status, ...(latencyMs !== undefined ? {latencyMs} : {}), message})
+  const execTimeoutMs = (timeout * 3 + 10) * 1000
   const exec = async (argv: string[]) => {
     try {
-      return await client.exec(namespace, podName(source), 'client', argv, (timeout * 3 + 10) * 1000)
+      const r = await client.exec(namespace, podName(source), 'client', argv, execTimeoutMs)
+      return r.timedOut ? {...r, stderr: execTimedOut(podName(source), execTimeoutMs)} : r
     } catch (error) {
       // No permission is the run's error, not ten thousand failed tests.
       if (error instanceof ApiError && (error.code === 401 || error.code === 403)) throw error

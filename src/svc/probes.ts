@@ -40,6 +40,14 @@ export function parseCurl(stdout: string): {httpCode: number; seconds?: number} 
   return m ? {httpCode: Number(m[1]), seconds: Number(m[2])} : {httpCode: 0}
 }
 
+/**
+ * What to say of an exec that did not finish in time: its stderr is whatever came before the deadline (most
+ * often nothing), so the timeout itself is the reason.
+ */
+export function execTimedOut(pod: string, timeoutMs: number): string {
+  return `timed out after ${Math.round(timeoutMs / 1000)}s (the exec in pod ${pod} did not return)`
+}
+
 /** What curl's exit codes mean, for messages. */
 export const CURL_EXIT: Record<number, string> = {
   6: 'could not resolve the host', 7: 'connection refused or no route', 28: 'timed out', 52: 'empty reply from the server', 56: 'connection reset',

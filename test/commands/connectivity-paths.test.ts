@@ -1,0 +1,47 @@
+// connectivity's paths beyond pod to pod (issue 21, "Paths" and "Also"), on the simulated cluster: each passes
+// on the healthy dual-stack cluster and fails with the fault that breaks it; --test chooses them; an exec
+// that times out says so; the images are pinned and --image-registry rewrites them.
+import type {ConnectivityReport} from '../../src/connectivity/run.js'
+import {runPlugin, startSim, type RunningSim} from '../sim/harness.js'
+
+type Report = ConnectivityReport
+
+async function connectivity(sim: RunningSim, ...args: string[]): Promise<{code: number; report: Report; stderr: string}> {
+  const result = await runPlugin(['connectivity', ...args, '-o', 'json', '--kubeconfig', sim.kubeconfig])
+  return {code: result.code, report: JSON.parse(result.stdout || '{}') as Report, stderr: result.stderr}
+}
+
+describe('connectivity: an exec that never returns', () => {
+  it('fails its test with "timed out after Ns", not an empty message', async () => {
+    const sim = await startSim('healthy-dual-stack', (s) => {
+      s.faults = [{verb: 'exec', hang: true, times: 1}]
+    })
+    try {
+      const {code, report} = await connectivity(sim, '--family', 'ipv4', '--nodes', 'worker-1', '--timeout', '1s')
+      expect(code).toBe(1)
+      const failed = report.results.filter((r) => r.status === 'fail')
+      expect(failed).toHaveLength(1)
+      expect(failed[0]!.message).toMatch(/^timed out after 13s \(the exec in pod dualstack-client-[0-9a-f]{6}-\w+ did not return\)$/)
+    } finally {
+      await sim.stop()
+    }
+  }, 60_000)
+})
+
+describe('svc-check: an exec that never returns', () => {
+  it('fails its test with "timed out after Ns" too', async () => {
+    const sim = await startSim('healthy-dual-stack', (s) => {
+      s.faults = [{verb: 'exec', hang: true, times: 1}]
+    })
+    try {
+      const result = await runPlugin(['svc-check', 'svc-hellok8s', '-n', 'default', '--family', 'ipv4', '--timeout', '1s', '-o', 'json', '--kubeconfig', sim.kubeconfig])
+      expect(result.code).toBe(1)
+      const report = JSON.parse(result.stdout) as {results: Array<{kind: string; status: string; message: string}>}
+      const failed = report.results.filter((r) => r.status === 'fail')
+      expect(failed.map((r) => r.kind)).toEqual(['ping'])
+      expect(failed[0]!.message).toMatch(/^no reply \(pod hello-k8s on cp-1\): timed out after 13s \(the exec in pod [\w-]+ did not return\)/)
+    } finally {
+      await sim.stop()
+    }
+  }, 60_000)
+})
