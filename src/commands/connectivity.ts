@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {KubeCommand, kubeFlags} from '../base-command.js'
 import {parseDuration} from '../cluster/duration.js'
 import {runConnectivity, type ConnectivityReport} from '../connectivity/run.js'
+import {checkRegistry, CLIENT_IMAGE, SERVER_IMAGE, withRegistry} from '../connectivity/workload.js'
 import {ExitCode, UsageError} from '../errors.js'
 import {connectivityJunitCases, renderConnectivity} from '../render/connectivity.js'
 import {renderJunit} from '../render/junit.js'
@@ -18,7 +19,7 @@ Exit 0 when every test passed, 1 when any failed or a node's test pods never got
   static override examples = [
     {description: 'Every node, both families', command: '<%= config.bin %> connectivity'},
     {description: 'IPv6 only, on three nodes, and a host outside', command: '<%= config.bin %> connectivity --nodes worker-1,worker-2,worker-3 --family ipv6 --external-target 2606:4700:4700::1111'},
-    {description: 'A sample of 200 nodes of a big cluster, tainted ones included, as JUnit for CI', command: '<%= config.bin %> connectivity --sample 200 --include-tainted --image registry.internal/nicolaka/netshoot:latest -o junit > connectivity.xml'},
+    {description: 'A sample of 200 nodes of a big cluster, tainted ones included, its images from an internal mirror, as JUnit for CI', command: '<%= config.bin %> connectivity --sample 200 --include-tainted --image-registry registry.internal:5000/mirror -o junit > connectivity.xml'},
   ]
 
   static override enableJsonFlag = true
@@ -30,8 +31,9 @@ Exit 0 when every test passed, 1 when any failed or a node's test pods never got
     sample: Flags.integer({description: 'Test this many nodes, every suspicious one included (0: all; default: all up to 100, 100 beyond)', min: 0}),
     concurrency: Flags.integer({description: 'Tests in flight at once', default: 32, min: 1}),
     'namespace-for-tests': Flags.string({description: 'Namespace for the test workload (default: a new dualstack-connectivity-xxxxxx, deleted afterwards); one that exists stays, only what the run made in it is deleted'}),
-    image: Flags.string({description: 'Image of the client pods (needs ping, ping6, curl, dig)', default: 'nicolaka/netshoot:latest'}),
-    'server-image': Flags.string({description: 'Image of the server pods (agnhost netexec serves HTTP on 8080)', default: 'registry.k8s.io/e2e-test-images/agnhost:2.52'}),
+    image: Flags.string({description: 'Image of the client pods (needs ping, ping6, curl, dig)', default: CLIENT_IMAGE}),
+    'server-image': Flags.string({description: 'Image of the server pods (agnhost netexec serves HTTP on 8080)', default: SERVER_IMAGE}),
+    'image-registry': Flags.string({description: 'Pull every test image from this registry instead of its own, keeping its repository and tag (docker.io/nicolaka/netshoot:v0.13 becomes REG/nicolaka/netshoot:v0.13): for clusters that pull only from a mirror'}),
     ...probeFlags,
     'delete-timeout': Flags.string({description: 'How long to wait for what it created to be gone after deleting it (its namespace, or its pods in --namespace-for-tests)', default: '30s'}),
     'external-target': Flags.string({description: 'Also ping this host or address outside the cluster from every node (what NAT outgoing enables)'}),
@@ -43,10 +45,14 @@ Exit 0 when every test passed, 1 when any failed or a node's test pods never got
     const settings = probeSettings(flags)
     const nodeNames = flags.nodes?.split(',').map((n) => n.trim()).filter((n) => n !== '')
     if (nodeNames && nodeNames.length === 0) throw new UsageError('--nodes names no node', 'e.g. --nodes worker-1,worker-2')
+    const registry = flags['image-registry']
+    const badRegistry = registry === undefined ? undefined : checkRegistry(registry)
+    if (badRegistry) throw new UsageError(badRegistry)
+    const image = (name: string) => (registry === undefined ? name : withRegistry(name, registry))
     const client = await this.connect(flags)
     const progress = progressLine()
     const report = await runConnectivity(client, {
-      ...settings, namespace: flags['namespace-for-tests'], image: flags.image, serverImage: flags['server-image'],
+      ...settings, namespace: flags['namespace-for-tests'], image: image(flags.image), serverImage: image(flags['server-image']),
       externalTarget: flags['external-target'], nodeNames, nodeSelector: flags['node-selector'], includeTainted: flags['include-tainted'],
       sample: flags.sample, concurrency: flags.concurrency, deleteTimeoutMs: parseDuration(flags['delete-timeout'], '--delete-timeout'),
       onProgress: progress.update, onLeftBehind: (what: string) => process.stderr.write(`warning: ${what}\n`),

@@ -44,7 +44,9 @@ export interface ConnectivityOptions extends ProbeSettings {
 export interface ConnectivityReport {
   namespace: string
   /** What the run made and what becomes of it: its namespace (or not), its DaemonSets and Services, deleted unless kept. */
-  workload: {namespaceCreated: boolean; kept: boolean; run: string; podSecurity: 'baseline' | 'restricted'; daemonSets: string[]; services: string[]}
+  workload: {namespaceCreated: boolean; kept: boolean; run: string; podSecurity: 'baseline' | 'restricted'; daemonSets: string[]; services: string[]
+    /** The images the test pods ran (after --image-registry). */
+    images: {client: string; server: string}}
   /** The nodes tested (the sample, when there is one), sorted. */
   nodes: string[]
   /** How many nodes could have been tested. */
@@ -147,6 +149,7 @@ export async function runConnectivity(client: ClusterClient, options: Connectivi
     const cleanupReport = {
       namespaceCreated: created, kept: options.keep === true, run, podSecurity: restricted ? 'restricted' as const : 'baseline' as const,
       daemonSets: made.filter((m) => m.kind === 'daemonset').map((m) => m.name), services: made.filter((m) => m.kind === 'service').map((m) => m.name),
+      images: {client: options.image, server: options.serverImage},
     }
     return {namespace, workload: cleanupReport, nodes, candidates: choice.targets.length, picked, ...(sample ? {sample} : {}), skipped: choice.skipped, notReady: pods.notReady,
       everywhere, results, nodeSummary, summary}

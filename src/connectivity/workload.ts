@@ -13,6 +13,35 @@ export const SERVER_PORT = 8080
 export type Role = 'server' | 'client'
 export const ROLES: readonly Role[] = ['server', 'client']
 
+/**
+ * The test images, pinned: a tag that moves (`:latest`) gives different nodes different tools, and pulls on
+ * every start (imagePullPolicy Always). Written with their registry, so that --image-registry's rewrite reads.
+ */
+export const CLIENT_IMAGE = 'docker.io/nicolaka/netshoot:v0.13'
+export const SERVER_IMAGE = 'registry.k8s.io/e2e-test-images/agnhost:2.52'
+
+/** A registry given to --image-registry: a host[:port] with an optional path, no scheme. */
+export function checkRegistry(registry: string): string | undefined {
+  const trimmed = registry.trim().replace(/\/+$/, '')
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) return `--image-registry ${registry} has a scheme: give the registry as a host, e.g. registry.internal:5000/mirror`
+  if (!/^[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._-]+)*$/.test(trimmed)) return `--image-registry ${JSON.stringify(registry)} is not a registry host[:port][/path], e.g. registry.internal:5000/mirror`
+  return undefined
+}
+
+/**
+ * `image` from `registry` instead of its own: its registry (the first part when it has a dot or a port, or
+ * is localhost; Docker Hub's docker.io otherwise, whose single-name images are library/NAME) is replaced,
+ * its repository, tag and digest kept: docker.io/nicolaka/netshoot:v0.13 from registry.internal/mirror is
+ * registry.internal/mirror/nicolaka/netshoot:v0.13.
+ */
+export function withRegistry(image: string, registry: string): string {
+  const slash = image.indexOf('/')
+  const first = slash === -1 ? '' : image.slice(0, slash)
+  const named = first.includes('.') || first.includes(':') || first === 'localhost'
+  const repository = named ? image.slice(slash + 1) : slash === -1 ? `library/${image}` : image
+  return `${registry.trim().replace(/\/+$/, '')}/${repository}`
+}
+
 export interface WorkloadImages {
   image: string
   serverImage: string

@@ -45,3 +45,28 @@ describe('svc-check: an exec that never returns', () => {
     }
   }, 60_000)
 })
+
+describe('connectivity: its images', () => {
+  it('are pinned by default; --image-registry pulls every one from the mirror, keeping repository and tag; a bad registry is exit 2', async () => {
+    const sim = await startSim('healthy-dual-stack')
+    const images = () => sim.server.sim.store.list(sim.server.sim.type('apps/v1', 'DaemonSet'))
+      .filter((d) => d.metadata.namespace?.startsWith('dualstack-')).flatMap((d) => d.spec.template.spec.containers.map((c: {image: string}) => c.image)).sort()
+    try {
+      const pinned = await connectivity(sim, '--family', 'ipv4', '--nodes', 'worker-1', '--keep')
+      expect(pinned.code).toBe(0)
+      expect(pinned.report.workload.images).toEqual({client: 'docker.io/nicolaka/netshoot:v0.13', server: 'registry.k8s.io/e2e-test-images/agnhost:2.52'})
+      expect(images().every((image) => !image.endsWith(':latest') && /:[\w.-]+$/.test(image))).toBe(true)
+
+      const mirrored = await connectivity(sim, '--family', 'ipv4', '--nodes', 'worker-1', '--image-registry', 'registry.internal:5000/mirror/', '--image', 'busybox:1.36', '--keep')
+      expect(mirrored.code).toBe(0)
+      expect(images()).toEqual(expect.arrayContaining(['registry.internal:5000/mirror/e2e-test-images/agnhost:2.52', 'registry.internal:5000/mirror/library/busybox:1.36']))
+      expect(mirrored.report.workload.images).toEqual({client: 'registry.internal:5000/mirror/library/busybox:1.36', server: 'registry.internal:5000/mirror/e2e-test-images/agnhost:2.52'})
+
+      const bad = await runPlugin(['connectivity', '--image-registry', 'https://registry.internal', '--kubeconfig', sim.kubeconfig])
+      expect(bad.code).toBe(2)
+      expect(bad.stderr).toBe('error: --image-registry https://registry.internal has a scheme: give the registry as a host, e.g. registry.internal:5000/mirror\n')
+    } finally {
+      await sim.stop()
+    }
+  }, 60_000)
+})

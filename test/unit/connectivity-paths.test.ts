@@ -1,0 +1,21 @@
+// connectivity's plain logic for the paths of issue 21: test images from a mirror.
+import {checkRegistry, withRegistry} from '../../src/connectivity/workload.js'
+
+describe('--image-registry', () => {
+  it('replaces the registry an image names, or Docker Hub when it names none, keeping repository, tag and digest', () => {
+    expect(withRegistry('docker.io/nicolaka/netshoot:v0.13', 'mirror.example')).toBe('mirror.example/nicolaka/netshoot:v0.13')
+    expect(withRegistry('nicolaka/netshoot:v0.13', 'mirror.example')).toBe('mirror.example/nicolaka/netshoot:v0.13')
+    expect(withRegistry('busybox:1.36', 'mirror.example/hub/')).toBe('mirror.example/hub/library/busybox:1.36')
+    expect(withRegistry('registry.k8s.io/e2e-test-images/agnhost:2.52', 'registry.internal:5000')).toBe('registry.internal:5000/e2e-test-images/agnhost:2.52')
+    expect(withRegistry('localhost/img@sha256:abc', 'r.example')).toBe('r.example/img@sha256:abc')
+    expect(withRegistry('localhost:5001/team/img:1', 'r.example')).toBe('r.example/team/img:1')
+  })
+
+  it('takes host[:port][/path] and refuses a scheme or anything else, saying what it wants', () => {
+    expect(checkRegistry('registry.internal:5000/mirror')).toBeUndefined()
+    expect(checkRegistry('harbor.example.com/dockerhub-proxy/')).toBeUndefined()
+    expect(checkRegistry('https://registry.internal')).toMatch(/has a scheme/)
+    expect(checkRegistry('registry internal')).toMatch(/is not a registry host\[:port\]\[\/path\]/)
+    expect(checkRegistry('')).toMatch(/is not a registry/)
+  })
+})
