@@ -3,6 +3,8 @@ import {Flags} from '@oclif/core'
 import {KubeCommand, kubeFlags} from '../base-command.js'
 import {parseDuration} from '../cluster/duration.js'
 import {runConnectivity, type ConnectivityReport} from '../connectivity/run.js'
+import {CONNECTIVITY_TESTS} from '../connectivity/plan.js'
+import {parseTestSelection} from '../connectivity/select.js'
 import {checkRegistry, CLIENT_IMAGE, SERVER_IMAGE, withRegistry} from '../connectivity/workload.js'
 import {ExitCode, UsageError} from '../errors.js'
 import {connectivityJunitCases, renderConnectivity} from '../render/connectivity.js'
@@ -36,6 +38,7 @@ Exit 0 when every test passed, 1 when any failed or a node's test pods never got
     'image-registry': Flags.string({description: 'Pull every test image from this registry instead of its own, keeping its repository and tag (docker.io/nicolaka/netshoot:v0.13 becomes REG/nicolaka/netshoot:v0.13): for clusters that pull only from a mirror'}),
     ...probeFlags,
     'delete-timeout': Flags.string({description: 'How long to wait for what it created to be gone after deleting it (its namespace, or its pods in --namespace-for-tests)', default: '30s'}),
+    test: Flags.string({description: `Run only the tests whose names match (a regular expression; a leading ! leaves out what it matches; repeat the flag or separate with commas): ${CONNECTIVITY_TESTS.join(', ')}. Default: all`, multiple: true}),
     'external-target': Flags.string({description: 'Also ping this host or address outside the cluster from every node (what NAT outgoing enables)'}),
     output: Flags.string({char: 'o', description: 'Output format (wide adds every test)', options: ['table', 'wide', 'json', 'junit'], default: 'table'}),
   }
@@ -45,6 +48,7 @@ Exit 0 when every test passed, 1 when any failed or a node's test pods never got
     const settings = probeSettings(flags)
     const nodeNames = flags.nodes?.split(',').map((n) => n.trim()).filter((n) => n !== '')
     if (nodeNames && nodeNames.length === 0) throw new UsageError('--nodes names no node', 'e.g. --nodes worker-1,worker-2')
+    const tests = parseTestSelection(flags.test)
     const registry = flags['image-registry']
     const badRegistry = registry === undefined ? undefined : checkRegistry(registry)
     if (badRegistry) throw new UsageError(badRegistry)
@@ -54,7 +58,7 @@ Exit 0 when every test passed, 1 when any failed or a node's test pods never got
     const report = await runConnectivity(client, {
       ...settings, namespace: flags['namespace-for-tests'], image: image(flags.image), serverImage: image(flags['server-image']),
       externalTarget: flags['external-target'], nodeNames, nodeSelector: flags['node-selector'], includeTainted: flags['include-tainted'],
-      sample: flags.sample, concurrency: flags.concurrency, deleteTimeoutMs: parseDuration(flags['delete-timeout'], '--delete-timeout'),
+      sample: flags.sample, concurrency: flags.concurrency, tests, deleteTimeoutMs: parseDuration(flags['delete-timeout'], '--delete-timeout'),
       onProgress: progress.update, onLeftBehind: (what: string) => process.stderr.write(`warning: ${what}\n`),
     })
     progress.done()

@@ -3,7 +3,10 @@
 // optionally a host outside.
 import {parseAddress, type Family} from '../net/ip.js'
 
-export type ConnectivityTest = 'pod-to-pod/same-node' | 'pod-to-pod/cross-node' | 'pod-to-service' | 'dns' | 'external'
+/** Every test by name, in the order a run plans them: what --test chooses from. */
+export const CONNECTIVITY_TESTS = ['pod-to-pod/same-node', 'pod-to-pod/cross-node', 'pod-to-service', 'dns', 'external'] as const
+
+export type ConnectivityTest = (typeof CONNECTIVITY_TESTS)[number]
 
 export interface PlannedTest {
   test: ConnectivityTest

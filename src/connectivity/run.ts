@@ -19,6 +19,7 @@ import {CURL_EXIT, curlArgv, execTimedOut, httpUrl, parseCurl, parsePing, pingAr
 import {removeWorkload, type Made, type NamespaceObject} from './cleanup.js'
 import {addressSuspicions, chooseNodes, DEFAULT_SAMPLE, pickSample, type ConnectivityNodeObject} from './nodes.js'
 import {planTests, type PlannedTest} from './plan.js'
+import {ALL_TESTS, type TestSelection} from './select.js'
 import {brokenNodes, FAMILY_LABEL, summarizeNodes, type ConnectivityResult, type FailingEverywhere, type NodeSummary} from './report.js'
 import {daemonSetManifest, ROLES, selectorOf, SERVER_PORT, templatePod, waitForTestPods, workloadFor, type Role, type Workload} from './workload.js'
 
@@ -34,6 +35,8 @@ export interface ConnectivityOptions extends ProbeSettings {
   includeTainted: boolean
   /** --sample: how many nodes; 0 every one; undefined: every one up to DEFAULT_SAMPLE, a sample beyond. */
   sample?: number
+  /** --test: the tests to run (default: all). */
+  tests?: TestSelection
   /** Probes (execs) in flight at once. */
   concurrency: number
   /** How long to wait for what it made to be gone once deleted (default 30 s). */
@@ -62,6 +65,8 @@ export interface ConnectivityReport {
   results: ConnectivityResult[]
   nodeSummary: NodeSummary[]
   summary: {pass: number; fail: number; skip: number; notReady: number}
+  /** Present when --test chose the tests: its expressions and the tests they keep. */
+  chosen?: {expressions: string[]; tests: string[]}
 }
 
 /** How long to wait for what the run made to be gone once deleted (default 30 s). */
@@ -129,7 +134,9 @@ export async function runConnectivity(client: ClusterClient, options: Connectivi
     }
     const pods = await waitForTestPods(client, workload, namespace, nodes, Date.now() + options.readyTimeoutMs, options.onProgress)
 
+    const selection = options.tests ?? ALL_TESTS
     const tests = planTests([...pods.ready.keys()], options.families, {externalTarget: options.externalTarget, serviceIsNodeLocal: services.nodeLocal})
+      .filter((t) => selection.has(t.test))
     let done = 0
     let failed = 0
     const results = await mapLimit(tests, options.concurrency, async (test) => {
@@ -152,7 +159,7 @@ export async function runConnectivity(client: ClusterClient, options: Connectivi
       images: {client: options.image, server: options.serverImage},
     }
     return {namespace, workload: cleanupReport, nodes, candidates: choice.targets.length, picked, ...(sample ? {sample} : {}), skipped: choice.skipped, notReady: pods.notReady,
-      everywhere, results, nodeSummary, summary}
+      everywhere, results, nodeSummary, summary, ...(selection.expressions.length > 0 ? {chosen: {expressions: selection.expressions, tests: selection.tests}} : {})}
   } finally {
     unregister()
     await cleanup()

@@ -70,3 +70,31 @@ describe('connectivity: its images', () => {
     }
   }, 60_000)
 })
+
+describe('connectivity --test', () => {
+  it('runs only the tests it chooses, says so, and refuses a bad expression in one line (exit 2) before touching the cluster', async () => {
+    const sim = await startSim('healthy-dual-stack')
+    try {
+      const {code, report} = await connectivity(sim, '--test', 'pod-to-pod', '--test', '!cross-node')
+      expect(code).toBe(0)
+      expect(new Set(report.results.map((r) => r.test))).toEqual(new Set(['pod-to-pod/same-node']))
+      expect(report.results).toHaveLength(6)
+      expect(report.chosen).toEqual({expressions: ['pod-to-pod', '!cross-node'], tests: ['pod-to-pod/same-node']})
+      const table = await runPlugin(['connectivity', '--test', 'dns,^pod-to-service$', '--kubeconfig', sim.kubeconfig])
+      expect(table.code).toBe(0)
+      expect(table.stdout.split('\n')[1]).toBe('Tests of --test dns,^pod-to-service$: pod-to-service, dns')
+      expect(table.stdout).toMatch(/all 12 tests passed on 3 nodes/)
+
+      const before = sim.server.sim.requests.length
+      const bad = await runPlugin(['connectivity', '--test', 'pod-(to', '--kubeconfig', sim.kubeconfig])
+      expect(bad.code).toBe(2)
+      expect(bad.stderr).toMatch(/^error: --test "pod-\(to" is not a regular expression \([^\n]+\); e\.g\. --test 'pod-to-pod' or --test '!dns'; the tests: pod-to-pod\/same-node, [^\n]+\n$/)
+      const none = await runPlugin(['connectivity', '--test', 'nothing-like-it', '--kubeconfig', sim.kubeconfig])
+      expect(none.code).toBe(2)
+      expect(none.stderr).toMatch(/^error: --test nothing-like-it chooses no test; the tests: [^\n]+\n$/)
+      expect(sim.server.sim.requests.length).toBe(before)
+    } finally {
+      await sim.stop()
+    }
+  }, 60_000)
+})

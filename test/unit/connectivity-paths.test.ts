@@ -1,5 +1,8 @@
 // connectivity's plain logic for the paths of issue 21: test images from a mirror.
+import {CONNECTIVITY_TESTS} from '../../src/connectivity/plan.js'
+import {parseTestSelection} from '../../src/connectivity/select.js'
 import {checkRegistry, withRegistry} from '../../src/connectivity/workload.js'
+import {UsageError} from '../../src/errors.js'
 
 describe('--image-registry', () => {
   it('replaces the registry an image names, or Docker Hub when it names none, keeping repository, tag and digest', () => {
@@ -17,5 +20,27 @@ describe('--image-registry', () => {
     expect(checkRegistry('https://registry.internal')).toMatch(/has a scheme/)
     expect(checkRegistry('registry internal')).toMatch(/is not a registry host\[:port\]\[\/path\]/)
     expect(checkRegistry('')).toMatch(/is not a registry/)
+  })
+})
+
+describe('--test', () => {
+  it('keeps every test without expressions; keeps what matches one, leaves out what a ! expression matches', () => {
+    expect(parseTestSelection(undefined).tests).toEqual([...CONNECTIVITY_TESTS])
+    expect(parseTestSelection([]).tests).toEqual([...CONNECTIVITY_TESTS])
+    expect(parseTestSelection(['pod-to-pod']).tests).toEqual(['pod-to-pod/same-node', 'pod-to-pod/cross-node'])
+    expect(parseTestSelection(['pod-to-pod', '!cross']).tests).toEqual(['pod-to-pod/same-node'])
+    expect(parseTestSelection(['!dns,!external']).tests).toEqual(CONNECTIVITY_TESTS.filter((t) => t !== 'dns' && t !== 'external'))
+    expect(parseTestSelection(['^dns$, external']).tests).toEqual(['dns', 'external'])
+    const selection = parseTestSelection(['service'])
+    expect(selection.has('pod-to-service')).toBe(true)
+    expect(selection.has('dns')).toBe(false)
+    expect(selection.expressions).toEqual(['service'])
+  })
+
+  it('a bad expression, or expressions that keep nothing, are usage errors naming the tests', () => {
+    expect(() => parseTestSelection(['pod-(to'])).toThrow(UsageError)
+    expect(() => parseTestSelection(['pod-(to'])).toThrow(/^--test "pod-\(to" is not a regular expression \(/)
+    expect(() => parseTestSelection(['nothing-like-it'])).toThrow('--test nothing-like-it chooses no test')
+    expect(() => parseTestSelection(['!.'])).toThrow('--test !. chooses no test')
   })
 })
