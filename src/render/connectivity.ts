@@ -44,10 +44,10 @@ function header(report: ConnectivityReport): string[] {
         : report.nodes.length === 1 ? 'the only node' : `all ${n} nodes`
     lines.push(`Testing ${which} ${where}`)
   }
-  if (report.chosen) lines.push(`Tests of --test ${report.chosen.expressions.join(',')}: ${report.chosen.tests.join(', ')}`)
   if (report.skipped.length > 0) {
     lines.push(`Skipped ${report.skipped.length}: ${report.skipped.slice(0, 10).map((s) => `${s.node} (${s.reason})`).join(', ')}${report.skipped.length > 10 ? `, and ${report.skipped.length - 10} more` : ''}`)
   }
+  if (report.chosen) lines.push(`Tests of --test ${report.chosen.expressions.join(',')}: ${report.chosen.tests.join(', ')}`)
   return lines
 }
 

@@ -25,14 +25,37 @@ export function parsePing(stdout: string): {received: number; avgMs?: number} {
   return {received, ...(rtt ? {avgMs: Number(rtt[1])} : {})}
 }
 
-export function httpUrl(family: Family, address: string, port: number): string {
+/** `path` is the plugin's own (e.g. /hostname, /echo?msg=...), never cluster data. */
+export function httpUrl(family: Family, address: string, port: number, path = '/'): string {
   const ip = checked(address, family)
-  return family === 'ipv6' ? `http://[${ip}]:${port}/` : `http://${ip}:${port}/`
+  return family === 'ipv6' ? `http://[${ip}]:${port}${path}` : `http://${ip}:${port}${path}`
 }
 
 /** curl with -g (so IPv6 brackets are not a glob), connect and total timeouts, printing code and time. */
 export function curlArgv(url: string, timeoutSeconds: number): string[] {
   return ['curl', '-g', '-s', '-o', '/dev/null', '--connect-timeout', String(timeoutSeconds), '-m', String(timeoutSeconds), '-w', '%{http_code} %{time_total}', url]
+}
+
+/** curl as curlArgv, printing the answer's body, then a line of code and time: for tests whose answer is the point (an echo, a hostname). */
+export function curlBodyArgv(url: string, timeoutSeconds: number): string[] {
+  return ['curl', '-g', '-s', '--connect-timeout', String(timeoutSeconds), '-m', String(timeoutSeconds), '-w', '\\n%{http_code} %{time_total}', url]
+}
+
+/** The body and the code/time line curlBodyArgv prints. */
+export function parseCurlBody(stdout: string): {body: string; httpCode: number; seconds?: number} {
+  const cut = stdout.lastIndexOf('\n')
+  const {httpCode, seconds} = parseCurl(cut === -1 ? stdout : stdout.slice(cut + 1))
+  return {body: cut === -1 ? '' : stdout.slice(0, cut), httpCode, ...(seconds !== undefined ? {seconds} : {})}
+}
+
+/**
+ * A "hostname" request to agnhost netexec's UDP server, its answer (the server pod's name) on stdout: nc -u
+ * sends what echo gives it and prints what comes back until `waitSeconds` pass with nothing. The script is
+ * constant; the address, port and wait are its arguments ($0, $1, $2), so nothing read from the cluster is
+ * ever part of a shell string.
+ */
+export function udpHostnameArgv(family: Family, address: string, port: number, waitSeconds: number): string[] {
+  return ['sh', '-c', 'echo hostname | nc -u -w "$2" "$0" "$1"', checked(address, family), String(port), String(waitSeconds)]
 }
 
 export function parseCurl(stdout: string): {httpCode: number; seconds?: number} {

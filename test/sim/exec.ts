@@ -67,8 +67,28 @@ export async function handleExecUpgrade(sim: SimCluster, pod: Obj, url: URL, req
   })
 }
 
+/**
+ * A shell script as the plugin writes them: constant text, its data in positional parameters ("$0", "$1"...),
+ * simple commands, at most a pipe from echo (`echo hostname | nc -u ...`). The parameters are substituted as
+ * words; anything else a shell does is not modelled.
+ */
+function runScript(sim: SimCluster, pod: Obj, script: string, params: string[]): ExecResult {
+  const words = (text: string) => (text.trim().match(/"[^"]*"|'[^']*'|\S+/g) ?? []).map((w) => {
+    const unquoted = /^(["']).*\1$/.test(w) ? w.slice(1, -1) : w
+    return w.startsWith("'") ? unquoted : unquoted.replace(/\$(\d)/g, (_, n: string) => params[Number(n)] ?? '')
+  })
+  const stages = script.split('|').map(words)
+  let stdin: string | undefined
+  let last: ExecResult = {stdout: '', stderr: '', exitCode: 0}
+  for (const stage of stages) {
+    last = runInPod(sim, pod, stage, stdin)
+    stdin = last.stdout
+  }
+  return last
+}
+
 /** Runs argv in a pod of the simulated cluster: the output a real container would give. */
-export function runInPod(sim: SimCluster, pod: Obj, argv: string[]): ExecResult {
+export function runInPod(sim: SimCluster, pod: Obj, argv: string[], stdin?: string): ExecResult {
   const [cmd, ...args] = argv
   const base = (cmd ?? '').split('/').pop()!
   const net = new Network(sim)
@@ -80,8 +100,8 @@ export function runInPod(sim: SimCluster, pod: Obj, argv: string[]): ExecResult 
     case 'bash':
     case 'ash': {
       if (args[0] !== '-c' || args[1] === undefined) return {stdout: '', stderr: '', exitCode: 0}
-      // Only simple commands: the plugin never builds shell strings from cluster data.
-      return runInPod(sim, pod, args[1].trim().split(/\s+/))
+      // The plugin never builds shell strings from cluster data: its data come as positional parameters.
+      return runScript(sim, pod, args[1], args.slice(2))
     }
     case 'cat': {
       const file = args[0] ?? ''
@@ -117,6 +137,8 @@ export function runInPod(sim: SimCluster, pod: Obj, argv: string[]): ExecResult 
       return ping(net, pod, base === 'ping6' ? 'ipv6' : undefined, args)
     case 'curl':
       return curl(net, pod, args)
+    case 'nc':
+      return nc(net, pod, args, stdin ?? '')
     case 'nslookup':
     case 'dig':
     case 'getent':
@@ -207,13 +229,14 @@ function curl(net: Network, pod: Obj, args: string[]): ExecResult {
   if (bracketed && !globOff && !/^\[[0-9a-fA-F:.]+\]$/.test(m[1]!)) return {stdout: '', stderr: 'curl: (3) bad range in URL\n', exitCode: 3}
   const host = bracketed ? m[1]!.slice(1, -1) : m[1]!
   const port = Number(m[2] ?? (url.startsWith('https') ? 443 : 80))
+  const path = url.slice(m[0].length) || '/'
   let ip = host
   if (!addressFamily(host)) {
     const resolved = [...net.resolve(host, pod.metadata.namespace!, 'ipv4'), ...net.resolve(host, pod.metadata.namespace!, 'ipv6')]
     if (resolved.length === 0) return {stdout: '', stderr: silent ? '' : `curl: (6) Could not resolve host: ${host}\n`, exitCode: 6}
     ip = resolved[0]!
   }
-  const result = net.http(pod, ip, port)
+  const result = net.http(pod, ip, port, path)
   const code = result.ok ? String(result.status) : '000'
   const written = writeOut ? writeOut.replaceAll('%{http_code}', code).replaceAll('%{time_total}', result.ok ? (result.rttMs / 1000).toFixed(6) : '0.000000').replaceAll('\\n', '\n') : ''
   if (!result.ok) {
@@ -223,6 +246,31 @@ function curl(net: Network, pod: Obj, args: string[]): ExecResult {
     return {stdout: written, stderr: `curl: (${exitCode}) ${message}\n`, exitCode}
   }
   return {stdout: (discard ? '' : result.body) + written, stderr: '', exitCode: 0}
+}
+
+/**
+ * netcat-openbsd's UDP client (-u): sends stdin as one datagram, prints what comes back, and quits once -w
+ * seconds pass with nothing more; no answer is no output and exit 0. A refusal (ICMP port unreachable) is exit 1.
+ */
+function nc(net: Network, pod: Obj, args: string[], stdin: string): ExecResult {
+  const rest: string[] = []
+  let udp = false
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!
+    if (a === '-u') udp = true
+    else if (a === '-w' || a === '-p' || a === '-s') i++
+    else if (!a.startsWith('-')) rest.push(a)
+  }
+  const [host, portText] = rest
+  if (!host || !portText) return {stdout: '', stderr: 'usage: nc [-46CDdFhklNnrStUuvZz] [-I length] [-i interval] [-M ttl] ... [destination] [port]\n', exitCode: 1}
+  if (!udp) return {stdout: '', stderr: 'nc: only UDP (-u) is simulated\n', exitCode: 1}
+  const parsed = parseAddress(host)
+  if (!parsed) return {stdout: '', stderr: `nc: getaddrinfo for host "${host}" port ${portText}: Name does not resolve\n`, exitCode: 1}
+  const result = net.udp(pod, parsed.text, Number(portText), stdin)
+  if (result.ok) return {stdout: result.reply, stderr: '', exitCode: 0}
+  if (result.why === 'refused') return {stdout: '', stderr: 'nc: read: Connection refused\n', exitCode: 1}
+  if (result.why === 'no-route') return {stdout: '', stderr: `nc: connect to ${host} port ${portText} (udp) failed: ${result.detail}\n`, exitCode: 1}
+  return {stdout: '', stderr: '', exitCode: 0}
 }
 
 function lookup(net: Network, pod: Obj, tool: string, args: string[]): ExecResult {

@@ -25,6 +25,18 @@ export interface NodeSpec {
   podsPending?: {reason: string; message: string}
   /** featureGates of the kubelet's config, as /configz through the node proxy shows them. */
   kubeletFeatureGates?: Record<string, boolean>
+  /**
+   * The largest packet the network carries to and from this node, when smaller than the pods' 1500-byte
+   * interfaces while ICMP "packet too big" is lost (a PMTU black hole: a tunnel, a VPN): traffic across nodes
+   * with a full-size packet (a large payload) is lost, small packets pass. A number for both families, or per family.
+   */
+  mtu?: number | Partial<Record<'ipv4' | 'ipv6', number>>
+  /** kube-proxy's --nodeport-addresses on this node: NodePorts answer only on its addresses within these CIDRs (unset: on every one). */
+  nodePortAddresses?: string[]
+  /** false: a pod's packets sent back to itself through a Service are dropped on this node (the kubelet's --hairpin-mode none). */
+  hairpin?: boolean
+  /** UDP of these families to and from this node's pods is lost (a firewall passing TCP only), DNS to CoreDNS aside. */
+  udpDropped?: Array<'ipv4' | 'ipv6'>
 }
 
 export interface RbacRule {

@@ -1,5 +1,5 @@
 // connectivity's plain logic for the paths of issue 21: test images from a mirror.
-import {CONNECTIVITY_TESTS} from '../../src/connectivity/plan.js'
+import {CONNECTIVITY_TESTS, HOST_TESTS, planPaths, ringSuccessor} from '../../src/connectivity/plan.js'
 import {parseTestSelection} from '../../src/connectivity/select.js'
 import {checkRegistry, withRegistry} from '../../src/connectivity/workload.js'
 import {UsageError} from '../../src/errors.js'
@@ -27,8 +27,10 @@ describe('--test', () => {
   it('keeps every test without expressions; keeps what matches one, leaves out what a ! expression matches', () => {
     expect(parseTestSelection(undefined).tests).toEqual([...CONNECTIVITY_TESTS])
     expect(parseTestSelection([]).tests).toEqual([...CONNECTIVITY_TESTS])
-    expect(parseTestSelection(['pod-to-pod']).tests).toEqual(['pod-to-pod/same-node', 'pod-to-pod/cross-node'])
-    expect(parseTestSelection(['pod-to-pod', '!cross']).tests).toEqual(['pod-to-pod/same-node'])
+    expect(parseTestSelection(['pod-to-pod']).tests).toEqual(['pod-to-pod/same-node', 'pod-to-pod/cross-node', 'pod-to-pod/large-payload'])
+    expect(parseTestSelection(['pod-to-pod', '!cross|large']).tests).toEqual(['pod-to-pod/same-node'])
+    expect(parseTestSelection(['^service/require']).tests).toEqual(['service/require-dual-stack/ipv4-first', 'service/require-dual-stack/ipv6-first'])
+    expect(parseTestSelection(["!^node-to|nodeport/from-node"]).tests.filter((t) => HOST_TESTS.has(t))).toEqual([])
     expect(parseTestSelection(['!dns,!external']).tests).toEqual(CONNECTIVITY_TESTS.filter((t) => t !== 'dns' && t !== 'external'))
     expect(parseTestSelection(['^dns$, external']).tests).toEqual(['dns', 'external'])
     const selection = parseTestSelection(['service'])
@@ -42,5 +44,26 @@ describe('--test', () => {
     expect(() => parseTestSelection(['pod-(to'])).toThrow(/^--test "pod-\(to" is not a regular expression \(/)
     expect(() => parseTestSelection(['nothing-like-it'])).toThrow('--test nothing-like-it chooses no test')
     expect(() => parseTestSelection(['!.'])).toThrow('--test !. chooses no test')
+  })
+})
+
+describe('the paths plan', () => {
+  it('is O(N) per family: each node path once per node, to the ring\'s next node or the node itself, and four policy tests spread over the nodes', () => {
+    for (const n of [1, 2, 7, 60]) {
+      const nodes = Array.from({length: n}, (_, i) => `node-${String(i).padStart(2, '0')}`)
+      const next = ringSuccessor(nodes)
+      for (const nodeLocal of [true, false]) {
+        const tests = planPaths(nodes, ['ipv4', 'ipv6'], {serviceIsNodeLocal: nodeLocal})
+        expect(tests).toHaveLength(2 * (9 * n + 4))
+        for (const t of tests.filter((x) => ['node-to-pod', 'nodeport/from-pod', 'nodeport/from-node', 'pod-to-pod/large-payload'].includes(x.test))) {
+          expect(t.toNode).toBe(next.get(t.fromNode) ?? t.fromNode)
+        }
+        for (const t of tests.filter((x) => ['node-to-service', 'udp-to-service'].includes(x.test) || x.test.startsWith('service/'))) {
+          expect(t.toNode).toBe(nodeLocal ? t.fromNode : undefined)
+        }
+        const policy = tests.filter((t) => t.test.startsWith('service/'))
+        expect(new Set(policy.map((t) => t.fromNode)).size).toBe(Math.min(n, 8))
+      }
+    }
   })
 })
