@@ -31,7 +31,7 @@ Exit 0 when every test passed, 1 when any failed or a node's test pods never got
     'node-selector': Flags.string({description: 'Test the nodes with these labels (a label selector, e.g. node-role.kubernetes.io/worker=true)'}),
     'include-tainted': Flags.boolean({description: 'Also test nodes with NoSchedule or NoExecute taints (the test pods tolerate every taint)'}),
     sample: Flags.integer({description: 'Test this many nodes, every suspicious one included (0: all; default: all up to 100, 100 beyond)', min: 0}),
-    concurrency: Flags.integer({description: 'Tests in flight at once', default: 32, min: 1}),
+    concurrency: Flags.integer({description: 'Execs in flight at once (the HTTP tests of a pod share one)', default: 32, min: 1}),
     'namespace-for-tests': Flags.string({description: 'Namespace for the test workload (default: a new dualstack-connectivity-xxxxxx, deleted afterwards); one that exists stays, only what the run made in it is deleted'}),
     image: Flags.string({description: 'Image of the client pods (also of the hostNetwork client; needs ping, ping6, curl, dig, nc)', default: CLIENT_IMAGE}),
     'server-image': Flags.string({description: 'Image of the server pods (agnhost netexec serves HTTP on 8080 and UDP on 8081; its curl makes the hairpin test)', default: SERVER_IMAGE}),

@@ -2,13 +2,14 @@
 // (the host network namespace), or the server pod itself (hairpin); a few read the API only (the test pods'
 // addresses, the policy Services' ClusterIPs and EndpointSlices). A test that could not run is a failure that
 // says so; one the cluster cannot have (a field of a later release) is a skip that says why.
+import {mapLimit} from '../cluster/concurrency.js'
 import type {ClusterClient} from '../cluster/kube.js'
 import type {PodObject} from '../cluster/types.js'
 import {ApiError} from '../errors.js'
 import {atLeast, type KubeVersion} from '../k8s/version.js'
 import {addressFamily, parseAddress, type Family} from '../net/ip.js'
 import {rawPodIps} from '../pods/pod-ips.js'
-import {CURL_EXIT, curlArgv, curlBodyArgv, execTimedOut, httpUrl, parseCurl, parseCurlBody, parsePing, pingArgv, pingNotPermitted, udpHostnameArgv} from '../svc/probes.js'
+import {CURL_EXIT, curlBatchArgv, curlBodyArgv, execTimedOut, httpUrl, parseCurlBatch, parseCurlBody, parsePing, pingArgv, pingNotPermitted, udpHostnameArgv} from '../svc/probes.js'
 import type {ConnectivityOptions} from './run.js'
 import type {PlannedTest} from './plan.js'
 import {FAMILY_LABEL, type ConnectivityResult} from './report.js'
@@ -56,8 +57,119 @@ function nodeIp(context: TestContext, node: string, family: Family): string | un
 
 const curlFailure = (r: ExecResult) => (r.exitCode === -1 ? r.stderr : `curl exit ${r.exitCode}: ${CURL_EXIT[r.exitCode] ?? (r.stderr.trim() || 'no answer')}`)
 
-export async function runTest(context: TestContext, test: PlannedTest): Promise<ConnectivityResult> {
-  const {client, namespace, pods, services, options} = context
+/** An HTTP request a test makes from a pod: the tests of one pod go in one curl (Transfers). */
+interface Transfer {
+  source: PodObject
+  container: string
+  url: string
+}
+
+export interface TransferOutcome {
+  /** It answered: curl exit 0 and an HTTP code. */
+  ok: boolean
+  httpCode: number
+  seconds?: number
+  bytes: number
+  /** Why not, for the message: curl's exit, or why the exec gave no line for it. */
+  failure: string
+}
+
+/** At most this many requests in one curl: a few timeouts in a row must not hold a pod's tests for long. */
+const BATCH = 10
+
+/** The tests that are one HTTP request from their source pod, with nothing to await before it: batched per pod. */
+const BATCHED: ReadonlySet<string> = new Set(['pod-to-pod/same-node', 'pod-to-pod/cross-node', 'node-to-pod', 'pod-to-pod/large-payload',
+  'pod-to-service', 'node-to-service', 'nodeport/from-pod', 'nodeport/from-node'])
+
+/**
+ * The HTTP requests of a run, gathered per source pod while the tests are set up, then sent as one curl per
+ * pod (BATCH at most); a request made once the gathering is over (after an API read) goes alone.
+ */
+class Transfers {
+  private readonly queued = new Map<string, Array<{transfer: Transfer; resolve: (o: TransferOutcome) => void; reject: (e: unknown) => void}>>()
+  private gathering = true
+
+  constructor(private readonly context: TestContext) {}
+
+  request(transfer: Transfer): Promise<TransferOutcome> {
+    if (!this.gathering) return this.send([transfer]).then((outcomes) => outcomes[0]!)
+    return new Promise((resolve, reject) => {
+      const key = `${podName(transfer.source)}/${transfer.container}`
+      const list = this.queued.get(key) ?? []
+      list.push({transfer, resolve, reject})
+      this.queued.set(key, list)
+    })
+  }
+
+  /** Ends the gathering: one job per curl to send. */
+  batches(): Array<() => Promise<void>> {
+    this.gathering = false
+    const jobs: Array<() => Promise<void>> = []
+    for (const list of this.queued.values()) {
+      for (let i = 0; i < list.length; i += BATCH) {
+        const chunk = list.slice(i, i + BATCH)
+        jobs.push(() => this.send(chunk.map((c) => c.transfer)).then((outcomes) => chunk.forEach((c, j) => c.resolve(outcomes[j]!)),
+          (error: unknown) => chunk.forEach((c) => c.reject(error))))
+      }
+    }
+    this.queued.clear()
+    return jobs
+  }
+
+  private async send(transfers: Transfer[]): Promise<TransferOutcome[]> {
+    const {source, container} = transfers[0]!
+    const timeout = this.context.options.probeTimeoutSeconds
+    const r = await execIn(this.context, source, container, curlBatchArgv(transfers.map((t) => t.url), timeout), (timeout * (transfers.length + 2) + 10) * 1000)
+    const lines = parseCurlBatch(r.stdout)
+    return transfers.map((_, i) => {
+      const line = lines[i]
+      if (!line) {
+        const failure = r.exitCode === -1 ? r.stderr : `curl exit ${r.exitCode} before this request${r.stderr.trim() ? `: ${r.stderr.trim().split('\n')[0]}` : ''}`
+        return {ok: false, httpCode: 0, bytes: 0, failure}
+      }
+      const exitCode = line.exitCode ?? (line.httpCode > 0 ? 0 : r.exitCode)
+      const ok = exitCode === 0 && line.httpCode > 0
+      return {ok, httpCode: line.httpCode, ...(line.seconds !== undefined ? {seconds: line.seconds} : {}), bytes: line.bytes,
+        failure: ok ? '' : `curl exit ${exitCode}: ${CURL_EXIT[exitCode] ?? 'no answer'}`}
+    })
+  }
+}
+
+async function execIn(context: TestContext, source: PodObject, container: string, argv: string[], timeoutMs: number): Promise<ExecResult> {
+  const pod = podName(source)
+  try {
+    const r = await context.client.exec(context.namespace, pod, container, argv, timeoutMs)
+    return r.timedOut ? {...r, stderr: execTimedOut(pod, timeoutMs)} : r
+  } catch (error) {
+    // No permission is the run's error, not ten thousand failed tests.
+    if (error instanceof ApiError && (error.code === 401 || error.code === 403)) throw error
+    return {exitCode: -1, stdout: '', stderr: `could not run the test in ${pod}: ${(error as Error).message}`, timedOut: false}
+  }
+}
+
+/**
+ * Runs the tests, at most `concurrency` execs at once: the HTTP requests of each source pod in one curl, the
+ * rest one exec each. Results in the order of `tests`; `onDone` after each.
+ */
+export async function runTests(context: TestContext, tests: readonly PlannedTest[], concurrency: number, onDone: (result: ConnectivityResult) => void): Promise<ConnectivityResult[]> {
+  const transfers = new Transfers(context)
+  const results: Array<Promise<ConnectivityResult>> = new Array<Promise<ConnectivityResult>>(tests.length)
+  const track = (i: number) => {
+    results[i] = runTest(context, tests[i]!, transfers)
+    // Seen here; a rejection is the run's error, thrown below by Promise.all (or by the job that failed).
+    results[i].then(onDone, () => undefined)
+    return results[i]
+  }
+  const singles: number[] = []
+  // A batched test reaches its request synchronously: by the end of this loop every request is gathered.
+  tests.forEach((test, i) => (BATCHED.has(test.test) ? track(i) : singles.push(i)))
+  const jobs = [...transfers.batches(), ...singles.map((i) => () => track(i).then(() => undefined))]
+  await mapLimit(jobs, concurrency, (job) => job())
+  return Promise.all(results)
+}
+
+export async function runTest(context: TestContext, test: PlannedTest, transfers: Transfers = new Transfers(context)): Promise<ConnectivityResult> {
+  const {namespace, pods, services, options} = context
   const {family} = test
   const label = FAMILY_LABEL[family]
   const here = pods.ready.get(test.fromNode)!
@@ -70,25 +182,11 @@ export async function runTest(context: TestContext, test: PlannedTest): Promise<
   const timeout = options.probeTimeoutSeconds
   const result = (to: string, status: ConnectivityResult['status'], message: string, latencyMs?: number): ConnectivityResult =>
     ({...test, from, to, status, ...(latencyMs !== undefined ? {latencyMs} : {}), message})
-  const execTimeoutMs = (timeout * 3 + 10) * 1000
-  const exec = async (argv: string[]): Promise<ExecResult> => {
-    const pod = podName(source!)
-    try {
-      const r = await client.exec(namespace, pod, container, argv, execTimeoutMs)
-      return r.timedOut ? {...r, stderr: execTimedOut(pod, execTimeoutMs)} : r
-    } catch (error) {
-      // No permission is the run's error, not ten thousand failed tests.
-      if (error instanceof ApiError && (error.code === 401 || error.code === 403)) throw error
-      return {exitCode: -1, stdout: '', stderr: `could not run the test in ${pod}: ${(error as Error).message}`, timedOut: false}
-    }
-  }
+  const exec = (argv: string[]) => execIn(context, source!, container, argv, (timeout * 3 + 10) * 1000)
+  const ms = (seconds: number | undefined) => (seconds !== undefined ? Math.round(seconds * 100_000) / 100 : undefined)
   const curl = async (to: string, ip: string, port: number) => {
-    const r = await exec(curlArgv(httpUrl(family, ip, port), timeout))
-    const parsed = parseCurl(r.stdout)
-    if (r.exitCode === 0 && parsed.httpCode > 0) {
-      return result(to, 'pass', `HTTP ${parsed.httpCode}`, parsed.seconds !== undefined ? Math.round(parsed.seconds * 100_000) / 100 : undefined)
-    }
-    return result(to, 'fail', curlFailure(r))
+    const o = await transfers.request({source: source!, container, url: httpUrl(family, ip, port)})
+    return o.ok ? result(to, 'pass', `HTTP ${o.httpCode}`, ms(o.seconds)) : result(to, 'fail', o.failure)
   }
   if (fromHost && !host) {
     const why = context.noHost ?? pods.hostsNotReady.get(test.fromNode) ?? 'no hostNetwork client pod'
@@ -155,12 +253,9 @@ export async function runTest(context: TestContext, test: PlannedTest): Promise<
       const to = `${podName(server)} (${test.toNode})${ip ? ` ${ip}` : ''}`
       if (!ip) return result(to, 'fail', `${podName(server)} (${test.toNode}) has no ${label} address`)
       if (!ipOf(source!, family)) return result(to, 'fail', `${podName(source!)} has no ${label} address`)
-      const r = await exec(curlBodyArgv(httpUrl(family, ip, SERVER_PORT, `/echo?msg=${LARGE_PAYLOAD}`), timeout))
-      const parsed = parseCurlBody(r.stdout)
-      if (r.exitCode === 0 && parsed.body === LARGE_PAYLOAD) {
-        return result(to, 'pass', `2,000-byte echo, HTTP ${parsed.httpCode}`, parsed.seconds !== undefined ? Math.round(parsed.seconds * 100_000) / 100 : undefined)
-      }
-      return result(to, 'fail', r.exitCode === 0 ? `the 2,000-byte echo came back as ${parsed.body.length} bytes (HTTP ${parsed.httpCode})` : `the 2,000-byte echo failed: ${curlFailure(r)}`)
+      const o = await transfers.request({source: source!, container, url: httpUrl(family, ip, SERVER_PORT, `/echo?msg=${LARGE_PAYLOAD}`)})
+      if (o.ok && o.bytes === LARGE_PAYLOAD.length) return result(to, 'pass', `2,000-byte echo, HTTP ${o.httpCode}`, ms(o.seconds))
+      return result(to, 'fail', o.ok ? `the 2,000-byte echo came back as ${o.bytes} bytes (HTTP ${o.httpCode})` : `the 2,000-byte echo failed: ${o.failure}`)
     }
 
     case 'pod-to-service':

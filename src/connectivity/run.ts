@@ -16,7 +16,7 @@ import type {ProbeSettings} from '../svc/options.js'
 import {removeWorkload, type Made, type NamespaceObject} from './cleanup.js'
 import {addressSuspicions, chooseNodes, DEFAULT_SAMPLE, pickSample, type ConnectivityNodeObject} from './nodes.js'
 import {HOST_TESTS, planPaths, planTests} from './plan.js'
-import {ipOf, noteComparisons, runTest, type TestContext} from './probe.js'
+import {ipOf, noteComparisons, runTests, type TestContext} from './probe.js'
 import {ALL_TESTS, type TestSelection} from './select.js'
 import {brokenNodes, FAMILY_LABEL, summarizeNodes, type ConnectivityResult, type FailingEverywhere, type NodeSummary} from './report.js'
 import {createServices, type TestServices} from './services.js'
@@ -150,12 +150,10 @@ export async function runConnectivity(client: ClusterClient, options: Connectivi
     const context: TestContext = {client, namespace, pods, services, nodeAddresses, version, noHost, options: {...options, restricted}}
     let done = 0
     let failed = 0
-    const results = await mapLimit(tests, options.concurrency, async (test) => {
-      const result = await runTest(context, test)
+    const results = await runTests(context, tests, options.concurrency, (result) => {
       done++
       if (result.status === 'fail') failed++
       options.onProgress?.(`testing: ${done} of ${tests.length} done${failed > 0 ? `, ${failed} failed` : ''}`)
-      return result
     })
     noteComparisons(results)
 

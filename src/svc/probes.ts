@@ -41,6 +41,32 @@ export function curlBodyArgv(url: string, timeoutSeconds: number): string[] {
   return ['curl', '-g', '-s', '--connect-timeout', String(timeoutSeconds), '-m', String(timeoutSeconds), '-w', '\\n%{http_code} %{time_total}', url]
 }
 
+/**
+ * One curl for several requests from the same pod, one after the other (each with its own timeouts), printing
+ * a line per request: HTTP code, total time, bytes received and curl's exit code for it (%{exitcode}, curl
+ * 7.75+). An exec per request is most of a big run's cost; one per pod keeps it near one per test kind.
+ */
+export function curlBatchArgv(urls: readonly string[], timeoutSeconds: number): string[] {
+  return ['curl', '-g', '-s', '--connect-timeout', String(timeoutSeconds), '-m', String(timeoutSeconds),
+    '-w', '%{http_code} %{time_total} %{size_download} %{exitcode}\\n', ...urls.flatMap((url) => ['-o', '/dev/null', url])]
+}
+
+export interface CurlTransfer {
+  httpCode: number
+  seconds?: number
+  bytes: number
+  /** curl's exit code for this request; undefined when its curl does not know %{exitcode}. */
+  exitCode?: number
+}
+
+/** The lines of curlBatchArgv, one per request that ran, in order. */
+export function parseCurlBatch(stdout: string): CurlTransfer[] {
+  return stdout.split('\n').map((line) => /^(\d{3}) ([\d.]+) (\d+) (\S+)$/.exec(line.trim())).filter((m) => m !== null).map((m) => {
+    const exitCode = Number(m[4])
+    return {httpCode: Number(m[1]), seconds: Number(m[2]), bytes: Number(m[3]), ...(Number.isInteger(exitCode) ? {exitCode} : {})}
+  })
+}
+
 /** The body and the code/time line curlBodyArgv prints. */
 export function parseCurlBody(stdout: string): {body: string; httpCode: number; seconds?: number} {
   const cut = stdout.lastIndexOf('\n')

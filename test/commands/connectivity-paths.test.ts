@@ -19,7 +19,7 @@ describe('connectivity: an exec that never returns', () => {
       s.faults = [{verb: 'exec', hang: true, times: 1}]
     })
     try {
-      const {code, report} = await connectivity(sim, '--family', 'ipv4', '--nodes', 'worker-1', '--timeout', '1s')
+      const {code, report} = await connectivity(sim, '--family', 'ipv4', '--nodes', 'worker-1', '--test', '^dns$', '--timeout', '1s')
       expect(code).toBe(1)
       const failed = report.results.filter((r) => r.status === 'fail')
       expect(failed).toHaveLength(1)
@@ -108,8 +108,10 @@ function fourNodes(s: Scenario): void {
 
 const key = (r: {test: string; family: string; fromNode: string; toNode?: string}) => `${r.test} ${r.family} ${r.fromNode}->${r.toNode ?? ''}`
 
-/** The tests that read the API only; every other test is one exec. */
+/** The tests that read the API only. */
 const API_ONLY = new Set(['pod-ips', 'host-ips'])
+/** The tests that are one request in their pod's curl. */
+const BATCHED = new Set(['pod-to-pod/same-node', 'pod-to-pod/cross-node', 'node-to-pod', 'pod-to-pod/large-payload', 'pod-to-service', 'node-to-service', 'nodeport/from-pod', 'nodeport/from-node'])
 
 describe('connectivity: the e2e suite\'s paths on a healthy dual-stack cluster', () => {
   it('runs each per node and family, and a Service of each ipFamilyPolicy; all pass; everything it made (a hostNetwork DaemonSet, five Services) is deleted', async () => {
@@ -156,8 +158,11 @@ describe('connectivity: the e2e suite\'s paths on a healthy dual-stack cluster',
       expect(created).toEqual([...Array(3).fill('daemonsets'), ...Array(5).fill('services')])
       expect(deleted).toEqual(created)
       expect(store.get(sim.server.sim.type('v1', 'Namespace'), undefined, ns)).toBeUndefined()
-      // One exec per test that runs a command; the pods' addresses are read from the API.
-      expect(requests.filter((r) => r.verb === 'exec' && r.namespace === ns)).toHaveLength(report.results.filter((r) => !API_ONLY.has(r.test)).length)
+      // The HTTP tests of a pod go in one curl (its client's and its host's); one exec for each other test but
+      // the pods' addresses, which are read from the API.
+      const curls = requests.filter((r) => r.verb === 'exec' && r.namespace === ns && r.path.includes('command=curl') && !r.path.includes('hostname'))
+      expect(curls).toHaveLength(2 * 3 + 8)
+      expect(requests.filter((r) => r.verb === 'exec' && r.namespace === ns)).toHaveLength(curls.length + report.results.filter((r) => !API_ONLY.has(r.test) && !BATCHED.has(r.test) && !r.test.startsWith('service/')).length)
 
       const junit = await runPlugin(['connectivity', '--test', 'hairpin|udp', '-o', 'junit', '--kubeconfig', sim.kubeconfig])
       expect(junit.stdout).toMatch(/<testsuite name="kubectl-dualstack connectivity" tests="12" failures="0" errors="0" skipped="0">/)

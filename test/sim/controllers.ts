@@ -181,7 +181,18 @@ export class Controllers {
   }
 
   private newPod(owner: Obj, ownerKind: string, ownerApiVersion: string, nameBase: string, hash: string, nodeName?: string): Obj {
-    const template = structuredClone(owner.spec.template ?? {})
+    // A DaemonSet pod's required node affinity is replaced by its node's (pinnedToNode): not copied first, as a
+    // template pinned to a thousand nodes holds a thousand terms.
+    const source = owner.spec.template ?? {}
+    const nodeAffinity = source.spec?.affinity?.nodeAffinity
+    let template: Obj['spec']
+    if (nodeName !== undefined && ownerKind === 'DaemonSet' && nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution) {
+      const kept = {...nodeAffinity}
+      delete kept.requiredDuringSchedulingIgnoredDuringExecution
+      template = structuredClone({...source, spec: {...source.spec, affinity: {...source.spec.affinity, nodeAffinity: kept}}})
+    } else {
+      template = structuredClone(source)
+    }
     return {
       apiVersion: 'v1', kind: 'Pod',
       metadata: {

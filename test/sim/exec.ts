@@ -205,47 +205,65 @@ function ping(net: Network, pod: Obj, forced: Family | undefined, args: string[]
   }
 }
 
+/**
+ * curl as the plugin runs it: one URL or several, each with its -o in order, one after the other; -w written
+ * after each (%{http_code}, %{time_total}, %{size_download}, %{exitcode}); the exit code is the last request's.
+ */
 function curl(net: Network, pod: Obj, args: string[]): ExecResult {
-  let url: string | undefined
+  const urls: string[] = []
+  const outputs: string[] = []
   let writeOut: string | undefined
   let silent = false
-  let discard = false
   let globOff = false
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!
     if (a === '-w' || a === '--write-out') writeOut = args[++i]
-    else if (a === '-o' || a === '--output') discard = args[++i] === '/dev/null'
+    else if (a === '-o' || a === '--output') outputs.push(args[++i]!)
     else if (['--connect-timeout', '-m', '--max-time', '-H', '-X'].includes(a)) i++
     else if (a === '-g' || a === '--globoff') globOff = true
     else if (a.startsWith('-') && !a.startsWith('--')) {
       if (a.includes('s')) silent = true
       if (a.includes('g')) globOff = true
-    } else if (!a.startsWith('-')) url = a
+    } else if (!a.startsWith('-')) urls.push(a)
   }
-  if (!url) return {stdout: '', stderr: 'curl: no URL specified!\n', exitCode: 2}
+  if (urls.length === 0) return {stdout: '', stderr: 'curl: no URL specified!\n', exitCode: 2}
+  let stdout = ''
+  let stderr = ''
+  let exitCode = 0
+  urls.forEach((url, i) => {
+    const one = transfer(net, pod, url, globOff, silent)
+    const written = writeOut ? writeOut.replaceAll('%{http_code}', one.code).replaceAll('%{time_total}', one.seconds).replaceAll('%{size_download}', String(one.body.length))
+      .replaceAll('%{exitcode}', String(one.exitCode)).replaceAll('\\n', '\n') : ''
+    stdout += (outputs[i] === '/dev/null' ? '' : one.body) + written
+    stderr += one.stderr
+    exitCode = one.exitCode
+  })
+  return {stdout, stderr, exitCode}
+}
+
+function transfer(net: Network, pod: Obj, url: string, globOff: boolean, silent: boolean): {code: string; seconds: string; body: string; stderr: string; exitCode: number} {
+  const failed = (exitCode: number, stderr: string) => ({code: '000', seconds: '0.000000', body: '', stderr, exitCode})
   const m = /^https?:\/\/(\[[^\]]+\]|[^/:]+)(?::(\d+))?/.exec(url)
-  if (!m) return {stdout: '', stderr: `curl: (3) URL using bad/illegal format or missing URL\n`, exitCode: 3}
+  if (!m) return failed(3, 'curl: (3) URL using bad/illegal format or missing URL\n')
   const bracketed = m[1]!.startsWith('[')
-  if (bracketed && !globOff && !/^\[[0-9a-fA-F:.]+\]$/.test(m[1]!)) return {stdout: '', stderr: 'curl: (3) bad range in URL\n', exitCode: 3}
+  if (bracketed && !globOff && !/^\[[0-9a-fA-F:.]+\]$/.test(m[1]!)) return failed(3, 'curl: (3) bad range in URL\n')
   const host = bracketed ? m[1]!.slice(1, -1) : m[1]!
   const port = Number(m[2] ?? (url.startsWith('https') ? 443 : 80))
   const path = url.slice(m[0].length) || '/'
   let ip = host
   if (!addressFamily(host)) {
     const resolved = [...net.resolve(host, pod.metadata.namespace!, 'ipv4'), ...net.resolve(host, pod.metadata.namespace!, 'ipv6')]
-    if (resolved.length === 0) return {stdout: '', stderr: silent ? '' : `curl: (6) Could not resolve host: ${host}\n`, exitCode: 6}
+    if (resolved.length === 0) return failed(6, silent ? '' : `curl: (6) Could not resolve host: ${host}\n`)
     ip = resolved[0]!
   }
   const result = net.http(pod, ip, port, path)
-  const code = result.ok ? String(result.status) : '000'
-  const written = writeOut ? writeOut.replaceAll('%{http_code}', code).replaceAll('%{time_total}', result.ok ? (result.rttMs / 1000).toFixed(6) : '0.000000').replaceAll('\\n', '\n') : ''
   if (!result.ok) {
     const [exitCode, message] = result.why === 'refused' ? [7, `Failed to connect to ${host} port ${port}: Connection refused`]
       : result.why === 'no-route' ? [7, `Failed to connect to ${host} port ${port}: ${result.detail}`]
       : [28, `Connection timed out after 5001 milliseconds`]
-    return {stdout: written, stderr: `curl: (${exitCode}) ${message}\n`, exitCode}
+    return failed(exitCode, `curl: (${exitCode}) ${message}\n`)
   }
-  return {stdout: (discard ? '' : result.body) + written, stderr: '', exitCode: 0}
+  return {code: String(result.status), seconds: (result.rttMs / 1000).toFixed(6), body: result.body, stderr: '', exitCode: 0}
 }
 
 /**

@@ -207,12 +207,9 @@ export class Network {
   }
 
   private endpointAddresses(service: Obj, family: Family, onNode?: string): string[] {
-    const selector: Record<string, string> = service.spec?.selector ?? {}
     const families: string[] = service.spec?.ipFamilies ?? [service.spec?.ipFamily ?? this.sim.serviceIps.primary]
     if (!families.includes(family === 'ipv4' ? 'IPv4' : 'IPv6')) return []
-    return this.sim.store.list(this.sim.type('v1', 'Pod'), service.metadata.namespace)
-      .filter((p) => isReady(p) && (!onNode || p.spec?.nodeName === onNode) && Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v))
-      .flatMap((p) => podIps(p).filter((a) => addressFamily(a) === family))
+    return endpointsOf(this.sim, service).filter((e) => !onNode || e.node === onNode).flatMap((e) => e.ips.filter((a) => addressFamily(a) === family))
   }
 
   /** Cluster DNS: <svc>.<ns>[.svc[.cluster.local]] to ClusterIPs of a family. */
@@ -228,4 +225,25 @@ export class Network {
     const external = (this.sim.scenario.external ?? []).filter((e) => e.name === name && addressFamily(e.address) === family)
     return external.map((e) => e.address)
   }
+}
+
+/**
+ * A Service's ready endpoints (node and addresses), computed once per store version: a big run sends tens of
+ * thousands of requests through a few Services, each of which would otherwise scan every pod.
+ */
+const endpointCache = new WeakMap<SimCluster, {rv: number; byService: Map<string, Array<{node: string; ips: string[]}>>}>()
+
+function endpointsOf(sim: SimCluster, service: Obj): Array<{node: string; ips: string[]}> {
+  let cache = endpointCache.get(sim)
+  if (cache?.rv !== sim.store.resourceVersion) endpointCache.set(sim, (cache = {rv: sim.store.resourceVersion, byService: new Map()}))
+  const key = `${service.metadata.namespace}/${service.metadata.name}/${service.metadata.uid ?? ''}`
+  let endpoints = cache.byService.get(key)
+  if (!endpoints) {
+    const selector: Record<string, string> = service.spec?.selector ?? {}
+    endpoints = sim.store.list(sim.type('v1', 'Pod'), service.metadata.namespace)
+      .filter((p) => isReady(p) && Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v))
+      .map((p) => ({node: p.spec?.nodeName, ips: podIps(p)}))
+    cache.byService.set(key, endpoints)
+  }
+  return endpoints
 }

@@ -3,6 +3,7 @@ import {CONNECTIVITY_TESTS, HOST_TESTS, planPaths, ringSuccessor} from '../../sr
 import {parseTestSelection} from '../../src/connectivity/select.js'
 import {checkRegistry, withRegistry} from '../../src/connectivity/workload.js'
 import {UsageError} from '../../src/errors.js'
+import {curlBatchArgv, parseCurlBatch, udpHostnameArgv} from '../../src/svc/probes.js'
 
 describe('--image-registry', () => {
   it('replaces the registry an image names, or Docker Hub when it names none, keeping repository, tag and digest', () => {
@@ -65,5 +66,19 @@ describe('the paths plan', () => {
         expect(new Set(policy.map((t) => t.fromNode)).size).toBe(Math.min(n, 8))
       }
     }
+  })
+})
+
+describe('the probes of the paths', () => {
+  it('one curl for a pod\'s requests: an -o per URL in order, a line per request with its own exit code', () => {
+    expect(curlBatchArgv(['http://10.0.0.1:8080/', 'http://[fd00::1]:80/'], 5)).toEqual(['curl', '-g', '-s', '--connect-timeout', '5', '-m', '5',
+      '-w', '%{http_code} %{time_total} %{size_download} %{exitcode}\\n', '-o', '/dev/null', 'http://10.0.0.1:8080/', '-o', '/dev/null', 'http://[fd00::1]:80/'])
+    expect(parseCurlBatch('200 0.000412 2000 0\n000 5.001 0 28\n200 0.1 5 %{exitcode}\ngarbage\n')).toEqual([
+      {httpCode: 200, seconds: 0.000412, bytes: 2000, exitCode: 0}, {httpCode: 0, seconds: 5.001, bytes: 0, exitCode: 28}, {httpCode: 200, seconds: 0.1, bytes: 5}])
+  })
+
+  it('UDP through a constant script: the address is an argument, never part of the script, and must be an address', () => {
+    expect(udpHostnameArgv('ipv6', 'fd00:10:96::a', 8081, 2)).toEqual(['sh', '-c', 'echo hostname | nc -u -w "$2" "$0" "$1"', 'fd00:10:96::a', '8081', '2'])
+    expect(() => udpHostnameArgv('ipv4', '10.0.0.1; reboot', 8081, 2)).toThrow(/not an ipv4 address/)
   })
 })
