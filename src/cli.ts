@@ -16,6 +16,9 @@ export async function run(binUrl: string): Promise<void> {
   // oclif look for typescript and warn on every run.
   settings.enableAutoTranspile = false
   await execute({dir: binUrl})
+  // The command is over: nothing may keep the process alive past it (a file-system call given up on a hung
+  // mount still holds the event loop). Not sooner: output written to a pipe gets its moment to drain.
+  setTimeout(() => process.exit(), 2000).unref()
 }
 
 

@@ -28,7 +28,6 @@ const shown = (value: unknown) => (value === undefined || value === null ? '(uns
 
 export function poolManager(pool: IPPoolObject, install: CalicoInstall, installation: InstallationObject | undefined): PoolManager | undefined {
   const labels = pool.metadata?.labels ?? {}
-  const annotations = pool.metadata?.annotations ?? {}
   const name = pool.metadata?.name ?? ''
   const inInstallation = installationPools(installation).some((p) => p.name === name || (p.cidr && parseCidr(p.cidr)?.text === parseCidr(pool.spec?.cidr ?? '')?.text))
   if (install.operator && (inInstallation || labels['app.kubernetes.io/managed-by'] === 'tigera-operator')) {
@@ -36,9 +35,20 @@ export function poolManager(pool: IPPoolObject, install: CalicoInstall, installa
       fix: 'change the pool in the Installation instead: kubectl edit installation default (spec.calicoNetwork.ipPools); see docs.tigera.io "Migrate from one IP pool to another" for operator installs',
       source: 'the Installation "default"', then: 'the operator applies it'}
   }
+  return objectManager(pool, `IPPool ${name}`, 'pool')
+}
+
+/**
+ * Who manages an object and would put it back if it were changed with kubectl: Argo CD, Flux or Helm, read
+ * from its labels and annotations. `what` names the object in sentences ("Service shop/web"), `noun` its kind
+ * for the chart's values ("pool", "Service").
+ */
+export function objectManager(obj: {metadata?: {labels?: Record<string, string>; annotations?: Record<string, string>}}, what: string, noun: string): PoolManager | undefined {
+  const labels = obj.metadata?.labels ?? {}
+  const annotations = obj.metadata?.annotations ?? {}
   const argo = (app: string, how: string): PoolManager => ({operator: false, text: `Argo CD application "${app}" (${how})`,
-    fix: `change the IPPool ${name} in application "${app}"'s source in Git and sync it; otherwise Argo CD puts it back`,
-    source: `the IPPool ${name} manifest of Argo CD application "${app}" (its source in Git)`, then: `sync application "${app}" (argocd app sync ${app}); a change made with kubectl is put back by Argo CD`})
+    fix: `change the ${what} in application "${app}"'s source in Git and sync it; otherwise Argo CD puts it back`,
+    source: `the ${what} manifest of Argo CD application "${app}" (its source in Git)`, then: `sync application "${app}" (argocd app sync ${app}); a change made with kubectl is put back by Argo CD`})
   const tracking = annotations['argocd.argoproj.io/tracking-id']
   if (tracking || labels['argocd.argoproj.io/instance']) {
     return tracking ? argo(tracking.split(':')[0]!, 'annotation argocd.argoproj.io/tracking-id') : argo(labels['argocd.argoproj.io/instance']!, 'label argocd.argoproj.io/instance')
@@ -47,10 +57,10 @@ export function poolManager(pool: IPPoolObject, install: CalicoInstall, installa
     const owner = labels[`${kind}.toolkit.fluxcd.io/name`]
     if (owner) {
       const ns = labels[`${kind}.toolkit.fluxcd.io/namespace`] ?? 'flux-system'
-      const what = kind === 'kustomize' ? 'Kustomization' : 'HelmRelease'
-      return {operator: false, text: `Flux ${what} ${ns}/${owner} (label ${kind}.toolkit.fluxcd.io/name)`,
-        fix: `change the IPPool ${name} in the Git source of Flux ${what} ${ns}/${owner}; otherwise Flux puts it back at its next reconcile`,
-        source: `the IPPool ${name} manifest in the Git source of Flux ${what} ${ns}/${owner}`, then: 'let Flux reconcile it; a change made with kubectl is put back at its next reconcile'}
+      const flux = kind === 'kustomize' ? 'Kustomization' : 'HelmRelease'
+      return {operator: false, text: `Flux ${flux} ${ns}/${owner} (label ${kind}.toolkit.fluxcd.io/name)`,
+        fix: `change the ${what} in the Git source of Flux ${flux} ${ns}/${owner}; otherwise Flux puts it back at its next reconcile`,
+        source: `the ${what} manifest in the Git source of Flux ${flux} ${ns}/${owner}`, then: 'let Flux reconcile it; a change made with kubectl is put back at its next reconcile'}
     }
   }
   const release = annotations['meta.helm.sh/release-name']
@@ -58,7 +68,7 @@ export function poolManager(pool: IPPoolObject, install: CalicoInstall, installa
     const ns = annotations['meta.helm.sh/release-namespace'] ?? ''
     const which = release ? `"${release}"${ns ? ` in ${ns}` : ''}` : '(label app.kubernetes.io/managed-by=Helm)'
     return {operator: false, text: `Helm release ${which}`,
-      fix: `change the pool in the chart's values (kept in Git) and upgrade the release; otherwise the next upgrade puts it back`,
+      fix: `change the ${noun} in the chart's values (kept in Git) and upgrade the release; otherwise the next upgrade puts it back`,
       source: `the chart's values of Helm release ${which} (kept in Git)`, then: 'upgrade the release; a change made with kubectl is put back by the next upgrade'}
   }
   if (labels['app.kubernetes.io/instance'] && !release) {

@@ -23,7 +23,7 @@ export interface KubeObject {
 
 export interface PodObject extends KubeObject {
   spec?: {nodeName?: string; hostNetwork?: boolean}
-  status?: {phase?: string; podIP?: string; podIPs?: Array<{ip?: string}>}
+  status?: {phase?: string; podIP?: string; podIPs?: Array<{ip?: string}>; hostIP?: string; hostIPs?: Array<{ip?: string}>}
 }
 
 export interface KubeList<T> {
@@ -107,5 +107,5 @@ export interface IPPoolObject extends KubeObject {
 }
 
 export interface ServiceObject extends KubeObject {
-  spec?: {clusterIP?: string; clusterIPs?: string[]; ipFamilies?: string[]; ipFamilyPolicy?: string; ipFamily?: string}
+  spec?: {clusterIP?: string; clusterIPs?: string[]; ipFamilies?: string[]; ipFamilyPolicy?: string; ipFamily?: string; type?: string; selector?: Record<string, string>}
 }

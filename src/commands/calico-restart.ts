@@ -7,7 +7,7 @@ import {repairInterrupt} from '../interrupt.js'
 import {runCalicoRestart, type CalicoRestartReport} from '../ops/calico-restart.js'
 import {confirm} from '../ops/confirm.js'
 import {renderCalicoRestart} from '../render/calico-restart.js'
-import {renderJson} from '../render/structured.js'
+import {emit, outputOf} from '../render/emit.js'
 
 export default class CalicoRestart extends KubeCommand {
   static override summary = 'Restart calico-node node by node (each waited for until Ready), then calico-kube-controllers'
@@ -55,12 +55,7 @@ It stops at the first node that does not come back and says why (phase, containe
         stopped: interrupt.stopped,
         onProgress: (line) => process.stderr.write(`${line}\n`),
       })
-      if (json) {
-        if (!this.jsonEnabled()) this.log(renderJson(report))
-      } else {
-        if (planShown) this.log('')
-        this.log(renderCalicoRestart(report, theme))
-      }
+      emit(this, outputOf(this, flags.output), report, {table: () => `${planShown ? '\n' : ''}${renderCalicoRestart(report, theme)}`})
       if (report.result === 'failed' || report.result === 'refused') process.exitCode = ExitCode.ProblemsFound
       return report
     } finally {

@@ -8,13 +8,13 @@ import {parseTestSelection} from '../connectivity/select.js'
 import {checkRegistry, CLIENT_IMAGE, SERVER_IMAGE, withRegistry} from '../connectivity/workload.js'
 import {ExitCode, UsageError} from '../errors.js'
 import {connectivityJunitCases, renderConnectivity} from '../render/connectivity.js'
+import {emit, outputOf} from '../render/emit.js'
 import {renderJunit} from '../render/junit.js'
-import {renderJson} from '../render/structured.js'
 import {probeFlags, probeSettings, progressLine} from '../svc/options.js'
 
 export default class Connectivity extends KubeCommand {
   static override summary = 'Prove traffic flows over both families on every node: pod to pod, from the host, to a ClusterIP and a NodePort, UDP, large packets, DNS, outside'
-  static override description = `Runs a server, a client and a hostNetwork client pod on every schedulable Linux node (three DaemonSets; tainted nodes only with --include-tainted) and Services in a namespace of its own. Per family and node it tests pod to pod on the node, to the next node of a ring (every node sends once and receives once), to the Service, DNS and optionally a host outside; then the paths of Kubernetes' dual-stack e2e suite: the pods' IPs and status.hostIPs, node to pod and node to Service from the host network namespace, a NodePort on the next node's address from a pod and from the host, a server reaching itself through its Service (hairpin), UDP to the Service, a 2,000-byte echo across nodes (an MTU problem: small packets pass, large fail), and a Service of each ipFamilyPolicy (its ClusterIPs and EndpointSlices per family). --test chooses tests by name. It sums up per node what was sent and received, naming the cause when it can be read (IPv6 forwarding off, no address of the family).
+  static override description = `Runs a server, a client and a hostNetwork client pod on every schedulable Linux node (three DaemonSets; tainted nodes only with --include-tainted) and Services in a namespace of its own. Per family and node it tests pod to pod on the node, to the next two nodes of a ring (every node sends to two and hears from two), to the Service, DNS and optionally a host outside; then the paths of Kubernetes' dual-stack e2e suite: the pods' IPs and status.hostIPs, node to pod and node to Service from the host network namespace, a NodePort on the next node's address from a pod and from the host, a server reaching itself through its Service (hairpin), UDP to the Service, a 2,000-byte echo across nodes (an MTU problem: small packets pass, large fail), and a Service of each ipFamilyPolicy (its ClusterIPs and EndpointSlices per family). --test chooses tests by name. It sums up per node what was sent and received, and gives the verdict: the fewest faults that explain every failed test (a node dropping a family in, out or both, one test pod, the path between two nodes), naming the cause when it can be read (IPv6 forwarding off, no address of the family), and saying so when the tests cannot tell two explanations apart.
 Up to 100 nodes are all tested; beyond, a sample of 100 that holds every suspicious node (--sample N, --sample 0 for all). Everything it made is deleted, also on error or Ctrl-C, unless --keep: its namespace, or in a namespace of --namespace-for-tests (which stays) its DaemonSets and Services; it waits (--delete-timeout) until they are gone and names what a finalizer keeps. Its own namespace is labelled Pod Security privileged for the hostNetwork client (baseline when no host test is chosen); in a namespace enforcing restricted its other pods meet restricted, and where the hostNetwork client is refused the host tests are skips saying why.
 Exit 0 when every test passed, 1 when any failed or a node's test pods never got Ready.`
 
@@ -62,11 +62,12 @@ Exit 0 when every test passed, 1 when any failed or a node's test pods never got
       onProgress: progress.update, onLeftBehind: (what: string) => process.stderr.write(`warning: ${what}\n`),
     })
     progress.done()
-    if (!this.jsonEnabled()) {
-      if (flags.output === 'json') this.log(renderJson(report))
-      else if (flags.output === 'junit') this.log(renderJunit('kubectl-dualstack connectivity', connectivityJunitCases(report)))
-      else this.log(renderConnectivity(report, settings.families, this.theme(flags['no-color']), flags.output === 'wide'))
-    }
+    const theme = () => this.theme(flags['no-color'])
+    emit(this, outputOf(this, flags.output), report, {
+      table: () => renderConnectivity(report, settings.families, theme(), false),
+      wide: () => renderConnectivity(report, settings.families, theme(), true),
+      junit: () => renderJunit('kubectl-dualstack connectivity', connectivityJunitCases(report)),
+    })
     if (report.summary.fail > 0 || report.summary.notReady > 0) process.exitCode = ExitCode.ProblemsFound
     return report
   }

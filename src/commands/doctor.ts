@@ -5,12 +5,12 @@ import {parseDuration} from '../cluster/duration.js'
 import type {Status} from '../doctor/check.js'
 import {runDoctor} from '../doctor/run.js'
 import {ExitCode} from '../errors.js'
-import {contextsOf, fleetFlags, fleetModel, renderFleetTable, runFleet, worstExit} from '../fleet/fleet.js'
+import {contextsOf, fleetCommand, fleetFlags} from '../fleet/fleet.js'
+import {emit, outputOf} from '../render/emit.js'
 import {doctorJunitCases, doctorModel, renderDoctorTable, summaryText} from '../render/doctor.js'
 import type {DoctorReport} from '../doctor/run.js'
 import {renderJunit} from '../render/junit.js'
 import {redrawLine} from '../render/sanitize.js'
-import {renderJson, renderYaml} from '../render/structured.js'
 
 export default class Doctor extends KubeCommand {
   static override summary = "Check every setting dual-stack needs, on a live cluster, and say how to fix what's wrong"
@@ -38,28 +38,22 @@ Read-only. Exit 0 when nothing failed or errored (with --strict, nothing warned 
   async run(): Promise<unknown> {
     const {flags} = await this.parse(Doctor)
     const execTimeoutMs = parseDuration(flags['exec-timeout'], '--exec-timeout')
-    const output = this.jsonEnabled() ? 'json' : flags.output
+    const output = outputOf(this, flags.output)
     const options = {only: flags.only ?? [], skip: flags.skip ?? [], concurrency: flags.concurrency, execTimeoutMs}
     const failing: Status[] = flags.strict ? ['fail', 'error', 'warn'] : ['fail', 'error']
     const exitOf = (report: DoctorReport) => (report.checks.some((c) => failing.includes(c.status)) ? ExitCode.ProblemsFound : ExitCode.Ok)
     const contexts = await contextsOf(flags)
 
     if (contexts.length > 1) {
-      const outcomes = await runFleet(contexts, flags, async (client) => {
+      return fleetCommand(this, output, contexts, flags, async (client) => {
         const report = await runDoctor(client, options)
         return {report, summary: summaryText(report.summary), exitCode: exitOf(report)}
-      })
-      const model = fleetModel(outcomes, doctorModel)
-      if (output === 'table') this.log(renderFleetTable(outcomes))
-      else if (output === 'yaml') this.log(renderYaml(model))
-      else if (output === 'junit') {
+      }, doctorModel, {
         // One JUnit run for the fleet: each cluster's checks under its context; an unreachable cluster is one error.
-        this.log(renderJunit('kubectl-dualstack doctor', outcomes.flatMap((o) => (o.report
+        junit: (outcomes) => renderJunit('kubectl-dualstack doctor', outcomes.flatMap((o) => (o.report
           ? doctorJunitCases(o.report, flags.strict).map((c) => ({...c, classname: `${o.context}.${c.classname}`}))
-          : [{classname: o.context, name: 'cluster', outcome: 'error' as const, message: o.error ?? o.summary}]))))
-      } else if (!this.jsonEnabled()) this.log(renderJson(model))
-      process.exitCode = worstExit(outcomes)
-      return model
+          : [{classname: o.context, name: 'cluster', outcome: 'error' as const, message: o.error ?? o.summary}]))),
+      })
     }
 
     const client = await this.connect({...flags, context: contexts[0]})
@@ -68,10 +62,9 @@ Read-only. Exit 0 when nothing failed or errored (with --strict, nothing warned 
       if (done === total) redrawLine(process.stderr, '')
     } : undefined
     const report = await runDoctor(client, {...options, onProgress: progress})
-    if (output === 'table') this.log(renderDoctorTable(report, this.theme(flags['no-color'])))
-    else if (output === 'yaml') this.log(renderYaml(doctorModel(report)))
-    else if (output === 'junit') this.log(renderJunit('kubectl-dualstack doctor', doctorJunitCases(report, flags.strict)))
-    else if (!this.jsonEnabled()) this.log(renderJson(doctorModel(report)))
+    emit(this, output, doctorModel(report), {
+      table: () => renderDoctorTable(report, this.theme(flags['no-color'])), junit: () => renderJunit('kubectl-dualstack doctor', doctorJunitCases(report, flags.strict)),
+    })
     process.exitCode = exitOf(report)
     return doctorModel(report)
   }

@@ -7,7 +7,7 @@ import {lintClusters, unreadableLine} from '../lint/clusters.js'
 import {readLintInputs} from '../lint/reader.js'
 import {renderJunit} from '../render/junit.js'
 import {lintJunitCases, lintModel, renderLintText, renderSarif, type LintReport} from '../render/lint.js'
-import {renderJson} from '../render/structured.js'
+import {emit, outputOf} from '../render/emit.js'
 
 export default class Lint extends BaseCommand {
   static override summary = 'Find dual-stack mistakes in cluster config files, offline (for merge-request pipelines)'
@@ -44,12 +44,10 @@ Exit 1 when an error is found (with --strict, a warning too), 2 on bad input: a 
       findings, skipped: inputs.skipped, unreadable: inputs.unreadable, notes, readAs,
       summary: {error: findings.filter((f) => f.severity === 'error').length, warning: findings.filter((f) => f.severity === 'warning').length},
     }
-    if (!this.jsonEnabled()) {
-      if (flags.output === 'json') this.log(renderJson(lintModel(report)))
-      else if (flags.output === 'sarif') this.log(renderSarif(report, process.cwd()))
-      else if (flags.output === 'junit') this.log(renderJunit('kubectl-dualstack lint', lintJunitCases(report)))
-      else this.log(renderLintText(report, this.theme(flags['no-color'])))
-    }
+    emit(this, outputOf(this, flags.output), lintModel(report), {
+      table: () => renderLintText(report, this.theme(flags['no-color'])), sarif: () => renderSarif(report, process.cwd()),
+      junit: () => renderJunit('kubectl-dualstack lint', lintJunitCases(report)),
+    })
     if (report.summary.error > 0 || (flags.strict && report.summary.warning > 0)) process.exitCode = ExitCode.ProblemsFound
     // Input it could not read is bad input (exit 2), whatever the other files gave: the lint is incomplete.
     if (report.unreadable.length > 0) {

@@ -4,9 +4,9 @@ import {KubeCommand, allNamespacesFlag, kubeFlags} from '../base-command.js'
 import {podPages} from '../cluster/resources.js'
 import {ExitCode, UsageError} from '../errors.js'
 import {collectPodIps} from '../pods/pod-ips.js'
-import {contextsOf, fleetFlags, fleetModel, renderFleetTable, runFleet, worstExit} from '../fleet/fleet.js'
+import {contextsOf, fleetCommand, fleetFlags} from '../fleet/fleet.js'
+import {emit, outputOf} from '../render/emit.js'
 import {podIpModel, renderPodIpTable, summaryLine} from '../render/pod-ips.js'
-import {renderJson, renderYaml} from '../render/structured.js'
 
 export default class PodIps extends KubeCommand {
   static override summary = 'Show the IPv4 and IPv6 addresses of pods, and which are dual-stack'
@@ -33,23 +33,17 @@ Pods are read page by page, so memory stays flat on large clusters. Exit 1 with 
 
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(PodIps)
-    const output = this.jsonEnabled() ? 'json' : flags.output
+    const output = outputOf(this, flags.output)
     const contexts = await contextsOf(flags)
     if (contexts.length > 1) {
       if (output === 'plain' || output === 'wide') throw new UsageError(`-o ${output} shows one cluster`, 'with several contexts use -o table (one row per cluster), json or yaml')
-      const outcomes = await runFleet(contexts, flags, async (client) => {
+      return fleetCommand(this, output, contexts, flags, async (client) => {
         const {report, offenders} = await collectPodIps(podPages(client, {
           namespace: flags['all-namespaces'] ? undefined : client.target.namespace, name: args.name, labelSelector: flags.selector, fieldSelector: flags['field-selector'],
         }), {keepRows: output !== 'table', summarize: true, requireDual: flags['require-dual']})
         const exitCode = offenders.length > 0 ? ExitCode.ProblemsFound : ExitCode.Ok
         return {report, summary: `${summaryLine(report.summary)}${offenders.length > 0 ? `; ${offenders.length} running pod(s) not dual-stack` : ''}`, exitCode}
-      })
-      const model = fleetModel(outcomes, podIpModel)
-      if (output === 'table') this.log(renderFleetTable(outcomes))
-      else if (output === 'yaml') this.log(renderYaml(model))
-      else if (!this.jsonEnabled()) this.log(renderJson(model))
-      process.exitCode = worstExit(outcomes)
-      return model
+      }, podIpModel)
     }
     const client = await this.connect({...flags, context: contexts[0]})
     const selection = {
@@ -63,13 +57,9 @@ Pods are read page by page, so memory stays flat on large clusters. Exit 1 with 
       keepRows: !plain, requireDual: flags['require-dual'], onRawPage: plain ? (text) => process.stdout.write(text) : undefined,
     })
 
-    if (output === 'table' || output === 'wide') {
-      this.log(renderPodIpTable(report, {allNamespaces: flags['all-namespaces'], wide: output === 'wide', now: Date.now(), theme: this.theme(flags['no-color'])}))
-    } else if (output === 'yaml') {
-      this.log(renderYaml(podIpModel(report)))
-    } else if (output === 'json' && !this.jsonEnabled()) {
-      this.log(renderJson(podIpModel(report)))
-    }
+    const table = () => renderPodIpTable(report, {allNamespaces: flags['all-namespaces'], wide: output === 'wide', now: Date.now(), theme: this.theme(flags['no-color'])})
+    // plain was streamed as it came.
+    emit(this, output, podIpModel(report), {table, wide: table, plain: undefined})
 
     if (offenders.length > 0) {
       const names = offenders.slice(0, 20).map((row) => `${row.namespace}/${row.name} (${row.stack})`).join(', ')

@@ -4,11 +4,11 @@ import {KubeCommand, kubeFlags} from '../base-command.js'
 import {parseDuration} from '../cluster/duration.js'
 import {CLIENT_IMAGE} from '../connectivity/workload.js'
 import {ExitCode} from '../errors.js'
-import {renderJson, renderYaml} from '../render/structured.js'
 import {renderSvcCheckTable, svcCheckVerdict} from '../render/svc-check.js'
 import {probeFlags, probeSettings, progressLine} from '../svc/options.js'
 import {runSvcCheck} from '../svc/run.js'
-import {contextsOf, fleetFlags, fleetModel, renderFleetTable, runFleet, worstExit} from '../fleet/fleet.js'
+import {contextsOf, fleetCommand, fleetFlags} from '../fleet/fleet.js'
+import {emit, outputOf} from '../render/emit.js'
 import type {ClusterClient} from '../cluster/kube.js'
 
 export default class SvcCheck extends KubeCommand {
@@ -39,6 +39,7 @@ Exit 0 when every test passed, 1 when any failed.`
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(SvcCheck)
     const settings = probeSettings(flags)
+    const output = outputOf(this, flags.output)
     const contexts = await contextsOf(flags)
     const options = (client: ClusterClient, prefix = '') => ({
       ...settings, namespace: client.target.namespace, service: args.service, from: flags.from, image: flags.image, podNamespace: flags['pod-namespace'], port: flags.port,
@@ -46,26 +47,16 @@ Exit 0 when every test passed, 1 when any failed.`
       onLeftBehind: (what: string) => process.stderr.write(`warning: ${prefix}${what}\n`),
     })
     if (contexts.length > 1) {
-      const outcomes = await runFleet(contexts, flags, async (client) => {
+      return fleetCommand(this, output, contexts, flags, async (client) => {
         const report = await runSvcCheck(client, options(client, `context ${client.target.context}: `))
         return {report, summary: svcCheckVerdict(report), exitCode: report.results.some((r) => r.status === 'fail') ? ExitCode.ProblemsFound : ExitCode.Ok}
-      })
-      const model = fleetModel(outcomes, (report) => report)
-      if (flags.output === 'table' && !this.jsonEnabled()) this.log(renderFleetTable(outcomes))
-      else if (flags.output === 'yaml') this.log(renderYaml(model))
-      else if (!this.jsonEnabled()) this.log(renderJson(model))
-      process.exitCode = worstExit(outcomes)
-      return model
+      }, (report) => report)
     }
     const client = await this.connect({...flags, context: contexts[0]})
     const progress = progressLine()
     const report = await runSvcCheck(client, {...options(client), onProgress: progress.update})
     progress.done()
-    if (this.jsonEnabled()) {
-      // oclif prints the returned model
-    } else if (flags.output === 'json') this.log(renderJson(report))
-    else if (flags.output === 'yaml') this.log(renderYaml(report))
-    else this.log(renderSvcCheckTable(report, this.theme(flags['no-color'])))
+    emit(this, output, report, {table: () => renderSvcCheckTable(report, this.theme(flags['no-color']))})
     if (report.results.some((r) => r.status === 'fail')) process.exitCode = ExitCode.ProblemsFound
     return report
   }

@@ -1,6 +1,6 @@
-// The tests of a connectivity run, as data: per family and per node, pod to pod on the node, to the next node
-// of a ring (each node is a source once and a target once: N tests, not N*N), to the Service, a DNS lookup,
-// optionally a host outside, and the e2e suite's other paths (NODE_PATHS); per family, a Service of each
+// The tests of a connectivity run, as data: per family and per node, pod to pod on the node, to the next two
+// nodes of a ring (each node is a source twice and a target twice: 2N tests, not N*N), to the Service, a DNS
+// lookup, optionally a host outside, and the e2e suite's other paths (NODE_PATHS); per family, a Service of each
 // ipFamilyPolicy.
 import {parseAddress, type Family} from '../net/ip.js'
 
@@ -55,15 +55,26 @@ export function ringSuccessor(nodes: readonly string[]): Map<string, string> {
   return next
 }
 
+/**
+ * The nodes each node sends to across nodes: the next one and the one after in the ring over the sorted names.
+ * Every node is then a target from two others and a source to two, so one node's failing direction fails two
+ * tests while its senders and receivers pass with someone else, and the verdict can tell them apart; still
+ * O(N). Two nodes: each to the other; one: none.
+ */
+export function crossNodeTargets(nodes: readonly string[]): Map<string, string[]> {
+  const sorted = [...new Set(nodes)].sort()
+  const steps = sorted.length >= 3 ? [1, 2] : sorted.length === 2 ? [1] : []
+  return new Map(sorted.map((node, i) => [node, steps.map((step) => sorted[(i + step) % sorted.length]!)]))
+}
+
 export function planTests(nodes: readonly string[], families: readonly Family[], options: PlanOptions): PlannedTest[] {
-  const next = ringSuccessor(nodes)
+  const targets = crossNodeTargets(nodes)
   const literal = options.externalTarget ? parseAddress(options.externalTarget) : undefined
   const tests: PlannedTest[] = []
   for (const family of families) {
     for (const node of [...nodes].sort()) {
       tests.push({test: 'pod-to-pod/same-node', family, fromNode: node, toNode: node})
-      const successor = next.get(node)
-      if (successor) tests.push({test: 'pod-to-pod/cross-node', family, fromNode: node, toNode: successor})
+      for (const target of targets.get(node) ?? []) tests.push({test: 'pod-to-pod/cross-node', family, fromNode: node, toNode: target})
       tests.push({test: 'pod-to-service', family, fromNode: node, ...(options.serviceIsNodeLocal ? {toNode: node} : {})})
       tests.push({test: 'dns', family, fromNode: node})
       if (options.externalTarget && (!literal || literal.family === family)) tests.push({test: 'external', family, fromNode: node})

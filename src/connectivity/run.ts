@@ -1,6 +1,6 @@
 // connectivity: a server and a client pod on every chosen node (two DaemonSets; a third, a hostNetwork client,
 // for the tests from the node itself) and Services, in a namespace of its own; then per family and node: pod
-// to pod on the node, to the next node of a ring, to the Service, DNS, optionally outside, and the e2e suite's
+// to pod on the node, to the next two nodes of a ring, to the Service, DNS, optionally outside, and the e2e suite's
 // other paths (plan.ts). Everything it made is deleted, always (also on error and Ctrl-C).
 import {randomBytes} from 'node:crypto'
 
@@ -18,8 +18,9 @@ import {addressSuspicions, chooseNodes, DEFAULT_SAMPLE, pickSample, type Connect
 import {HOST_TESTS, planPaths, planTests} from './plan.js'
 import {ipOf, noteComparisons, runTests, type TestContext} from './probe.js'
 import {ALL_TESTS, type TestSelection} from './select.js'
-import {brokenNodes, FAMILY_LABEL, summarizeNodes, type ConnectivityResult, type FailingEverywhere, type NodeSummary} from './report.js'
+import {FAMILY_LABEL, summarizeNodes, type ConnectivityResult, type FailingEverywhere, type NodeSummary} from './report.js'
 import {createServices, type TestServices} from './services.js'
+import {suspectNodes, type Verdict} from './verdict.js'
 import {daemonSetManifest, ROLES, selectorOf, templatePod, waitForTestPods, workloadFor, type Role, type TestPods, type Workload} from './workload.js'
 
 export interface ConnectivityOptions extends ProbeSettings {
@@ -66,6 +67,8 @@ export interface ConnectivityReport {
   /** Tests of a kind and family that failed from every node: a cluster-wide cause. */
   everywhere: FailingEverywhere[]
   results: ConnectivityResult[]
+  /** The faults that explain the failed tests: culprit nodes, paths, and what the tests cannot tell apart. */
+  verdict: Verdict
   nodeSummary: NodeSummary[]
   summary: {pass: number; fail: number; skip: number; notReady: number}
   /** Present when --test chose the tests: its expressions and the tests they keep. */
@@ -159,7 +162,7 @@ export async function runConnectivity(client: ClusterClient, options: Connectivi
 
     const tested = [...pods.ready.keys()]
     const causes = await readCauses(tested, results, pods.ready, forwarding, options)
-    const {nodes: nodeSummary, everywhere} = summarizeNodes(tested, results, options.families, pods.notReady, causes)
+    const {nodes: nodeSummary, everywhere, verdict} = summarizeNodes(tested, results, options.families, pods.notReady, causes)
     const summary = {pass: 0, fail: 0, skip: 0, notReady: pods.notReady.length}
     for (const r of results) summary[r.status]++
     const picked = options.nodeNames ? 'nodes' : options.nodeSelector ? 'node-selector' : 'all'
@@ -171,7 +174,7 @@ export async function runConnectivity(client: ClusterClient, options: Connectivi
       hostNetwork: withHost ? (noHost ? {run: false, reason: noHost} : {run: true}) : {run: false, reason: 'no host test chosen'},
     }
     return {namespace, workload: cleanupReport, nodes, candidates: choice.targets.length, picked, ...(sample ? {sample} : {}), skipped: choice.skipped, notReady: pods.notReady,
-      everywhere, results, nodeSummary, summary, ...(selection.expressions.length > 0 ? {chosen: {expressions: selection.expressions, tests: selection.tests}} : {})}
+      everywhere, results, verdict, nodeSummary, summary, ...(selection.expressions.length > 0 ? {chosen: {expressions: selection.expressions, tests: selection.tests}} : {})}
   } finally {
     unregister()
     await cleanup()
@@ -262,14 +265,14 @@ async function chooseSample(targets: string[], listed: ConnectivityNodeObject[],
 }
 
 /**
- * Why a node fails a family in and out, when it can be read: its test pods have no address of the family,
- * or (IPv6) forwarding is 0 on it. Read only for those nodes, through calico-node as doctor does.
+ * Why a node fails a family, when it can be read: its test pods have no address of the family, or (IPv6)
+ * forwarding is 0 on it. Read only for the nodes the verdict suspects, through calico-node as doctor does.
  */
 async function readCauses(nodes: string[], results: ConnectivityResult[], pods: TestPods['ready'], forwarding: ForwardingReader,
   options: ConnectivityOptions): Promise<Map<string, string>> {
   const causes = new Map<string, string>()
   for (const family of options.families) {
-    const broken = brokenNodes(nodes, results, family)
+    const broken = suspectNodes(nodes, results, family)
     await mapLimit(broken, options.concurrency, async (node) => {
       const pair = pods.get(node)!
       if (!ipOf(pair.client, family) || !ipOf(pair.server, family)) {

@@ -9,6 +9,7 @@ import {addressFamily} from '../net/ip.js'
 import {podIpRow, violatesRequireDual, type Stack} from '../pods/pod-ips.js'
 import {mapLimit} from '../cluster/concurrency.js'
 import {LOCK_NAME, RunLock, type LeaseState} from '../ops/lock.js'
+import type {IpamBlock} from '../ops/pods.js'
 
 /** A read's value, or why it failed (with the typed error, for commands that cannot go on without it). */
 export type Fact<T> = {ok: true; value: T} | {ok: false; error: string; cause?: DualstackError}
@@ -25,6 +26,20 @@ export interface NodeReading {
   pod?: string
   value?: string
   error?: string
+}
+
+/** A pod's addresses, kept for every pod that is not finished (IPAM and host IP checks). */
+export interface PodAddresses {
+  namespace: string
+  name: string
+  node?: string
+  phase?: string
+  hostNetwork: boolean
+  ips: string[]
+  /** status.hostIPs (1.28+), or status.hostIP alone before; [] when the kubelet reports none. */
+  hostIPs: string[]
+  /** Whether status.hostIPs was there at all (it is not before 1.28, nor with the PodHostIPs gate off). */
+  hasHostIPs: boolean
 }
 
 export interface Facts {
@@ -56,6 +71,12 @@ export interface Facts {
    * and the journal a run left in it. Read once, with the other facts; `lease` is undefined when there is none.
    */
   repairLease: Fact<{namespace: string; name: string; lease?: LeaseState}>
+  /** Every pod that is not finished, with its addresses and host IPs (read in the same pass as the others). */
+  podAddresses: Fact<PodAddresses[]>
+  /** Every Service. */
+  services: Fact<ServiceObject[]>
+  /** Calico's IPAM blocks; undefined when Calico's CRDs are not installed. */
+  ipamBlocks: Fact<Array<IpamBlock & KubeObject> | undefined>
 }
 
 export type FactName = Exclude<keyof Facts, 'target' | 'version' | 'configMapDataChanged'>
@@ -78,6 +99,13 @@ async function fact<T>(fn: () => Promise<T>): Promise<Fact<T>> {
     if (error instanceof DualstackError) return {ok: false, error: error.message, cause: error}
     return {ok: false, error: (error as Error).message}
   }
+}
+
+function podAddresses(pod: PodDetail): PodAddresses {
+  const ips = [...new Set([...(pod.status?.podIPs ?? []).map((p) => p.ip ?? ''), pod.status?.podIP ?? ''].filter(Boolean))]
+  const hostIPs = [...new Set([...(pod.status?.hostIPs ?? []).map((p) => p.ip ?? ''), pod.status?.hostIP ?? ''].filter(Boolean))]
+  return {namespace: pod.metadata?.namespace ?? '', name: pod.metadata?.name ?? '', node: pod.spec?.nodeName, phase: pod.status?.phase, hostNetwork: pod.spec?.hostNetwork === true,
+    ips, hostIPs, hasHostIPs: Array.isArray(pod.status?.hostIPs)}
 }
 
 function nodeName(obj: KubeObject): string {
@@ -171,11 +199,13 @@ export async function gatherFacts(client: ClusterClient, options: GatherOptions)
   const versionInfo = await client.request<{gitVersion: string}>('GET', '/version')
   const version = parseKubeVersion(versionInfo.gitVersion) ?? {major: 0, minor: 0, gitVersion: versionInfo.gitVersion}
   const want = (name: FactName) => options.needed.has(name)
-  const needPods = want('systemPods') || want('workloads') || want('forwarding')
+  const needPods = want('systemPods') || want('workloads') || want('forwarding') || want('podAddresses')
 
   const podsFact = needPods ? fact(async () => {
     const system: PodDetail[] = []
     const singleStack: Array<{namespace: string; name: string; stack: Stack}> = []
+    const addresses: PodAddresses[] = []
+    const keepAddresses = want('podAddresses')
     let total = 0
     for await (const page of client.listPages<PodDetail>('/api/v1/pods')) {
       for (const pod of page) {
@@ -183,9 +213,10 @@ export async function gatherFacts(client: ClusterClient, options: GatherOptions)
         if (SYSTEM_NAMESPACES.has(pod.metadata?.namespace ?? '')) system.push(pod)
         const row = podIpRow(pod)
         if (violatesRequireDual(row)) singleStack.push({namespace: row.namespace, name: row.name, stack: row.stack})
+        if (keepAddresses && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed') addresses.push(podAddresses(pod))
       }
     }
-    return {system, workloads: {total, singleStack}}
+    return {system, workloads: {total, singleStack}, addresses}
   }) : Promise.resolve(NOT_GATHERED)
   const needNodes = want('nodes') || want('forwarding') || want('kubeletFeatureGates')
   const nodesFact = needNodes ? fact(() => client.listAll<NodeObject>('/api/v1/nodes')) : Promise.resolve(NOT_GATHERED)
@@ -218,7 +249,7 @@ export async function gatherFacts(client: ClusterClient, options: GatherOptions)
     const namespace = calicoNode?.metadata?.namespace ?? 'kube-system'
     return {namespace, name: LOCK_NAME, lease: await RunLock.peek(client, namespace)}
   })) : Promise.resolve(NOT_GATHERED)
-  const [nodes, pods, systemPods, forwarding, kubeletFeatureGates, daemonSets, configMapsRead, ipPools, installation, dnsService, serviceProbe, repairLease] = await Promise.all([
+  const [nodes, pods, systemPods, forwarding, kubeletFeatureGates, daemonSets, configMapsRead, ipPools, installation, dnsService, serviceProbe, repairLease, services, ipamBlocks] = await Promise.all([
     nodesFact,
     podsFact,
     systemPodsFact,
@@ -237,16 +268,23 @@ export async function gatherFacts(client: ClusterClient, options: GatherOptions)
     want('dnsService') ? fact(() => client.getIfExists<ServiceObject>('/api/v1/namespaces/kube-system/services/kube-dns')) : NOT_GATHERED,
     want('serviceProbe') ? fact(() => probeServices(client, version)) : NOT_GATHERED,
     leaseFact,
+    want('services') ? fact(() => client.listAll<ServiceObject>('/api/v1/services')) : NOT_GATHERED,
+    want('ipamBlocks') ? fact(async () => {
+      const group = await client.getIfExists('/apis/crd.projectcalico.org/v1')
+      return group ? client.listAll<IpamBlock & KubeObject>('/apis/crd.projectcalico.org/v1/ipamblocks') : undefined
+    }) : NOT_GATHERED,
   ])
 
   const workloads: Facts['workloads'] = pods.ok ? {ok: true, value: pods.value.workloads} : pods
+  const podAddressList: Facts['podAddresses'] = !want('podAddresses') ? NOT_GATHERED : pods.ok ? {ok: true, value: pods.value.addresses} : pods
   const configMaps: Facts['configMaps'] = configMapsRead.ok ? {ok: true, value: configMapsRead.value.data} : configMapsRead
   const configMapDataChanged: Facts['configMapDataChanged'] = configMapsRead.ok ? {ok: true, value: configMapsRead.value.changed} : configMapsRead
   // The reads every check stands on. (The Service probe is a dry-run write whose refusals are a finding; an
   // API group's discovery, as for the operator's Installation, is open to every authenticated user.)
   refuseIfNothingReadable([nodes, pods, daemonSets, configMaps, dnsService])
 
-  return {target: client.target, version, nodes, systemPods, workloads, daemonSets, configMaps, configMapDataChanged, ipPools, installation, dnsService, serviceProbe, forwarding, kubeletFeatureGates, repairLease}
+  return {target: client.target, version, nodes, systemPods, workloads, daemonSets, configMaps, configMapDataChanged, ipPools, installation, dnsService, serviceProbe, forwarding, kubeletFeatureGates, repairLease,
+    podAddresses: podAddressList, services, ipamBlocks}
 }
 
 export type {ContainerSpec, DaemonSetObject, IPPoolObject, NodeObject, PodDetail, ServiceObject} from '../cluster/types.js'

@@ -7,6 +7,7 @@ import {connectionFlags, type KubeFlagValues} from '../base-command.js'
 import {mapLimit} from '../cluster/concurrency.js'
 import type {ClusterClient} from '../cluster/kube.js'
 import {DualstackError, ExitCode, UsageError} from '../errors.js'
+import {emit, type Printer, type Renderers} from '../render/emit.js'
 import {renderTable} from '../render/table.js'
 
 /** --context (repeatable) and --all-contexts, for the commands that read. The repairs take one context. */
@@ -79,4 +80,20 @@ export function fleetModel<T>(outcomes: Array<ClusterOutcome<T>>, model: (report
       ...(o.report !== undefined ? {report: model(o.report)} : {error: o.error}),
     }])),
   }
+}
+
+/**
+ * A command run across several clusters, start to end: each context's work, one row per cluster in a table
+ * (json and yaml: the detail by context; other formats by `renderers`, given the outcomes), the worst exit.
+ */
+export async function fleetCommand<T>(printer: Printer, output: string, contexts: string[], connection: FleetConnection,
+  work: (client: ClusterClient) => Promise<ClusterWork<T>>, modelOf: (report: T) => unknown,
+  renderers: Partial<Record<string, (outcomes: Array<ClusterOutcome<T>>) => string>> = {}): Promise<unknown> {
+  const outcomes = await runFleet(contexts, connection, work)
+  const model = fleetModel(outcomes, modelOf)
+  const bound: Renderers = {table: () => renderFleetTable(outcomes)}
+  for (const [format, render] of Object.entries(renderers)) if (render) bound[format] = () => render(outcomes)
+  emit(printer, output, model, bound)
+  process.exitCode = worstExit(outcomes)
+  return model
 }

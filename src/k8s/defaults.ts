@@ -27,10 +27,12 @@ export const NODE_CIDR_MASK_DEFAULTS: Record<'ipv4' | 'ipv6', Default<number>> =
 export const PROXY_MODE_DEFAULT: Default<string> = {value: 'iptables', source: 'kubernetes pkg/proxy/apis/config/v1alpha1/defaults.go'}
 
 /** The service range a distribution gives kube-apiserver when its file sets none: one IPv4 range, so not dual-stack. */
-export const SERVICE_RANGE_DEFAULTS: Record<'rke' | 'rke2' | 'kubeadm' | 'k0s', Default<string>> = {
+export const SERVICE_RANGE_DEFAULTS: Record<'rke' | 'rke2' | 'k3s' | 'rke2/k3s' | 'kubeadm' | 'k0s', Default<string>> = {
   k0s: {value: '10.96.0.0/12', source: 'docs.k0sproject.io configuration (spec.network.serviceCIDR)'},
   rke: {value: '10.43.0.0/16', source: 'rancher/rke cluster/defaults.go (DefaultServiceClusterIPRange)'},
   rke2: {value: '10.43.0.0/16', source: 'rancher/rke2 pkg/cli/cmds/server.go (service-cidr)'},
+  k3s: {value: '10.43.0.0/16', source: 'k3s-io/k3s pkg/cli/cmds/server.go (service-cidr; cluster-cidr 10.42.0.0/16)'},
+  'rke2/k3s': {value: '10.43.0.0/16', source: 'the same default in rancher/rke2 and k3s-io/k3s pkg/cli/cmds/server.go'},
   kubeadm: {value: '10.96.0.0/12', source: 'kubernetes cmd/kubeadm/app/apis/kubeadm/v1beta4/defaults.go (DefaultServicesSubnet)'},
 }
 

@@ -17,11 +17,17 @@ export interface Setting {
 
 export type Component = 'kube-apiserver' | 'kube-controller-manager' | 'kubelet' | 'kube-proxy'
 
+/** Whose file it is: its defaults apply to what it leaves unset. 'rke2/k3s': a config.yaml that could be either's. */
+export type Distribution = 'rke' | 'kubeadm' | 'rke2' | 'k3s' | 'rke2/k3s' | 'k0s'
+
+/** A distribution as messages name it. */
+export const DISTRIBUTION_NAME: Record<Distribution, string> = {rke: 'RKE', kubeadm: 'kubeadm', rke2: 'RKE2', k3s: 'k3s', 'rke2/k3s': 'RKE2/k3s', k0s: 'k0s'}
+
 export interface ComponentConfig {
   /** Flags (extra_args) by flag name, plus the distribution's own fields mapped to flag names. */
   flags: Map<string, Setting>
   /** Which distribution's file said it (its defaults apply to what it leaves unset), and where its block is. */
-  shape?: 'rke' | 'kubeadm' | 'rke2' | 'k0s'
+  shape?: Distribution
   at?: Position
   /** The RKE `service_cluster_ip_range` / `serviceClusterIpRange` field of kube-api. */
   rkeServiceRange?: Setting
@@ -45,11 +51,13 @@ export interface ConfigModel {
   kubernetesVersions: Setting[]
   /** What each file was read as (a file with no entry held nothing lint reads). */
   readAs: Map<string, Set<string>>
+  /** A kubeadm ClusterConfiguration's own featureGates: kubeadm passes them to the components it sets up. */
+  kubeadmFeatureGates?: Setting
 }
 
 /** The formats lint reads, as a user would name them: said for a file it could not make sense of. */
 export const FORMATS_READ = [
-  'RKE cluster.yml', 'a Helm values.yaml cluster: block', 'RKE2/k3s config.yaml', 'kubeadm ClusterConfiguration, KubeProxyConfiguration, KubeletConfiguration',
+  'RKE cluster.yml', 'a Helm values.yaml cluster: block', 'RKE2/k3s config.yaml', 'kubeadm ClusterConfiguration, InitConfiguration, JoinConfiguration, KubeProxyConfiguration, KubeletConfiguration',
   "kubeadm's kube-proxy ConfigMap", 'Calico Helm values (calicoNode.env, env, extraEnv)', 'a Tigera Installation', 'the calico-config ConfigMap',
   'the calico-node DaemonSet', 'Services', 'k0s ClusterConfig',
 ]
@@ -151,7 +159,7 @@ export function buildModel(documents: readonly LintDocument[]): ConfigModel {
           if (value !== undefined) model.calicoEnv.set(String(entry.name), setting(doc, value, [...path, ref ? 'valueFrom' : 'value'], `calico-node env ${String(entry.name)}`))
         }
       }
-      if (root.kind === 'ClusterConfiguration' || root.kind === 'KubeProxyConfiguration' || root.kind === 'KubeletConfiguration') {
+      if (['ClusterConfiguration', 'InitConfiguration', 'JoinConfiguration', 'KubeProxyConfiguration', 'KubeletConfiguration'].includes(root.kind) && String(root.apiVersion).includes('.k8s.io/')) {
         readKubeadm(doc, model, root)
         readAs(doc, `kubeadm ${root.kind}`)
       }
@@ -196,8 +204,9 @@ export function buildModel(documents: readonly LintDocument[]): ConfigModel {
         readAs(doc, base[0] === 'cluster' ? 'a Helm values.yaml cluster: block' : 'RKE cluster.yml')
       }
     }
-    // RKE2 / k3s config.yaml: cluster-cidr, service-cidr and per-component "flag=value" arg lists.
-    if (readRke2(doc, model, root)) readAs(doc, 'RKE2/k3s config.yaml')
+    // RKE2 / k3s config.yaml: cluster-cidr, service-cidr, node-ip and per-component "flag=value" arg lists.
+    const rancher = readRke2(doc, model, root)
+    if (rancher) readAs(doc, `${DISTRIBUTION_NAME[rancher]} config.yaml`)
     // Calico Helm values: calicoNode.env, env, extraEnv.
     const env = [
       isObject(root.calicoNode) && readEnvMap(doc, model, root.calicoNode.env, ['calicoNode', 'env'], 'calicoNode.env.'),
@@ -240,16 +249,27 @@ function readKubeadm(doc: LintDocument, model: ConfigModel, root: Json, label = 
     const net = root.networking as Json | undefined
     const service = net?.serviceSubnet !== undefined ? setting(doc, net.serviceSubnet, ['networking', 'serviceSubnet'], 'networking.serviceSubnet') : undefined
     const pods = net?.podSubnet !== undefined ? setting(doc, net.podSubnet, ['networking', 'podSubnet'], 'networking.podSubnet') : undefined
+    // kubeadm's own featureGates (IPv6DualStack up to 1.20): kubeadm passes them on to every component it sets up.
+    const kubeadmGates = gates(['featureGates'], 'ClusterConfiguration featureGates (kubeadm passes them on)')[0]?.[1]
+    if (kubeadmGates) model.kubeadmFeatureGates = kubeadmGates
     // A ClusterConfiguration always configures the API server: kubeadm's defaults fill what it leaves out.
     addFlags(model, 'kube-apiserver', [...(service ? [['service-cluster-ip-range', service] as [string, Setting]] : []), ...extraArgs('apiServer')], {shape: 'kubeadm', at: doc.at(['kind'])}, true)
     addFlags(model, 'kube-controller-manager', [...(pods ? [['cluster-cidr', pods] as [string, Setting]] : []), ...(service ? [['service-cluster-ip-range', service] as [string, Setting]] : []), ...extraArgs('controllerManager')], {shape: 'kubeadm', at: doc.at(['kind'])})
+  } else if (root.kind === 'InitConfiguration' || root.kind === 'JoinConfiguration') {
+    // nodeRegistration.kubeletExtraArgs: the kubelet's flags on the node this file sets up (node-ip).
+    const args = (root.nodeRegistration as Json | undefined)?.kubeletExtraArgs
+    const base = ['nodeRegistration', 'kubeletExtraArgs']
+    const flags: Array<[string, Setting]> = Array.isArray(args)
+      ? (args as Json[]).map((a, i) => [String(a.name), setting(doc, a.value, [...base, i, 'value'], `nodeRegistration.kubeletExtraArgs ${String(a.name)}`)])
+      : isObject(args) ? Object.entries(args).map(([k, v]) => [k, setting(doc, v, [...base, k], `nodeRegistration.kubeletExtraArgs.${k}`)]) : []
+    addFlags(model, 'kubelet', flags, {shape: 'kubeadm', at: doc.at(['kind'])})
   } else if (root.kind === 'KubeProxyConfiguration') {
     const flags: Array<[string, Setting]> = []
     if (root.clusterCIDR !== undefined) flags.push(['cluster-cidr', setting(doc, root.clusterCIDR, ['clusterCIDR'], `${label} clusterCIDR`)])
     flags.push(['proxy-mode', setting(doc, root.mode || 'iptables', root.mode ? ['mode'] : [], `${label} mode`)])
-    addFlags(model, 'kube-proxy', [...flags, ...gates(['featureGates'], `${label} featureGates`)])
+    addFlags(model, 'kube-proxy', [...flags, ...gates(['featureGates'], `${label} featureGates`)], {shape: 'kubeadm'})
   } else {
-    addFlags(model, 'kubelet', gates(['featureGates'], 'KubeletConfiguration featureGates'))
+    addFlags(model, 'kubelet', gates(['featureGates'], 'KubeletConfiguration featureGates'), {shape: 'kubeadm'})
   }
 }
 
@@ -288,10 +308,25 @@ const RKE2_ARGS: Record<string, Component> = {
   'kube-apiserver-arg': 'kube-apiserver', 'kube-controller-manager-arg': 'kube-controller-manager', 'kube-proxy-arg': 'kube-proxy', 'kubelet-arg': 'kubelet',
 }
 
-/** RKE2 / k3s config.yaml; whether the document is one. */
-function readRke2(doc: LintDocument, model: ConfigModel, root: Json): boolean {
-  const recognised = ['cluster-cidr', 'service-cidr', ...Object.keys(RKE2_ARGS)].some((k) => root[k] !== undefined)
-  if (!recognised) return false
+// Keys only k3s's config.yaml has (docs.k3s.io cli/server: flannel, its packaged components) and only RKE2's
+// (docs.rke2.io install/configuration: cni, profile): which of the two a config.yaml is, when it says.
+const K3S_ONLY = ['flannel-backend', 'flannel-ipv6-masq', 'flannel-external-ip', 'flannel-iface', 'disable-network-policy', 'disable-helm-controller', 'cluster-init', 'datastore-endpoint']
+const RKE2_ONLY = ['cni', 'profile', 'cis-profile', 'disable-cloud-controller', 'pod-security-admission-config-file']
+
+/** Whether a config.yaml is k3s's or RKE2's: by a key only one of them has, else by where the file lives (/etc/rancher/k3s/config.yaml). */
+function rancherDistribution(file: string, root: Json): Distribution {
+  if (K3S_ONLY.some((k) => root[k] !== undefined)) return 'k3s'
+  if (RKE2_ONLY.some((k) => root[k] !== undefined)) return 'rke2'
+  if (/(^|[/\\._-])k3s([/\\._-]|$)/i.test(file)) return 'k3s'
+  if (/(^|[/\\._-])rke2([/\\._-]|$)/i.test(file)) return 'rke2'
+  return 'rke2/k3s'
+}
+
+/** RKE2 / k3s config.yaml: which of them it is, or undefined when the document is neither. */
+function readRke2(doc: LintDocument, model: ConfigModel, root: Json): Distribution | undefined {
+  const recognised = ['cluster-cidr', 'service-cidr', 'node-ip', ...Object.keys(RKE2_ARGS)].some((k) => root[k] !== undefined)
+  if (!recognised) return undefined
+  const distribution = rancherDistribution(doc.file, root)
   const flags = new Map<Component, Array<[string, Setting]>>()
   const add = (c: Component, f: string, s: Setting) => flags.set(c, [...(flags.get(c) ?? []), [f, s]])
   if (root['service-cidr'] !== undefined) {
@@ -301,8 +336,13 @@ function readRke2(doc: LintDocument, model: ConfigModel, root: Json): boolean {
   if (root['cluster-cidr'] !== undefined) {
     const s = setting(doc, root['cluster-cidr'], ['cluster-cidr'], 'cluster-cidr')
     add('kube-controller-manager', 'cluster-cidr', s)
-    // RKE2 parses it, then hands kube-proxy the CIDRs it parsed: not this text.
-    add('kube-proxy', 'cluster-cidr', {...s, readBy: 'rke2'})
+    // RKE2 and k3s parse it, then hand kube-proxy the CIDRs they parsed: not this text.
+    add('kube-proxy', 'cluster-cidr', {...s, readBy: DISTRIBUTION_NAME[distribution]})
+  }
+  // node-ip: one address or "v4,v6" (a list in YAML is the flag given twice); the kubelet gets it, and k3s/RKE2 check it first.
+  if (root['node-ip'] !== undefined) {
+    const value = Array.isArray(root['node-ip']) ? (root['node-ip'] as unknown[]).map(String).join(',') : root['node-ip']
+    add('kubelet', 'node-ip', setting(doc, value, ['node-ip'], 'node-ip'))
   }
   for (const [key, component] of Object.entries(RKE2_ARGS)) {
     const list = root[key]
@@ -312,8 +352,8 @@ function readRke2(doc: LintDocument, model: ConfigModel, root: Json): boolean {
       add(component, flag!, setting(doc, rest.join('='), [key, i], `${key}[${i}] ${flag}`))
     })
   }
-  for (const [component, list] of flags) addFlags(model, component, list, component === 'kube-apiserver' ? {shape: 'rke2', at: doc.at(['service-cidr'])} : {})
-  // No service-cidr: RKE2's default (lint judges it, k8s/defaults.ts), said at the top of the file.
-  if (!flags.has('kube-apiserver')) addFlags(model, 'kube-apiserver', [], {shape: 'rke2', at: doc.at([Object.keys(root)[0]!])}, true)
-  return true
+  for (const [component, list] of flags) addFlags(model, component, list, component === 'kube-apiserver' ? {shape: distribution, at: doc.at(['service-cidr'])} : {shape: distribution})
+  // No service-cidr: the distribution's default (lint judges it, k8s/defaults.ts), said at the top of the file.
+  if (!flags.has('kube-apiserver')) addFlags(model, 'kube-apiserver', [], {shape: distribution, at: doc.at([Object.keys(root)[0]!])}, true)
+  return distribution
 }

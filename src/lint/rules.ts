@@ -5,10 +5,12 @@ import {proxyCidrSpacingProblem, readProxyCidrList} from '../k8s/cluster-cidr.js
 import {CALICO_NODE_ENV_DEFAULTS, kubeadmLegacyIpv6NodeMask, NODE_CIDR_MASK_DEFAULTS, PROXY_MODE_DEFAULT, SERVICE_RANGE_DEFAULTS} from '../k8s/defaults.js'
 import {dualStackStage, atLeast, featureGateValue, usesLegacyIpFamily, type KubeVersion} from '../k8s/version.js'
 import {cidrsOverlap, cidrWithin, isUniqueLocal, parseAddress, parseCidr, rangeConcern, type Family} from '../net/ip.js'
-import {flagOf, type Component, type ConfigModel, type Setting} from './model.js'
+import {DISTRIBUTION_NAME, flagOf, type Component, type ConfigModel, type Setting} from './model.js'
 import type {Position} from './reader.js'
 
 export type Severity = 'error' | 'warning'
+
+const FAMILY_NAME: Record<Family, string> = {ipv4: 'IPv4', ipv6: 'IPv6'}
 
 export interface Finding {
   rule: string
@@ -48,7 +50,7 @@ function serviceRangeOrDefault(model: ConfigModel): Setting | undefined {
   const config = model.components.get('kube-apiserver')?.find((c) => c.shape && c.at)
   if (!config) return undefined
   const fallback = SERVICE_RANGE_DEFAULTS[config.shape!]
-  return {value: fallback.value, at: config.at!, where: `service range (${config.shape}'s default ${fallback.value}, not set)`}
+  return {value: fallback.value, at: config.at!, where: `service range (${DISTRIBUTION_NAME[config.shape!]}'s default ${fallback.value}, not set)`}
 }
 
 const dualRanges: LintRule = {
@@ -282,7 +284,8 @@ const featureGate: LintRule = {
     for (const component of COMPONENTS) {
       const configs = model.components.get(component)
       if (!configs) continue
-      const gates = flagOf(model, component, 'feature-gates')
+      // A component's own feature-gates win; else kubeadm's featureGates reach what kubeadm sets up.
+      const gates = flagOf(model, component, 'feature-gates') ?? (configs.some((c) => c.shape === 'kubeadm') ? model.kubeadmFeatureGates : undefined)
       const value = gates ? featureGateValue(gates.value) : undefined
       const anchor = gates ?? [...configs[0]!.flags.values()][0] ?? configs[0]!.rkeServiceRange
       if (!anchor) continue
@@ -362,8 +365,46 @@ const notPrivate: LintRule = {
   },
 }
 
+// The kubelet's --node-ip gives the node's InternalIPs. On bare metal (no cloud provider) a dual-stack node needs
+// one of each family there (kubernetes.io/docs/concepts/services-networking/dual-stack): with one, the node and
+// its pods' status.hostIPs have that family only. k3s and RKE2 check it against cluster-cidr before they start,
+// and refuse: "cluster-cidr and node-ip must share the same IP version" (k3s-io/k3s#11735).
+const nodeIp: LintRule = {
+  id: 'kubelet.node-ip', title: "The kubelet's node-ip gives an address of each family on a dual-stack cluster",
+  check(model) {
+    const out: Finding[] = []
+    const cluster = flagOf(model, 'kube-controller-manager', 'cluster-cidr') ?? apiserverServiceRange(model)
+    const dual = cluster !== undefined && families(cluster).has('ipv4') && families(cluster).has('ipv6')
+    for (const config of model.components.get('kubelet') ?? []) {
+      const ip = config.flags.get('node-ip')
+      if (!ip) continue
+      const parts = cidrList(ip)
+      const parsed = parts.map((part) => parseAddress(part))
+      const bad = parts.filter((_, i) => !parsed[i])
+      if (bad.length > 0 || parts.length === 0 || parts.length > 2) {
+        out.push(finding(this.id, 'error', ip, `"${ip.value}" is not one address or two of different families: the kubelet refuses it`, 'node-ip: "IPv4,IPv6" (this node\'s addresses)'))
+        continue
+      }
+      const got = new Set(parsed.map((p) => p!.family))
+      if (parts.length === 2 && got.size === 1) {
+        out.push(finding(this.id, 'error', ip, `"${ip.value}" gives two ${FAMILY_NAME[parsed[0]!.family]} addresses: the kubelet takes one of each family`, 'node-ip: "IPv4,IPv6" (this node\'s addresses)'))
+        continue
+      }
+      if (!dual || got.size === 2) continue
+      const has = FAMILY_NAME[parsed[0]!.family]
+      const lacks = parsed[0]!.family === 'ipv4' ? 'IPv6' : 'IPv4'
+      const fix = `node-ip: "${parsed[0]!.family === 'ipv4' ? `${parsed[0]!.text},<this node's IPv6 address>` : `<this node's IPv4 address>,${parsed[0]!.text}`}"`
+      const rancher = config.shape === 'k3s' || config.shape === 'rke2' || config.shape === 'rke2/k3s'
+      out.push(rancher
+        ? finding(this.id, 'error', ip, `gives only an ${has} address while ${cluster!.where} is dual-stack: ${DISTRIBUTION_NAME[config.shape!]} refuses to start ("cluster-cidr and node-ip must share the same IP version", k3s-io/k3s#11735)`, fix)
+        : finding(this.id, 'warning', ip, `gives only an ${has} address while ${cluster!.where} is dual-stack: the node registers no ${lacks} InternalIP, so it and its pods' status.hostIPs have ${has} only`, fix))
+    }
+    return out
+  },
+}
+
 export const LINT_RULES: readonly LintRule[] = [
-  featureGate, dualRanges, agree, rkeExtraArgs, serviceRangeSize, nodeMask, overlap, poolInClusterCidr, blockSize, calicoEnv, cniAssign, proxyMode, proxyClusterCidr, serviceIpFamily, notPrivate,
+  featureGate, dualRanges, agree, rkeExtraArgs, serviceRangeSize, nodeMask, overlap, poolInClusterCidr, blockSize, calicoEnv, cniAssign, proxyMode, proxyClusterCidr, serviceIpFamily, notPrivate, nodeIp,
 ]
 
 export function runLint(model: ConfigModel, version: KubeVersion | undefined): Finding[] {

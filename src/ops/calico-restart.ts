@@ -193,15 +193,13 @@ export async function runCalicoRestart(client: ClusterClient, options: CalicoRes
       pods: report.controllers.map((c) => ({node: c.node, pod: c.pod})), timeoutMs: options.timeoutMs})
   }
   const plan = {steps, commitAt: 0}
-  report.warnings.push(...engine.notes, ...(await engine.access(plan, options.dryRun, 'calico-restart')).map((note) => note.replace('could not apply this plan', 'could not run this')))
-  if (options.dryRun) return {...report, message: `dry run: ${nodes.length} calico-node pod(s) and ${report.controllers.length} calico-kube-controllers pod(s) would be restarted${notRestartedText(withoutPod)}; nothing was changed`}
-  options.showPlan(report)
-  await options.confirm(report)
-
-  const outcome = await engine.start(plan, {maxUnavailable: options.maxUnavailable, allAtOnce: options.allAtOnce}, {
-    deadline: Number.POSITIVE_INFINITY, timeoutText: `${options.timeoutMs / 1000}s`, backupDir: '', readyTimeoutMs: options.timeoutMs, force: false,
-    stopped: options.stopped, onProgress: options.onProgress,
+  const outcome = await engine.apply({plan, params: {maxUnavailable: options.maxUnavailable, allAtOnce: options.allAtOnce}}, {
+    dryRun: options.dryRun, what: 'calico-restart', notes: (notes) => report.warnings.push(...notes.map((note) => note.replace('could not apply this plan', 'could not run this'))),
+    show: () => options.showPlan(report), confirm: () => options.confirm(report),
+    settings: () => ({deadline: Number.POSITIVE_INFINITY, timeoutText: `${options.timeoutMs / 1000}s`, backupDir: '', readyTimeoutMs: options.timeoutMs, force: false,
+      stopped: options.stopped, onProgress: options.onProgress}),
   })
+  if (outcome === 'dry-run') return {...report, message: `dry run: ${nodes.length} calico-node pod(s) and ${report.controllers.length} calico-kube-controllers pod(s) would be restarted${notRestartedText(withoutPod)}; nothing was changed`}
   if (isRefused(outcome)) return {...report, result: 'refused', message: outcome.hint ? `${outcome.refused}; ${outcome.hint}` : outcome.refused}
   return restartEnded(report, steps, outcome)
 }
@@ -231,7 +229,9 @@ function restartEnded(report: CalicoRestartReport, steps: readonly RestartStep[]
     const told = new Map(((stepReport.detail as NodeRestart[] | undefined) ?? []).map((entry) => [entry.pod, entry]))
     for (const {pod} of steps[i]!.pods) {
       const entry = byPod.get(pod)!
-      Object.assign(entry, told.get(pod) ?? {status: stepReport.status === 'pending' || stepReport.status === 'skipped' ? 'skipped' : entry.status})
+      // A step that failed on an API error (a delete refused) gave no account of its nodes: they failed with it.
+      const untold = stepReport.status === 'failed' ? {status: 'failed' as const, reason: stepReport.message} : {status: stepReport.status === 'pending' || stepReport.status === 'skipped' ? 'skipped' : entry.status}
+      Object.assign(entry, told.get(pod) ?? untold)
     }
   })
   const warnings = [...report.warnings, ...outcome.left]
@@ -247,7 +247,9 @@ function restartEnded(report: CalicoRestartReport, steps: readonly RestartStep[]
   }
   const failed = outcome.steps.find((s) => s.status === 'failed')
   const notRestarted = report.nodes.filter((n) => n.status === 'skipped').length
-  return {...report, warnings, result: 'failed', message: `${failed?.message ?? outcome.reason}; stopped there (${notRestarted} node(s) not restarted)`}
+  // The step's own message names its node; an API error's does not, the engine's reason (the step's title) does.
+  const said = failed?.detail !== undefined ? failed.message : outcome.reason ?? failed?.message
+  return {...report, warnings, result: 'failed', message: `${said}; stopped there (${notRestarted} node(s) not restarted)`}
 }
 
 /**

@@ -137,7 +137,7 @@ export class RunLock {
       const created = await client.request<LeaseObject>('POST', RunLock.path(namespace), {body: RunLock.manifest(holder, journal)})
       return {lock: new RunLock(client, namespace, holder, created, journal).start()}
     } catch (error) {
-      if (!(error instanceof ApiError && error.code === 409)) throw error
+      if (!(error instanceof ApiError && error.code === 409)) return RunLock.ifTaken(client, namespace, holder, journal, error)
     }
     const existing = await client.request<LeaseObject>('GET', RunLock.path(namespace, LOCK_NAME))
     const state = readLease(existing)
@@ -151,8 +151,23 @@ export class RunLock {
       if (error instanceof ApiError && error.code === 409) {
         throw new LockHeldError(readLease(await client.request<LeaseObject>('GET', RunLock.path(namespace, LOCK_NAME))), namespace)
       }
-      throw error
+      const adopted = await RunLock.ifTaken(client, namespace, holder, unfinished ?? journal, error)
+      return {...adopted, unfinished}
     }
+  }
+
+  /**
+   * A write of the Lease whose answer never came (the connection dropped, the API server restarted) may have
+   * landed: read back, a Lease this run holds is this run's (released as any other), never left held for
+   * others until it expires. Otherwise the write's error stands.
+   */
+  private static async ifTaken(client: RepairClient, namespace: string, holder: Holder, journal: unknown, error: unknown): Promise<Acquired> {
+    if (error instanceof ApiError && error.code < 500 && error.code !== 429) throw error
+    const now = await client.getIfExists<LeaseObject>(RunLock.path(namespace, LOCK_NAME)).catch(() => undefined)
+    if (now && now.spec?.holderIdentity === holderText(holder) && now.metadata?.annotations?.[JOURNAL_ANNOTATION] === JSON.stringify(journal ?? null)) {
+      return {lock: new RunLock(client, namespace, holder, now, journal).start()}
+    }
+    throw error
   }
 
   /** Looks without taking: who holds the lock, and any journal left behind. */

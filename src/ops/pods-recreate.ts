@@ -6,13 +6,13 @@ import {findCalicoNode} from '../cluster/resources.js'
 import type {IPPoolObject, PodDetail} from '../cluster/types.js'
 import {calicoInstall, whyNotAssigned} from '../calico/install.js'
 import {gatherFacts} from '../doctor/facts.js'
-import {UsageError} from '../errors.js'
+import {ApiError, DualstackError, ExitCode, UsageError} from '../errors.js'
 import {addressFamily, type Family} from '../net/ip.js'
 import {podIpRow, violatesRequireDual} from '../pods/pod-ips.js'
 import type {EngineOutcome} from './engine/executor.js'
 import {isRefused, RepairEngine, type RepairDefinition} from './engine/run.js'
 import {objectKey, StepFailure, type WritingKind} from './engine/steps.js'
-import {CRD_POOLS, calicoCrdsMissing, holdersOf} from './ippool/gather.js'
+import {CRD_POOLS, calicoCrdsMissing, holdersOf, outsidePools} from './ippool/gather.js'
 import {controllerOf, groupByOwner, groupsProblem, resolveOwners, type HolderPod, type OwnerGroup} from './pods.js'
 import type {Interaction} from './interaction.js'
 import {recreateGroups, type GroupOutcome} from './recreate.js'
@@ -24,6 +24,8 @@ export interface PodsRecreateOptions extends Interaction<OwnerGroup[], PodsRecre
   labelSelector?: string
   singleStack: boolean
   inPool?: string
+  /** Pods holding an address no IPPool covers (left behind by a pool recreated with another range). */
+  outsidePools?: boolean
   evictBare: boolean
   evictKubeSystemBare: boolean
   dryRun: boolean
@@ -37,7 +39,7 @@ export type PodsRecreateResult = 'recreated' | 'planned' | 'nothing' | 'incomple
 export interface PodsRecreateReport {
   context: string
   server: string
-  selection: {namespace: string | null; labelSelector: string | null; singleStack: boolean; inPool: string | null}
+  selection: {namespace: string | null; labelSelector: string | null; singleStack: boolean; inPool: string | null; outsidePools: boolean}
   groups: Array<OwnerGroup & {status: GroupOutcome['status'] | 'pending'; message?: string}>
   result: PodsRecreateResult
   message: string
@@ -111,18 +113,33 @@ export async function runPodsRecreate(client: ClusterClient, options: PodsRecrea
     if (!pool && !(await client.getIfExists('/apis/crd.projectcalico.org/v1'))) throw calicoCrdsMissing()
     if (!pool?.spec?.cidr) throw new UsageError(`IPPool ${options.inPool} not found`, 'see: kubectl get ippools.crd.projectcalico.org')
     pods = await holdersOf(client, pool.spec.cidr, {namespace: options.namespace, labelSelector: options.labelSelector})
+  } else if (options.outsidePools) {
+    const pools = await client.listAll<IPPoolObject>(CRD_POOLS).catch((error: unknown) => {
+      if (error instanceof ApiError && error.code === 404) throw calicoCrdsMissing()
+      throw error
+    })
+    pods = await outsidePools(client, pools.map((p) => p.spec?.cidr ?? '').filter(Boolean), {namespace: options.namespace, labelSelector: options.labelSelector})
+    // Recreated pods get addresses of the enabled pools: a family with none gives them nothing of it either.
+    const enabled = new Set(pools.filter((p) => !p.spec?.disabled).map((p) => addressFamily((p.spec?.cidr ?? '').split('/')[0] ?? '')))
+    for (const family of ['ipv4', 'ipv6'] as Family[]) {
+      const held = pods.filter((p) => p.ips.some((ip) => addressFamily(ip) === family))
+      if (held.length === 0 || enabled.has(family)) continue
+      const name = family === 'ipv4' ? 'IPv4' : 'IPv6'
+      throw new DualstackError(`${held.length} pod(s) hold ${name} addresses no IPPool covers, and there is no enabled ${name} pool: recreated pods would get no ${name} address either`,
+        ExitCode.ProblemsFound, `create the ${name} pool first (kubectl dualstack ippool fix --family ${family}), then run this again`)
+    }
   } else {
     pods = await singleStackPods(client, options.namespace, options.labelSelector)
   }
   const groups = groupByOwner(pods, options.evictBare, {evictKubeSystemBare: options.evictKubeSystemBare})
   const report: PodsRecreateReport = {
     context: client.target.context, server: client.target.server,
-    selection: {namespace: options.namespace ?? null, labelSelector: options.labelSelector ?? null, singleStack: options.singleStack, inPool: options.inPool ?? null},
+    selection: {namespace: options.namespace ?? null, labelSelector: options.labelSelector ?? null, singleStack: options.singleStack, inPool: options.inPool ?? null, outsidePools: options.outsidePools === true},
     groups: groups.map((g) => ({...g, status: 'pending' as const})), result: 'planned', message: '', notes: [],
   }
-  const what = options.inPool ? `holding addresses of IPPool ${options.inPool}` : 'with one family'
+  const what = options.inPool ? `holding addresses of IPPool ${options.inPool}` : options.outsidePools ? 'holding an address no IPPool covers' : 'with one family'
   if (groups.length === 0) return {...report, result: 'nothing', message: `no Running pod ${what} in the selection`}
-  if (!options.inPool) {
+  if (options.singleStack) {
     const families = await familiesBlocked(client, pods)
     if (families.refused) return {...report, result: 'refused', message: families.refused.message, notes: [families.refused.fix]}
     if (families.note) report.notes.push(families.note)
@@ -140,14 +157,13 @@ export async function runPodsRecreate(client: ClusterClient, options: PodsRecrea
   const blocked = await engine.check(options.dryRun)
   if (blocked) return {...report, result: 'refused', message: blocked.refused, notes: blocked.hint ? [blocked.hint] : []}
   const plan = {steps: acting.map((group): RecreateOwnerStep => ({kind: 'recreate-owner', group})), commitAt: 0}
-  report.notes.push(...engine.notes, ...(await engine.access(plan, options.dryRun, 'pods recreate')).map((note) => note.replace('could not apply this plan', 'could not recreate these')))
-  if (options.dryRun) return {...report, notes: [...report.notes, ...listedNotes], message: `dry run: ${acting.length} owner(s) would be recreated, ${listed.length} only listed; nothing was changed`}
-  options.showPlan(report)
-  await options.confirm(groups)
-  const outcome = await engine.start(plan, {}, {
-    deadline: Date.now() + options.timeoutMs, timeoutText: `${options.timeoutMs / 1000}s`, backupDir: '', readyTimeoutMs: options.readyTimeoutMs, force: false,
-    stopped: options.stopped, onProgress: options.onProgress,
+  const outcome = await engine.apply({plan, params: {}}, {
+    dryRun: options.dryRun, what: 'pods recreate', notes: (notes) => report.notes.push(...notes.map((note) => note.replace('could not apply this plan', 'could not recreate these'))),
+    show: () => options.showPlan(report), confirm: () => options.confirm(groups),
+    settings: () => ({deadline: Date.now() + options.timeoutMs, timeoutText: `${options.timeoutMs / 1000}s`, backupDir: '', readyTimeoutMs: options.readyTimeoutMs, force: false,
+      stopped: options.stopped, onProgress: options.onProgress}),
   })
+  if (outcome === 'dry-run') return {...report, notes: [...report.notes, ...listedNotes], message: `dry run: ${acting.length} owner(s) would be recreated, ${listed.length} only listed; nothing was changed`}
   if (isRefused(outcome)) return {...report, result: 'refused', message: outcome.refused, notes: outcome.hint ? [outcome.hint] : []}
   return recreateEnded(report, groups, plan.steps, outcome, listedNotes)
 }
@@ -159,7 +175,11 @@ function recreateEnded(report: PodsRecreateReport, groups: readonly OwnerGroup[]
   const reportGroups = groups.map((g) => {
     if (g.action === 'list') return {...g, status: 'listed' as const, message: `not recreated: ${g.why}`}
     const told = byGroup.get(g)
-    return told ? {...g, status: told.status, message: told.message} : {...g, status: 'skipped' as const, message: outcome.reason ?? 'not started'}
+    if (told) return {...g, status: told.status, message: told.message}
+    // A step that failed on an API error (an eviction refused) gave no account of its owner: it was started, and failed.
+    const step = outcome.steps[steps.findIndex((s) => s.group === g)]
+    if (step?.status === 'failed') return {...g, status: 'failed' as const, message: step.message ?? outcome.reason ?? 'failed'}
+    return {...g, status: 'skipped' as const, message: outcome.reason ?? 'not started'}
   })
   const notes = [...report.notes, ...listedNotes, ...outcome.left.filter((l) => !l.includes(' before: ')), ...stopNote]
   const recreated = reportGroups.filter((g) => g.status === 'restarted' || g.status === 'evicted').length

@@ -207,11 +207,11 @@ export interface IpamBlock {
   spec?: {cidr?: string; affinity?: string; allocations?: Array<number | null>; attributes?: Array<{handle_id?: string; secondary?: Record<string, string>}>}
 }
 
-/** Tunnel types of Calico IPAM attributes (libcalico-go ipam.AttributeType*). */
-const TUNNEL_TYPES = new Set(['ipipTunnelAddress', 'vxlanTunnelAddress', 'vxlanV6TunnelAddress', 'wireguardTunnelAddress', 'wireguardV6TunnelAddress'])
+/** Tunnel types of Calico IPAM attributes (libcalico-go ipam.AttributeType*), IPv6 ones included. */
+export const TUNNEL_TYPES = new Set(['ipipTunnelAddress', 'vxlanTunnelAddress', 'vxlanV6TunnelAddress', 'wireguardTunnelAddress', 'wireguardV6TunnelAddress'])
 
 /** Node annotations that hold tunnel addresses (calico-node's allocate-tunnel-addrs writes them). */
-const TUNNEL_ANNOTATIONS: Record<string, string> = {
+export const TUNNEL_ANNOTATIONS: Record<string, string> = {
   'projectcalico.org/IPv4IPIPTunnelAddr': 'ipipTunnelAddress',
   'projectcalico.org/IPv4VXLANTunnelAddr': 'vxlanTunnelAddress',
   'projectcalico.org/IPv6VXLANTunnelAddr': 'vxlanV6TunnelAddress',
@@ -239,22 +239,28 @@ export function impactOf(cidr: string, holders: HolderPod[], blocks: readonly Ip
     const podNames = new Set(holders.map((p) => `${p.namespace}/${p.name}`))
     const known = new Set(holders.flatMap((p) => p.ips))
     for (const block of inPool) {
-      const allocations = block.spec?.allocations ?? []
-      allocations.forEach((attrIndex, slot) => {
-        if (attrIndex === null || attrIndex === undefined) return
-        const attrs = block.spec?.attributes?.[attrIndex]?.secondary ?? {}
-        const ip = nthOf(block.spec!.cidr!, slot)
-        if (!ip) return
+      for (const {ip, attrs} of blockAllocations(block)) {
         if (attrs.type && TUNNEL_TYPES.has(attrs.type)) {
           if (!tunnels.has(ip)) tunnels.set(ip, {node: attrs.node ?? '', ip, type: attrs.type})
         } else if (attrs.pod && !known.has(ip) && !podNames.has(`${attrs.namespace}/${attrs.pod}`)) {
           impact.leaked.push({ip, pod: `${attrs.namespace}/${attrs.pod}`})
         }
-      })
+      }
     }
   }
   impact.tunnels = [...tunnels.values()]
   return impact
+}
+
+/** A block's allocated addresses, each with the attributes IPAM keeps for it (pod and namespace, or a tunnel type and node). */
+export function blockAllocations(block: IpamBlock): Array<{ip: string; attrs: Record<string, string>}> {
+  const out: Array<{ip: string; attrs: Record<string, string>}> = []
+  ;(block.spec?.allocations ?? []).forEach((attrIndex, slot) => {
+    if (attrIndex === null || attrIndex === undefined || !block.spec?.cidr) return
+    const ip = nthOf(block.spec.cidr, slot)
+    if (ip) out.push({ip, attrs: block.spec.attributes?.[attrIndex]?.secondary ?? {}})
+  })
+  return out
 }
 
 /** The address in a block's slot, or undefined for a block whose CIDR cannot be read. */

@@ -127,14 +127,21 @@ function serving(pod: Pod): boolean {
 }
 
 /** undefined: evicted. Otherwise why not: gone already, or a PodDisruptionBudget's refusal (429, reported, never forced). */
-async function evictPod(client: ClusterApi, namespace: string, pod: string): Promise<{gone: true} | {blocked: string} | undefined> {
+async function evictPod(client: ClusterApi, namespace: string, pod: string, uid: string | undefined): Promise<{gone: true} | {blocked: string} | undefined> {
+  const path = `${podsPath(namespace)}/${encodeURIComponent(pod)}`
   try {
-    await client.request('POST', `${podsPath(namespace)}/${encodeURIComponent(pod)}/eviction`,
-      {body: {apiVersion: 'policy/v1', kind: 'Eviction', metadata: {name: pod, namespace}}})
+    await client.request('POST', `${path}/eviction`, {body: {apiVersion: 'policy/v1', kind: 'Eviction', metadata: {name: pod, namespace}}})
     return undefined
   } catch (error) {
     if (error instanceof ApiError && error.code === 404) return {gone: true}
     if (error instanceof ApiError && error.code === 429) return {blocked: error.message.replace(/^the API server is throttling requests: /, '')}
+    // An answer lost on the way (a dropped connection, a 5xx): the eviction may have happened. A pod going or gone
+    // was evicted, and its replacement is waited for as for any other; otherwise the step, run again, would find
+    // it gone and evict the next pod at once, two of the owner's pods down together.
+    if (!(error instanceof ApiError) || error.code >= 500) {
+      const now = await client.getIfExists<Pod>(path).catch(() => 'unreadable' as const)
+      if (now !== 'unreadable' && (!now || now.metadata?.deletionTimestamp || (uid !== undefined && now.metadata?.uid !== uid))) return undefined
+    }
     throw error
   }
 }
@@ -153,17 +160,43 @@ async function evictOwned(client: ClusterApi, group: OwnerGroup, options: Recrea
   const base = {namespace: group.namespace, owner: ownerName(group), pods: group.pods}
   const blocked: string[] = []
   const replaced: string[] = []
+  // How many pods the owner wants, read once: a pod of the group may be gone already (a run killed after an eviction).
+  const replicas = await desiredReplicas(client, group.namespace, owner)
   for (const [i, name] of group.pods.entries()) {
     const rest = group.pods.slice(i)
     const stop = options.stopped()
     if (stop) return {...base, status: 'failed', message: `${stop} after ${replaced.length} of ${group.pods.length} pod(s); not evicted: ${rest.join(', ')}`}
-    const before = (await client.listAll<Pod>(podsPath(group.namespace))).filter((p) => ownedBy(p, owner))
+    let before = (await client.listAll<Pod>(podsPath(group.namespace))).filter((p) => ownedBy(p, owner))
     const target = before.find((p) => p.metadata?.name === name)
     // Gone already: its controller has its replacement in hand.
     if (!target) continue
+    // One pod of an owner down at a time, also across runs (a resumed run after one was killed just after an
+    // eviction): the owner's other pods are all Ready before this one goes.
+    const down = (pods: Pod[]) => {
+      // Finished pods (evicted by the kubelet, Failed) are no replicas: their controller has made others.
+      const others = pods.filter((p) => ownedBy(p, owner) && p.metadata?.uid !== target.metadata?.uid && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed')
+      const missing = replicas === undefined ? 0 : Math.max(0, replicas - 1 - others.filter(serving).length)
+      return {notReady: others.filter((p) => !serving(p)), missing}
+    }
+    const isDown = (d: ReturnType<typeof down>) => d.notReady.length > 0 || d.missing > 0
+    // A target that is not serving costs no capacity to evict: only a serving one waits for the owner to be whole.
+    if (serving(target) && isDown(down(before))) {
+      let waiting = down(before)
+      const {result: whole} = await waitFor<Pod, Pod[]>(client, podsPath(group.namespace), (pods) => {
+        waiting = down(pods)
+        return isDown(waiting) ? undefined : pods.filter((p) => ownedBy(p, owner))
+      }, {deadline: Math.min(options.deadline, Date.now() + options.readyTimeoutMs), stopped: options.stopped})
+      if (whole === undefined) {
+        const stopped = options.stopped()
+        const why = [...waiting.notReady.map((p) => `${p.metadata?.name} is ${p.metadata?.deletionTimestamp ? 'terminating' : notReadyReason(p)}`),
+          ...(waiting.missing > 0 && waiting.notReady.length === 0 ? [`${waiting.missing} of its ${replicas} replica(s) missing`] : [])].join(', ')
+        return {...base, status: 'failed', message: `${stopped ? `${stopped} while waiting` : `not evicting ${name}: after ${seconds(options.readyTimeoutMs)}`} another pod of ${ownerName(group)} is not Ready (${why}); not evicted: ${rest.join(', ')}`}
+      }
+      before = whole
+    }
     const known = new Set(before.map((p) => p.metadata?.uid))
     const readyOthers = before.filter((p) => p !== target && serving(p)).length
-    const evicted = await evictPod(client, group.namespace, name)
+    const evicted = await evictPod(client, group.namespace, name, target.metadata?.uid)
     if (evicted && 'blocked' in evicted) blocked.push(`${name} (${evicted.blocked})`)
     if (evicted) continue
     let seen = 'no replacement created yet'
@@ -189,6 +222,15 @@ async function evictOwned(client: ClusterApi, group: OwnerGroup, options: Recrea
   return {...base, status: 'evicted', message: `${replaced.length} pod(s) evicted one at a time, each replacement Ready before the next: ${done}`}
 }
 
+/** How many pods the owner wants, where its kind says (a ReplicaSet, a ReplicationController); else undefined. */
+async function desiredReplicas(client: ClusterApi, namespace: string, owner: {kind: string; name: string}): Promise<number | undefined> {
+  const path = owner.kind === 'ReplicaSet' ? `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/replicasets/${encodeURIComponent(owner.name)}`
+    : owner.kind === 'ReplicationController' ? `/api/v1/namespaces/${encodeURIComponent(namespace)}/replicationcontrollers/${encodeURIComponent(owner.name)}` : undefined
+  if (!path) return undefined
+  const found = await client.getIfExists<{spec?: {replicas?: number}}>(path).catch(() => undefined)
+  return found?.spec?.replicas
+}
+
 /** Bare pods (--evict-bare): nothing replaces them, so each is waited for only until it is gone. */
 async function evictBare(client: ClusterApi, group: OwnerGroup, options: RecreateOptions): Promise<GroupOutcome> {
   const base = {namespace: group.namespace, owner: ownerName(group), pods: group.pods}
@@ -200,7 +242,7 @@ async function evictBare(client: ClusterApi, group: OwnerGroup, options: Recreat
     if (stop) return {...base, status: 'failed', message: `${stop} after ${removed.length} of ${group.pods.length} pod(s); not evicted: ${rest.join(', ')}`}
     const target = await client.getIfExists<Pod>(`${podsPath(group.namespace)}/${encodeURIComponent(name)}`)
     if (!target) continue
-    const evicted = await evictPod(client, group.namespace, name)
+    const evicted = await evictPod(client, group.namespace, name, target.metadata?.uid)
     if (evicted && 'blocked' in evicted) blocked.push(`${name} (${evicted.blocked})`)
     if (evicted) continue
     let seen = 'still there'

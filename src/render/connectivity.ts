@@ -1,5 +1,6 @@
 import type {ConnectivityReport} from '../connectivity/run.js'
-import {FAMILY_LABEL, type ConnectivityResult, type NodeSummary} from '../connectivity/report.js'
+import {ambiguityText, FAMILY_LABEL, pathText, type ConnectivityResult, type NodeSummary} from '../connectivity/report.js'
+import type {NodeCulprit, PathCulprit} from '../connectivity/verdict.js'
 import {parseAddress, type Family} from '../net/ip.js'
 import type {JunitCase} from './junit.js'
 import {renderTable} from './table.js'
@@ -93,15 +94,25 @@ function testTable(report: ConnectivityReport, families: readonly Family[], them
     [...rows].map(([k, byFamily]) => [...k.split('\t'), ...families.map((f) => cell(byFamily[f]))]))
 }
 
-/** Per node at a glance, then what each failing node shows, the failed tests, and the verdict. */
+/** Per node at a glance, then the verdict's culprits and what each other node shows, the failed tests, and the verdict. */
 export function renderConnectivity(report: ConnectivityReport, families: readonly Family[], theme: Theme, wide = false): string {
   const out = [...header(report), '', ...nodeTable(report, families, theme, wide)]
   if (wide && report.results.length > 0) out.push('', testTable(report, families, theme))
+  const {verdict} = report
+  const culpritNodes = new Set(verdict.culprits.map((c) => c.node))
   const noted = report.nodeSummary.filter((n) => n.findings.length > 0)
-  if (noted.length > 0 || report.everywhere.length > 0) {
+  if (noted.length > 0 || report.everywhere.length > 0 || verdict.paths.length > 0 || verdict.ambiguous.length > 0) {
     out.push('', 'Nodes:')
+    // The culprits first: nodes, then paths, then what the tests cannot tell apart; then what fails everywhere, then the rest.
+    const line = (n: NodeSummary) => `  ${n.status === 'affected' ? theme.warn('!') : theme.fail(MARK.fail)} ${n.node}: ${n.findings.join('; ')}`
+    for (const n of noted.filter((x) => culpritNodes.has(x.node))) out.push(line(n))
+    for (const p of verdict.paths) out.push(`  ${theme.fail(MARK.fail)} ${pathText(p)}`)
+    for (const a of verdict.ambiguous) {
+      out.push(`  ${theme.warn('?')} ${ambiguityText(a)}${report.nodes.length === 2 ? ' (a third node would tell them apart)' : ''}`)
+    }
+    if (verdict.partial) out.push(`  ${theme.warn('?')} so many tests failed that the verdict above is a quick one, not proven the smallest explanation`)
     for (const e of report.everywhere) out.push(`  ${theme.fail(MARK.fail)} every node: ${e.test} ${FAMILY_LABEL[e.family]} fails: ${e.message}`)
-    for (const n of noted) out.push(`  ${n.status === 'affected' ? theme.warn('!') : theme.fail(MARK.fail)} ${n.node}: ${n.findings.join('; ')}`)
+    for (const n of noted.filter((x) => !culpritNodes.has(x.node))) out.push(line(n))
   }
   const failures = report.results.filter((r) => r.status === 'fail')
   if (failures.length > 0) {
@@ -109,16 +120,29 @@ export function renderConnectivity(report: ConnectivityReport, families: readonl
     for (const r of failures.slice(0, FAILURES_SHOWN)) out.push(`  ${theme.fail(MARK.fail)} ${r.test} ${FAMILY_LABEL[r.family]} ${r.from} -> ${r.to}: ${r.message}`)
     if (failures.length > FAILURES_SHOWN) out.push(`  and ${count(failures.length - FAILURES_SHOWN)} more (-o json lists every test)`)
   }
-  out.push('', verdict(report, theme))
+  out.push('', conclusion(report, theme))
   return out.join('\n')
 }
 
-function verdict(report: ConnectivityReport, theme: Theme): string {
+const DIRECTION: Record<NodeCulprit['direction'], string> = {in: 'in', out: 'out', both: 'in and out', 'on-node': 'between its own pods'}
+
+function culpritName(c: NodeCulprit | PathCulprit): string {
+  if ('from' in c) return `the path ${c.from} ${c.bothWays ? '<->' : '->'} ${c.to} (${FAMILY_LABEL[c.family]})`
+  return `${c.node} (${FAMILY_LABEL[c.family]} ${c.pod ? `${c.pod} pod` : DIRECTION[c.direction]})`
+}
+
+function conclusion(report: ConnectivityReport, theme: Theme): string {
   const {pass, fail, notReady} = report.summary
-  const failing = report.nodeSummary.filter((n) => n.status === 'fail').map((n) => n.node)
   const names = (nodes: string[]) => `${nodes.slice(0, 10).join(', ')}${nodes.length > 10 ? ` and ${nodes.length - 10} more` : ''}`
   if (fail === 0 && notReady === 0) return theme.ok(`all ${count(pass)} tests passed on ${count(report.nodes.length)} node${report.nodes.length === 1 ? '' : 's'}`)
   const parts = [fail > 0 ? `${count(fail)} of ${count(pass + fail)} tests failed` : `${count(pass)} tests passed`]
+  const culprits = [...report.verdict.culprits, ...report.verdict.paths].map(culpritName)
+  if (culprits.length > 0) parts.push(`culprit${culprits.length === 1 ? '' : 's'}: ${names(culprits)}`)
+  const undecided = report.verdict.ambiguous.map((a) => a.alternatives.map((alt) => [...alt.culprits, ...alt.paths].map(culpritName).join(' and ')).join(' or '))
+  if (undecided.length > 0) parts.push(`undecided: ${names(undecided)}`)
+  // Nodes failing on their own account beyond the verdict's (e.g. only their DNS lookups fail).
+  const named = new Set([...report.verdict.culprits.map((c) => c.node), ...report.verdict.ambiguous.flatMap((a) => a.alternatives.flatMap((alt) => alt.culprits.map((c) => c.node)))])
+  const failing = report.nodeSummary.filter((n) => n.status === 'fail' && !named.has(n.node)).map((n) => n.node)
   if (failing.length > 0) parts.push(`failing node${failing.length === 1 ? '' : 's'}: ${names(failing)}`)
   if (notReady > 0) parts.push(`not tested (test pods not Ready): ${names(report.notReady.map((n) => n.node))}`)
   return theme.fail(parts.join('; '))

@@ -134,7 +134,7 @@ describe('connectivity: the e2e suite\'s paths on a healthy dual-stack cluster',
         }
         expect(report.results.filter((r) => r.test.startsWith('service/') && r.family === family).map((r) => r.test)).toEqual([...SERVICE_POLICY_TESTS])
       }
-      expect(report.summary).toEqual({pass: 24 + 3 * 2 * NODE_PATHS.length + 2 * SERVICE_POLICY_TESTS.length, fail: 0, skip: 0, notReady: 0})
+      expect(report.summary).toEqual({pass: 30 + 3 * 2 * NODE_PATHS.length + 2 * SERVICE_POLICY_TESTS.length, fail: 0, skip: 0, notReady: 0})
       const byKey = new Map(report.results.map((r) => [key(r), r]))
       // Where each one goes: the ring's next node, or (node-local Services) the sender's own.
       expect(byKey.get('nodeport/from-pod ipv6 worker-2->cp-1')!.to).toBe('node cp-1 fd00:10::10 NodePort 30000')
@@ -158,10 +158,12 @@ describe('connectivity: the e2e suite\'s paths on a healthy dual-stack cluster',
       expect(created).toEqual([...Array(3).fill('daemonsets'), ...Array(5).fill('services')])
       expect(deleted).toEqual(created)
       expect(store.get(sim.server.sim.type('v1', 'Namespace'), undefined, ns)).toBeUndefined()
-      // The HTTP tests of a pod go in one curl (its client's and its host's); one exec for each other test but
-      // the pods' addresses, which are read from the API.
+      // The HTTP tests of a pod go in one curl of at most 10 requests: a client's 12 (same node, the ring's next two
+      // nodes, the Service, a NodePort, the large echo; both families) in two, its host's 6 in one; the policy
+      // Services' 8 requests go alone (each after reading its Service); one exec for each other test but the
+      // pods' addresses, which are read from the API.
       const curls = requests.filter((r) => r.verb === 'exec' && r.namespace === ns && r.path.includes('command=curl') && !r.path.includes('hostname'))
-      expect(curls).toHaveLength(2 * 3 + 8)
+      expect(curls).toHaveLength(3 * (2 + 1) + 8)
       expect(requests.filter((r) => r.verb === 'exec' && r.namespace === ns)).toHaveLength(curls.length + report.results.filter((r) => !API_ONLY.has(r.test) && !BATCHED.has(r.test) && !r.test.startsWith('service/')).length)
 
       const junit = await runPlugin(['connectivity', '--test', 'hairpin|udp', '-o', 'junit', '--kubeconfig', sim.kubeconfig])

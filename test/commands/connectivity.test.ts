@@ -1,5 +1,6 @@
 // connectivity against the simulated cluster: every node tested (DaemonSets of test pods), the node without
-// IPv6 forwarding found wherever it is, a node whose pod stays Pending, taints, --nodes, --sample, and
+// IPv6 forwarding found wherever it is, a node whose firewall drops IPv6 from other nodes and a pair of nodes
+// that cannot reach each other named as such, a node whose pod stays Pending, taints, --nodes, --sample, and
 // everything it made deleted (request record and store), also on Ctrl-C.
 import type {ConnectivityReport} from '../../src/connectivity/run.js'
 import {generateNodes} from '../sim/generate.js'
@@ -42,7 +43,7 @@ function fourNodes(s: Scenario): void {
 }
 
 describe('connectivity', () => {
-  it('tests every node over both families (same node, a ring, the Service, DNS, outside) and removes its workload', async () => {
+  it('tests every node over both families (same node, the next two nodes of a ring, the Service, DNS, outside) and removes its workload', async () => {
     const sim = await startSim('healthy-dual-stack')
     try {
       const {code, report} = await connectivity(sim, '--external-target', '2606:4700:4700::1111')
@@ -50,10 +51,11 @@ describe('connectivity', () => {
       expect(report.nodes).toEqual(['cp-1', 'worker-1', 'worker-2'])
       expect(sim.server.sim.requests.filter((r) => r.verb === 'exec' && r.namespace === report.namespace)).toHaveLength(execsOf(report))
       const ring = report.results.filter((r) => r.test === 'pod-to-pod/cross-node' && r.family === 'ipv6').map((r) => `${r.fromNode}->${r.toNode}`)
-      expect(ring).toEqual(['cp-1->worker-1', 'worker-1->worker-2', 'worker-2->cp-1'])
-      expect(report.summary).toEqual({pass: 27, fail: 0, skip: 0, notReady: 0})
+      expect(ring).toEqual(['cp-1->worker-1', 'cp-1->worker-2', 'worker-1->worker-2', 'worker-1->cp-1', 'worker-2->cp-1', 'worker-2->worker-1'])
+      expect(report.summary).toEqual({pass: 33, fail: 0, skip: 0, notReady: 0})
       expect(report.nodeSummary.map((n) => n.status)).toEqual(['pass', 'pass', 'pass'])
-      expect(report.nodeSummary[0]!.families.ipv6).toEqual({sent: {pass: 5, fail: 0}, received: {pass: 3, fail: 0}})
+      expect(report.verdict).toEqual({culprits: [], paths: [], ambiguous: [], everywhere: [], unexplained: []})
+      expect(report.nodeSummary[0]!.families.ipv6).toEqual({sent: {pass: 6, fail: 0}, received: {pass: 4, fail: 0}})
       expect(report.results.find((r) => r.test === 'dns' && r.family === 'ipv6')!.message).toMatch(/^AAAA fd00:10:96::/)
       expectCleanedUp(sim, report.namespace)
 
@@ -87,11 +89,70 @@ describe('connectivity', () => {
         const failing = report.nodeSummary.filter((n) => n.status === 'fail')
         expect(failing.map((n) => n.node)).toEqual([bad])
         expect(failing[0]!.findings).toEqual(['IPv6 fails in and out; IPv6 forwarding is 0 there (net.ipv6.conf.all.forwarding; kubectl dualstack doctor --only node.ipv6-forwarding)'])
-        expect(report.nodeSummary.filter((n) => n.status === 'affected')).toHaveLength(2) // its two ring neighbours
+        expect(report.verdict.culprits).toEqual([expect.objectContaining({node: bad, family: 'ipv6', direction: 'both', onNode: true})])
+        // On four nodes it sends to two and hears from two: every other node.
+        expect(report.nodeSummary.filter((n) => n.status === 'affected')).toHaveLength(3)
         expectCleanedUp(sim, report.namespace)
       } finally {
         await sim.stop()
       }
+    }
+  })
+
+  it('a node whose host firewall drops IPv6 from other nodes: only that node is named (in, IPv6); the others pass or are affected, none fails (issue 21)', async () => {
+    const sim = await startSim('healthy-dual-stack', (s) => {
+      fourNodes(s)
+      s.nodes.find((n) => n.name === 'worker-2')!.firewall = [{family: 'ipv6', direction: 'in'}]
+    })
+    try {
+      const {code, report} = await connectivity(sim, '--timeout', '1s')
+      expect(code).toBe(1)
+      expect(report.results.filter((r) => r.status === 'fail').map((r) => `${r.family} ${r.fromNode}->${r.toNode}`)).toEqual(['ipv6 cp-1->worker-2', 'ipv6 worker-1->worker-2'])
+      expect(report.verdict).toEqual({
+        culprits: [{node: 'worker-2', family: 'ipv6', direction: 'in', onNode: false, peers: ['cp-1', 'worker-1'], failedTests: 2}],
+        paths: [], ambiguous: [], everywhere: [], unexplained: [],
+      })
+      expect(report.nodeSummary.map((n) => [n.node, n.status])).toEqual([['cp-1', 'affected'], ['worker-1', 'affected'], ['worker-2', 'fail'], ['worker-3', 'pass']])
+      // Its forwarding was read (it is the suspect) and is on: no cause is made up.
+      expect(report.nodeSummary.find((n) => n.node === 'worker-2')!.findings).toEqual(['IPv6 fails in from other nodes (from cp-1, worker-1); out passes'])
+
+      const table = await runPlugin(['connectivity', ...CORE, '--timeout', '1s', '--kubeconfig', sim.kubeconfig])
+      expect(table.code).toBe(1)
+      const nodes = table.stdout.split('\nNodes:\n')[1]!.split('\n\n')[0]!.split('\n')
+      expect(nodes).toEqual([
+        '  ✖ worker-2: IPv6 fails in from other nodes (from cp-1, worker-1); out passes',
+        '  ! cp-1: IPv6 with worker-2 fails (see that node)',
+        '  ! worker-1: IPv6 with worker-2 fails (see that node)',
+      ])
+      expect(table.stdout).toMatch(/worker-3 +✔ 5\/5 +✔ 4\/4 +✔ 5\/5 +✔ 4\/4 +pass/)
+      expect(table.stdout).toMatch(/\n2 of 40 tests failed; culprit: worker-2 \(IPv6 in\)\n$/)
+      const junit = await runPlugin(['connectivity', ...CORE, '--timeout', '1s', '-o', 'junit', '--kubeconfig', sim.kubeconfig])
+      expect(junit.stdout).toMatch(/<testsuite name="kubectl-dualstack connectivity" tests="40" failures="2" errors="0" skipped="0">/)
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  it('two nodes that fail only with each other: the path between them, and neither node is failing', async () => {
+    const sim = await startSim('healthy-dual-stack', (s) => {
+      fourNodes(s)
+      s.nodes.find((n) => n.name === 'worker-1')!.firewall = [{family: 'ipv6', direction: 'both', peers: ['worker-3']}]
+    })
+    try {
+      const {code, report} = await connectivity(sim, '--timeout', '1s')
+      expect(code).toBe(1)
+      expect(report.verdict.culprits).toEqual([])
+      expect(report.verdict.paths).toEqual([{from: 'worker-1', to: 'worker-3', family: 'ipv6', bothWays: true, reverse: 'fail', othersPass: true, failedTests: 2}])
+      expect(report.nodeSummary.map((n) => [n.node, n.status])).toEqual([['cp-1', 'pass'], ['worker-1', 'affected'], ['worker-2', 'pass'], ['worker-3', 'affected']])
+      const table = await runPlugin(['connectivity', ...CORE, '--timeout', '1s', '--kubeconfig', sim.kubeconfig])
+      expect(table.stdout.split('\nNodes:\n')[1]!.split('\n\n')[0]!.split('\n')).toEqual([
+        '  ✖ worker-1 -> worker-3: IPv6 fails both ways; both pass with every other node: the path between them',
+        '  ! worker-1: IPv6 with worker-3 fails both ways: the path between them',
+        '  ! worker-3: IPv6 with worker-1 fails both ways: the path between them',
+      ])
+      expect(table.stdout).toMatch(/\n2 of 40 tests failed; culprit: the path worker-1 <-> worker-3 \(IPv6\)\n$/)
+    } finally {
+      await sim.stop()
     }
   })
 
@@ -120,12 +181,12 @@ describe('connectivity', () => {
       expect(table.code).toBe(1)
       expect(table.stdout).toMatch(/worker-2 +- +- +- +- +not-ready/)
       expect(table.stdout).toMatch(/✖ worker-2: not tested: server pod dualstack-server-[0-9a-f]{6}-\w+ Pending: ErrImagePull: failed to pull image: dial tcp: i\/o timeout; client pod dualstack-client-[0-9a-f]{6}-\w+ Pending: ErrImagePull/)
-      expect(table.stdout).toMatch(/\n24 tests passed; not tested \(test pods not Ready\): worker-2\n$/)
+      expect(table.stdout).toMatch(/\n30 tests passed; not tested \(test pods not Ready\): worker-2\n$/)
       const {code, report} = await connectivity(sim, '--ready-timeout', '2s')
       expect(code).toBe(1)
       expect(report.notReady.map((n) => n.node)).toEqual(['worker-2'])
       expect([...new Set(report.results.map((r) => r.fromNode))].sort()).toEqual(['cp-1', 'worker-1', 'worker-3'])
-      expect(report.summary).toEqual({pass: 24, fail: 0, skip: 0, notReady: 1})
+      expect(report.summary).toEqual({pass: 30, fail: 0, skip: 0, notReady: 1})
       expectCleanedUp(sim, report.namespace)
     } finally {
       await sim.stop()
@@ -203,13 +264,13 @@ describe('connectivity', () => {
       const table = await runPlugin(['connectivity', ...CORE, '--timeout', '1s', '--kubeconfig', sim.kubeconfig])
       expect(table.code).toBe(1)
       expect(table.stdout).toMatch(/^Testing all 3 nodes from namespace dualstack-connectivity-[0-9a-f]{6} \(deleted afterwards\)\n/)
-      expect(table.stdout).toMatch(/node-2 +✔ 4\/4 +✔ 2\/2 +✖ 1\/4 +✖ 0\/2 +fail/)
+      expect(table.stdout).toMatch(/node-2 +✔ 5\/5 +✔ 3\/3 +✖ 1\/5 +✖ 0\/3 +fail/)
       expect(table.stdout).toContain('✖ node-2: IPv6 fails in and out; IPv6 forwarding is 0 there')
       const wide = await runPlugin(['connectivity', ...CORE, '--timeout', '1s', '-o', 'wide', '--kubeconfig', sim.kubeconfig])
       expect(wide.stdout).toMatch(/pod-to-service +dualstack-client-[\w-]+ \(node-1\) +service\/dualstack-server-[0-9a-f]{6}-ipv4 +✔ [\d.]+ ms/)
       expect(wide.stdout).toMatch(/dns +dualstack-client-[\w-]+ \(node-1\) +dualstack-server-([0-9a-f]{6})-ipv6\.dualstack-connectivity-\1\.svc\.cluster\.local +✔/)
       const junit = await runPlugin(['connectivity', ...CORE, '--timeout', '1s', '-o', 'junit', '--kubeconfig', sim.kubeconfig])
-      expect(junit.stdout).toMatch(/<testsuite name="kubectl-dualstack connectivity" tests="24" failures="\d+" errors="0" skipped="0">/)
+      expect(junit.stdout).toMatch(/<testsuite name="kubectl-dualstack connectivity" tests="30" failures="\d+" errors="0" skipped="0">/)
     } finally {
       await sim.stop()
     }
@@ -243,7 +304,7 @@ describe('connectivity in a namespace enforcing Pod Security restricted (issue 2
       expect(stderr).toBe('')
       expect(report.notReady).toEqual([])
       expect(report.workload.podSecurity).toBe('restricted')
-      expect(report.summary).toEqual({pass: 24, fail: 0, skip: 3, notReady: 0})
+      expect(report.summary).toEqual({pass: 30, fail: 0, skip: 3, notReady: 0})
       for (const r of report.results.filter((t) => t.test === 'external')) {
         expect(r.message).toMatch(/^ping is not permitted in pod dualstack-client-[0-9a-f]{6}-\w+ \(no NET_RAW, as Pod Security restricted requires, and its node does not allow unprivileged ICMP: net\.ipv4\.ping_group_range\): ping: socket: Operation not permitted$/)
       }
@@ -307,7 +368,7 @@ describe('connectivity in a namespace of the user\'s (issue 20, points 15 and 20
       expect(run).not.toBe(keptRun)
       expect(table.stdout.split('\n')[0]).toBe(`Testing all 3 nodes from namespace shop (the namespace stays, not made by this run; deleted afterwards: the run's DaemonSets dualstack-server-${run}, dualstack-client-${run} and Service dualstack-server-${run})`)
       const {report} = await connectivity(sim, '--namespace-for-tests', 'shop', '--family', 'ipv6')
-      expect(report.summary).toEqual({pass: 12, fail: 0, skip: 0, notReady: 0})
+      expect(report.summary).toEqual({pass: 15, fail: 0, skip: 0, notReady: 0})
       expect(report.workload).toMatchObject({namespaceCreated: false, kept: false})
       expect(new Set(report.results.map((r) => r.from.split('-')[2]))).toEqual(new Set([report.workload.run]))
       const names = () => sim.server.sim.store.list(svcType, 'shop').map((o) => o.metadata.name).sort()

@@ -6,10 +6,10 @@ import {objectOf, viaOperator, type Scenario} from '../sim/scenario.js'
 import {PLUGIN, runKubectl, runPlugin, startSim, testEnv, type RunningSim} from '../sim/harness.js'
 
 const ALL_IDS = [
-  'repairs.unfinished', 'k8s.version', 'k8s.feature-gate', 'apiserver.service-cidr', 'controller.node-cidrs', 'node.addresses', 'node.ipv6-forwarding',
+  'repairs.unfinished', 'k8s.version', 'k8s.feature-gate', 'apiserver.service-cidr', 'controller.node-cidrs', 'node.addresses', 'node.host-ips', 'node.ipv6-forwarding',
   'calico.installed', 'calico.cni-ipam', 'calico.node-env', 'calico.pods-ready', 'calico.ippool.ipv4', 'calico.ippool.ipv6',
-  'calico.ippool.cidr-match', 'calico.ippool.nat-outgoing', 'calico.ippool.block-size', 'kube-proxy.mode', 'kube-proxy.cluster-cidr',
-  'workloads.pod-ips', 'dns.service',
+  'calico.ippool.cidr-match', 'calico.ippool.nat-outgoing', 'calico.ippool.block-size', 'calico.ipam', 'kube-proxy.mode', 'kube-proxy.cluster-cidr',
+  'workloads.pod-ips', 'services.dual-stack', 'dns.service',
 ]
 
 interface DoctorJson {
@@ -57,6 +57,8 @@ describe('doctor on the runbook RKE 1.18 cluster', () => {
     expect(statuses(report)).toEqual(allPassExcept({
       'k8s.version': 'warn', 'node.ipv6-forwarding': 'fail', 'calico.ippool.cidr-match': 'fail', 'calico.ippool.nat-outgoing': 'fail',
       'workloads.pod-ips': 'fail', 'kube-proxy.mode': 'skip', 'kube-proxy.cluster-cidr': 'skip', 'dns.service': 'skip',
+      // 1.18: no status.hostIPs, and a Service has one family (the alpha ipFamily field).
+      'node.host-ips': 'skip', 'services.dual-stack': 'skip',
     }))
     const byId = Object.fromEntries(report.checks.map((c) => [c.id, c]))
     expect(byId['node.ipv6-forwarding']!.message).toBe('net.ipv6.conf.all.forwarding is 0 on 1 of 3 nodes: node-2')
@@ -67,7 +69,7 @@ describe('doctor on the runbook RKE 1.18 cluster', () => {
     expect(byId['workloads.pod-ips']!.remediation).toContain('kubectl dualstack pods recreate --single-stack -A')
     expect(byId['kube-proxy.mode']!.message).toContain('kubectl dualstack lint')
     expect(report.cluster).toMatchObject({context: 'sim', version: 'v1.18.20', distribution: 'rke', calico: 'v3.13.4'})
-    expect(report.summary).toEqual({pass: 12, warn: 1, fail: 4, skip: 3, error: 0})
+    expect(report.summary).toEqual({pass: 13, warn: 1, fail: 4, skip: 5, error: 0})
   })
 
   it('is read-only: the only writes are dry-runs, and each resource is listed once', async () => {
@@ -79,7 +81,7 @@ describe('doctor on the runbook RKE 1.18 cluster', () => {
     expect(writes.every((r) => r.dryRun && r.resource === 'services')).toBe(true)
     const lists = requests.filter((r) => r.verb === 'list').map((r) => `${r.resource} ${r.namespace ?? '*'}`)
     // calico-system's ConfigMaps only where that namespace exists (an operator install's): not here.
-    expect(lists.sort()).toEqual(['configmaps kube-system', 'daemonsets *', 'ippools *', 'nodes *', 'pods *'])
+    expect(lists.sort()).toEqual(['configmaps kube-system', 'daemonsets *', 'ipamblocks *', 'ippools *', 'nodes *', 'pods *', 'services *'])
     expect(requests.filter((r) => r.verb === 'exec')).toHaveLength(3)
   })
 
@@ -89,7 +91,7 @@ describe('doctor on the runbook RKE 1.18 cluster', () => {
     expect(result.stdout).toMatch(/^Cluster: context "sim" at https:\/\/127\.0\.0\.1:\d+, Kubernetes v1\.18\.20 \(rke\), Calico v3\.13\.4\n/)
     expect(result.stdout).toMatch(/\nNodes\n {2}✔ pass {2}node\.addresses +all 3 nodes/)
     expect(result.stdout).toMatch(/✖ fail {2}node\.ipv6-forwarding +net\.ipv6\.conf\.all\.forwarding is 0 on 1 of 3 nodes: node-2\n +fix: on each listed node: sysctl -w net\.ipv6\.conf\.all\.forwarding=1/)
-    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe('12 passed, 1 warned, 4 failed, 3 skipped, 0 errored')
+    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe('13 passed, 1 warned, 4 failed, 5 skipped, 0 errored')
   })
 
   it('--only and --skip select checks by id or prefix; --strict makes warnings fail', async () => {
@@ -111,8 +113,8 @@ describe('doctor on the runbook RKE 1.18 cluster', () => {
 
   it('-o junit gives one testcase per check', async () => {
     const result = await runPlugin(['doctor', '-o', 'junit', '--kubeconfig', sim.kubeconfig])
-    expect(result.stdout).toContain('<testsuite name="kubectl-dualstack doctor" tests="20" failures="4" errors="0" skipped="3">')
-    expect(result.stdout.match(/<testcase /g)).toHaveLength(20)
+    expect(result.stdout).toContain('<testsuite name="kubectl-dualstack doctor" tests="23" failures="4" errors="0" skipped="5">')
+    expect(result.stdout.match(/<testcase /g)).toHaveLength(23)
     expect(result.stdout).toMatch(/<testcase classname="doctor.Nodes" name="node.ipv6-forwarding">\n\s+<failure message="fail: net.ipv6.conf.all.forwarding is 0 on 1 of 3 nodes: node-2">/)
   })
 
@@ -142,10 +144,27 @@ const FAILURE_MODES: Array<[string, Mutation, Record<string, string>]> = [
     s.serviceCIDRs = [s.serviceCIDRs[0]!]
     objectOf(s, 'Service', 'svc-hellok8s').spec = {selector: {app: 'hello-k8s'}, ports: [{port: 80, targetPort: 8080}]}
     objectOf(s, 'Service', 'kube-dns').spec.ipFamilyPolicy = 'SingleStack'
-  }, {'apiserver.service-cidr': 'fail', 'dns.service': 'warn'}],
+  }, {'apiserver.service-cidr': 'fail', 'dns.service': 'warn', 'services.dual-stack': 'skip'}],
   ['a node without an IPv6 address', (s) => {
     s.nodes[2]!.addresses = [s.nodes[2]!.addresses[0]!]
   }, {'node.addresses': 'fail'}],
+  // Calico IPAM as calicoctl ipam check judges it; an IPv6 tunnel address is in use, not leaked (calicoctl's check collects only IPv4 ones).
+  ['an IPv6 VXLAN tunnel address in an IPAM block', (s) => {
+    s.objects!.push({apiVersion: 'crd.projectcalico.org/v1', kind: 'IPAMBlock', metadata: {name: 'fd00-10-244-ff---122'},
+      spec: {cidr: 'fd00:10:244:ff::/122', affinity: 'host:worker-1', allocations: [null, 0], unallocated: [], attributes: [{handle_id: 'vxlan-v6-tunnel-addr-worker-1', secondary: {node: 'worker-1', type: 'vxlanV6TunnelAddress'}}]}})
+  }, {}],
+  ['a leaked allocation in an IPAM block of a deleted pool', (s) => {
+    s.objects!.push({apiVersion: 'crd.projectcalico.org/v1', kind: 'IPAMBlock', metadata: {name: 'fd00-99---122'},
+      spec: {cidr: 'fd00:99::/122', affinity: 'host:worker-1', allocations: [null, 0], unallocated: [], attributes: [{handle_id: 'k8s-pod-network.1', secondary: {namespace: 'default', pod: 'gone-1', node: 'worker-1'}}]}})
+  }, {'calico.ipam': 'warn'}],
+  ['a pod whose address no pool covers, and two pods with one address', (s) => {
+    const running = (name: string, ips: string[]) => ({apiVersion: 'v1', kind: 'Pod', metadata: {name, namespace: 'default'}, spec: {nodeName: 'worker-1', containers: [{name: 'c', image: 'nginx:1.27'}]},
+      status: {phase: 'Running', podIP: ips[0], podIPs: ips.map((ip) => ({ip})), hostIPs: [{ip: '10.0.0.11'}, {ip: 'fd00:10::11'}], conditions: [{type: 'Ready', status: 'True'}]}})
+    s.objects!.push(running('left-behind', ['10.244.1.200', 'fd00:99::7']), running('twin-a', ['10.244.1.201', 'fd00:10:244:1::201']), running('twin-b', ['10.244.1.202', 'fd00:10:244:1::201']))
+  }, {'calico.ipam': 'fail'}],
+  ['a Service left SingleStack', (s) => {
+    objectOf(s, 'Service', 'svc-hellok8s').spec = {selector: {app: 'hello-k8s'}, ports: [{port: 80, targetPort: 8080}]}
+  }, {'services.dual-stack': 'warn'}],
   ['a node without IPv6 forwarding', (s) => {
     s.nodes[1]!.sysctls = {'net.ipv6.conf.all.forwarding': '0'}
   }, {'node.ipv6-forwarding': 'fail'}],
@@ -157,7 +176,7 @@ const FAILURE_MODES: Array<[string, Mutation, Record<string, string>]> = [
     // IPv6 forwarding is still read, through kube-proxy's hostNetwork pods.
     'controller.node-cidrs': 'fail', 'calico.installed': 'fail', 'calico.cni-ipam': 'skip', 'calico.node-env': 'skip',
     'calico.pods-ready': 'skip', 'calico.ippool.ipv4': 'skip', 'calico.ippool.ipv6': 'skip', 'calico.ippool.cidr-match': 'skip',
-    'calico.ippool.nat-outgoing': 'skip', 'calico.ippool.block-size': 'skip', 'workloads.pod-ips': 'fail',
+    'calico.ippool.nat-outgoing': 'skip', 'calico.ippool.block-size': 'skip', 'calico.ipam': 'skip', 'workloads.pod-ips': 'fail',
   }],
   ['a CNI config without assign_ipv6', (s) => {
     const cm = objectOf(s, 'ConfigMap', 'calico-config')
@@ -169,8 +188,9 @@ const FAILURE_MODES: Array<[string, Mutation, Record<string, string>]> = [
     // No IPv6 pool while the CNI config asks for IPv6: new pods cannot start (Pending), so none is single-stack.
     'calico.node-env': 'fail', 'calico.ippool.ipv6': 'fail', 'calico.ippool.cidr-match': 'skip', 'calico.ippool.nat-outgoing': 'skip',
   }],
+  // The pool is unique local (fd00:10:244::/56): without NAT outgoing its pods cannot reach outside over IPv6 at all.
   ['calico-node without NAT outgoing for IPv6', (s) => setEnv(s, 'CALICO_IPV6POOL_NAT_OUTGOING', undefined), {
-    'calico.node-env': 'warn', 'calico.ippool.nat-outgoing': 'warn',
+    'calico.node-env': 'warn', 'calico.ippool.nat-outgoing': 'fail',
   }],
   ['a calico-node pod that is not Ready', (s) => {
     s.nodes[2]!.ready = false
@@ -207,17 +227,17 @@ const FAILURE_MODES: Array<[string, Mutation, Record<string, string>]> = [
   ['an alpha-era cluster whose controller-manager lacks the gate', (s) => {
     s.kubernetes.version = 'v1.19.16'
     for (const n of s.nodes) n.kubeletFeatureGates = {IPv6DualStack: true}
-  }, {'k8s.version': 'warn', 'k8s.feature-gate': 'fail', 'dns.service': 'warn'}],
+  }, {'k8s.version': 'warn', 'k8s.feature-gate': 'fail', 'dns.service': 'warn', 'node.host-ips': 'skip', 'services.dual-stack': 'skip'}],
   ['a Kubernetes too old for dual-stack', (s) => {
     s.kubernetes.version = 'v1.15.12'
     for (const n of s.nodes) n.kubeletFeatureGates = {IPv6DualStack: true}
-  }, {'k8s.version': 'fail', 'k8s.feature-gate': 'skip', 'dns.service': 'warn'}],
+  }, {'k8s.version': 'fail', 'k8s.feature-gate': 'skip', 'dns.service': 'warn', 'node.host-ips': 'skip', 'services.dual-stack': 'skip'}],
   ['kube-proxy in iptables mode on 1.18', (s) => {
     s.kubernetes.version = 'v1.18.20'
     for (const n of s.nodes) n.kubeletFeatureGates = {IPv6DualStack: true}
     for (const name of ['kube-apiserver-cp-1', 'kube-controller-manager-cp-1']) objectOf(s, 'Pod', name).spec.containers[0].command.push('--feature-gates=IPv6DualStack=true')
     objectOf(s, 'ConfigMap', 'kube-proxy').data = {'config.conf': 'kind: KubeProxyConfiguration\nclusterCIDR: 10.244.0.0/16,fd00:10:244::/56\nmode: iptables\nfeatureGates: {IPv6DualStack: true}\n'}
-  }, {'k8s.version': 'warn', 'kube-proxy.mode': 'fail', 'dns.service': 'warn'}],
+  }, {'k8s.version': 'warn', 'kube-proxy.mode': 'fail', 'dns.service': 'warn', 'node.host-ips': 'skip', 'services.dual-stack': 'skip'}],
   ['Calico from the Tigera operator, dual-stack', viaOperator([
     {cidr: '10.244.0.0/16', encapsulation: 'None', natOutgoing: 'Enabled'}, {cidr: 'fd00:10:244::/56', encapsulation: 'None', natOutgoing: 'Enabled'},
   ]), {'calico.node-env': 'skip'}],
@@ -263,7 +283,7 @@ describe('doctor on the shipped clusters', () => {
       expect(statuses(r)).toEqual(allPassExcept({
         'apiserver.service-cidr': 'fail', 'node.addresses': 'fail', 'calico.cni-ipam': 'fail', 'calico.node-env': 'fail', 'calico.ippool.ipv6': 'fail',
         'calico.ippool.cidr-match': 'skip', 'calico.ippool.nat-outgoing': 'skip', 'kube-proxy.mode': 'skip', 'kube-proxy.cluster-cidr': 'skip',
-        'workloads.pod-ips': 'fail', 'dns.service': 'skip',
+        'workloads.pod-ips': 'fail', 'dns.service': 'skip', 'node.host-ips': 'skip', 'services.dual-stack': 'skip',
       }))
       expect(r.checks.find((c) => c.id === 'apiserver.service-cidr')!.message).toContain('this cluster is not configured for dual-stack services')
       expect(code).toBe(1)
@@ -466,6 +486,35 @@ describe('doctor and the repairs\' Lease', () => {
       const denied = await runPlugin(['doctor', '--only', 'repairs', '-o', 'json', '--kubeconfig', sim.writeKubeconfig('kc-no-leases', {user: 'no-leases'})])
       expect((JSON.parse(denied.stdout) as DoctorJson).checks[0]).toMatchObject({status: 'skip', message: expect.stringContaining('a repair running now, or one left half-done, is not seen')})
       expect(denied.code).toBe(0)
+    } finally {
+      await sim.stop()
+    }
+  })
+})
+
+describe('doctor on what a migration leaves behind: IPAM and Services', () => {
+  it('calico.ipam names the address with two owners, the pod outside every pool and a leaked allocation, each with its fix; services.dual-stack groups by manager', async () => {
+    const sim = await startSim('healthy-dual-stack', (s) => {
+      const running = (name: string, ips: string[]) => ({apiVersion: 'v1', kind: 'Pod', metadata: {name, namespace: 'default'}, spec: {nodeName: 'worker-1', containers: [{name: 'c', image: 'nginx:1.27'}]},
+        status: {phase: 'Running', podIP: ips[0], podIPs: ips.map((ip) => ({ip})), hostIPs: [{ip: '10.0.0.11'}, {ip: 'fd00:10::11'}], conditions: [{type: 'Ready', status: 'True'}]}})
+      s.objects!.push(running('left-behind', ['10.244.1.200', 'fd00:99::7']), running('twin-a', ['10.244.1.201', 'fd00:10:244:1::201']), running('twin-b', ['10.244.1.202', 'fd00:10:244:1::201']))
+      s.objects!.push({apiVersion: 'crd.projectcalico.org/v1', kind: 'IPAMBlock', metadata: {name: 'fd00-99---122'},
+        spec: {cidr: 'fd00:99::/122', affinity: 'host:worker-1', allocations: [null, 0], unallocated: [], attributes: [{handle_id: 'k8s-pod-network.1', secondary: {namespace: 'default', pod: 'gone-1', node: 'worker-1'}}]}})
+      objectOf(s, 'Service', 'svc-hellok8s').spec = {selector: {app: 'hello-k8s'}, ports: [{port: 80, targetPort: 8080}]}
+      s.objects!.push({apiVersion: 'v1', kind: 'Service', metadata: {name: 'shop-api', namespace: 'default', annotations: {'meta.helm.sh/release-name': 'shop', 'meta.helm.sh/release-namespace': 'default'}},
+        spec: {selector: {app: 'shop'}, ports: [{port: 80}]}})
+    })
+    try {
+      const {report: r} = await doctor(sim, '--only', 'calico.ipam,services.dual-stack')
+      const [ipam, services] = r.checks
+      expect(ipam!.status).toBe('fail')
+      expect(ipam!.message).toMatch(/^1 address\(es\) with two owners: fd00:10:244:1::201: held by default\/twin-a and default\/twin-b; 1 pod address\(es\) in no IPPool .*: default\/left-behind \(fd00:99::7\); 1 address\(es\) allocated to pods that are gone \(leaked\): fd00:99::1 \(default\/gone-1, gone\); 1 IPAM block\(s\) of no IPPool \(a deleted pool's\): fd00:99::\/122 \(1 allocated\)$/)
+      expect(ipam!.remediation).toContain('kubectl dualstack pods recreate --outside-pools -A')
+      expect(ipam!.remediation).toContain('calicoctl ipam release --from-report report.json')
+      expect(services!.status).toBe('warn')
+      expect(services!.message).toMatch(/^2 of \d+ Service\(s\) are SingleStack \(one ClusterIP family\): default \[Helm release "shop" in default\]: shop-api; default: svc-hellok8s$/)
+      expect(services!.remediation).toContain(`kubectl -n NAMESPACE patch svc NAME -p '{"spec":{"ipFamilyPolicy":"PreferDualStack"}}'`)
+      expect(services!.remediation).toContain('default [Helm release "shop" in default]: set ipFamilyPolicy: PreferDualStack where they are defined: change the Service in the chart\'s values')
     } finally {
       await sim.stop()
     }

@@ -62,9 +62,16 @@ describe('ippool fix on the simulator: repairs that never harm what they must pr
     const resume = await fix(sim, '--resume', '--dry-run', '--yes')
     expect({code: resume.code, result: resume.report.result}).toEqual({code: 0, result: 'planned'})
     expect(resume.report.message).toMatch(/^dry run: nothing was written; would resume: a previous ippool fix \(migrate of default-ipv6-ippool, started .*\) stopped half-way: 4 of 6 steps done/)
+    // Counted now: the old pool's holders, less the pod the rollout moved.
+    const holdingOld = sim.server.sim.store.list(sim.server.sim.type('v1', 'Pod'))
+      .filter((p) => p.status?.phase === 'Running' && p.status?.podIPs?.some((ip: {ip: string}) => ip.ip.startsWith('2001:0:0:1:')))
+      .map((p) => `${p.metadata.namespace}/${p.metadata.name}`).sort()
+    expect({cidr: resume.report.impact.cidr, pods: [...resume.report.impact.pods].sort()}).toEqual({cidr: '2001:0:0:1::/104', pods: holdingOld})
     const rollback = await fix(sim, '--rollback', '--dry-run')
     expect({code: rollback.code, result: rollback.report.result}).toEqual({code: 0, result: 'planned'})
     expect(rollback.report.impact).toMatchObject({cidr: '2001:0:0:2::/104', pods: [expect.stringMatching(/^kube-system\/calico-kube-controllers-/)]})
+    // What it would undo, newest first: not the forward step a resume takes.
+    expect(rollback.report.message).toMatch(new RegExp(`4 of 6 steps done, to undo: disable IPPool default-ipv6-ippool \\(no new addresses come from it\\); create IPPool ${NEW_POOL} `))
     expect(writesSince(sim, since)).toEqual([])
   })
 

@@ -226,6 +226,21 @@ describe('lint rules', () => {
     expect((await lint(dir, '--kubernetes-version', 'v1.21.0')).report.findings).toEqual([])
   })
 
+  // The kubelet's node-ip on a dual-stack cluster: k3s and RKE2 refuse one family (k3s-io/k3s#11735); a kubeadm node registers one.
+  const K3S = (nodeIp: string) => `flannel-backend: none\ncluster-cidr: "10.42.0.0/16,fd00:42::/56"\nservice-cidr: "10.43.0.0/16,fd00:43::/112"\nnode-ip: ${nodeIp}\n`
+  const JOIN = (nodeIp: string) => `apiVersion: kubeadm.k8s.io/v1beta3\nkind: JoinConfiguration\nnodeRegistration:\n  kubeletExtraArgs:\n    node-ip: ${nodeIp}\n`
+  CASES.push(
+    ['kubelet.node-ip', "one family in k3s's node-ip (k3s refuses to start)", {'config.yaml': K3S('10.0.10.7')}, [], ['config.yaml:4 error kubelet.node-ip']],
+    ['kubelet.node-ip', "one family in RKE2's kubelet-arg node-ip", {'config.yaml': 'cni: calico\ncluster-cidr: "10.42.0.0/16,fd00:42::/56"\nkubelet-arg:\n  - node-ip=fd00:1::7\n'}, [], ['config.yaml:1 error cidr.dual', 'config.yaml:4 error kubelet.node-ip']],
+    ['kubelet.node-ip', 'two addresses of one family', {'config.yaml': K3S('"10.0.10.7,10.0.10.8"')}, [], ['config.yaml:4 error kubelet.node-ip']],
+    ['kubelet.node-ip', 'not an address', {'config.yaml': K3S('10.0.10.7/24')}, [], ['config.yaml:4 error kubelet.node-ip']],
+    ['kubelet.node-ip', "one family in a kubeadm JoinConfiguration's kubeletExtraArgs (the node registers one InternalIP)",
+      {'kubeadm.yaml': 'apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nnetworking:\n  podSubnet: "10.244.0.0/16,fd00:10:244::/56"\n  serviceSubnet: "10.96.0.0/16,fd00:10:96::/112"\n', 'join.yaml': JOIN('10.0.10.7')}, [], ['join.yaml:5 warning kubelet.node-ip']],
+    // kubeadm 1.20's own featureGates reach the components it sets up; without them each needs the alpha gate.
+    ['k8s.feature-gate', 'kubeadm on 1.20 without featureGates IPv6DualStack', {'kubeadm.yaml': `apiVersion: kubeadm.k8s.io/v1beta2\nkind: ClusterConfiguration\nkubernetesVersion: v1.20.15\nnetworking:\n  podSubnet: "10.244.0.0/16,fd00:10:244::/56"\n  serviceSubnet: "10.96.0.0/16,fd00:10:96::/112"\n---\n${JOIN('"10.0.10.7,fd00:1::7"')}`}, [],
+      ['kubeadm.yaml:5 error k8s.feature-gate', 'kubeadm.yaml:6 error k8s.feature-gate', 'kubeadm.yaml:12 error k8s.feature-gate']],
+  )
+
   it.each(CASES)('%s fails on %s', async (_rule, _case, files, args, expected) => {
     const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-lint-'))
     for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text)
@@ -241,6 +256,46 @@ describe('lint rules', () => {
     expect(none).toEqual({code: 2, stdout: '', stderr: "error: Missing 1 required arg: paths  Files or directories to lint; see 'kubectl dualstack lint --help'\n"})
     const version = await runPlugin(['lint', CLEAN, '--kubernetes-version', 'latest'])
     expect(version).toMatchObject({code: 2, stderr: expect.stringMatching(/^error: "latest" is not a Kubernetes version/)})
+  })
+})
+
+// Our copies of the dual-stack examples distributions publish (each file says where), linted unchanged: the exact findings.
+describe('lint on the dual-stack examples distributions publish', () => {
+  const PUBLISHED = path.join(ROOT, 'test/fixtures/lint/published')
+  const EXAMPLES: Array<[string, string[], string[], string[]]> = [
+    // kubeadm's example puts both IPv6 ranges in the documentation prefix, and its /112 Service range inside its /56 pod range.
+    ['kubeadm', [], [
+      '7 warning range.not-private: networking.podSubnet: 2001:db8:42::/56 is inside the documentation prefix 2001:db8::/32 (RFC 3849): use a range assigned to you (global unicast) or a unique local one',
+      '8 error cidr.overlap: networking.serviceSubnet: service range 2001:db8:42:1::/112 overlaps the pod range 2001:db8:42:0::/56 (networking.podSubnet)',
+      '8 warning range.not-private: networking.serviceSubnet: 2001:db8:42:1::/112 is inside the documentation prefix 2001:db8::/32 (RFC 3849): use a range assigned to you (global unicast) or a unique local one',
+    ], ['kubeadm ClusterConfiguration', 'kubeadm InitConfiguration']],
+    // On 1.20 the gate is alpha: kubeadm's own featureGates give it to every component, so no k8s.feature-gate finding.
+    ['kubeadm-1.20', ['--kubernetes-version', 'v1.20.15'], [
+      '9 warning range.not-private: networking.podSubnet: 2001:db8:42::/56 is inside the documentation prefix 2001:db8::/32 (RFC 3849): use a range assigned to you (global unicast) or a unique local one',
+      '10 error cidr.overlap: networking.serviceSubnet: service range 2001:db8:42:1::/112 overlaps the pod range 2001:db8:42:0::/56 (networking.podSubnet)',
+      '10 warning range.not-private: networking.serviceSubnet: 2001:db8:42:1::/112 is inside the documentation prefix 2001:db8::/32 (RFC 3849): use a range assigned to you (global unicast) or a unique local one',
+    ], ['kubeadm ClusterConfiguration', 'kubeadm InitConfiguration']],
+    ['rke-1.3', [], [
+      "9 warning cidr.node-mask: services.kube-controller.cluster_cidr: node-cidr-mask-size-ipv6 (default 64, not set) on the cluster CIDR fd01::/64 leaves room for one node's pod CIDR: nodes after that get none",
+    ], ['RKE cluster.yml']],
+    // Global unicast IPv6 (2001:cafe::) is what the documentation recommends: nothing to say.
+    ['rke2', [], [], ['RKE2 config.yaml']],
+    ['k3s', [], [], ['k3s config.yaml']],
+    ['k0s', [], [], ['k0s ClusterConfig']],
+  ]
+  it.each(EXAMPLES)('%s', async (dir, args, expected, readAs) => {
+    const {code, report} = await lint(path.join(PUBLISHED, dir), ...args)
+    expect(report.findings.map((f) => `${f.line} ${f.severity} ${f.rule}: ${f.message}`)).toEqual(expected)
+    expect(Object.values(report.readAs)).toEqual([readAs])
+    expect(code).toBe(expected.some((e) => e.includes(' error ')) ? 1 : 0)
+  })
+
+  it("a k3s config.yaml is named k3s's, with k3s's defaults, where the file says so (a key only k3s has, or /etc/rancher/k3s)", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-lint-'))
+    writeFileSync(path.join(dir, 'config.yaml'), 'flannel-backend: none\ncluster-cidr: "10.42.0.0/16,fd00:42::/56"\n')
+    expect((await lint(dir)).report.findings.find((f) => f.rule === 'cidr.dual')!.message).toMatch(/^service range \(k3s's default 10\.43\.0\.0\/16, not set\)/)
+    writeFileSync(path.join(dir, 'config.yaml'), 'cluster-cidr: "10.42.0.0/16,fd00:42::/56"\n')
+    expect((await lint(dir)).report.findings.find((f) => f.rule === 'cidr.dual')!.message).toMatch(/^service range \(RKE2\/k3s's default 10\.43\.0\.0\/16, not set\)/)
   })
 })
 

@@ -60,6 +60,33 @@ describe('pods recreate --in-pool without Calico', () => {
   })
 })
 
+describe('pods recreate --outside-pools: what a pool recreated with another range under its pods leaves to move', () => {
+  let sim: RunningSim
+  beforeAll(async () => {
+    sim = await startSim('healthy-dual-stack', (s) => {
+      s.objects!.push({apiVersion: 'apps/v1', kind: 'Deployment', metadata: {name: 'web', namespace: 'shop'},
+        spec: {replicas: 2, selector: {matchLabels: {app: 'web'}}, template: {metadata: {labels: {app: 'web'}}, spec: {containers: [{name: 'web', image: 'nginx:1.27'}]}}}})
+    })
+  })
+  afterAll(() => sim.stop())
+
+  it('ippool fix --strategy recreate --force names it; it selects the pods left outside every pool and moves them into the new range', async () => {
+    const fixed = await runPlugin(['ippool', 'fix', '--cidr', 'fd00:10:244:80::/57', '--strategy', 'recreate', '--force', '--yes', '-o', 'json', '--kubeconfig', sim.kubeconfig,
+      '--backup-dir', sim.dir])
+    expect(fixed.code).toBe(0)
+    expect((JSON.parse(fixed.stdout) as {notes: string[]}).notes.join('\n')).toMatch(/outside every pool, until recreated: kubectl dualstack pods recreate --outside-pools -A/)
+    const planned = await recreate(sim, '--outside-pools', '-n', 'shop', '--dry-run')
+    expect(planned.report.groups.map((g) => [`${g.owner?.kind}/${g.owner?.name}`, g.action, g.pods.length])).toEqual([['Deployment/web', 'rollout-restart', 2]])
+    const moved = await recreate(sim, '--outside-pools', '-n', 'shop', '--yes')
+    expect({code: moved.code, result: moved.report.result}).toEqual({code: 0, result: 'recreated'})
+    const v6 = podsOf(sim, 'shop', 'web-').filter((p) => !p.metadata.deletionTimestamp)
+      .map((p) => (p.status?.podIPs as Array<{ip: string}>).map((i) => i.ip).find((ip) => ip.includes(':')))
+    expect(v6.length).toBe(2)
+    expect(v6.every((ip) => /^fd00:10:244:(8|9|a|b|c|d|e|f)[0-9a-f]:/.test(ip ?? ''))).toBe(true)
+    expect((await recreate(sim, '--outside-pools', '-n', 'shop', '--dry-run')).report.result).toBe('nothing')
+  })
+})
+
 describe('pods recreate --single-stack where recreated pods would not get IPv6 either', () => {
   let sim: RunningSim
   beforeAll(async () => {
@@ -131,6 +158,14 @@ describe('pods recreate --single-stack', () => {
     expect(shop).toEqual([['DaemonSet/agent', 'rollout-restart', 3], ['Deployment/web', 'rollout-restart', 2], ['ReplicaSet/orphan', 'evict', 1],
       ['StatefulSet/db', 'rollout-restart', 2], ['<bare>', 'list', 1]])
     expect(sim.server.sim.writes().length).toBe(before)
+  })
+
+  it('the plan says what each action does to its pods: a bare pod evicted is gone for good', async () => {
+    const {stdout} = await runPlugin(['pods', 'recreate', '--single-stack', '-n', 'shop', '--evict-bare', '--dry-run', '--kubeconfig', sim.kubeconfig])
+    const row = (owner: string) => stdout.split('\n').find((l) => l.includes(owner)) ?? ''
+    expect(row('Deployment/web')).toContain('rollout restart (the Deployment replaces its pods)')
+    expect(row('ReplicaSet/orphan')).toContain('evict one by one (the ReplicaSet replaces each)')
+    expect(row('<none>')).toContain('evict (gone for good: nothing recreates it)')
   })
 
   it('-n shop -l app=web: the Deployment is restarted and its new pods have both families', async () => {

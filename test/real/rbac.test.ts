@@ -46,7 +46,7 @@ describe('rbac/ on a real control plane: the healthy manifest install', () => {
     expect(errored.map((c) => c.id).sort()).toEqual(['apiserver.service-cidr', 'node.ipv6-forwarding'])
     expect(errored.find((c) => c.id === 'node.ipv6-forwarding')!.message).toMatch(/cannot create resource "pods\/exec"/)
     expect(errored.find((c) => c.id === 'apiserver.service-cidr')!.message).toMatch(/cannot create resource "services"/)
-    expect(checks.filter((c) => c.status === 'pass').length).toBe(18)
+    expect(checks.filter((c) => c.status === 'pass').length).toBe(21)
     // get on the repairs' Lease (by name, in Calico's namespace) is read.yaml's: a repair left half-done is seen.
     expect(checks.find((c) => c.id === 'repairs.unfinished')).toMatchObject({status: 'pass', message: 'no Lease kube-system/kubectl-dualstack: no repair is running or left half-done'})
   })
@@ -90,6 +90,11 @@ describe('rbac/ on a real control plane: the repair role on the runbook cluster'
     const restart = await runPlugin(['calico-restart', '--dry-run', '-o', 'json', '--kubeconfig', as('reader')])
     expect({code: restart.code, stderr: restart.stderr}).toEqual({code: 0, stderr: ''})
     expect((JSON.parse(restart.stdout) as {warnings: string[]}).warnings.join('\n')).not.toContain('may not read the Lease')
+    const recreate = await runPlugin(['pods', 'recreate', '--single-stack', '-A', '--dry-run', '-o', 'json', '--kubeconfig', as('reader')])
+    expect({code: recreate.code, stderr: recreate.stderr}).toEqual({code: 0, stderr: ''})
+    const recreated = JSON.parse(recreate.stdout) as {result: string; notes: string[]}
+    expect(recreated.result).toBe('planned')
+    expect(recreated.notes.join('\n')).toMatch(/user "reader" could not recreate these: missing /)
     expect(cluster.writes('reader').slice(since).filter((e) => e.objectRef?.resource !== 'selfsubjectaccessreviews')).toEqual([])
   })
 

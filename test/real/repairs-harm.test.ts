@@ -82,6 +82,8 @@ describe('ippool fix on a real control plane: repairs that never harm what they 
     expect({code: rollback.code, result: rollback.report.result}).toEqual({code: 0, result: 'planned'})
     // Counted now: the pod the rollout moved holds an address of the new pool.
     expect(rollback.report.impact).toMatchObject({cidr: '2001:0:0:2::/104', pods: [expect.stringMatching(/^kube-system\/calico-kube-controllers-/)]})
+    // What it would undo, newest first: not the forward step a resume takes.
+    expect(rollback.report.message).toMatch(new RegExp(`4 of 6 steps done, to undo: disable IPPool default-ipv6-ippool \\(no new addresses come from it\\); create IPPool ${NEW_POOL} `))
     expect(realWrites(cluster, since)).toEqual([])
     expect((await pools(cluster))[NEW_POOL]).toEqual(DESIRED)
   }, LONG_TEST)

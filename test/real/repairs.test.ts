@@ -326,6 +326,10 @@ describe('ippool fix on a real control plane: a migration finished in three runs
     expect(first.report).toMatchObject({strategy: 'migrate', result: 'fixed'})
     expect(first.report.left.join('\n')).toContain('IPPool default-ipv6-ippool (2001:0:0:1::/104) stays disabled: 1 pod(s) still hold its addresses')
     expect((await pools(cluster))['default-ipv6-ippool']).toMatchObject({disabled: true})
+    // A rerun counts the pool it names (the disabled old one) and keeps the -A of its advice.
+    const rerun = await runPlugin(['ippool', 'fix', '--dry-run', '--kubeconfig', cluster.kubeconfig])
+    expect(rerun.stdout).toMatch(/^Impact: 1 pod\(s\) and 0 node tunnel address\(es\) hold addresses of 2001:0:0:1::\/104/m)
+    expect(rerun.stdout).toContain('kubectl dualstack pods recreate --in-pool default-ipv6-ippool -A, then run ippool fix again')
 
     const moved = await runPlugin(['pods', 'recreate', '--in-pool', 'default-ipv6-ippool', '-A', '--yes', '--kubeconfig', cluster.kubeconfig])
     expect(moved.code).toBe(0)

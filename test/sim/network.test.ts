@@ -90,3 +90,38 @@ describe('pods in the runbook cluster', () => {
     expect(runInPod(sim, netshoot, ['sysctl', '-w', 'net.ipv6.conf.all.forwarding=1']).exitCode).toBe(1)
   })
 })
+
+describe('a node firewall (NodeSpec.firewall)', () => {
+  /** A pod on each node of the healthy cluster, the API server's host-network pod on cp-1, and worker-1's firewall rules. */
+  function firewalled(rules: NonNullable<ReturnType<typeof loadScenario>['nodes'][number]['firewall']>) {
+    const scenario = loadScenario('healthy-dual-stack')
+    scenario.nodes.find((n) => n.name === 'worker-1')!.firewall = rules
+    const sim = new SimCluster(scenario)
+    for (const node of ['cp-1', 'worker-1', 'worker-2']) {
+      for (const suffix of ['a', 'b']) sim.apply({apiVersion: 'v1', kind: 'Pod', metadata: {name: `${node}-${suffix}`, namespace: 'default'}, spec: {nodeName: node, containers: [{name: 'c', image: 'x:1'}]}})
+    }
+    sim.controllers.reconcile()
+    const ping = (from: string, to: Obj, family: 4 | 6) => runInPod(sim, pod(sim, 'default', from), ['ping', `-${family}`, '-c', '1', ipOf(to, family)]).exitCode
+    return {sim, ping, on: (name: string) => pod(sim, 'default', name)}
+  }
+
+  it('in: drops what arrives from other nodes, pods and hosts alike, in that family only; on the node and outgoing pass', () => {
+    const {sim, ping, on} = firewalled([{family: 'ipv6', direction: 'in'}])
+    expect(ping('cp-1-a', on('worker-1-a'), 6)).toBe(1)
+    expect(ping('worker-2-a', on('worker-1-a'), 6)).toBe(1)
+    expect(ping('cp-1-a', on('worker-1-a'), 4)).toBe(0)
+    expect(ping('worker-1-b', on('worker-1-a'), 6)).toBe(0)
+    expect(ping('worker-1-a', on('worker-2-a'), 6)).toBe(0)
+    const apiserver = pod(sim, 'kube-system', 'kube-apiserver-cp-1')
+    expect(runInPod(sim, apiserver, ['ping', '-6', '-c', '1', ipOf(on('worker-1-a'), 6)]).exitCode).toBe(1)
+    expect(runInPod(sim, on('cp-1-a'), ['ping', '-6', '-c', '1', 'fd00:10::11']).exitCode).toBe(1) // worker-1's own address
+  })
+
+  it('out with peers: drops only what it sends to those nodes', () => {
+    const {ping, on} = firewalled([{family: 'ipv4', direction: 'out', peers: ['worker-2']}])
+    expect(ping('worker-1-a', on('worker-2-a'), 4)).toBe(1)
+    expect(ping('worker-1-a', on('cp-1-a'), 4)).toBe(0)
+    expect(ping('worker-2-a', on('worker-1-a'), 4)).toBe(0)
+    expect(ping('worker-1-a', on('worker-2-a'), 6)).toBe(0)
+  })
+})

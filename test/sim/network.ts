@@ -1,9 +1,10 @@
 // Reachability in the simulated cluster: which packets arrive, by family. IPv6 pod traffic needs
-// net.ipv6.conf.all.forwarding=1 on the nodes it crosses; reaching outside needs NAT outgoing on the
-// source pod's pool; a ClusterIP forwards to a ready endpoint of its family, a NodePort on a node's address
-// too (kube-proxy's --nodeport-addresses permitting); UDP reaches a pod listening on the port; a full-size
-// packet across a node narrower than 1500 bytes is lost (mtu), and so is a pod's packet to itself through a
-// Service on a node without hairpin mode.
+// net.ipv6.conf.all.forwarding=1 on the nodes it crosses; a node's firewall (NodeSpec.firewall) drops what
+// crosses to or from other nodes; reaching outside needs NAT outgoing on the source pod's pool; a ClusterIP
+// forwards to a ready endpoint of its family, a NodePort on a node's address too (kube-proxy's
+// --nodeport-addresses permitting); UDP reaches a pod listening on the port; a full-size packet across a node
+// narrower than 1500 bytes is lost (mtu), and so is a pod's packet to itself through a Service on a node
+// without hairpin mode.
 import {addressFamily, cidrContains, parseAddress, type Family} from '../../src/net/ip.js'
 import type {SimCluster} from './cluster.js'
 import {isReady} from './controllers.js'
@@ -32,6 +33,16 @@ export class Network {
     return this.sim.sysctl(node, key) === '1'
   }
 
+  /** Why a packet of a family from node `from` to another node `to` is dropped by either's firewall, if it is. */
+  private firewalled(from: string, to: string, family: Family): string | undefined {
+    if (from === to) return undefined
+    const drops = (node: string, direction: 'in' | 'out', peer: string) => (this.sim.nodeSpec(node)?.firewall ?? [])
+      .some((rule) => rule.family === family && (rule.direction === direction || rule.direction === 'both') && (!rule.peers || rule.peers.includes(peer)))
+    if (drops(from, 'out', to)) return `node ${from}'s firewall drops ${family} to ${to}`
+    if (drops(to, 'in', from)) return `node ${to}'s firewall drops ${family} from ${from}`
+    return undefined
+  }
+
   /** Can `src` reach `ip` (an address of any kind) at the IP layer? */
   reach(src: Obj, ip: string): Outcome {
     const parsed = parseAddress(ip)
@@ -46,12 +57,18 @@ export class Network {
       return {ok: false, why: 'timeout', detail: `node ${srcNode} does not forward ${family} (sysctl forwarding is 0)`}
     }
     const owner = this.sim.ownerOfAddress(parsed.text) ?? this.sim.ownerOfAddress(ip)
-    if (owner?.kind === 'node') return {ok: true, node: owner.node, rttMs: srcNode === owner.node ? 0.05 : 0.3}
+    if (owner?.kind === 'node') {
+      const dropped = this.firewalled(srcNode, owner.node, family)
+      if (dropped) return {ok: false, why: 'timeout', detail: dropped}
+      return {ok: true, node: owner.node, rttMs: srcNode === owner.node ? 0.05 : 0.3}
+    }
     if (owner?.kind === 'pod') {
       const dstNode: string = owner.pod.spec?.nodeName
       // The node's own host sending to a pod on it originates the packet: nothing is forwarded.
       const fromItsHost = !srcOnPodNetwork && srcNode === dstNode
       if (!fromItsHost && !this.forwarding(dstNode, family)) return {ok: false, why: 'timeout', detail: `node ${dstNode} does not forward ${family} (sysctl forwarding is 0)`}
+      const dropped = this.firewalled(srcNode, dstNode, family)
+      if (dropped) return {ok: false, why: 'timeout', detail: dropped}
       return {ok: true, node: dstNode, pod: owner.pod, rttMs: srcNode === dstNode ? 0.08 : 0.4}
     }
     if (owner?.kind === 'service') return {ok: false, why: 'timeout', detail: 'a ClusterIP does not answer ping'}

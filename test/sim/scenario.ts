@@ -37,6 +37,19 @@ export interface NodeSpec {
   hairpin?: boolean
   /** UDP of these families to and from this node's pods is lost (a firewall passing TCP only), DNS to CoreDNS aside. */
   udpDropped?: Array<'ipv4' | 'ipv6'>
+  /**
+   * The node's host firewall: drops packets of a family between this node and other nodes, its pods' and its
+   * own alike. `in`: what arrives from another node; `out`: what it sends to another node; `both`. With `peers`
+   * only to or from those nodes (e.g. a pair of nodes that cannot reach each other). Traffic that stays on the
+   * node, and to hosts outside the cluster, passes.
+   */
+  firewall?: FirewallRule[]
+}
+
+export interface FirewallRule {
+  family: 'ipv4' | 'ipv6'
+  direction: 'in' | 'out' | 'both'
+  peers?: string[]
 }
 
 export interface RbacRule {

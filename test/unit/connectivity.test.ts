@@ -1,6 +1,6 @@
-// connectivity's plain logic: which nodes, the ring, the sample, and the per-node verdicts.
+// connectivity's plain logic: which nodes, the cross-node plan, the sample, and the per-node summaries.
 import {chooseNodes, pickSample, type ConnectivityNodeObject} from '../../src/connectivity/nodes.js'
-import {planTests, ringSuccessor} from '../../src/connectivity/plan.js'
+import {crossNodeTargets, planTests, ringSuccessor} from '../../src/connectivity/plan.js'
 import {summarizeNodes, type ConnectivityResult} from '../../src/connectivity/report.js'
 import {seededRandom} from '../sim/random.js'
 
@@ -14,24 +14,32 @@ function node(name: string, extra: {labels?: Record<string, string>; unschedulab
 
 const names = (n: number) => Array.from({length: n}, (_, i) => `node-${String(i).padStart(3, '0')}`)
 
-describe('the ring', () => {
-  it('makes every node a source exactly once and a target exactly once, for any number of nodes', () => {
+describe('the cross-node plan', () => {
+  it('makes every node a target from two others and a source to two (the ring and the ring two on), for any number of nodes', () => {
     for (let n = 1; n <= 60; n++) {
       const nodes = names(n).reverse() // the order given does not matter
       const cross = planTests(nodes, ['ipv4', 'ipv6'], {serviceIsNodeLocal: true}).filter((t) => t.test === 'pod-to-pod/cross-node')
+      const degree = n >= 3 ? 2 : n === 2 ? 1 : 0
       for (const family of ['ipv4', 'ipv6'] as const) {
-        const ring = cross.filter((t) => t.family === family)
-        expect(ring).toHaveLength(n >= 2 ? n : 0)
-        expect(new Set(ring.map((t) => t.fromNode)).size).toBe(ring.length)
-        expect(new Set(ring.map((t) => t.toNode)).size).toBe(ring.length)
-        expect(ring.every((t) => t.fromNode !== t.toNode)).toBe(true)
+        const tests = cross.filter((t) => t.family === family)
+        expect(tests).toHaveLength(n * degree) // O(N), not N*N
+        expect(tests.every((t) => t.fromNode !== t.toNode)).toBe(true)
+        expect(new Set(tests.map((t) => `${t.fromNode} ${t.toNode}`)).size).toBe(tests.length)
+        for (const node of nodes) {
+          expect(tests.filter((t) => t.fromNode === node)).toHaveLength(degree)
+          expect(tests.filter((t) => t.toNode === node)).toHaveLength(degree)
+        }
       }
       // Following successors from any node visits every node before coming back: one cycle, not several.
       const next = ringSuccessor(nodes)
       const seen = new Set<string>()
       for (let at = next.get(nodes[0]!); at !== undefined && !seen.has(at); at = next.get(at)) seen.add(at)
       expect(seen.size).toBe(n >= 2 ? n : 0)
+      expect([...crossNodeTargets(nodes)].every(([node, targets]) => targets[0] === next.get(node) && (n < 3 || targets[1] === next.get(next.get(node)!)))).toBe(true)
     }
+    // In a fixed order: by node, then the next one, then the one after.
+    expect(planTests(['c', 'a', 'b', 'd'], ['ipv6'], {serviceIsNodeLocal: true}).filter((t) => t.test === 'pod-to-pod/cross-node').map((t) => `${t.fromNode}->${t.toNode}`))
+      .toEqual(['a->b', 'a->c', 'b->c', 'b->d', 'c->d', 'c->a', 'd->a', 'd->b'])
   })
 
   it('plans same-node, ring, Service and DNS per node and family, and outside only for the family of a literal target', () => {
@@ -100,7 +108,7 @@ describe('the sample', () => {
   })
 })
 
-describe('per-node verdicts', () => {
+describe('per-node summaries', () => {
   /** Results of a run where `bad` drops every IPv6 packet in and out (forwarding off), everything else passes. */
   function runWith(nodes: string[], bad: string): ConnectivityResult[] {
     return planTests(nodes, ['ipv4', 'ipv6'], {serviceIsNodeLocal: true, externalTarget: '2606:4700:4700::1111'}).map((t) => {
@@ -110,21 +118,23 @@ describe('per-node verdicts', () => {
     })
   }
 
-  it('finds the broken node wherever it is in the ring; its neighbours are only affected; what fails everywhere is said once', () => {
+  it('finds the broken node wherever it is in the ring; the two it sends to and the two sending to it are only affected; what fails everywhere is said once', () => {
     const nodes = names(7)
+    const targets = crossNodeTargets(nodes)
     for (const bad of nodes) {
-      const {nodes: summaries, everywhere} = summarizeNodes(nodes, runWith(nodes, bad), ['ipv4', 'ipv6'], [], new Map([[`${bad} ipv6`, 'IPv6 forwarding is 0 there']]))
+      const {nodes: summaries, everywhere, verdict} = summarizeNodes(nodes, runWith(nodes, bad), ['ipv4', 'ipv6'], [], new Map([[`${bad} ipv6`, 'IPv6 forwarding is 0 there']]))
       expect(everywhere).toEqual([{test: 'external', family: 'ipv6', message: 'timed out'}])
+      expect(verdict.culprits).toEqual([{node: bad, family: 'ipv6', direction: 'both', onNode: true, evidence: 'IPv6 forwarding is 0 there', peers: expect.any(Array), failedTests: 6}])
       expect(summaries.filter((s) => s.status === 'fail').map((s) => s.node)).toEqual([bad])
       expect(summaries.find((s) => s.node === bad)!.findings).toEqual(['IPv6 fails in and out; IPv6 forwarding is 0 there'])
-      const next = ringSuccessor(nodes)
-      const previous = nodes.find((n) => next.get(n) === bad)!
-      expect(summaries.find((s) => s.node === previous)!.findings).toEqual([`IPv6 with ${bad} fails (see that node)`])
-      expect(summaries.find((s) => s.node === next.get(bad))!.findings).toEqual([`IPv6 with ${bad} fails (see that node)`])
+      const neighbours = new Set([...targets.get(bad)!, ...nodes.filter((n) => targets.get(n)!.includes(bad))])
+      expect(neighbours.size).toBe(4)
+      for (const n of neighbours) expect(summaries.find((s) => s.node === n)!.findings).toEqual([`IPv6 with ${bad} fails (see that node)`])
       // Only the external test fails on the others, and that is the cluster's, not theirs.
-      const others = summaries.filter((s) => s.node !== bad && s.node !== previous && s.node !== next.get(bad))
+      const others = summaries.filter((s) => s.node !== bad && !neighbours.has(s.node))
       expect(others.every((s) => s.status === 'affected' && s.findings.length === 0)).toBe(true)
-      expect(summaries.find((s) => s.node === bad)!.families.ipv6).toEqual({sent: {pass: 1, fail: 4}, received: {pass: 0, fail: 3}})
+      // Sent: on the node, two across, the Service (node-local), DNS (passes), outside; received: on the node, two across, the Service.
+      expect(summaries.find((s) => s.node === bad)!.families.ipv6).toEqual({sent: {pass: 1, fail: 5}, received: {pass: 0, fail: 4}})
     }
   })
 
@@ -138,7 +148,9 @@ describe('per-node verdicts', () => {
     })
     const {nodes: summaries, everywhere} = summarizeNodes(nodes, results, ['ipv6'], [], new Map())
     expect(summaries.filter((s) => s.status === 'fail').map((s) => s.node)).toEqual([bad])
-    expect(summaries.find((s) => s.node === 'node-000')!.findings).toEqual(['IPv6 to the Service fails (its backends include node-002)'])
+    // node-000 sends to node-001 and node-002: the second fails, and so does the Service.
+    expect(summaries.find((s) => s.node === 'node-000')!.findings).toEqual(['IPv6 with node-002 fails (see that node)', 'IPv6 to the Service fails (its backends include node-002)'])
+    expect(summaries.find((s) => s.node === 'node-003')).toMatchObject({status: 'affected', findings: ['IPv6 with node-002 fails (see that node)', 'IPv6 to the Service fails (its backends include node-002)']})
     expect(everywhere).toEqual([])
   })
 
@@ -146,7 +158,7 @@ describe('per-node verdicts', () => {
     const nodes = names(3)
     const results = runWith(nodes, 'none').map((r) => (r.test === 'dns' && r.fromNode === 'node-001' && r.family === 'ipv4' ? {...r, status: 'fail' as const} : r))
     const {nodes: summaries} = summarizeNodes(nodes, results, ['ipv4', 'ipv6'], [{node: 'node-009', reason: 'server pod x Pending: ErrImagePull'}], new Map())
-    expect(summaries.find((s) => s.node === 'node-001')).toMatchObject({status: 'fail', findings: ['IPv4 out: 1 of 4 failed (dns)']})
+    expect(summaries.find((s) => s.node === 'node-001')).toMatchObject({status: 'fail', findings: ['IPv4 out: 1 of 5 failed (dns)']})
     expect(summaries.find((s) => s.node === 'node-009')).toMatchObject({status: 'not-ready', findings: ['not tested: server pod x Pending: ErrImagePull']})
   })
 })

@@ -2,7 +2,7 @@
 // who manages a pool, what holds its addresses, and how pods group by owner.
 import {poolDifferences, poolFromEnv, poolProblems} from '../../src/calico/pools.js'
 import {calicoInstall} from '../../src/calico/install.js'
-import {isRefusal, migratedPoolName, pickPool, planPoolFix, poolManager, type PlanInput} from '../../src/ops/ippool/plan.js'
+import {isRefusal, migratedPoolName, pickPool, planPoolFix, poolManager, MIGRATED_FROM_ANNOTATION, RUN_ANNOTATION, type PlanInput} from '../../src/ops/ippool/plan.js'
 import {groupByOwner, impactOf, type HolderPod, type IpamBlock} from '../../src/ops/pods.js'
 import {rolloutWaiting} from '../../src/ops/recreate.js'
 
@@ -136,6 +136,24 @@ describe('the plan', () => {
       expect(plan).toMatchObject({strategy: 'none', actions: []})
       expect((plan as {notes: string[]}).notes.join('\n')).toMatch(/is disabled and still .* hold addresses from it: kubectl dualstack pods recreate --in-pool default-ipv6-ippool/)
     }
+  })
+
+  it('does not delete a disabled old pool when its IPAM allocations cannot be read (leaked ones cannot be counted): it says so and leaves it disabled', () => {
+    const migrated = {metadata: {name: 'default-ipv6-ippool-fd00-2---64'}, spec: {cidr: 'fd00:2::/64', blockSize: 122, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: true, nodeSelector: 'all()'}}
+    const old = {metadata: {name: 'default-ipv6-ippool'}, spec: {...pool.spec, disabled: true}}
+    const plan = planPoolFix(input({pools: [old, migrated], target: old, impact: {cidr: old.spec.cidr, pods: [], tunnels: [], leaked: [], ipamError: 'ipamblocks is forbidden'}}))
+    expect(plan).toMatchObject({strategy: 'none', actions: []})
+    expect((plan as {notes: string[]}).notes.join('\n')).toContain('its IPAM allocations could not be read (ipamblocks is forbidden): it is left disabled')
+  })
+
+  it('finds a migrated pool of another name than calico-node\'s: the disabled one beside the pool a run of ippool fix made for it', () => {
+    const made = {metadata: {name: 'pods-v6-fd00-2---64', annotations: {[RUN_ANNOTATION]: 'abc-123', [MIGRATED_FROM_ANNOTATION]: 'pods-v6'}}, spec: {cidr: 'fd00:2::/64'}}
+    const old = {metadata: {name: 'pods-v6'}, spec: {cidr: 'fd00:1::/64', disabled: true}}
+    expect(pickPool([old, made], 'ipv6')).toBe(old)
+    // Without the mark (two pools someone made), or a disabled pool the migration did not replace, it is not a guess ippool fix makes.
+    expect(isRefusal(pickPool([old, {...made, metadata: {name: made.metadata.name}}], 'ipv6'))).toBe(true)
+    const parked = {metadata: {name: 'reserved-for-dmz'}, spec: {cidr: 'fd00:9::/64', disabled: true}}
+    expect(isRefusal(pickPool([parked, made], 'ipv6'))).toBe(true)
   })
 
   it('names a migration\'s new pool after its range', () => {

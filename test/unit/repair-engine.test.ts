@@ -175,6 +175,26 @@ describe('a step undoes only what it did', () => {
     expect(poolDifferences(fake.get(`${POOLS}/default-ipv6-ippool`)?.spec, OLD)).toEqual([])
   })
 
+  it('a recreated pool that pods already hold is not replaced by the original without --force: the rollback stops, says what to move, and --rollback --force finishes it', async () => {
+    const {fake, plan} = scenario('recreate')
+    fake.onRequest = (method, p) => {
+      if (method === 'GET' && p === `${POOLS}/default-ipv6-ippool` && fake.get(p)?.spec?.cidr === 'fd00:2::/64' && !fake.get('/api/v1/namespaces/default/pods/new-1')) {
+        fake.put('/api/v1/namespaces/default/pods/new-1', holder('new-1', 'fd00:2::7'))
+      }
+    }
+    let started = 0
+    const outcome = await start(fake, plan, {onProgress: (line) => void (line.startsWith('[') && started++), stopped: () => (started >= 3 ? 'interrupted (Ctrl-C)' : undefined)}) as EngineOutcome
+    expect(outcome.result).toBe('failed')
+    expect(outcome.message).toMatch(/1 pod\(s\) hold addresses of the new IPPool default-ipv6-ippool, so it cannot be replaced by the original; move them \(kubectl dualstack pods recreate --in-pool default-ipv6-ippool -A\) and run --rollback again, or pass --force/)
+    expect(fake.get(`${POOLS}/default-ipv6-ippool`)?.spec?.cidr).toBe('fd00:2::/64')
+    expect(journalOf(fake)).toMatchObject({state: 'rolling-back'})
+    fake.onRequest = undefined
+    const engine = new RepairEngine(fake.client(), POOL_FIX, 'kube-system')
+    const loaded = await engine.load<PoolFixParams>('rollback')
+    expect(await engine.continue(loaded as Journal, 'rollback', settings({force: true}))).toMatchObject({result: 'rolled-back'})
+    expect(isOriginal(fake, 'recreate')).toBe(true)
+  })
+
   it.each([
     ['a label added to the pool by someone else mid-run is kept and the change re-applied', 'label', 'done', {team: 'net'}, true, 'present'],
     ['a spec changed by someone else mid-run rolls back, leaving their change', 'spec', 'rolled-back', undefined, true, 'gone'],
@@ -241,6 +261,17 @@ describe('the journal read back', () => {
     ['an original with labels that are not text', (j) => ({...j, originals: {'ippools/default-ipv6-ippool': {metadata: {name: 'default-ipv6-ippool', labels: {a: {b: 1}}}, spec: {cidr: 'fd00:1::/64'}}}}), /labels or annotations that are not text/],
     ['a backup that is not a plain path', (j) => ({...j, backups: ['/tmp/x; rm -rf /']}), /its backups are not a list of files/],
     ['another command\'s steps', (j) => ({...j, command: 'calico-restart'}), /no unfinished ippool fix to roll back/],
+    // Well formed, every field valid, and still not what ippool fix plans: the steps are built again from the parameters.
+    ['a step on a pool of another family (the IPv4 pool disabled)', (j) => ({...j, steps: [...j.steps.slice(0, 1),
+      {kind: 'update-pool', api: 'crd.projectcalico.org/v1', pool: 'default-ipv4-ippool', spec: {cidr: '10.42.0.0/16', disabled: true}}, ...j.steps.slice(1)]}),
+    /its steps are not the ones ippool fix plans for a recreate of default-ipv6-ippool/],
+    ['its steps in another order (the create before the delete)', (j) => ({...j, steps: [j.steps[0], j.steps[2], j.steps[1], j.steps[3]]}), /its steps are not the ones ippool fix plans/],
+    ['parameters of another family than its pools', (j) => ({...j, params: {...j.params, family: 'ipv4'}}), /its pools are not all of the family it names \(ipv4\)/],
+    ['a commit point moved', (j) => ({...j, commitAt: 1}), /its steps are not the ones ippool fix plans/],
+    ['pods to move in a plan that moves none', (j) => ({...j, steps: [...j.steps, {kind: 'recreate-pods', api: 'crd.projectcalico.org/v1', pool: 'default-ipv6-ippool', groups: [{namespace: 'kube-system', action: 'evict', pods: ['etcd-bare']}]}]}),
+      /its steps are not the ones ippool fix plans/],
+    ['an original that is not the pool its parameters say it was', (j) => ({...j, originals: {'ippools/default-ipv6-ippool': {metadata: {name: 'default-ipv6-ippool'}, spec: {cidr: 'fd00:1::/64', natOutgoing: true}}}}),
+      /its original of IPPool default-ipv6-ippool is not the pool its parameters say it was/],
   ])('is refused when it has %s, and nothing is written', async (_what, change, message) => {
     const {fake, journal} = await leftBehind()
     forge(fake, change(journal))
@@ -250,6 +281,27 @@ describe('the journal read back', () => {
     expect(error).toBeInstanceOf(DualstackError)
     expect((error as Error).message).toMatch(message)
     expect(fake.writes().length).toBe(before)
+  })
+})
+
+describe('a migration resumed: the pods to move are grouped again from the cluster now', () => {
+  it('a journal naming a bare kube-system pod to evict moves only who holds the old pool now, grouped as ippool fix groups them (bare pods listed)', async () => {
+    const {fake, plan} = scenario('migrate')
+    const moving = planPoolFix({family: 'ipv6', strategy: 'auto', force: false, recreatePods: true, evictBare: false, install,
+      env: env({CALICO_IPV6POOL_CIDR: 'fd00:2::/64', CALICO_IPV6POOL_NAT_OUTGOING: 'true'}), pools: poolsOf(fake), target: poolsOf(fake)[0],
+      impact: plan.impact, apiVersion: 'crd.projectcalico.org/v1'}) as PoolFixPlan
+    const move = moving.actions.findIndex((a) => a.kind === 'recreate-pods')
+    expect(move).toBe(moving.commitAt)
+    // Left failed at the pods (after the commit point), then the step's pods rewritten by someone who may update Leases.
+    fake.put('/api/v1/namespaces/kube-system/pods/etcd-bare', {metadata: {name: 'etcd-bare', namespace: 'kube-system'}, spec: {nodeName: 'n1'}, status: {phase: 'Running', podIPs: [{ip: '10.0.0.3'}, {ip: 'fd00:1::9'}]}})
+    const journal = {format: 'kubectl-dualstack/journal', version: 2, command: 'ippool fix', runId: 'abc-12345678', context: 'c', server: 's', startedAt: 't', resumable: true,
+      params: paramsOf(moving), steps: moving.actions.map((a, i) => (i === move ? {...a, groups: [{namespace: 'kube-system', action: 'evict', pods: ['etcd-bare']}]} : a)),
+      commitAt: moving.commitAt, done: move, state: 'failed', originals: {}, backups: []}
+    fake.put(LEASE, {metadata: {name: 'kubectl-dualstack', namespace: 'kube-system', annotations: {'dualstack.kubectl.io/journal': JSON.stringify(journal)}}, spec: {}})
+    const loaded = await new RepairEngine(fake.client(), POOL_FIX, 'kube-system').load<PoolFixParams>('resume') as Journal
+    const groups = (loaded.steps[move] as unknown as {groups: Array<{namespace: string; action: string; pods: string[]}>}).groups
+    expect(groups.find((g) => g.namespace === 'kube-system')).toMatchObject({action: 'list', pods: ['etcd-bare']})
+    expect(groups.find((g) => g.namespace === 'default')).toMatchObject({pods: ['web-1']})
   })
 })
 
@@ -294,7 +346,25 @@ describe('the engine\'s sequence', () => {
     const {fake} = scenario('migrate')
     fake.put(LEASE, {metadata: {name: 'kubectl-dualstack', annotations: {'dualstack.kubectl.io/journal': JSON.stringify({version: 1, command: 'ippool fix', state: 'running'})}}, spec: {}})
     const other = new RepairEngine(fake.client(), {command: 'calico-restart', kinds: {}, resumable: false, validateParams: () => undefined}, 'kube-system')
-    expect(await other.check()).toEqual({refused: 'a previous ippool fix stopped half-way: ? of 0 steps done', hint: 'finish it first: kubectl dualstack ippool fix --resume (or --rollback)'})
+    expect(await other.check()).toEqual({refused: 'a previous ippool fix stopped half-way, and its journal is version 1, which this version of kubectl-dualstack (version 2) does not read',
+      hint: 'finish it with the version of kubectl-dualstack that started it, or look at it (kubectl -n kube-system get lease kubectl-dualstack -o yaml), put things right by hand from its backups and delete the Lease'})
+  })
+
+  it('a journal of a command this version does not have (a later one\'s) is named as such, with what to do, not another command\'s --resume', async () => {
+    const {fake} = scenario('migrate')
+    fake.put(LEASE, {metadata: {name: 'kubectl-dualstack', annotations: {'dualstack.kubectl.io/journal': JSON.stringify({format: 'kubectl-dualstack/journal', version: 2, command: 'services dual', state: 'running', done: 1, commitAt: 3, steps: []})}}, spec: {}})
+    const refused = await new RepairEngine(fake.client(), POOL_FIX, 'kube-system').check()
+    expect(refused?.hint).toBe('finish it with the version of kubectl-dualstack that started it, or look at it (kubectl -n kube-system get lease kubectl-dualstack -o yaml), put things right by hand from its backups and delete the Lease')
+  })
+
+  it('a calico-restart or pods recreate left stopped (here by an older version, after Ctrl-C) blocks nothing: running it again does what is left', async () => {
+    const {fake} = scenario('migrate')
+    for (const left of [{version: 1, command: 'calico-restart', state: 'running', done: 1, of: 4}, {version: 2, command: 'pods recreate', state: 'running', done: 1, commitAt: 0, steps: []},
+      {version: 2, command: 'calico-restart', state: 'running', done: 0, commitAt: 1, steps: []}]) {
+      fake.put(LEASE, {metadata: {name: 'kubectl-dualstack', annotations: {'dualstack.kubectl.io/journal': JSON.stringify(left)}}, spec: {}})
+      expect(isUnfinished(left)).toBe(false)
+      expect(await new RepairEngine(fake.client(), POOL_FIX, 'kube-system').check()).toBeUndefined()
+    }
   })
 
   it('a writing step kind without an undo does not compile, and an irreversible one before the commit point is refused', () => {

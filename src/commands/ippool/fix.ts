@@ -9,7 +9,7 @@ import {defaultBackupDir} from '../../ops/backup.js'
 import {confirm} from '../../ops/confirm.js'
 import {RESULT_EXIT, runPoolFix, type PoolFixReport} from '../../ops/ippool/run.js'
 import {renderPoolFixOutcome, renderPoolFixPlan} from '../../render/ippool-fix.js'
-import {renderJson} from '../../render/structured.js'
+import {emit, outputOf} from '../../render/emit.js'
 
 export default class IppoolFix extends KubeCommand {
   static override summary = 'Make a Calico IP pool what calico-node is configured to create: plan, confirm, back up, lock, fix, verify, roll back on failure'
@@ -78,12 +78,7 @@ Exit 0: fixed, unchanged or planned (--dry-run); 1: refused, rolled back or fail
         stopped: interrupt.stopped,
         onProgress: (line) => process.stderr.write(`${line}\n`),
       })
-      if (json) {
-        if (!this.jsonEnabled()) this.log(renderJson(report))
-      } else {
-        if (!planShown) this.log(renderPoolFixPlan(report, theme))
-        this.log(renderPoolFixOutcome(report, theme))
-      }
+      emit(this, outputOf(this, flags.output), report, {table: () => [...(planShown ? [] : [renderPoolFixPlan(report, theme)]), renderPoolFixOutcome(report, theme)].join('\n')})
       process.exitCode = RESULT_EXIT[report.result]
       return report
     } finally {

@@ -7,7 +7,7 @@ import {repairInterrupt} from '../../interrupt.js'
 import {confirm} from '../../ops/confirm.js'
 import {runPodsRecreate, type PodsRecreateReport} from '../../ops/pods-recreate.js'
 import {renderPodsRecreate} from '../../render/pods-recreate.js'
-import {renderJson} from '../../render/structured.js'
+import {emit, outputOf} from '../../render/emit.js'
 
 export default class PodsRecreate extends KubeCommand {
   static override summary = 'Recreate pods so they get addresses of both families (or of a new pool), through their owners, one at a time'
@@ -19,13 +19,15 @@ Exit 0 when every owner was recreated (or --dry-run), 1 when one was blocked, fa
     '<%= config.bin %> pods recreate --single-stack -A --dry-run',
     '<%= config.bin %> pods recreate --single-stack -n shop -l app=web --yes',
     '<%= config.bin %> pods recreate --in-pool default-ipv6-ippool -A',
+    '<%= config.bin %> pods recreate --outside-pools -A',
   ]
 
   static override enableJsonFlag = true
   static override flags = {
     ...kubeFlags,
-    'single-stack': Flags.boolean({description: 'Select Running pods on the pod network that have one family', exactlyOne: ['single-stack', 'in-pool']}),
-    'in-pool': Flags.string({description: 'Select pods holding an address of this Calico IPPool', exactlyOne: ['single-stack', 'in-pool']}),
+    'single-stack': Flags.boolean({description: 'Select Running pods on the pod network that have one family', exactlyOne: ['single-stack', 'in-pool', 'outside-pools']}),
+    'in-pool': Flags.string({description: 'Select pods holding an address of this Calico IPPool', exactlyOne: ['single-stack', 'in-pool', 'outside-pools']}),
+    'outside-pools': Flags.boolean({description: 'Select pods holding an address no Calico IPPool covers (left behind by a pool recreated with another range)', exactlyOne: ['single-stack', 'in-pool', 'outside-pools']}),
     'all-namespaces': allNamespacesFlag('Select in all namespaces'),
     selector: Flags.string({char: 'l', description: 'Label selector'}),
     'evict-bare': Flags.boolean({description: 'Also evict bare pods (nothing recreates them); never Jobs\' pods or static pods'}),
@@ -49,7 +51,7 @@ Exit 0 when every owner was recreated (or --dry-run), 1 when one was blocked, fa
     try {
       const report = await runPodsRecreate(client, {
         namespace: flags['all-namespaces'] ? undefined : client.target.namespace, labelSelector: flags.selector,
-        singleStack: flags['single-stack'], inPool: flags['in-pool'], evictBare: flags['evict-bare'], evictKubeSystemBare: flags['evict-bare-in-kube-system'], dryRun: flags['dry-run'], timeoutMs, readyTimeoutMs,
+        singleStack: flags['single-stack'], inPool: flags['in-pool'], outsidePools: flags['outside-pools'], evictBare: flags['evict-bare'], evictKubeSystemBare: flags['evict-bare-in-kube-system'], dryRun: flags['dry-run'], timeoutMs, readyTimeoutMs,
         showPlan: (plan) => {
           if (!json) this.log(renderPodsRecreate(plan, theme))
         },
@@ -60,9 +62,7 @@ Exit 0 when every owner was recreated (or --dry-run), 1 when one was blocked, fa
         stopped: interrupt.stopped,
         onProgress: (line) => process.stderr.write(`${line}\n`),
       })
-      if (json) {
-        if (!this.jsonEnabled()) this.log(renderJson(report))
-      } else this.log(renderPodsRecreate(report, theme))
+      emit(this, outputOf(this, flags.output), report, {table: () => renderPodsRecreate(report, theme)})
       if (report.result === 'incomplete' || report.result === 'refused') process.exitCode = ExitCode.ProblemsFound
       return report
     } finally {

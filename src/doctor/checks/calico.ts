@@ -3,7 +3,7 @@ import {blockSizeProblem, DEFAULT_BLOCK_SIZE, poolFromEnv} from '../../calico/po
 import {imageTag} from '../../calico/env.js'
 import {calicoInstall, calicoNodeEnvOf, configuredPool, installationPoolOf, installationPools, poolsOfFamily, type CalicoInstall, type InstallationObject, type InstallationPool} from '../../calico/install.js'
 import {calicoNodeContainer} from '../../calico/node.js'
-import {parseAddress, parseCidr, type Family} from '../../net/ip.js'
+import {isUniqueLocal, parseAddress, parseCidr, rangeConcern, type Family} from '../../net/ip.js'
 import {isPodReady} from '../../cluster/resources.js'
 import {CALICO_NODE_ENV_DEFAULTS} from '../../k8s/defaults.js'
 import {managedPoolFix, poolManager, type FieldChange} from '../../calico/managers.js'
@@ -11,14 +11,14 @@ import {describeUnfinished, type UnfinishedRun} from '../../ops/repairs.js'
 import {fail, listSome, need, pass, skip, warn, type Check, type Outcome} from '../check.js'
 import type {Facts, IPPoolObject} from '../facts.js'
 
-const NOT_INSTALLED = skip('Calico is not installed')
+export const NOT_INSTALLED = skip('Calico is not installed')
 
 /** The operator's Installation, undefined where there is no operator. One that could not be read is the check's error: guessing "no operator" could give a wrong verdict. */
 function installationOf(f: Facts): InstallationObject | undefined {
   return need(f.installation)
 }
 
-function calicoInstallOf(f: Facts): CalicoInstall | undefined {
+export function calicoInstallOf(f: Facts): CalicoInstall | undefined {
   return calicoInstall(need(f.daemonSets), installationOf(f))
 }
 
@@ -234,6 +234,11 @@ export const natOutgoing: Check = {
     const off = pools.filter((p) => p.spec?.natOutgoing !== true)
     if (off.length === 0) return pass(`natOutgoing true on ${pools.map((p) => p.metadata?.name).join(', ')}${notJudged(all)}`)
     const names = off.map((p) => p.metadata?.name ?? '')
+    // A range the internet does not route (unique local fc00::/7, a special-purpose block): without NAT outgoing
+    // pods cannot reach outside over IPv6 at all, whatever the env or the Installation says.
+    const unrouted = off.map((p) => ({pool: p, why: isUniqueLocal(p.spec?.cidr ?? '') ? 'unique local (fc00::/7)' : rangeConcern(p.spec?.cidr ?? '')})).filter((u) => u.why)
+    const unroutedText = unrouted.length > 0 ? `; ${unrouted.map((u) => `${u.pool.metadata?.name} (${u.pool.spec?.cidr}) is ${u.why}, which the internet does not route, so its pods cannot reach outside over IPv6`).join('; ')}` : ''
+    const severity = unrouted.length > 0 ? fail : warn
     if (install.operator) {
       // The Installation is the source: the operator reconciles the pools it manages to it, reverting a patch of the IPPool alone.
       const field = `${installationPoolOf(installationOf(f), 'ipv6')?.field ?? 'spec.calicoNetwork.ipPools[]'}.natOutgoing`
@@ -241,7 +246,7 @@ export const natOutgoing: Check = {
         return fail(`natOutgoing is false on ${names.join(', ')} but the Installation's IPv6 pool has natOutgoing Enabled (${field})`,
           `the Installation already asks for it (kubectl edit installation default: ${field} is Enabled) and the Tigera operator reconciles the pool to it while the Calico API server runs: kubectl get tigerastatus ippools says why it has not; a change made only to the IPPool is reverted`)
       }
-      return warn(`natOutgoing is false on ${names.join(', ')} (the Installation's IPv6 pool has ${field} ${configured === undefined ? 'unset' : 'Disabled'}): pods reach outside over IPv6 only if their range is routed`,
+      return severity(`natOutgoing is false on ${names.join(', ')} (the Installation's IPv6 pool has ${field} ${configured === undefined ? 'unset' : 'Disabled'}): pods reach outside over IPv6 only if their range is routed${unroutedText}`,
         `kubectl edit installation default and set ${field}: Enabled; the Tigera operator then updates the IPPool (a change made only to the IPPool is reverted)`)
     }
     const fix = poolFix(f, install, off[0]!, [{field: 'natOutgoing', from: off[0]!.spec?.natOutgoing ?? false, to: true}],
@@ -249,7 +254,7 @@ export const natOutgoing: Check = {
     if (configured === 'true') {
       return fail(`natOutgoing is false on ${names.join(', ')} but ${install.operator ? "the Installation's IPv6 pool has natOutgoing Enabled" : 'CALICO_IPV6POOL_NAT_OUTGOING is true'}: the pool predates the setting${notJudged(all)}`, fix)
     }
-    return warn(`natOutgoing is false on ${names.join(', ')} (CALICO_IPV6POOL_NAT_OUTGOING ${configured ?? 'unset, default false'}): pods reach outside over IPv6 only if their range is routed${notJudged(all)}`, fix)
+    return severity(`natOutgoing is false on ${names.join(', ')} (CALICO_IPV6POOL_NAT_OUTGOING ${configured ?? 'unset, default false'}): pods reach outside over IPv6 only if their range is routed${unroutedText}${notJudged(all)}`, fix)
   },
 }
 

@@ -63,3 +63,35 @@ export const ipv6Forwarding: Check = {
     return pass(`net.ipv6.conf.all.forwarding = 1 on all ${readings.length} nodes`, details)
   },
 }
+
+// status.hostIPs (KEP-2681: alpha 1.28 behind PodHostIPs, on by default from 1.29): the node's addresses as the
+// kubelet reports them to each pod. One family there means the kubelet was started with one --node-ip, or before
+// the node had its second address: pods (and the downward API's status.hostIPs) then see one family.
+export const hostIps: Check = {
+  id: 'node.host-ips', title: 'Pods see both host IP families (status.hostIPs)', area: 'Nodes', needs: ['nodes', 'podAddresses'],
+  run(f) {
+    if (f.version.major === 1 && f.version.minor < 28) return skip(`${f.version.gitVersion} has no status.hostIPs (Kubernetes 1.28+); node.addresses judges the nodes`)
+    const nodes = need(f.nodes)
+    const dualNodes = new Set(nodes.filter((n) => {
+      const families = new Set((n.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => addressFamily(a.address)))
+      return families.has('ipv4') && families.has('ipv6')
+    }).map((n) => n.metadata?.name ?? ''))
+    const running = need(f.podAddresses).filter((p) => p.phase === 'Running' && p.node && dualNodes.has(p.node))
+    if (running.length === 0) return skip(`no Running pod on a node with both InternalIP families (see node.addresses)`)
+    if (!running.some((p) => p.hasHostIPs)) return skip(`no pod reports status.hostIPs: the PodHostIPs feature gate is off (alpha in 1.28, on by default from 1.29)`)
+    const single = new Map<string, {pods: number; families: Set<string>}>()
+    for (const pod of running) {
+      const families = new Set(pod.hostIPs.map((ip) => addressFamily(ip)))
+      if (families.has('ipv4') && families.has('ipv6')) continue
+      const entry = single.get(pod.node!) ?? {pods: 0, families: new Set<string>()}
+      entry.pods++
+      for (const family of families) if (family) entry.families.add(family === 'ipv4' ? 'IPv4' : 'IPv6')
+      single.set(pod.node!, entry)
+    }
+    if (single.size === 0) return pass(`every Running pod on the ${dualNodes.size} node(s) with both InternalIP families has a host IP of each in status.hostIPs`)
+    const list = [...single.entries()].map(([node, e]) => `${node} (${e.pods} pod(s): ${[...e.families].join(', ') || 'none'} only)`)
+    return fail(`pods on ${single.size} node(s) see one host IP family in status.hostIPs although the node has both InternalIPs: ${listSome(list, 5)}`,
+      'the kubelet on those nodes reports the addresses it was started with: start it with --node-ip=<IPv4>,<IPv6> (kubeadm: nodeRegistration.kubeletExtraArgs node-ip; RKE2/k3s: node-ip in config.yaml) and restart it; pods report both from then on',
+      {nodes: Object.fromEntries([...single.entries()].map(([node, e]) => [node, e.pods]))})
+  },
+}

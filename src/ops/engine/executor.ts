@@ -128,7 +128,12 @@ export class RepairExecutor {
       const step = steps[i]!
       this.options.onProgress?.(`[${i + 1}/${steps.length}] ${this.reports[i]!.title}`)
       try {
-        this.note(i, await this.patiently(undefined, () => kindOf(this.kinds, step).apply(step as never, this.ctx)))
+        const kind = kindOf(this.kinds, step)
+        this.note(i, await this.patiently(undefined, async () => {
+          const wrong = await kind.expects?.(step as never, this.ctx)
+          if (wrong) throw new StepFailure(wrong)
+          return kind.apply(step as never, this.ctx)
+        }))
       } catch (error) {
         const reason = `${this.reports[i]!.title} failed: ${(error as Error).message}`
         this.reports[i] = {...this.reports[i]!, status: 'failed', message: (error as Error).message, ...(error instanceof StepFailure ? {detail: error.detail} : {})}

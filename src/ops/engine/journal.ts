@@ -10,7 +10,9 @@ export const JOURNAL_FORMAT = 'kubectl-dualstack/journal'
 export const JOURNAL_VERSION = 2
 
 export type RepairCommand = 'ippool fix' | 'calico-restart' | 'pods recreate'
-const COMMANDS: readonly RepairCommand[] = ['ippool fix', 'calico-restart', 'pods recreate']
+export const COMMANDS: readonly RepairCommand[] = ['ippool fix', 'calico-restart', 'pods recreate']
+/** The repairs that are finished by running them again (no --resume, no --rollback). */
+export const RERUN_COMMANDS: readonly RepairCommand[] = ['calico-restart', 'pods recreate']
 
 export type JournalState = 'running' | 'rolling-back' | 'finished' | 'rolled-back' | 'failed'
 const STATES: readonly JournalState[] = ['running', 'rolling-back', 'finished', 'rolled-back', 'failed']
@@ -47,6 +49,10 @@ export function isUnfinished(raw: unknown): boolean {
   if (!raw || typeof raw !== 'object') return false
   const j = raw as Partial<Journal>
   if (j.state !== 'running' && j.state !== 'rolling-back' && j.state !== 'failed') return false
+  // What calico-restart and pods recreate do is never undone (a pod deleted, an owner restarted; their plans
+  // have no step before a commit point): a run of theirs that stopped, of whatever version or shape, leaves
+  // nothing to finish or undo that running it again does not do.
+  if (RERUN_COMMANDS.includes(j.command as RepairCommand)) return false
   if (j.version !== JOURNAL_VERSION) return true
   if (j.state !== 'running') return true
   // A resumable run seen running was not seen to end (even with every step done, its release may not have
@@ -104,12 +110,22 @@ export function isInvalid(value: unknown): value is InvalidJournal {
 }
 
 /** What a journal says about its run, in a line: for refusals, --resume and --rollback. */
-export function unfinishedText(raw: unknown, kinds?: KindRegistry, summary?: string): string {
+export function unfinishedText(raw: unknown, kinds?: KindRegistry, summary?: string, mode: 'resume' | 'rollback' = 'resume'): string {
   const j = (isRecord(raw) ? raw : {}) as Partial<Journal>
   const steps = Array.isArray(j.steps) ? j.steps : []
-  const next = kinds && typeof j.done === 'number' && steps[j.done] && kinds[steps[j.done]!.kind] ? `, next: ${kindOf(kinds, steps[j.done]!).describe(steps[j.done]! as never)}` : ''
+  // A rollback undoes, newest first, the writing steps done (the one that was running too: its write may have landed).
+  const undo = kinds && typeof j.done === 'number'
+    ? steps.slice(0, Math.min(j.done + 1, steps.length)).filter((s) => { const k = kinds[s.kind]; return k?.writes === true && typeof k.undo === 'function' })
+      .reverse().map((s) => kindOf(kinds, s).describe(s as never)) : []
+  const next = mode === 'rollback' && kinds ? (undo.length > 0 ? `, to undo: ${undo.join('; ')}` : ', nothing to undo')
+    : kinds && typeof j.done === 'number' && steps[j.done] && kinds[steps[j.done]!.kind] ? `, next: ${kindOf(kinds, steps[j.done]!).describe(steps[j.done]! as never)}` : ''
   const command = COMMANDS.includes(j.command as RepairCommand) ? j.command : 'repair'
   const about = [summary, typeof j.startedAt === 'string' ? `started ${j.startedAt}` : ''].filter(Boolean).join(', ')
+  if (j.version !== JOURNAL_VERSION || j.format !== JOURNAL_FORMAT) {
+    // Another version's journal: how far it got is in terms this version does not read.
+    return `a previous ${command}${about ? ` (${about})` : ''} stopped ${j.state === 'rolling-back' ? 'while rolling back' : 'half-way'}, ` +
+      `and its journal is version ${JSON.stringify(j.version ?? null)}, which this version of kubectl-dualstack (version ${JOURNAL_VERSION}) does not read`
+  }
   return `a previous ${command}${about ? ` (${about})` : ''} stopped ${j.state === 'rolling-back' ? 'while rolling back' : 'half-way'}: ` +
     `${typeof j.done === 'number' ? j.done : '?'} of ${steps.length} steps done${next}${typeof j.error === 'string' ? ` (${j.error})` : ''}`
 }

@@ -9,8 +9,8 @@ import {accessDenied, describeNeed, leaseNeeds, missingAccess, type AccessNeed} 
 import {ApiError, DualstackError, ExitCode, UsageError} from '../../errors.js'
 import {LockHeldError, RunLock} from '../lock.js'
 import {RepairExecutor, type EngineOutcome, type RunSettings} from './executor.js'
-import {isInvalid, isUnfinished, JOURNAL_FORMAT, JOURNAL_VERSION, parseJournal, unfinishedText, type Journal, type RepairCommand} from './journal.js'
-import {kindOf, planProblems, type KindRegistry, type RepairClient, type RepairPlan} from './steps.js'
+import {COMMANDS, isInvalid, isUnfinished, JOURNAL_FORMAT, JOURNAL_VERSION, parseJournal, RERUN_COMMANDS, unfinishedText, type InvalidJournal, type Journal, type RepairCommand} from './journal.js'
+import {kindOf, planProblems, type KindRegistry, type RepairClient, type RepairPlan, type Step} from './steps.js'
 
 export interface Refused {
   refused: string
@@ -32,14 +32,40 @@ export interface RepairDefinition {
   validateOriginal?: (key: string, value: Record<string, unknown>) => string | undefined
   /** A few words on what a run does, from its (valid) parameters: "migrate of default-ipv6-ippool". */
   summarize?: (params: never) => string
+  /**
+   * --resume and --rollback: the steps built again from the journal's parameters and what the cluster holds
+   * now, never taken from the Lease (which anyone allowed to update it could have written); or why the
+   * journal's steps are not what this command plans for them.
+   */
+  rebuild?: (client: RepairClient, journal: Journal<never>) => Promise<{steps: Step[]} | InvalidJournal>
 }
 
 export type {RunSettings} from './executor.js'
 
-/** What the user is told to do about an unfinished run: of this command (`own`), or of another. */
-export function finishHint(command: RepairCommand, own: boolean): string {
-  if (own) return command === 'ippool fix' ? 'finish it with --resume, or put the original back with --rollback' : 'finish it with --resume'
-  return command === 'ippool fix' ? 'finish it first: kubectl dualstack ippool fix --resume (or --rollback)' : `finish it first: kubectl dualstack ${command} --resume`
+/** What a command gives the engine to go from a plan to a run: how to show, confirm and bound it. */
+export interface ApplyHooks {
+  dryRun: boolean
+  /** The command as an access refusal names it ("ippool fix --resume"). */
+  what: string
+  /** What a dry run could not see or the user may not do: added to the report before the plan is shown. */
+  notes: (notes: string[]) => void
+  /** Checks before the Lease that would otherwise fail half-way (a backup directory that cannot be used). */
+  prepare?: () => Promise<void> | void
+  show: () => void
+  confirm: () => Promise<unknown>
+  /** The run's bounds, taken once it is confirmed: --timeout bounds the run, not the time at the prompt. */
+  settings: () => RunSettings
+}
+
+/** What the user is told to do about an unfinished run: of this command (`own`), or of another; `raw` is its journal. */
+export function finishHint(command: RepairCommand, own: boolean, raw?: unknown, namespace = 'NAMESPACE'): string {
+  const version = (raw as {version?: unknown} | undefined)?.version
+  // Another version's journal, or one of a command this version does not have: nothing here can finish it.
+  if ((version !== undefined && version !== JOURNAL_VERSION) || !COMMANDS.includes(command)) {
+    return `finish it with the version of kubectl-dualstack that started it, or look at it (kubectl -n ${namespace} get lease kubectl-dualstack -o yaml), put things right by hand from its backups and delete the Lease`
+  }
+  if (RERUN_COMMANDS.includes(command)) return own ? 'run it again: it does what is left' : `run kubectl dualstack ${command} again first: it does what is left`
+  return own ? 'finish it with --resume, or put the original back with --rollback' : 'finish it first: kubectl dualstack ippool fix --resume (or --rollback)'
 }
 
 export class RepairEngine {
@@ -68,16 +94,16 @@ export class RepairEngine {
     if (lease?.held) return {refused: new LockHeldError(lease, this.namespace).message, hint: 'wait for it to finish, or for the Lease to expire'}
     if (lease && isUnfinished(lease.journal)) {
       const command = (lease.journal as {command?: RepairCommand}).command ?? this.definition.command
-      return {refused: this.describe(lease.journal), hint: finishHint(command, command === this.definition.command)}
+      return {refused: this.describe(lease.journal), hint: finishHint(command, command === this.definition.command, lease.journal, this.namespace)}
     }
     return undefined
   }
 
   /** A journal in a line; with its steps and summary when it is one of this command's and valid. */
-  describe(raw: unknown): string {
+  describe(raw: unknown, mode: 'resume' | 'rollback' = 'resume'): string {
     const own = parseJournal(raw, this.definition.command, this.definition.kinds, this.definition.validateParams, this.definition.validateOriginal)
     if (isInvalid(own)) return unfinishedText(raw)
-    return unfinishedText(own, this.definition.kinds, this.definition.summarize?.(own.params as never))
+    return unfinishedText(own, this.definition.kinds, this.definition.summarize?.(own.params as never), mode)
   }
 
   /** What applying these steps asks of RBAC, the Lease included. */
@@ -94,6 +120,20 @@ export class RepairEngine {
     if (missing.length === 0) return []
     if (!dryRun) throw accessDenied(this.client.target.user, what, missing)
     return [`user "${this.client.target.user}" could not apply this plan: missing ${missing.map(describeNeed).join(', ')}`]
+  }
+
+  /**
+   * The sequence from a plan on, the same for every repair: access (a dry run notes what is missing and stops
+   * there, writing nothing), the checks before the Lease, the plan shown, confirmed, then the run. `plan` is a
+   * new plan (with its journal's parameters) or a journal loaded for --resume / --rollback.
+   */
+  async apply<P>(target: {plan: RepairPlan; params: P} | {journal: Journal; mode: 'resume' | 'rollback'}, hooks: ApplyHooks): Promise<'dry-run' | EngineOutcome | Refused> {
+    hooks.notes([...this.notes, ...(await this.access('plan' in target ? target.plan : target.journal, hooks.dryRun, hooks.what))])
+    if (hooks.dryRun) return 'dry-run'
+    await hooks.prepare?.()
+    hooks.show()
+    await hooks.confirm()
+    return 'plan' in target ? this.start(target.plan, target.params, hooks.settings()) : this.continue(target.journal, target.mode, hooks.settings())
   }
 
   /** A new run: takes the Lease with its journal (after the plan was shown and confirmed) and runs it. */
@@ -116,7 +156,7 @@ export class RepairEngine {
       // Left half-done between the check and now: it stays for --resume / --rollback.
       await acquired.lock.release(acquired.unfinished)
       const command = (acquired.unfinished as {command?: RepairCommand}).command ?? this.definition.command
-      return {refused: this.describe(acquired.unfinished), hint: finishHint(command, command === this.definition.command)}
+      return {refused: this.describe(acquired.unfinished), hint: finishHint(command, command === this.definition.command, acquired.unfinished, this.namespace)}
     }
     return this.execute(acquired.lock, journal as Journal, settings, 'run')
   }
@@ -134,9 +174,13 @@ export class RepairEngine {
         `run ${this.definition.command} without --resume/--rollback`)
     }
     const journal = parseJournal<P>(raw, this.definition.command, this.definition.kinds, this.definition.validateParams, this.definition.validateOriginal)
-    if (isInvalid(journal)) {
-      throw new DualstackError(`the journal in Lease ${this.namespace}/kubectl-dualstack cannot be trusted: ${journal.invalid}; nothing was changed`, ExitCode.ProblemsFound,
-        `look at it (kubectl -n ${this.namespace} get lease kubectl-dualstack -o yaml), put things right by hand from the backups, then delete the Lease`)
+    const untrusted = (why: string) => new DualstackError(`the journal in Lease ${this.namespace}/kubectl-dualstack cannot be trusted: ${why}; nothing was changed`, ExitCode.ProblemsFound,
+      `look at it (kubectl -n ${this.namespace} get lease kubectl-dualstack -o yaml), put things right by hand from the backups, then delete the Lease`)
+    if (isInvalid(journal)) throw untrusted(journal.invalid)
+    if (this.definition.rebuild) {
+      const rebuilt = await this.definition.rebuild(this.client, journal as Journal<never>)
+      if (isInvalid(rebuilt)) throw untrusted(rebuilt.invalid)
+      journal.steps = rebuilt.steps
     }
     // A run stopped while rolling back can go either way: every step reads before it writes, so --resume
     // drives forward from where the rollback got to, and --rollback finishes undoing.

@@ -61,6 +61,12 @@ interface KindBase<S extends Step> {
   /** Checks a step read from a journal: undefined when valid, else what is wrong. */
   validate(step: Record<string, unknown>): string | undefined
   /**
+   * What the step must find before it runs, read now (a name someone else took, an object changed since the
+   * plan): why it cannot run, or undefined. Said as the step's failure, before it writes, so it is never
+   * undone later. Optional: a step that needs nothing of the cluster has none.
+   */
+  expects?(step: S, ctx: StepContext): Promise<string | undefined>
+  /**
    * Applies the step. It re-reads what it changes and must be safe to run again (a resumed run repeats the
    * step it was in), and fails with what it found when the cluster is not as the plan expects.
    */

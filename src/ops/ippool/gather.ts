@@ -5,7 +5,7 @@ import type {ClusterApi, ClusterClient} from '../../cluster/kube.js'
 import type {IPPoolObject, KubeObject, PodDetail} from '../../cluster/types.js'
 import {gatherFacts, type Fact} from '../../doctor/facts.js'
 import {ApiError, ClusterUnavailableError, DualstackError, ExitCode, UsageError} from '../../errors.js'
-import {parseAddress, parseCidr, type Family} from '../../net/ip.js'
+import {cidrContains, parseAddress, parseCidr, type Family} from '../../net/ip.js'
 import {addressesIn, controllerOf, impactOf, resolveOwners, type HolderPod, type Impact, type IpamBlock} from '../pods.js'
 import {isRefusal, pickPool, reservedOverlaps, type PlanInput, type Refusal, type ReservedRange} from './plan.js'
 
@@ -40,11 +40,24 @@ export async function poolApi(client: ClusterApi): Promise<PoolApi> {
 
 /** Every pod holding an address of the CIDR, read page by page (only holders are kept), with their owners. */
 export async function holdersOf(client: ClusterApi, cidr: string, selection: {namespace?: string; labelSelector?: string} = {}): Promise<HolderPod[]> {
+  return holdersWhere(client, selection, (pod) => addressesIn(pod, cidr))
+}
+
+/**
+ * Every pod on the pod network holding an address that no IPPool covers (left behind by a pool recreated
+ * with another range, or deleted), with their owners: what a recreate under pods leaves to move.
+ */
+export async function outsidePools(client: ClusterApi, poolCidrs: readonly string[], selection: {namespace?: string; labelSelector?: string} = {}): Promise<HolderPod[]> {
+  const all = ['0.0.0.0/0', '::/0']
+  return holdersWhere(client, selection, (pod) => all.flatMap((any) => addressesIn(pod, any)).filter((ip) => !poolCidrs.some((cidr) => cidrContains(cidr, ip))))
+}
+
+async function holdersWhere(client: ClusterApi, selection: {namespace?: string; labelSelector?: string}, held: (pod: PodDetail) => string[]): Promise<HolderPod[]> {
   const holders: HolderPod[] = []
   const path = selection.namespace ? `/api/v1/namespaces/${encodeURIComponent(selection.namespace)}/pods` : '/api/v1/pods'
   for await (const page of client.listPages<PodDetail>(path, {labelSelector: selection.labelSelector})) {
     for (const pod of page) {
-      const ips = addressesIn(pod, cidr)
+      const ips = held(pod)
       if (ips.length === 0) continue
       holders.push({namespace: pod.metadata?.namespace ?? '', name: pod.metadata?.name ?? '', node: pod.spec?.nodeName, ips, owner: controllerOf(pod)})
     }

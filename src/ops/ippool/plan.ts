@@ -6,7 +6,7 @@ import {managedPoolFix, poolManager} from '../../calico/managers.js'
 import {effectiveSpec, poolDifferences, poolFromEnv, poolFromInstallation, poolProblems, type DesiredPool, type PoolField} from '../../calico/pools.js'
 import type {IPPoolObject, IPPoolSpec} from '../../cluster/types.js'
 import {cidrsOverlap, parseCidr, type Family} from '../../net/ip.js'
-import {groupByOwner, type Impact} from '../pods.js'
+import {groupByOwner, type Impact, type OwnerGroup} from '../pods.js'
 import type {PoolApiVersion} from './gather.js'
 import type {PoolStep} from './steps.js'
 
@@ -75,12 +75,24 @@ export interface PlanInput {
 
 const familyName = (family: Family) => (family === 'ipv4' ? 'IPv4' : 'IPv6')
 
-/** The pool of the family to fix: calico-node's default-ipvN-ippool, else the only one. */
+/** Marks a pool a run of ippool fix created (a migration's new pool), so that an undo deletes it and nothing else. */
+export const RUN_ANNOTATION = 'dualstack.kubectl.io/created-by-run'
+/** On a migration's new pool: the pool it replaces, so that a later run finds the old one whatever its name. */
+export const MIGRATED_FROM_ANNOTATION = 'dualstack.kubectl.io/migrated-from'
+
+/**
+ * The pool of the family to fix: calico-node's default-ipvN-ippool, else the only one, else (a migration of a
+ * pool of another name) the disabled one beside the pool a run of ippool fix made for it.
+ */
 export function pickPool(pools: readonly IPPoolObject[], family: Family): IPPoolObject | undefined | Refusal {
   const ofFamily = pools.filter((p) => parseCidr(p.spec?.cidr ?? '')?.family === family)
   const byName = ofFamily.find((p) => p.metadata?.name === `default-${family}-ippool`)
   if (byName) return byName
   if (ofFamily.length <= 1) return ofFamily[0]
+  // The disabled pool an enabled one made by a migration names as the one it replaces.
+  const replaced = ofFamily.flatMap((p) => (p.spec?.disabled ? [] : [p.metadata?.annotations?.[MIGRATED_FROM_ANNOTATION]]))
+  const old = ofFamily.filter((p) => p.spec?.disabled && replaced.includes(p.metadata?.name))
+  if (old.length === 1) return old[0]
   return {refused: `there are ${ofFamily.length} ${familyName(family)} pools (${ofFamily.map((p) => p.metadata?.name).join(', ')}) and none is default-${family}-ippool`,
     hint: 'ippool fix repairs the pool calico-node creates; edit the others with kubectl'}
 }
@@ -200,14 +212,17 @@ export function planPoolFix(input: PlanInput): PoolFixPlan | Refusal {
       const manager = poolManager(stale, input.install, input.installation)
       if (manager?.operator) return {refused: `IPPool ${staleName} is disabled and empty but managed by ${manager.text}: it is not deleted behind the operator's back`, hint: manager.fix}
       if (manager && !input.force) return {refused: `IPPool ${staleName} is disabled and empty but managed by ${manager.text}, which would put it back`, hint: `${manager.fix}; or pass --force`}
-      if (impact.pods.length === 0 && impact.tunnels.length === 0 && impact.leaked.length === 0) {
+      if (impact.ipamError && impact.pods.length === 0 && impact.tunnels.length === 0) {
+        // Leaked allocations cannot be counted: an empty-looking pool is not deleted on a guess.
+        base.notes.push(`${staleName} (${stale.spec?.cidr}) is disabled and no pod or node tunnel address holds its addresses, but its IPAM allocations could not be read (${impact.ipamError}): it is left disabled; run ippool fix again once they can be read to delete it`)
+      } else if (impact.pods.length === 0 && impact.tunnels.length === 0 && impact.leaked.length === 0) {
         return {...base, pool: staleName, from: stale.spec ?? null, to: {name: newName, spec: desired.spec}, wrong: [], strategy: 'migrate',
-          actions: [{kind: 'backup', api, pool: staleName, expect: stale.spec ?? {}}, {kind: 'delete-pool-if-unused', api, pool: staleName, cidr: stale.spec?.cidr ?? ''}], commitAt: 1,
+          ...finishMigrationSteps({api, pool: staleName, from: stale.spec ?? null, to: {name: newName, spec: desired.spec}}),
           notes: [...base.notes, `the migration to ${newName} (${matching.spec?.cidr}) is finished but for its last step: ${staleName} (${stale.spec?.cidr}) is disabled and nothing holds its addresses (no pod, no node tunnel address, no IPAM allocation), so it is deleted, with a backup${impact.blocks ? `; its ${impact.blocks} empty IPAM block(s) go with Calico's IPAM garbage collection` : ''}`]}
       }
       const holders = [impact.pods.length > 0 ? `${impact.pods.length} pod(s)` : '', impact.tunnels.length > 0 ? `${impact.tunnels.length} node tunnel address(es)` : '',
         impact.leaked.length > 0 ? `${impact.leaked.length} IPAM allocation(s) of pods that are gone (leaked)` : ''].filter(Boolean).join(', ')
-      base.notes.push(`${staleName} (${stale.spec?.cidr}) is disabled and still ${holders} hold addresses from it: kubectl dualstack pods recreate --in-pool ${staleName} -A, then run ippool fix again to delete it`)
+      if (holders) base.notes.push(`${staleName} (${stale.spec?.cidr}) is disabled and still ${holders} hold addresses from it: kubectl dualstack pods recreate --in-pool ${staleName} -A, then run ippool fix again to delete it`)
     }
     return {...base, notes: base.notes.slice(1), pool: matching.metadata?.name ?? '', from: matching.spec ?? null, to: {name: matching.metadata?.name ?? '', spec: desired.spec}, wrong: [], strategy: 'none', actions: [], commitAt: 0}
   }
@@ -231,7 +246,7 @@ export function planPoolFix(input: PlanInput): PoolFixPlan | Refusal {
     const problems = poolProblems(desired.name, desired.spec, others)
     if (problems.length > 0) return {refused: `the ${familyName(family)} pool calico-node would create is not valid: ${problems.join('; ')}`}
     return {...base, pool: desired.name, from: null, to: {name: desired.name, spec: desired.spec}, wrong, strategy: 'create',
-      actions: [{kind: 'create-pool', api, pool: desired.name, spec: desired.spec}, {kind: 'verify-pool', api, pool: desired.name, spec: desired.spec}], commitAt: 2,
+      ...createSteps({api, pool: desired.name, from: null, to: {name: desired.name, spec: desired.spec}}),
       notes: [...base.notes, `there is no ${familyName(family)} pool: it is created exactly as calico-node creates it at start-up, so no calico-node restart is needed`]}
   }
 
@@ -244,7 +259,7 @@ export function planPoolFix(input: PlanInput): PoolFixPlan | Refusal {
     const problems = poolProblems(name, spec, others)
     if (problems.length > 0) return {refused: `the fixed pool would not be valid: ${problems.join('; ')}`}
     return {...base, pool: name, from, to: {name, spec}, wrong, strategy: 'patch',
-      actions: [{kind: 'backup', api, pool: name, expect: target.spec ?? {}}, {kind: 'update-pool', api, pool: name, spec}, {kind: 'verify-pool', api, pool: name, spec}], commitAt: 3,
+      ...patchSteps({api, pool: name, from, to: {name, spec}}),
       notes: [...base.notes, `only ${wrong.map((d) => d.field).join(', ')} differ: the pool is updated in place, nothing is deleted and no pod loses its address`]}
   }
 
@@ -270,28 +285,18 @@ export function planPoolFix(input: PlanInput): PoolFixPlan | Refusal {
     if (problems.length > 0) return {refused: `the new pool would not be valid: ${problems.join('; ')}`}
     const notes = [...base.notes,
       `${name} is deleted and written again exactly as calico-node writes it at start-up (${desired.spec.cidr}): no calico-node restart is needed and no node loses networking`]
-    if (holders > 0) notes.push(`--force: ${holderText}; they keep them, outside every pool, until recreated (kubectl dualstack pods recreate --single-stack or a rollout restart)`)
+    if (holders > 0) notes.push(`--force: ${holderText}; they keep them, outside every pool, until recreated: kubectl dualstack pods recreate --outside-pools -A`)
     if (impact.tunnels.length > 0) notes.push(`${impact.tunnels.length} node tunnel address(es) lie in the old range: calico-node gives the nodes new ones from the new pool`)
     if (impact.blocks) notes.push(`${impact.blocks} IPAM block(s) of the old range stay affine to their nodes until Calico's IPAM garbage collection releases them`)
     return {...base, pool: name, from, to: {name, spec: desired.spec}, wrong, strategy: 'recreate',
-      actions: [{kind: 'backup', api, pool: name, expect: target.spec ?? {}}, {kind: 'delete-pool', api, pool: name}, {kind: 'create-pool', api, pool: name, spec: desired.spec}, {kind: 'verify-pool', api, pool: name, spec: desired.spec}],
-      commitAt: 4, notes}
+      ...recreateSteps({api, pool: name, from, to: {name, spec: desired.spec}}), notes}
   }
 
   const newName = migratedPoolName(family, desired.spec.cidr, input.pools)
   const problems = poolProblems(newName, desired.spec, input.pools)
   if (problems.length > 0) return {refused: `the new pool would not be valid: ${problems.join('; ')}`}
   const groups = groupByOwner(impact.pods, input.evictBare)
-  const disabled = {...target.spec, disabled: true}
-  const actions: Action[] = [
-    {kind: 'backup', api, pool: name, expect: target.spec ?? {}},
-    {kind: 'create-pool', api, pool: newName, spec: desired.spec},
-    {kind: 'update-pool', api, pool: name, spec: disabled},
-    {kind: 'verify-pool', api, pool: newName, spec: desired.spec},
-  ]
-  const commitAt = actions.length
-  if (input.recreatePods && groups.length > 0) actions.push({kind: 'recreate-pods', api, pool: name, groups})
-  actions.push({kind: 'delete-pool-if-unused', api, pool: name, cidr: target.spec?.cidr ?? ''})
+  const {actions, commitAt} = migrateSteps({api, pool: name, from, to: {name: newName, spec: desired.spec}}, input.recreatePods && groups.length > 0 ? groups : undefined)
   const notes = [...base.notes,
     `Calico's migration: ${newName} (${desired.spec.cidr}) is created, ${name} is disabled so no new address comes from it; pods keep their addresses until recreated`,
     input.recreatePods
@@ -300,4 +305,56 @@ export function planPoolFix(input: PlanInput): PoolFixPlan | Refusal {
     `${name} is deleted once nothing holds its addresses; until then it stays disabled`,
   ]
   return {...base, pool: name, from, to: {name: newName, spec: desired.spec}, wrong, strategy: 'migrate', actions, commitAt, notes}
+}
+
+/** What a plan's steps are built from: all of it is in the journal's parameters, so a journal read back can be checked against it. */
+export interface StepsInput {
+  api: PoolApiVersion
+  /** The pool being fixed (its current name). */
+  pool: string
+  from: IPPoolSpec | null
+  to: {name: string; spec: IPPoolSpec}
+}
+
+type Steps = Pick<PoolFixPlan, 'actions' | 'commitAt'>
+
+export function createSteps({api, to}: StepsInput): Steps {
+  return {actions: [{kind: 'create-pool', api, pool: to.name, spec: to.spec}, {kind: 'verify-pool', api, pool: to.name, spec: to.spec}], commitAt: 2}
+}
+
+export function patchSteps({api, pool, from, to}: StepsInput): Steps {
+  return {actions: [{kind: 'backup', api, pool, expect: from ?? {}}, {kind: 'update-pool', api, pool, spec: to.spec}, {kind: 'verify-pool', api, pool, spec: to.spec}], commitAt: 3}
+}
+
+export function recreateSteps({api, pool, from, to}: StepsInput): Steps {
+  return {actions: [{kind: 'backup', api, pool, expect: from ?? {}}, {kind: 'delete-pool', api, pool}, {kind: 'create-pool', api, pool, spec: to.spec}, {kind: 'verify-pool', api, pool, spec: to.spec}], commitAt: 4}
+}
+
+/** Calico's migration: the new pool, the old one disabled, (the pods moved,) the old one deleted once empty. */
+export function migrateSteps({api, pool, from, to}: StepsInput, groups?: OwnerGroup[]): Steps {
+  const actions: Action[] = [
+    {kind: 'backup', api, pool, expect: from ?? {}},
+    {kind: 'create-pool', api, pool: to.name, spec: to.spec, migratedFrom: pool},
+    {kind: 'update-pool', api, pool, spec: {...from, cidr: from?.cidr ?? '', disabled: true}},
+    {kind: 'verify-pool', api, pool: to.name, spec: to.spec},
+  ]
+  const commitAt = actions.length
+  if (groups) actions.push({kind: 'recreate-pods', api, pool, groups})
+  actions.push({kind: 'delete-pool-if-unused', api, pool, cidr: from?.cidr ?? ''})
+  return {actions, commitAt}
+}
+
+/** A migration's last step, run later: the disabled old pool deleted once nothing holds its addresses. */
+export function finishMigrationSteps({api, pool, from}: StepsInput): Steps {
+  return {actions: [{kind: 'backup', api, pool, expect: from ?? {}}, {kind: 'delete-pool-if-unused', api, pool, cidr: from?.cidr ?? ''}], commitAt: 1}
+}
+
+/** The plans ippool fix makes for a strategy from these inputs (a migration: with or without moving pods, or only its last step). */
+export function plansFor(strategy: Exclude<Strategy, 'none'>, input: StepsInput): Steps[] {
+  switch (strategy) {
+    case 'create': return [createSteps(input)]
+    case 'patch': return [patchSteps(input)]
+    case 'recreate': return [recreateSteps(input)]
+    case 'migrate': return [migrateSteps(input), migrateSteps(input, []), finishMigrationSteps(input)]
+  }
 }

@@ -1,6 +1,8 @@
 // ippool fix from start to end, on the repair engine: gather, plan, stop there on --dry-run, confirm, then
 // the engine takes the Lease with the journal and runs the pool steps. Or, with --resume / --rollback, the
 // engine reads the journal back (validated) and this shows what is left, counted now, before it goes on.
+import {isDeepStrictEqual} from 'node:util'
+
 import type {ClusterClient} from '../../cluster/kube.js'
 import type {IPPoolSpec} from '../../cluster/types.js'
 import {findCalicoNode} from '../../cluster/resources.js'
@@ -9,14 +11,17 @@ import {DualstackError, ExitCode} from '../../errors.js'
 import type {Family} from '../../net/ip.js'
 import type {EngineOutcome, StepReport, StepStatus} from '../engine/executor.js'
 import {stepReports} from '../engine/executor.js'
-import type {Journal} from '../engine/journal.js'
+import type {InvalidJournal, Journal} from '../engine/journal.js'
+import type {RepairClient, Step} from '../engine/steps.js'
+import {groupByOwner} from '../pods.js'
+import {parseCidr} from '../../net/ip.js'
 import {isRefused, RepairEngine, type RepairDefinition, type RunSettings} from '../engine/run.js'
 import {ensureBackupDir} from '../backup.js'
 import type {Interaction} from '../interaction.js'
 import type {Impact} from '../pods.js'
 import {gatherPoolFix, readImpact, type IppoolFixOptions} from './gather.js'
-import {isRefusal, planPoolFix, type Action, type Difference, type PoolFixPlan, type Strategy} from './plan.js'
-import {originalProblem, POOL_KINDS, specProblem} from './steps.js'
+import {isRefusal, planPoolFix, plansFor, type Action, type Difference, type PoolFixPlan, type Strategy} from './plan.js'
+import {originalProblem, POOL_KINDS, poolKey, specProblem} from './steps.js'
 
 export type Result = 'fixed' | 'unchanged' | 'planned' | 'rolled-back' | 'failed' | 'refused'
 export type ActionStatus = StepStatus
@@ -59,11 +64,13 @@ export interface RunPoolFixOptions extends IppoolFixOptions, Interaction<{pool: 
 export interface PoolFixParams {
   family: Family
   pool: string
-  strategy: Strategy
+  strategy: Exclude<Strategy, 'none'>
   from: IPPoolSpec | null
   to: {name: string; spec: IPPoolSpec}
   wrong: Difference[]
   notes: string[]
+  /** --evict-bare: a resumed run groups the pods it moves again, now, with the same choice. */
+  evictBare?: boolean
 }
 
 function paramsProblem(value: unknown): string | undefined {
@@ -76,12 +83,45 @@ function paramsProblem(value: unknown): string | undefined {
   if (typeof p.to?.name !== 'string' || specProblem(p.to.spec)) return 'the pool wanted is not a pool'
   if (!Array.isArray(p.wrong) || !p.wrong.every((d) => (POOL_FIELDS as readonly string[]).includes(d?.field))) return 'what was wrong is not a list of pool fields'
   if (!Array.isArray(p.notes) || !p.notes.every((n) => typeof n === 'string')) return 'the notes are not text'
+  if (p.evictBare !== undefined && typeof p.evictBare !== 'boolean') return 'evictBare is not true or false'
   return undefined
+}
+
+/** Canonical steps for comparison: as JSON holds them (no undefined fields), the pods to move aside. */
+const comparable = (steps: readonly Step[]): unknown => JSON.parse(JSON.stringify(steps.map((s) => (s.kind === 'recreate-pods' ? {...s, groups: []} : s))))
+
+/**
+ * A journal read back is believed only as far as ippool fix would have planned it: its steps must be the ones
+ * planned for its own parameters (one pool API, pools of the family it names, the pool it fixes and the one it
+ * makes, nothing else), and the pods to move are grouped again from who holds the old pool's addresses now.
+ */
+async function rebuildPoolSteps(client: RepairClient, journal: Journal<PoolFixParams>): Promise<{steps: Step[]} | InvalidJournal> {
+  const p = journal.params
+  const apis = [...new Set(journal.steps.map((s) => (s as Action).api))]
+  if (apis.length !== 1) return {invalid: 'its steps do not write through one pool API'}
+  const familyOf = (cidr: string | undefined) => parseCidr(cidr ?? '')?.family
+  if (familyOf(p.to.spec.cidr) !== p.family || (p.from && familyOf(p.from.cidr) !== p.family)) return {invalid: `its pools are not all of the family it names (${p.family})`}
+  if ((p.strategy === 'create') !== (p.from === null)) return {invalid: `a ${p.strategy} ${p.from === null ? 'without' : 'with'} the pool as it was`}
+  if ((p.strategy === 'migrate') === (p.to.name === p.pool)) return {invalid: `a ${p.strategy} ${p.strategy === 'migrate' ? 'into the pool it fixes' : `of ${p.pool} that makes ${p.to.name}`}`}
+  const input = {api: apis[0] as Action['api'], pool: p.pool, from: p.from, to: p.to}
+  const planned = plansFor(p.strategy, input).find((plan) => plan.commitAt === journal.commitAt && isDeepStrictEqual(comparable(plan.actions), comparable(journal.steps)))
+  if (!planned) return {invalid: `its steps are not the ones ippool fix plans for a ${p.strategy} of ${p.pool} to ${p.to.name} (${p.to.spec.cidr})`}
+  const original = journal.originals[poolKey(p.pool)] as {spec?: unknown} | undefined
+  if (original && p.from && !isDeepStrictEqual(JSON.parse(JSON.stringify(original.spec ?? null)), JSON.parse(JSON.stringify(p.from)))) {
+    return {invalid: `its original of IPPool ${p.pool} is not the pool its parameters say it was`}
+  }
+  const steps = planned.actions.map((step) => step)
+  const move = steps.findIndex((s) => s.kind === 'recreate-pods')
+  if (move >= 0 && p.from) {
+    const holders = await readImpact(client, p.from.cidr ?? '')
+    steps[move] = {kind: 'recreate-pods', api: input.api, pool: p.pool, groups: groupByOwner(holders.pods, p.evictBare === true)}
+  }
+  return {steps}
 }
 
 export const POOL_FIX: RepairDefinition = {
   command: 'ippool fix', kinds: POOL_KINDS, resumable: true, validateParams: paramsProblem, validateOriginal: originalProblem,
-  summarize: (p: PoolFixParams) => `${p.strategy} of ${p.pool}`,
+  summarize: (p: PoolFixParams) => `${p.strategy} of ${p.pool}`, rebuild: rebuildPoolSteps as RepairDefinition['rebuild'],
 }
 
 function impactView(impact: Impact): PoolFixReport['impact'] {
@@ -172,16 +212,15 @@ export async function runPoolFix(client: ClusterClient, options: RunPoolFixOptio
   const creator = gathered.input.install.operator ? 'the Installation "default" asks' : 'calico-node would create'
   if (plan.strategy === 'none') return {...report, result: 'unchanged', actions: [], message: `nothing to do: IPPool ${plan.pool} already is what ${creator} (${plan.to.spec.cidr})`}
   const steps = {steps: plan.actions.map(journalAction), commitAt: plan.commitAt}
-  const notes = [...engine.notes, ...(await engine.access(steps, options.dryRun, 'ippool fix'))]
-  if (options.dryRun) return {...report, notes: [...report.notes, ...notes], result: 'planned', message: `dry run: nothing was written (${plan.actions.length} actions planned)`}
-
-  // Before the Lease: a backup directory that cannot be used is bad usage, said now, not half-way.
-  if (plan.actions.some((a) => a.kind === 'backup')) ensureBackupDir(options.backupDir)
-  options.showPlan(report)
-  await options.confirm(plan)
-  const params: PoolFixParams = {family: plan.family, pool: plan.pool, strategy: plan.strategy as PoolFixParams['strategy'], from: plan.from, to: plan.to, wrong: plan.wrong, notes: plan.notes}
-  // --timeout bounds the run, not the time spent reading the plan at the prompt.
-  const outcome = await engine.start(steps, params, settingsOf(options, Date.now() + options.timeoutMs))
+  const params: PoolFixParams = {family: plan.family, pool: plan.pool, strategy: plan.strategy as PoolFixParams['strategy'], from: plan.from, to: plan.to, wrong: plan.wrong, notes: plan.notes,
+    evictBare: options.evictBare}
+  const outcome = await engine.apply({plan: steps, params}, {
+    dryRun: options.dryRun, what: 'ippool fix', notes: (notes) => report.notes.push(...notes),
+    // Before the Lease: a backup directory that cannot be used is bad usage, said now, not half-way.
+    prepare: async () => { if (plan.actions.some((a) => a.kind === 'backup')) await ensureBackupDir(options.backupDir) },
+    show: () => options.showPlan(report), confirm: () => options.confirm(plan), settings: () => settingsOf(options, Date.now() + options.timeoutMs),
+  })
+  if (outcome === 'dry-run') return {...report, result: 'planned', message: `dry run: nothing was written (${plan.actions.length} actions planned)`}
   if (isRefused(outcome)) return {...report, result: 'refused', message: outcome.refused, hint: outcome.hint}
   return ended(report, params, plan.actions, outcome)
 }
@@ -197,13 +236,17 @@ async function continuePoolFix(client: ClusterClient, options: RunPoolFixOptions
   const cidr = mode === 'rollback' ? journal.params.to.spec.cidr : journal.params.from?.cidr
   const impact = cidr ? await readImpact(client, cidr) : {cidr: '', pods: [], tunnels: [], leaked: []}
   const report = journalReport(client, journal, impact)
-  const what = `${mode === 'resume' ? 'resume' : 'roll back'}: ${engine.describe(journal)}`
-  const notes = await engine.access(journal, options.dryRun, `ippool fix --${mode}`)
-  if (options.dryRun) return {...report, notes: [...report.notes, ...notes], result: 'planned', message: `dry run: nothing was written; would ${what}`}
-  options.showPlan({...report, result: 'planned', message: what})
-  await options.confirm({pool: journal.params.pool})
-  options.onProgress?.(what)
-  const outcome = await engine.continue(journal, mode, settingsOf(options, Date.now() + options.timeoutMs))
+  const what = `${mode === 'resume' ? 'resume' : 'roll back'}: ${engine.describe(journal, mode)}`
+  const outcome = await engine.apply({journal, mode}, {
+    dryRun: options.dryRun, what: `ippool fix --${mode}`, notes: (notes) => report.notes.push(...notes),
+    show: () => options.showPlan({...report, result: 'planned', message: what}),
+    confirm: async () => {
+      await options.confirm({pool: journal.params.pool})
+      options.onProgress?.(what)
+    },
+    settings: () => settingsOf(options, Date.now() + options.timeoutMs),
+  })
+  if (outcome === 'dry-run') return {...report, result: 'planned', message: `dry run: nothing was written; would ${what}`}
   if (isRefused(outcome)) return {...report, result: 'refused', message: outcome.refused, hint: outcome.hint}
   return ended(report, journal.params, journal.steps as Action[], outcome)
 }

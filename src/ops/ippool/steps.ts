@@ -15,15 +15,15 @@ import {CRD_POOLS, holdersOf, readImpact, V3_POOLS, type PoolApiVersion} from '.
 
 /** The collection each pool API writes through (gather.ts's, where the API is chosen). */
 const POOL_COLLECTIONS: Record<PoolApiVersion, string> = {'crd.projectcalico.org/v1': CRD_POOLS, 'projectcalico.org/v3': V3_POOLS}
-/** Marks a pool this run created, so that an undo deletes it and nothing else. */
-export const RUN_ANNOTATION = 'dualstack.kubectl.io/created-by-run'
+export {RUN_ANNOTATION} from './plan.js'
+import {MIGRATED_FROM_ANNOTATION, RUN_ANNOTATION} from './plan.js'
 
 interface PoolRef {
   api: PoolApiVersion
   pool: string
 }
 export type BackupStep = PoolRef & {kind: 'backup'; expect: IPPoolSpec}
-export type CreatePoolStep = PoolRef & {kind: 'create-pool'; spec: IPPoolSpec}
+export type CreatePoolStep = PoolRef & {kind: 'create-pool'; spec: IPPoolSpec; migratedFrom?: string}
 export type UpdatePoolStep = PoolRef & {kind: 'update-pool'; spec: IPPoolSpec}
 export type DeletePoolStep = PoolRef & {kind: 'delete-pool'}
 export type VerifyPoolStep = PoolRef & {kind: 'verify-pool'; spec: IPPoolSpec}
@@ -142,7 +142,7 @@ const backup: StepKind<BackupStep> = {
     if (poolDifferences(current.spec, step.expect).length > 0) throw new StepFailure(`IPPool ${step.pool} changed since the plan was made (now ${current.spec?.cidr}); run again`)
     // Every field written out: kubectl apply's three-way merge keeps a field the file leaves out (disabled: true).
     ctx.originals[poolKey(step.pool)] ??= restorable(current)
-    const file = writeBackup(ctx.backupDir, {...current, spec: explicitPoolSpec(current.spec)}, ctx.target)
+    const file = await writeBackup(ctx.backupDir, {...current, spec: explicitPoolSpec(current.spec)}, ctx.target)
     ctx.backups.push(file)
     ctx.onProgress?.(`backup written: ${file}`)
     return {message: file}
@@ -154,15 +154,18 @@ const createPool: WritingKind<CreatePoolStep> = {
   describe: (s) => `create IPPool ${s.pool} (${specText(s.spec)})`,
   needs: (s) => need(s, 'create', 'get', 'update', 'delete'),
   touches: touchesPool,
-  validate: validateWith('spec'),
-  async apply(step, ctx) {
+  validate: (s) => validateWith('spec')(s) ?? (s.migratedFrom === undefined || (typeof s.migratedFrom === 'string' && NAME.test(s.migratedFrom)) ? undefined : `${JSON.stringify(s.migratedFrom)} is not a pool name`),
+  // A pool of that name this run did not make (taken since the plan): not ours to take, nor to delete on undo.
+  async expects(step, ctx) {
     const existing = await getPool(ctx, step)
-    if (existing) {
-      // Ours from an earlier attempt of this step (a resumed run): done. Anyone else's: not ours to take.
-      if (existing.metadata?.annotations?.[RUN_ANNOTATION] === ctx.runId) return {message: 'already created by this run'}
-      throw new StepFailure(`IPPool ${step.pool} already exists (${existing.spec?.cidr}) and this run did not create it: it is left alone`)
-    }
-    await ctx.client.request('POST', collection(step), {body: {...manifest(step, step.spec), metadata: {name: step.pool, annotations: {[RUN_ANNOTATION]: ctx.runId}}}})
+    if (existing && existing.metadata?.annotations?.[RUN_ANNOTATION] !== ctx.runId) return `IPPool ${step.pool} already exists (${existing.spec?.cidr}) and this run did not create it: it is left alone`
+    return undefined
+  },
+  async apply(step, ctx) {
+    // Ours from an earlier attempt of this step (a resumed run): done.
+    if (await getPool(ctx, step)) return {message: 'already created by this run'}
+    await ctx.client.request('POST', collection(step), {body: {...manifest(step, step.spec), metadata: {name: step.pool,
+      annotations: {[RUN_ANNOTATION]: ctx.runId, ...(step.migratedFrom ? {[MIGRATED_FROM_ANNOTATION]: step.migratedFrom} : {})}}}})
     return undefined
   },
   async undo(step, ctx) {
@@ -216,11 +219,15 @@ const deletePool: WritingKind<DeletePoolStep> = {
   needs: (s) => need(s, 'get', 'delete', 'create'),
   touches: touchesPool,
   validate: validateWith(),
+  // The pool as it was backed up: one changed since is someone else's change, not deleted over.
+  async expects(step, ctx) {
+    const current = await getPool(ctx, step)
+    const original = originalOf(ctx, step.pool)
+    return current && original && poolDifferences(current.spec, original.spec ?? {}).length > 0 ? `IPPool ${step.pool} was changed by someone else since it was backed up` : undefined
+  },
   async apply(step, ctx) {
     const current = await getPool(ctx, step)
     if (!current) return {message: 'already gone'}
-    const original = originalOf(ctx, step.pool)
-    if (original && poolDifferences(current.spec, original.spec ?? {}).length > 0) throw new StepFailure(`IPPool ${step.pool} was changed by someone else since it was backed up`)
     // The uid precondition: a pool someone re-created under the same name in between is not deleted.
     await deleteIfThere(ctx, step, current.metadata?.uid)
     return undefined
@@ -279,6 +286,11 @@ const deleteIfUnused: WritingKind<DeleteIfUnusedStep> = {
     // Nothing may hold an address of it: pods, node tunnel addresses, IPAM allocations of pods that are gone.
     const impact = await readImpact(ctx.client, step.cidr)
     const holders = impact.pods.length + impact.tunnels.length + impact.leaked.length
+    if (holders === 0 && impact.ipamError) {
+      // Leaked allocations cannot be counted: an empty-looking pool is not deleted on a guess.
+      ctx.left.push(`IPPool ${step.pool} (${step.cidr}) stays disabled: no pod or node tunnel address holds its addresses, but its IPAM allocations could not be read (${impact.ipamError}); run kubectl dualstack ippool fix again once they can be read`)
+      return {message: 'IPAM allocations unreadable: left disabled'}
+    }
     if (holders === 0) {
       await deleteIfThere(ctx, step, current.metadata?.uid)
       return {message: `nothing held addresses of ${step.cidr}: deleted`}
