@@ -31,6 +31,19 @@ export const CONNECTIVITY_TESTS = ['pod-to-pod/same-node', 'pod-to-pod/cross-nod
 
 export type ConnectivityTest = (typeof CONNECTIVITY_TESTS)[number]
 
+/**
+ * What the verdict reasons over (verdict.ts): the base kinds go from a node's client pod to a server pod, so
+ * that any fault of a node, its pods or a path fails them; each scope's kinds share a fault only they show
+ * (large packets; NodePorts on a node's address; the host network namespace, a NodePort from the host in
+ * both; a server through its own Service; UDP). The pods' addresses and the policy Services are no
+ * node-to-node evidence: in none.
+ */
+export const VERDICT_BASE: ReadonlySet<string> = new Set(['pod-to-pod/same-node', 'pod-to-pod/cross-node', 'pod-to-service', 'dns', 'external'])
+export const VERDICT_SCOPES: ReadonlyArray<{tests: readonly ConnectivityTest[]}> = [
+  {tests: ['pod-to-pod/large-payload']}, {tests: ['nodeport/from-pod', 'nodeport/from-node']}, {tests: ['node-to-pod', 'node-to-service', 'nodeport/from-node']},
+  {tests: ['hairpin']}, {tests: ['udp-to-service']},
+]
+
 export interface PlannedTest {
   test: ConnectivityTest
   family: Family

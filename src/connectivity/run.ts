@@ -15,7 +15,7 @@ import {ForwardingReader} from '../svc/diagnose.js'
 import type {ProbeSettings} from '../svc/options.js'
 import {removeWorkload, type Made, type NamespaceObject} from './cleanup.js'
 import {addressSuspicions, chooseNodes, DEFAULT_SAMPLE, pickSample, type ConnectivityNodeObject} from './nodes.js'
-import {HOST_TESTS, planPaths, planTests} from './plan.js'
+import {HOST_TESTS, planPaths, planTests, VERDICT_BASE} from './plan.js'
 import {ipOf, noteComparisons, runTests, type TestContext} from './probe.js'
 import {ALL_TESTS, type TestSelection} from './select.js'
 import {FAMILY_LABEL, summarizeNodes, type ConnectivityResult, type FailingEverywhere, type NodeSummary} from './report.js'
@@ -272,7 +272,8 @@ async function readCauses(nodes: string[], results: ConnectivityResult[], pods: 
   options: ConnectivityOptions): Promise<Map<string, string>> {
   const causes = new Map<string, string>()
   for (const family of options.families) {
-    const broken = suspectNodes(nodes, results, family)
+    // A read finds what fails every test of the node (forwarding, addresses): the base kinds' suspects.
+    const broken = suspectNodes(nodes, results.filter((r) => VERDICT_BASE.has(r.test)), family)
     await mapLimit(broken, options.concurrency, async (node) => {
       const pair = pods.get(node)!
       if (!ipOf(pair.client, family) || !ipOf(pair.server, family)) {

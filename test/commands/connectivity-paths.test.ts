@@ -200,6 +200,15 @@ describe('connectivity: each path fails with the fault that breaks it, and nothi
         'udp-to-service ipv4 cp-1->cp-1',
       ])
       expect(report.summary.skip).toBe(0)
+      // The verdict names each with the tests it is about (their other tests pass), and leaves nothing unexplained.
+      // NodePorts are tried on the ring's next node only: worker-2 serving none over IPv6 and worker-3 having no
+      // IPv6 address look like one fault at worker-2 (in and out), the fewest.
+      expect(report.verdict.culprits.map((c) => `${c.node} ${c.family} ${c.direction} ${c.tests?.join(',')}`)).toEqual([
+        'cp-1 ipv4 on-node udp-to-service', 'worker-1 ipv6 both pod-to-pod/large-payload', 'worker-2 ipv4 on-node hairpin',
+        'worker-2 ipv6 both nodeport/from-pod,nodeport/from-node', 'worker-2 ipv6 on-node hairpin', 'worker-3 ipv6 out node-to-pod,node-to-service,nodeport/from-node',
+      ])
+      expect([report.verdict.paths, report.verdict.ambiguous, report.verdict.unexplained]).toEqual([[], [], []])
+      expect(report.nodeSummary.find((n) => n.node === 'worker-1')!.findings[0]).toBe('IPv6 pod-to-pod/large-payload fails in and out; its other tests pass')
       expect(failed.get('udp-to-service ipv4 cp-1->cp-1')).toBe('no UDP answer in 1s; TCP to the same Service passes (pod-to-service), UDP does not: '
         + 'UDP is dropped on the way (a firewall or security group passing TCP only, kube-proxy\'s UDP rules, stale conntrack entries)')
       for (const path of ['cp-1->worker-1', 'worker-1->worker-2']) {
