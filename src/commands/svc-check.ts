@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {KubeCommand, kubeFlags} from '../base-command.js'
 import {parseDuration} from '../cluster/duration.js'
+import {CLIENT_IMAGE} from '../connectivity/workload.js'
 import {ExitCode} from '../errors.js'
 import {renderSvcCheckTable, svcCheckVerdict} from '../render/svc-check.js'
 import {probeFlags, probeSettings, progressLine} from '../svc/options.js'
@@ -18,7 +19,7 @@ Exit 0 when every test passed, 1 when any failed.`
   static override examples = [
     '<%= config.bin %> svc-check svc-hellok8s -n default',
     '<%= config.bin %> svc-check svc-hellok8s -n default --all-contexts',
-    '<%= config.bin %> svc-check web --image registry.internal:5001/nicolaka/netshoot:latest -o json',
+    '<%= config.bin %> svc-check web --image registry.internal:5001/nicolaka/netshoot:v0.13 -o json',
   ]
 
   static override enableJsonFlag = true
@@ -28,7 +29,7 @@ Exit 0 when every test passed, 1 when any failed.`
     ...fleetFlags,
     from: Flags.string({description: 'Run the tests from this existing pod (POD, or NS/POD in another namespace) instead of creating one'}),
     'pod-namespace': Flags.string({description: "Namespace of the pod created for the check (default: the Service's)"}),
-    image: Flags.string({description: 'Image of the pod created for the check (needs ping, ping6 and curl)', default: 'nicolaka/netshoot:latest'}),
+    image: Flags.string({description: 'Image of the pod created for the check (needs ping, ping6 and curl)', default: CLIENT_IMAGE}),
     ...probeFlags,
     'delete-timeout': Flags.string({description: 'How long to wait for the pod it created to be gone after deleting it', default: '30s'}),
     port: Flags.string({description: "Service port for the HTTP test, by number or name (default: the Service's first TCP port)"}),

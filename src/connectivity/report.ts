@@ -2,8 +2,8 @@
 // faults that explain the failures: "node-7: IPv6 fails in and out; IPv6 forwarding is 0 there") and what it
 // means for each node.
 import type {Family} from '../net/ip.js'
-import type {PlannedTest} from './plan.js'
-import {computeVerdict, type Ambiguity, type Explanation, type NodeCulprit, type PathCulprit, type Verdict} from './verdict.js'
+import {VERDICT_BASE, VERDICT_SCOPES, type PlannedTest} from './plan.js'
+import {computeScopedVerdict, type Ambiguity, type Explanation, type NodeCulprit, type PathCulprit, type Verdict} from './verdict.js'
 
 export interface ConnectivityResult extends PlannedTest {
   /** The client pod and its node. */
@@ -96,20 +96,23 @@ const names = (list: readonly string[]) => `${list.slice(0, 10).join(', ')}${lis
 
 /** What a node culprit shows, for people: "IPv6 fails in from other nodes (from cp-1, worker-1); out passes". */
 export function culpritText(c: NodeCulprit): string {
-  const label = FAMILY_LABEL[c.family]
+  const label = c.tests ? `${FAMILY_LABEL[c.family]} ${c.tests.join(', ')}` : FAMILY_LABEL[c.family]
   const text = c.direction === 'both' ? `${label} fails in and out`
-    : c.direction === 'on-node' ? `${label} fails between its own pods (pod to pod on the node)`
-      : c.pod === 'server' ? `${label} to its server pod fails, from its own node too; out passes: the server pod, or what is in front of it`
-        : c.pod === 'client' ? `${label} from its client pod fails, to its own node too; in passes: the client pod`
-          : c.direction === 'in' ? `${label} fails in from other nodes (from ${names(c.peers)}); out passes`
-            : `${label} fails out to other nodes (to ${names(c.peers)}); in passes`
-  return c.evidence ? `${text}; ${c.evidence}` : text
+    : c.direction === 'on-node' ? (c.tests ? `${label} fails on the node` : `${label} fails between its own pods (pod to pod on the node)`)
+      : c.pod === 'server' && !c.tests ? `${label} to its server pod fails, from its own node too; out passes: the server pod, or what is in front of it`
+        : c.pod === 'client' && !c.tests ? `${label} from its client pod fails, to its own node too; in passes: the client pod`
+          : c.direction === 'in' ? `${label} fails in from other nodes (from ${names(c.peers)})${c.onNode ? ' and on the node' : ''}; out passes`
+            : `${label} fails out to other nodes (to ${names(c.peers)})${c.onNode ? ' and on the node' : ''}; in passes`
+  // A scope's culprit: its other tests pass, so the cause is what those kinds need alone.
+  const scoped = c.tests ? `${text}; its other tests pass` : text
+  return c.evidence ? `${scoped}; ${c.evidence}` : scoped
 }
 
 /** "worker-1 -> worker-3: IPv6 fails both ways; both pass with every other node: the path between them". */
 export function pathText(p: PathCulprit): string {
   const how = p.bothWays ? 'fails both ways' : `fails (${p.to} -> ${p.from} ${p.reverse === 'pass' ? 'passes' : 'is not tested'})`
-  return `${p.from} -> ${p.to}: ${FAMILY_LABEL[p.family]} ${how}; ${p.othersPass ? 'both pass with every other node: ' : ''}the path between them`
+  const label = p.tests ? `${FAMILY_LABEL[p.family]} ${p.tests.join(', ')}` : FAMILY_LABEL[p.family]
+  return `${p.from} -> ${p.to}: ${label} ${how}; ${p.othersPass ? 'both pass with every other node: ' : ''}the path between them`
 }
 
 function alternativeText(e: Explanation): string {
@@ -126,7 +129,10 @@ export function ambiguityText(a: Ambiguity): string {
   const shown = paths.slice(0, 3).join(', ') + (a.failedTests > a.tests.length || paths.length > 3 ? ' and more' : '')
   const alternatives = a.alternatives.map(alternativeText)
   const listed = alternatives.length === 2 ? alternatives.join(' or ') : `${alternatives.slice(0, -1).join(', ')}, or ${alternatives.at(-1)}`
-  return `${shown}: ${FAMILY_LABEL[a.family]} fails; the tests cannot tell which: ${listed}`
+  // A scope's: which kinds fail (the others pass on the same paths).
+  const scoped = a.alternatives.some((alt) => [...alt.culprits, ...alt.paths].some((x) => x.tests))
+  const kinds = scoped ? ` ${[...new Set(a.tests.map((t) => t.test))].join(', ')}` : ''
+  return `${shown}: ${FAMILY_LABEL[a.family]}${kinds} fails; the tests cannot tell which: ${listed}`
 }
 
 /**
@@ -139,7 +145,7 @@ export function summarizeNodes(
   notReady: ReadonlyArray<{node: string; reason: string}>, causes: ReadonlyMap<string, string>,
 ): {nodes: NodeSummary[]; everywhere: FailingEverywhere[]; verdict: Verdict} {
   const byNode = tally(nodes, results)
-  const analysis = computeVerdict({nodes, families, results, evidence: causes})
+  const analysis = computeScopedVerdict({nodes, families, results, evidence: causes, base: VERDICT_BASE, scopes: VERDICT_SCOPES})
   const {verdict} = analysis
   const everywhere = failingEverywhere(nodes, results, families, verdict)
   const everywhereKeys = new Set(everywhere.map((e) => `${e.test} ${e.family}`))
@@ -196,6 +202,9 @@ export function summarizeNodes(
         } else if (cause?.kind === 'ambiguous') {
           if (other && other !== node) undecided.add(other)
           affected = true
+        } else if (r.test.startsWith('service/') && r.fromNode === node && sendsOut) {
+          // A policy Service's request (no node-to-node evidence) from a node whose culprit fails what it sends.
+          continue
         } else if (cause?.kind === 'unexplained' || r.toNode !== undefined) {
           unexplained.push(r)
         } else if (r.fromNode === node && sendsOut) {

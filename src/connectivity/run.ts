@@ -1,27 +1,27 @@
-// connectivity: a server and a client pod on every chosen node (two DaemonSets) and a Service, in a namespace
-// of its own; then per family and node: pod to pod on the node, to the next node of a ring, to the Service,
-// DNS and optionally outside. Everything it made is deleted, always (also on error and Ctrl-C).
+// connectivity: a server and a client pod on every chosen node (two DaemonSets; a third, a hostNetwork client,
+// for the tests from the node itself) and Services, in a namespace of its own; then per family and node: pod
+// to pod on the node, to the next two nodes of a ring, to the Service, DNS, optionally outside, and the e2e suite's
+// other paths (plan.ts). Everything it made is deleted, always (also on error and Ctrl-C).
 import {randomBytes} from 'node:crypto'
 
 import {mapLimit} from '../cluster/concurrency.js'
 import type {ClusterClient} from '../cluster/kube.js'
 import {isAdmissionRefusal, isPodSecurityRefusal, refusalText} from '../cluster/admission.js'
 import {createObject} from '../cluster/resources.js'
-import type {KubeObject, PodObject} from '../cluster/types.js'
 import {ApiError, DualstackError, ExitCode, UsageError} from '../errors.js'
 import {onInterrupt} from '../interrupt.js'
-import {atLeast, parseKubeVersion, usesLegacyIpFamily} from '../k8s/version.js'
-import {addressFamily, parseAddress, type Family} from '../net/ip.js'
-import {rawPodIps} from '../pods/pod-ips.js'
+import {parseKubeVersion} from '../k8s/version.js'
 import {ForwardingReader} from '../svc/diagnose.js'
 import type {ProbeSettings} from '../svc/options.js'
-import {CURL_EXIT, curlArgv, httpUrl, parseCurl, parsePing, pingArgv, pingNotPermitted} from '../svc/probes.js'
 import {removeWorkload, type Made, type NamespaceObject} from './cleanup.js'
 import {addressSuspicions, chooseNodes, DEFAULT_SAMPLE, pickSample, type ConnectivityNodeObject} from './nodes.js'
-import {planTests, type PlannedTest} from './plan.js'
+import {HOST_TESTS, planPaths, planTests, VERDICT_BASE} from './plan.js'
+import {ipOf, noteComparisons, runTests, type TestContext} from './probe.js'
+import {ALL_TESTS, type TestSelection} from './select.js'
 import {FAMILY_LABEL, summarizeNodes, type ConnectivityResult, type FailingEverywhere, type NodeSummary} from './report.js'
+import {createServices, type TestServices} from './services.js'
 import {suspectNodes, type Verdict} from './verdict.js'
-import {daemonSetManifest, ROLES, selectorOf, SERVER_PORT, templatePod, waitForTestPods, workloadFor, type Role, type Workload} from './workload.js'
+import {daemonSetManifest, ROLES, selectorOf, templatePod, waitForTestPods, workloadFor, type Role, type TestPods, type Workload} from './workload.js'
 
 export interface ConnectivityOptions extends ProbeSettings {
   namespace?: string
@@ -35,6 +35,8 @@ export interface ConnectivityOptions extends ProbeSettings {
   includeTainted: boolean
   /** --sample: how many nodes; 0 every one; undefined: every one up to DEFAULT_SAMPLE, a sample beyond. */
   sample?: number
+  /** --test: the tests to run (default: all). */
+  tests?: TestSelection
   /** Probes (execs) in flight at once. */
   concurrency: number
   /** How long to wait for what it made to be gone once deleted (default 30 s). */
@@ -45,7 +47,13 @@ export interface ConnectivityOptions extends ProbeSettings {
 export interface ConnectivityReport {
   namespace: string
   /** What the run made and what becomes of it: its namespace (or not), its DaemonSets and Services, deleted unless kept. */
-  workload: {namespaceCreated: boolean; kept: boolean; run: string; podSecurity: 'baseline' | 'restricted'; daemonSets: string[]; services: string[]}
+  workload: {namespaceCreated: boolean; kept: boolean; run: string; podSecurity: 'baseline' | 'restricted'; daemonSets: string[]; services: string[]
+    /** The images the test pods ran (after --image-registry). */
+    images: {client: string; server: string}
+    /** The Pod Security level the run's own namespace was labelled with (privileged for the hostNetwork client); unset in --namespace-for-tests. */
+    namespacePodSecurity?: 'baseline' | 'privileged'
+    /** Whether the hostNetwork client DaemonSet ran (the host tests), and why not. */
+    hostNetwork: {run: boolean; reason?: string}}
   /** The nodes tested (the sample, when there is one), sorted. */
   nodes: string[]
   /** How many nodes could have been tested. */
@@ -63,6 +71,8 @@ export interface ConnectivityReport {
   verdict: Verdict
   nodeSummary: NodeSummary[]
   summary: {pass: number; fail: number; skip: number; notReady: number}
+  /** Present when --test chose the tests: its expressions and the tests they keep. */
+  chosen?: {expressions: string[]; tests: string[]}
 }
 
 /** How long to wait for what the run made to be gone once deleted (default 30 s). */
@@ -105,20 +115,26 @@ export async function runConnectivity(client: ClusterClient, options: Connectivi
     if (existing?.metadata?.deletionTimestamp) {
       throw new UsageError(`namespace ${namespace} is being deleted (Terminating): nothing can be created in it`, 'pick another with --namespace-for-tests, or leave it out to have one made')
     }
+    const selection = options.tests ?? ALL_TESTS
+    const withHost = selection.tests.some((t) => HOST_TESTS.has(t))
     if (!existing) {
-      // Pod Security "baseline" is what the test pods need (ping wants NET_RAW, which "restricted" drops):
-      // said on the namespace so that a cluster whose default is "restricted" still runs them.
+      // Pod Security "baseline" is what the server and client pods need (ping wants NET_RAW, which "restricted"
+      // drops); the hostNetwork client needs "privileged", the only level admitting hostNetwork (as the e2e
+      // suite labels its namespaces): said on the namespace, the run's own, so that a cluster whose default is
+      // stricter still runs them. Without host tests chosen it stays baseline.
       await createObject(client, '/api/v1/namespaces', {apiVersion: 'v1', kind: 'Namespace',
-        metadata: {name: namespace, labels: {...workload.labels, 'pod-security.kubernetes.io/enforce': 'baseline'}}})
+        metadata: {name: namespace, labels: {...workload.labels, 'pod-security.kubernetes.io/enforce': withHost ? 'privileged' : 'baseline'}}})
       made.push({kind: 'namespace', path: `/api/v1/namespaces/${ns}`, name: namespace})
       created = true
     }
     const version = parseKubeVersion((await client.request<{gitVersion: string}>('GET', '/version')).gitVersion)
-    const restricted = await podSecurityLevel(client, workload, namespace, created, existing, nodes, options)
+    const restricted = await podSecurityLevel(client, workload, namespace, created ? (withHost ? 'privileged' : 'baseline') : undefined, existing, nodes, options)
+    const noHost = withHost ? await hostRefusal(client, workload, namespace, created, nodes, options) : undefined
+    const roles: Role[] = [...ROLES, ...(withHost && !noHost ? ['host' as const] : [])]
     let services: TestServices
     try {
-      services = await createServices(client, workload, namespace, options.families, version, made)
-      for (const role of ROLES) {
+      services = await createServices(client, workload, namespace, options.families, version, made, selection)
+      for (const role of roles) {
         await createObject(client, `/apis/apps/v1/namespaces/${ns}/daemonsets`, daemonSetManifest(workload, role, nodes, options, options.includeTainted, restricted))
         made.push({kind: 'daemonset', path: `/apis/apps/v1/namespaces/${ns}/daemonsets/${workload.daemonSet[role]}`, name: workload.daemonSet[role], namespace})
       }
@@ -128,18 +144,21 @@ export async function runConnectivity(client: ClusterClient, options: Connectivi
       throw new DualstackError(`namespace ${namespace} already holds an object of the name this run picked (${error.message.split(' (HTTP')[0]}); it was not made by this run and is left alone`,
         ExitCode.ProblemsFound, 'run it again: each run picks new names')
     }
-    const pods = await waitForTestPods(client, workload, namespace, nodes, Date.now() + options.readyTimeoutMs, options.onProgress)
+    const pods = await waitForTestPods(client, workload, namespace, nodes, Date.now() + options.readyTimeoutMs, options.onProgress, roles.includes('host'))
 
-    const tests = planTests([...pods.ready.keys()], options.families, {externalTarget: options.externalTarget, serviceIsNodeLocal: services.nodeLocal})
+    const plan = {externalTarget: options.externalTarget, serviceIsNodeLocal: services.nodeLocal}
+    const tests = [...planTests([...pods.ready.keys()], options.families, plan), ...planPaths([...pods.ready.keys()], options.families, plan)]
+      .filter((t) => selection.has(t.test))
+    const nodeAddresses = new Map(listed.map((n) => [n.metadata?.name ?? '', (n.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address)]))
+    const context: TestContext = {client, namespace, pods, services, nodeAddresses, version, noHost, options: {...options, restricted}}
     let done = 0
     let failed = 0
-    const results = await mapLimit(tests, options.concurrency, async (test) => {
-      const result = await runTest(client, namespace, test, pods.ready, services.byFamily, {...options, restricted})
+    const results = await runTests(context, tests, options.concurrency, (result) => {
       done++
       if (result.status === 'fail') failed++
       options.onProgress?.(`testing: ${done} of ${tests.length} done${failed > 0 ? `, ${failed} failed` : ''}`)
-      return result
     })
+    noteComparisons(results)
 
     const tested = [...pods.ready.keys()]
     const causes = await readCauses(tested, results, pods.ready, forwarding, options)
@@ -150,9 +169,12 @@ export async function runConnectivity(client: ClusterClient, options: Connectivi
     const cleanupReport = {
       namespaceCreated: created, kept: options.keep === true, run, podSecurity: restricted ? 'restricted' as const : 'baseline' as const,
       daemonSets: made.filter((m) => m.kind === 'daemonset').map((m) => m.name), services: made.filter((m) => m.kind === 'service').map((m) => m.name),
+      images: {client: options.image, server: options.serverImage},
+      namespacePodSecurity: created ? (withHost ? 'privileged' as const : 'baseline' as const) : undefined,
+      hostNetwork: withHost ? (noHost ? {run: false, reason: noHost} : {run: true}) : {run: false, reason: 'no host test chosen'},
     }
     return {namespace, workload: cleanupReport, nodes, candidates: choice.targets.length, picked, ...(sample ? {sample} : {}), skipped: choice.skipped, notReady: pods.notReady,
-      everywhere, results, verdict, nodeSummary, summary}
+      everywhere, results, verdict, nodeSummary, summary, ...(selection.expressions.length > 0 ? {chosen: {expressions: selection.expressions, tests: selection.tests}} : {})}
   } finally {
     unregister()
     await cleanup()
@@ -166,7 +188,7 @@ export async function runConnectivity(client: ClusterClient, options: Connectivi
  * refusal, said as such with what to do. A user who may not create pods even in dry-run is judged by the
  * namespace's enforce label.
  */
-async function podSecurityLevel(client: ClusterClient, workload: Workload, namespace: string, created: boolean, existing: NamespaceObject | undefined,
+async function podSecurityLevel(client: ClusterClient, workload: Workload, namespace: string, created: 'baseline' | 'privileged' | undefined, existing: NamespaceObject | undefined,
   nodes: readonly string[], options: ConnectivityOptions): Promise<boolean> {
   const dryRun = async (restricted: boolean) => {
     for (const role of ROLES) {
@@ -176,7 +198,7 @@ async function podSecurityLevel(client: ClusterClient, workload: Workload, names
   }
   const refused = (error: unknown, restricted: boolean): unknown => {
     if (!isAdmissionRefusal(error)) return error
-    const where = created ? 'the namespace it made for the test (labelled Pod Security baseline)' : `namespace ${namespace}`
+    const where = created ? `the namespace it made for the test (labelled Pod Security ${created})` : `namespace ${namespace}`
     return new DualstackError(`admission refused the test pods in ${where}${restricted ? ', also made as Pod Security restricted wants' : ''}: ${refusalText(error)}`,
       ExitCode.ClusterUnavailable, created
         ? 'a policy of the cluster refuses them: ask a cluster admin to admit them, or pass --namespace-for-tests NS naming a namespace that admits them'
@@ -204,6 +226,25 @@ function isRbacRefusal(error: unknown): boolean {
 }
 
 /**
+ * Whether admission refuses the hostNetwork client (a dry-run, nothing stored): Pod Security below privileged
+ * in a namespace of --namespace-for-tests, or a policy of the cluster. Refused, the host tests are skips that
+ * say why and what to do; the other tests still run. A user who may not dry-run pods tries for real.
+ */
+async function hostRefusal(client: ClusterClient, workload: Workload, namespace: string, created: boolean, nodes: readonly string[],
+  options: ConnectivityOptions): Promise<string | undefined> {
+  try {
+    await client.request('POST', `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
+      {query: {dryRun: 'All'}, body: templatePod(daemonSetManifest(workload, 'host', nodes, options, options.includeTainted))})
+    return undefined
+  } catch (error) {
+    if (isRbacRefusal(error)) return undefined
+    if (!isAdmissionRefusal(error)) throw error
+    return `admission refused the hostNetwork client in ${created ? 'the namespace it made for the test (labelled Pod Security privileged)' : `namespace ${namespace}`}: ${refusalText(error)}`
+      + (created ? '' : '; leave --namespace-for-tests out (the namespace a run makes admits it), or label the namespace pod-security.kubernetes.io/enforce=privileged')
+  }
+}
+
+/**
  * The nodes to test: all of them, or (big clusters, --sample) a sample holding every suspicious node: no
  * InternalIP of a tested family, or IPv6 forwarding read as 0 through calico-node, as doctor reads it.
  */
@@ -223,124 +264,16 @@ async function chooseSample(targets: string[], listed: ConnectivityNodeObject[],
   return {nodes: pickSample(targets, new Set(suspicious.map((s) => s.node)), size), sample: {size, suspicious}}
 }
 
-interface TestServices {
-  /** The Service's name and ClusterIP per family. */
-  byFamily: Partial<Record<Family, {name: string; ip: string}>>
-  /** internalTrafficPolicy Local (1.22+): a client's packet to the ClusterIP stays on its node. */
-  nodeLocal: boolean
-}
-
-async function createServices(client: ClusterClient, workload: Workload, namespace: string, families: readonly Family[], version: ReturnType<typeof parseKubeVersion>,
-  made: Made[]): Promise<TestServices> {
-  const ns = encodeURIComponent(namespace)
-  const nodeLocal = version !== undefined && atLeast(version, 1, 22)
-  // Before 1.20 a Service has one family (alpha `ipFamily`): one per family.
-  const specs = version && usesLegacyIpFamily(version)
-    ? families.map((family) => ({name: `${workload.service}-${family}`, spec: {ipFamily: family === 'ipv4' ? 'IPv4' : 'IPv6'}}))
-    : [{name: workload.service, spec: {ipFamilyPolicy: 'PreferDualStack', ...(nodeLocal ? {internalTrafficPolicy: 'Local'} : {})}}]
-  const byFamily: TestServices['byFamily'] = {}
-  for (const {name, spec} of specs) {
-    const svc = await createObject<KubeObject & {spec?: {clusterIPs?: string[]; clusterIP?: string}}>(client, `/api/v1/namespaces/${ns}/services`, {
-      apiVersion: 'v1', kind: 'Service', metadata: {name, labels: workload.labels},
-      spec: {...spec, selector: {...workload.labels, 'dualstack.role': 'server'}, ports: [{port: 80, targetPort: SERVER_PORT, protocol: 'TCP'}]},
-    })
-    made.push({kind: 'service', path: `/api/v1/namespaces/${ns}/services/${name}`, name, namespace})
-    for (const ip of svc.spec?.clusterIPs ?? [svc.spec?.clusterIP ?? '']) {
-      const family = addressFamily(ip)
-      if (family) byFamily[family] ??= {name, ip}
-    }
-  }
-  return {byFamily, nodeLocal}
-}
-
-function ipOf(pod: PodObject, family: Family): string | undefined {
-  return rawPodIps(pod).find((ip) => addressFamily(ip) === family)
-}
-
-const podName = (pod: PodObject) => pod.metadata?.name ?? ''
-
-/** One test, run in the client pod of its source node; a test that could not run is a failure that says so. */
-async function runTest(client: ClusterClient, namespace: string, test: PlannedTest, pods: Map<string, Record<Role, PodObject>>,
-  services: TestServices['byFamily'], options: ConnectivityOptions & {restricted: boolean}): Promise<ConnectivityResult> {
-  const {family} = test
-  const label = FAMILY_LABEL[family]
-  const source = pods.get(test.fromNode)!.client
-  const from = `${podName(source)} (${test.fromNode})`
-  const timeout = options.probeTimeoutSeconds
-  const result = (to: string, status: ConnectivityResult['status'], message: string, latencyMs?: number): ConnectivityResult =>
-    ({...test, from, to, status, ...(latencyMs !== undefined ? {latencyMs} : {}), message})
-  const exec = async (argv: string[]) => {
-    try {
-      return await client.exec(namespace, podName(source), 'client', argv, (timeout * 3 + 10) * 1000)
-    } catch (error) {
-      // No permission is the run's error, not ten thousand failed tests.
-      if (error instanceof ApiError && (error.code === 401 || error.code === 403)) throw error
-      return {exitCode: -1, stdout: '', stderr: `could not run the test in ${podName(source)}: ${(error as Error).message}`, timedOut: false}
-    }
-  }
-
-  if (test.test === 'dns') {
-    const service = services[family]
-    const fqdn = `${service?.name ?? 'the Service'}.${namespace}.svc.cluster.local`
-    const record = family === 'ipv6' ? 'AAAA' : 'A'
-    if (!service) return result(fqdn, 'fail', `the Service got no ${label} ClusterIP, so there is no ${record} record`)
-    const r = await exec(['dig', '+short', record, fqdn])
-    if (r.exitCode === -1) return result(fqdn, 'fail', r.stderr)
-    const answers = r.stdout.split('\n').map((l) => parseAddress(l)?.text).filter((a): a is string => a !== undefined)
-    return answers.includes(parseAddress(service.ip)?.text ?? service.ip)
-      ? result(fqdn, 'pass', `${record} ${answers.join(', ')}`)
-      : result(fqdn, 'fail', `${record} lookup gave ${answers.join(', ') || 'nothing'}, expected ${service.ip}`)
-  }
-
-  if (test.test === 'external') {
-    const target = options.externalTarget!
-    const literal = parseAddress(target)
-    const argv = literal ? pingArgv(family, literal.text, 3, timeout) : [family === 'ipv6' ? 'ping6' : 'ping', '-c', '3', '-W', String(timeout), target]
-    const r = await exec(argv)
-    const parsed = parsePing(r.stdout)
-    if (r.exitCode !== 0 && pingNotPermitted(r.stderr)) {
-      // Not a network failure: the client pod may not open an ICMP socket.
-      const why = `no NET_RAW${options.restricted ? ', as Pod Security restricted requires' : ''}, and its node does not allow unprivileged ICMP: net.ipv4.ping_group_range`
-      return result(target, 'skip', `ping is not permitted in pod ${podName(source)} (${why}): ${r.stderr.trim().split('\n')[0]}`)
-    }
-    return r.exitCode === 0
-      ? result(target, 'pass', `${parsed.received} replies`, parsed.avgMs)
-      : result(target, 'fail', r.exitCode === -1 ? r.stderr : `no reply${family === 'ipv6'
-        ? ': pods reach outside over IPv6 only with natOutgoing on their pool, or a routed range (kubectl dualstack doctor --only calico.ippool.nat-outgoing)' : ''}`)
-  }
-
-  let to: string
-  let ip: string | undefined
-  let port = SERVER_PORT
-  if (test.test === 'pod-to-service') {
-    const service = services[family]
-    to = `service/${service?.name ?? '(none)'}`
-    ip = service?.ip
-    port = 80
-  } else {
-    const server = pods.get(test.toNode!)!.server
-    to = `${podName(server)} (${test.toNode})`
-    ip = ipOf(server, family)
-  }
-  if (!ip) return result(to, 'fail', `${to} has no ${label} address`)
-  if (!ipOf(source, family)) return result(`${to} ${ip}`, 'fail', `${podName(source)} has no ${label} address`)
-  const r = await exec(curlArgv(httpUrl(family, ip, port), timeout))
-  const parsed = parseCurl(r.stdout)
-  if (r.exitCode === 0 && parsed.httpCode > 0) {
-    return result(`${to} ${ip}`, 'pass', `HTTP ${parsed.httpCode}`, parsed.seconds !== undefined ? Math.round(parsed.seconds * 100_000) / 100 : undefined)
-  }
-  return result(`${to} ${ip}`, 'fail', r.exitCode === -1 ? r.stderr : `curl exit ${r.exitCode}: ${CURL_EXIT[r.exitCode] ?? (r.stderr.trim() || 'no answer')}`)
-}
-
 /**
  * Why a node fails a family, when it can be read: its test pods have no address of the family, or (IPv6)
  * forwarding is 0 on it. Read only for the nodes the verdict suspects, through calico-node as doctor does.
  */
-async function readCauses(nodes: string[], results: ConnectivityResult[], pods: Map<string, Record<Role, PodObject>>, forwarding: ForwardingReader,
+async function readCauses(nodes: string[], results: ConnectivityResult[], pods: TestPods['ready'], forwarding: ForwardingReader,
   options: ConnectivityOptions): Promise<Map<string, string>> {
   const causes = new Map<string, string>()
   for (const family of options.families) {
-    const broken = suspectNodes(nodes, results, family)
+    // A read finds what fails every test of the node (forwarding, addresses): the base kinds' suspects.
+    const broken = suspectNodes(nodes, results.filter((r) => VERDICT_BASE.has(r.test)), family)
     await mapLimit(broken, options.concurrency, async (node) => {
       const pair = pods.get(node)!
       if (!ipOf(pair.client, family) || !ipOf(pair.server, family)) {

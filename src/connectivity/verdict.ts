@@ -20,6 +20,12 @@
 // lists them instead of guessing. Explanations are found per connected group of failures: exclusion by
 // passing tests leaves few candidates, and an exact branch-and-bound over those is milliseconds even on a
 // thousand nodes; past a work budget it falls back to a greedy cover and says `partial`.
+//
+// A fault only some tests show (large packets lost, no NodePort on a node's address, the host network
+// namespace, hairpin, UDP) passes every other test on the same path, so it contradicts every candidate above:
+// computeScopedVerdict gives the verdict the base kinds (pod to pod from the client pod to the server pod),
+// then each scope's kinds alone, for its failures the base culprits do not already explain; a culprit found
+// there names the tests it is about (`tests`).
 import type {Family} from '../net/ip.js'
 
 export interface TestOutcome {
@@ -47,6 +53,8 @@ export interface NodeCulprit {
   peers: string[]
   /** How many failed tests it explains. */
   failedTests: number
+  /** Found in a scope: only these kinds of test fail there (the others pass). */
+  tests?: string[]
 }
 
 export interface PathCulprit {
@@ -60,6 +68,8 @@ export interface PathCulprit {
   /** Both ends pass every other test of the family with other nodes. */
   othersPass: boolean
   failedTests: number
+  /** Found in a scope: only these kinds of test fail between them. */
+  tests?: string[]
 }
 
 export interface Explanation {
@@ -161,6 +171,81 @@ export function computeVerdict(input: VerdictInput): VerdictAnalysis {
   verdict.culprits.sort((a, b) => a.node.localeCompare(b.node) || a.family.localeCompare(b.family))
   verdict.paths.sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to) || a.family.localeCompare(b.family))
   return {verdict, causes}
+}
+
+/** Kinds of test that share a fault only they show (e.g. the large payload: an MTU problem). */
+export interface VerdictScope {
+  tests: readonly string[]
+}
+export interface ScopedVerdictInput extends VerdictInput {
+  /** The kinds every candidate fault predicts: pod to pod, from the client pod to the server pod. */
+  base: ReadonlySet<string>
+  /**
+   * Disjoint from base; a kind may be in two scopes (a NodePort from the host), a kind in none is no
+   * node-to-node evidence (e.g. the pods' addresses).
+   */
+  scopes: readonly VerdictScope[]
+}
+
+/**
+ * The verdict over the base kinds, then per scope (in order) over its kinds alone, without the failures a
+ * culprit found before already explains: a base one (a node dropping IPv6 in fails its large payloads too:
+ * the same fault) or an earlier scope's of that kind. A failure is unexplained when no scope holding it
+ * explains it. `causes` are aligned with the results given; a kind in no scope has none.
+ */
+export function computeScopedVerdict(input: ScopedVerdictInput): VerdictAnalysis {
+  const only = (kinds: ReadonlySet<string>, keep: (r: TestOutcome, i: number) => boolean = () => true) =>
+    input.results.map((r, i) => (kinds.has(r.test) && keep(r, i) ? r : {...r, status: 'skip' as const}))
+  const base = computeVerdict({...input, results: only(input.base)})
+  const {verdict} = base
+  const causes = [...base.causes]
+  const explainers: Array<{culprits: NodeCulprit[]; paths: PathCulprit[]; kinds?: ReadonlySet<string>}> = [{culprits: [...verdict.culprits], paths: [...verdict.paths]}]
+  const explainedBy = (r: TestOutcome): Cause | undefined => {
+    if (r.status !== 'fail' || r.toNode === undefined) return undefined
+    const by = explainers.filter((x) => !x.kinds || x.kinds.has(r.test))
+    const culprits = by.flatMap((x) => x.culprits).filter((c) => c.family === r.family && predicts(c, r))
+    const paths = by.flatMap((x) => x.paths).filter((p) => p.family === r.family
+      && ((p.from === r.fromNode && p.to === r.toNode) || (p.bothWays && p.from === r.toNode && p.to === r.fromNode)))
+    return culprits.length > 0 || paths.length > 0 ? {kind: 'culprit', culprits, paths} : undefined
+  }
+  const scopedKinds = new Set<string>()
+  for (const scope of input.scopes) {
+    const kinds = new Set(scope.tests)
+    for (const k of kinds) scopedKinds.add(k)
+    const already = input.results.map((r) => (kinds.has(r.test) ? explainedBy(r) : undefined))
+    const scoped = computeVerdict({nodes: input.nodes, families: input.families, results: only(kinds, (_, i) => already[i] === undefined)})
+    const mark = <T extends {tests?: string[]}>(list: T[]) => list.map((x) => Object.assign(x, {tests: [...scope.tests]}))
+    verdict.culprits.push(...mark(scoped.verdict.culprits))
+    verdict.paths.push(...mark(scoped.verdict.paths))
+    for (const a of scoped.verdict.ambiguous) {
+      for (const alt of a.alternatives) {
+        mark(alt.culprits)
+        mark(alt.paths)
+      }
+    }
+    verdict.ambiguous.push(...scoped.verdict.ambiguous)
+    verdict.everywhere.push(...scoped.verdict.everywhere)
+    if (scoped.verdict.partial) verdict.partial = true
+    explainers.push({culprits: scoped.verdict.culprits, paths: scoped.verdict.paths, kinds})
+    input.results.forEach((r, i) => {
+      if (!kinds.has(r.test)) return
+      const cause = already[i] ?? scoped.causes[i]
+      if (cause && (causes[i] === undefined || causes[i]!.kind === 'unexplained')) causes[i] = cause
+    })
+  }
+  input.results.forEach((r, i) => {
+    if (scopedKinds.has(r.test) && causes[i]?.kind === 'unexplained') verdict.unexplained.push({test: r.test, family: r.family, fromNode: r.fromNode, toNode: r.toNode!})
+  })
+  verdict.culprits.sort((a, b) => a.node.localeCompare(b.node) || a.family.localeCompare(b.family))
+  verdict.paths.sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to) || a.family.localeCompare(b.family))
+  return {verdict, causes}
+}
+
+/** Whether a node culprit's fault fails this test (across nodes: its direction; on the node: a fault of the node itself). */
+function predicts(c: NodeCulprit, r: TestOutcome): boolean {
+  if (r.fromNode === r.toNode) return c.node === r.fromNode && c.onNode
+  if (c.direction === 'on-node') return false
+  return (c.node === r.toNode && c.direction !== 'out') || (c.node === r.fromNode && c.direction !== 'in')
 }
 
 /** The nodes a read should look at for a family: every node the verdict (without evidence) names as a node fault, for sure or as an alternative. */

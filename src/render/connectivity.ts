@@ -48,6 +48,7 @@ function header(report: ConnectivityReport): string[] {
   if (report.skipped.length > 0) {
     lines.push(`Skipped ${report.skipped.length}: ${report.skipped.slice(0, 10).map((s) => `${s.node} (${s.reason})`).join(', ')}${report.skipped.length > 10 ? `, and ${report.skipped.length - 10} more` : ''}`)
   }
+  if (report.chosen) lines.push(`Tests of --test ${report.chosen.expressions.join(',')}: ${report.chosen.tests.join(', ')}`)
   return lines
 }
 
@@ -126,8 +127,9 @@ export function renderConnectivity(report: ConnectivityReport, families: readonl
 const DIRECTION: Record<NodeCulprit['direction'], string> = {in: 'in', out: 'out', both: 'in and out', 'on-node': 'between its own pods'}
 
 function culpritName(c: NodeCulprit | PathCulprit): string {
-  if ('from' in c) return `the path ${c.from} ${c.bothWays ? '<->' : '->'} ${c.to} (${FAMILY_LABEL[c.family]})`
-  return `${c.node} (${FAMILY_LABEL[c.family]} ${c.pod ? `${c.pod} pod` : DIRECTION[c.direction]})`
+  const tests = c.tests ? ` ${c.tests.join(', ')}` : ''
+  if ('from' in c) return `the path ${c.from} ${c.bothWays ? '<->' : '->'} ${c.to} (${FAMILY_LABEL[c.family]}${tests})`
+  return `${c.node} (${FAMILY_LABEL[c.family]}${tests} ${c.pod && !c.tests ? `${c.pod} pod` : c.tests && c.direction === 'on-node' ? 'on the node' : DIRECTION[c.direction]})`
 }
 
 function conclusion(report: ConnectivityReport, theme: Theme): string {

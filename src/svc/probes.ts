@@ -25,9 +25,10 @@ export function parsePing(stdout: string): {received: number; avgMs?: number} {
   return {received, ...(rtt ? {avgMs: Number(rtt[1])} : {})}
 }
 
-export function httpUrl(family: Family, address: string, port: number): string {
+/** `path` is the plugin's own (e.g. /hostname, /echo?msg=...), never cluster data. */
+export function httpUrl(family: Family, address: string, port: number, path = '/'): string {
   const ip = checked(address, family)
-  return family === 'ipv6' ? `http://[${ip}]:${port}/` : `http://${ip}:${port}/`
+  return family === 'ipv6' ? `http://[${ip}]:${port}${path}` : `http://${ip}:${port}${path}`
 }
 
 /** curl with -g (so IPv6 brackets are not a glob), connect and total timeouts, printing code and time. */
@@ -35,9 +36,65 @@ export function curlArgv(url: string, timeoutSeconds: number): string[] {
   return ['curl', '-g', '-s', '-o', '/dev/null', '--connect-timeout', String(timeoutSeconds), '-m', String(timeoutSeconds), '-w', '%{http_code} %{time_total}', url]
 }
 
+/** curl as curlArgv, printing the answer's body, then a line of code and time: for tests whose answer is the point (an echo, a hostname). */
+export function curlBodyArgv(url: string, timeoutSeconds: number): string[] {
+  return ['curl', '-g', '-s', '--connect-timeout', String(timeoutSeconds), '-m', String(timeoutSeconds), '-w', '\\n%{http_code} %{time_total}', url]
+}
+
+/**
+ * One curl for several requests from the same pod, one after the other (each with its own timeouts), printing
+ * a line per request: HTTP code, total time, bytes received and curl's exit code for it (%{exitcode}, curl
+ * 7.75+). An exec per request is most of a big run's cost; one per pod keeps it near one per test kind.
+ */
+export function curlBatchArgv(urls: readonly string[], timeoutSeconds: number): string[] {
+  return ['curl', '-g', '-s', '--connect-timeout', String(timeoutSeconds), '-m', String(timeoutSeconds),
+    '-w', '%{http_code} %{time_total} %{size_download} %{exitcode}\\n', ...urls.flatMap((url) => ['-o', '/dev/null', url])]
+}
+
+export interface CurlTransfer {
+  httpCode: number
+  seconds?: number
+  bytes: number
+  /** curl's exit code for this request; undefined when its curl does not know %{exitcode}. */
+  exitCode?: number
+}
+
+/** The lines of curlBatchArgv, one per request that ran, in order. */
+export function parseCurlBatch(stdout: string): CurlTransfer[] {
+  return stdout.split('\n').map((line) => /^(\d{3}) ([\d.]+) (\d+) (\S+)$/.exec(line.trim())).filter((m) => m !== null).map((m) => {
+    const exitCode = Number(m[4])
+    return {httpCode: Number(m[1]), seconds: Number(m[2]), bytes: Number(m[3]), ...(Number.isInteger(exitCode) ? {exitCode} : {})}
+  })
+}
+
+/** The body and the code/time line curlBodyArgv prints. */
+export function parseCurlBody(stdout: string): {body: string; httpCode: number; seconds?: number} {
+  const cut = stdout.lastIndexOf('\n')
+  const {httpCode, seconds} = parseCurl(cut === -1 ? stdout : stdout.slice(cut + 1))
+  return {body: cut === -1 ? '' : stdout.slice(0, cut), httpCode, ...(seconds !== undefined ? {seconds} : {})}
+}
+
+/**
+ * A "hostname" request to agnhost netexec's UDP server, its answer (the server pod's name) on stdout: nc -u
+ * sends what echo gives it and prints what comes back until `waitSeconds` pass with nothing. The script is
+ * constant; the address, port and wait are its arguments ($0, $1, $2), so nothing read from the cluster is
+ * ever part of a shell string.
+ */
+export function udpHostnameArgv(family: Family, address: string, port: number, waitSeconds: number): string[] {
+  return ['sh', '-c', 'echo hostname | nc -u -w "$2" "$0" "$1"', checked(address, family), String(port), String(waitSeconds)]
+}
+
 export function parseCurl(stdout: string): {httpCode: number; seconds?: number} {
   const m = /(\d{3}) ([\d.]+)/.exec(stdout.trim())
   return m ? {httpCode: Number(m[1]), seconds: Number(m[2])} : {httpCode: 0}
+}
+
+/**
+ * What to say of an exec that did not finish in time: its stderr is whatever came before the deadline (most
+ * often nothing), so the timeout itself is the reason.
+ */
+export function execTimedOut(pod: string, timeoutMs: number): string {
+  return `timed out after ${Math.round(timeoutMs / 1000)}s (the exec in pod ${pod} did not return)`
 }
 
 /** What curl's exit codes mean, for messages. */

@@ -15,7 +15,7 @@ import {restrictedPodSpec} from '../pods/security.js'
 import {choosePort, dualStackAdvice, familyLabel, noEndpointsCause, noHttpReason, selectorText, type SelectedPod} from './advice.js'
 import {ForwardingReader, forwardingCause} from './diagnose.js'
 import {leftBehind, stillTerminating, type ProbeSettings} from './options.js'
-import {CURL_EXIT, curlArgv, httpUrl, parseCurl, parsePing, pingArgv, pingNotPermitted} from './probes.js'
+import {CURL_EXIT, curlArgv, execTimedOut, httpUrl, parseCurl, parsePing, pingArgv, pingNotPermitted} from './probes.js'
 import {readService, type ServicePort, type ServiceView} from './service.js'
 
 export type TestKind = 'service-ip' | 'endpoints' | 'ping' | 'http'
@@ -242,7 +242,7 @@ async function runTests(client: ClusterClient, view: ServiceView, source: PodRef
       }
       results.push(r.exitCode === 0
         ? {kind: 'ping', family, target: backend.ip, status: 'pass', ...(parsed.avgMs !== undefined ? {latencyMs: parsed.avgMs} : {}), message: `${parsed.received} replies${who}`}
-        : {kind: 'ping', family, target: backend.ip, status: 'fail', message: `no reply${who}: ${r.timedOut ? 'exec timed out' : (r.stderr.trim() || 'packets lost').split('\n')[0]}`})
+        : {kind: 'ping', family, target: backend.ip, status: 'fail', message: `no reply${who}: ${r.timedOut ? execTimedOut(source.name, execTimeoutMs) : (r.stderr.trim() || 'packets lost').split('\n')[0]}`})
     }
 
     // A headless Service has no ClusterIP: HTTP goes to an endpoint, as a client resolving its name would.
@@ -261,7 +261,7 @@ async function runTests(client: ClusterClient, view: ServiceView, source: PodRef
       const parsed = parseCurl(r.stdout)
       results.push(r.exitCode === 0 && parsed.httpCode > 0
         ? {kind: 'http', family, target: url, status: 'pass', ...(parsed.seconds !== undefined ? {latencyMs: Math.round(parsed.seconds * 100_000) / 100} : {}), message: `HTTP ${parsed.httpCode}`}
-        : {kind: 'http', family, target: url, status: 'fail', message: `curl failed (exit ${r.exitCode}: ${CURL_EXIT[r.exitCode] ?? (r.stderr.trim() || 'no answer')})`})
+        : {kind: 'http', family, target: url, status: 'fail', message: r.timedOut ? `curl ${execTimedOut(source.name, execTimeoutMs)}` : `curl failed (exit ${r.exitCode}: ${CURL_EXIT[r.exitCode] ?? (r.stderr.trim() || 'no answer')})`})
     }
   }
   return results

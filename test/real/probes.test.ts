@@ -94,7 +94,8 @@ describe('svc-check and connectivity on a real control plane', () => {
   it('in a namespace enforcing Pod Security restricted, the real admission admits its pods; a policy that refuses them still is named as admission (issue 20, point 8)', async () => {
     cluster.kubectl(cluster.kubeconfig, ['create', 'namespace', 'locked'])
     cluster.kubectl(cluster.kubeconfig, ['label', 'namespace', 'locked', 'pod-security.kubernetes.io/enforce=restricted'])
-    const result = await runPlugin(['connectivity', '--namespace-for-tests', 'locked', '--family', 'ipv6', '--external-target', '2606:4700:4700::1111', '-o', 'json', '--kubeconfig', cluster.kubeconfig])
+    // The hostNetwork client is refused there (its tests would be skips saying so): left out, every other path must pass.
+    const result = await runPlugin(['connectivity', '--namespace-for-tests', 'locked', '--family', 'ipv6', '--test', '!^node-to|nodeport/from-node', '--external-target', '2606:4700:4700::1111', '-o', 'json', '--kubeconfig', cluster.kubeconfig])
     expect(result.stderr).toBe('')
     const report = JSON.parse(result.stdout) as {workload: {podSecurity: string}; notReady: unknown[]; results: Array<{test: string; status: string; message: string}>}
     expect(report.notReady).toEqual([])

@@ -8,6 +8,7 @@ import {parseCidr, type Family} from '../../src/net/ip.js'
 import type {SimCluster} from './cluster.js'
 import {familyName} from './ipam.js'
 import {podSecurityRefusal} from './pod-security.js'
+import {versionAtLeast} from './scenario.js'
 import {daemonPodFits, daemonPodMayStay, matchesNodeAffinity, untoleratedTaint} from './scheduling.js'
 import {matchesLabelSelectorObject} from './selectors.js'
 import {timestamp, type Obj} from './store.js'
@@ -180,7 +181,18 @@ export class Controllers {
   }
 
   private newPod(owner: Obj, ownerKind: string, ownerApiVersion: string, nameBase: string, hash: string, nodeName?: string): Obj {
-    const template = structuredClone(owner.spec.template ?? {})
+    // A DaemonSet pod's required node affinity is replaced by its node's (pinnedToNode): not copied first, as a
+    // template pinned to a thousand nodes holds a thousand terms.
+    const source = owner.spec.template ?? {}
+    const nodeAffinity = source.spec?.affinity?.nodeAffinity
+    let template: Obj['spec']
+    if (nodeName !== undefined && ownerKind === 'DaemonSet' && nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution) {
+      const kept = {...nodeAffinity}
+      delete kept.requiredDuringSchedulingIgnoredDuringExecution
+      template = structuredClone({...source, spec: {...source.spec, affinity: {...source.spec.affinity, nodeAffinity: kept}}})
+    } else {
+      template = structuredClone(source)
+    }
     return {
       apiVersion: 'v1', kind: 'Pod',
       metadata: {
@@ -405,7 +417,8 @@ export class Controllers {
           phase: 'Running',
           conditions: ['Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => ({type, status: 'True', lastTransitionTime: now})),
           hostIP: this.sim.nodeAddresses(nodeName)[0],
-          hostIPs: this.sim.nodeAddresses(nodeName).map((ip) => ({ip})),
+          // The kubelet sets status.hostIPs from 1.29 (PodHostIPs beta; alpha and off by default in 1.28).
+          ...(versionAtLeast(this.sim.version, 1, 29) ? {hostIPs: this.sim.nodeAddresses(nodeName).map((ip) => ({ip}))} : {}),
           podIP: ips[0],
           podIPs: ips.map((ip) => ({ip})),
           startTime: now,

@@ -56,6 +56,7 @@ export function applyDefaults(kind: string, obj: Obj, version: string): void {
       obj.spec.sessionAffinity ??= 'None'
       // ServiceInternalTrafficPolicy (beta, on by default, from 1.22): every Service but ExternalName gets Cluster.
       if (versionAtLeast(version, 1, 22) && obj.spec.type !== 'ExternalName') obj.spec.internalTrafficPolicy ??= 'Cluster'
+      if (obj.spec.type === 'NodePort' || obj.spec.type === 'LoadBalancer') obj.spec.externalTrafficPolicy ??= 'Cluster'
       for (const p of (obj.spec.ports as Array<Record<string, unknown>> | undefined) ?? []) {
         p.protocol ??= 'TCP'
         p.targetPort ??= p.port

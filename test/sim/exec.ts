@@ -67,8 +67,28 @@ export async function handleExecUpgrade(sim: SimCluster, pod: Obj, url: URL, req
   })
 }
 
+/**
+ * A shell script as the plugin writes them: constant text, its data in positional parameters ("$0", "$1"...),
+ * simple commands, at most a pipe from echo (`echo hostname | nc -u ...`). The parameters are substituted as
+ * words; anything else a shell does is not modelled.
+ */
+function runScript(sim: SimCluster, pod: Obj, script: string, params: string[]): ExecResult {
+  const words = (text: string) => (text.trim().match(/"[^"]*"|'[^']*'|\S+/g) ?? []).map((w) => {
+    const unquoted = /^(["']).*\1$/.test(w) ? w.slice(1, -1) : w
+    return w.startsWith("'") ? unquoted : unquoted.replace(/\$(\d)/g, (_, n: string) => params[Number(n)] ?? '')
+  })
+  const stages = script.split('|').map(words)
+  let stdin: string | undefined
+  let last: ExecResult = {stdout: '', stderr: '', exitCode: 0}
+  for (const stage of stages) {
+    last = runInPod(sim, pod, stage, stdin)
+    stdin = last.stdout
+  }
+  return last
+}
+
 /** Runs argv in a pod of the simulated cluster: the output a real container would give. */
-export function runInPod(sim: SimCluster, pod: Obj, argv: string[]): ExecResult {
+export function runInPod(sim: SimCluster, pod: Obj, argv: string[], stdin?: string): ExecResult {
   const [cmd, ...args] = argv
   const base = (cmd ?? '').split('/').pop()!
   const net = new Network(sim)
@@ -80,8 +100,8 @@ export function runInPod(sim: SimCluster, pod: Obj, argv: string[]): ExecResult 
     case 'bash':
     case 'ash': {
       if (args[0] !== '-c' || args[1] === undefined) return {stdout: '', stderr: '', exitCode: 0}
-      // Only simple commands: the plugin never builds shell strings from cluster data.
-      return runInPod(sim, pod, args[1].trim().split(/\s+/))
+      // The plugin never builds shell strings from cluster data: its data come as positional parameters.
+      return runScript(sim, pod, args[1], args.slice(2))
     }
     case 'cat': {
       const file = args[0] ?? ''
@@ -117,6 +137,8 @@ export function runInPod(sim: SimCluster, pod: Obj, argv: string[]): ExecResult 
       return ping(net, pod, base === 'ping6' ? 'ipv6' : undefined, args)
     case 'curl':
       return curl(net, pod, args)
+    case 'nc':
+      return nc(net, pod, args, stdin ?? '')
     case 'nslookup':
     case 'dig':
     case 'getent':
@@ -183,46 +205,90 @@ function ping(net: Network, pod: Obj, forced: Family | undefined, args: string[]
   }
 }
 
+/**
+ * curl as the plugin runs it: one URL or several, each with its -o in order, one after the other; -w written
+ * after each (%{http_code}, %{time_total}, %{size_download}, %{exitcode}); the exit code is the last request's.
+ */
 function curl(net: Network, pod: Obj, args: string[]): ExecResult {
-  let url: string | undefined
+  const urls: string[] = []
+  const outputs: string[] = []
   let writeOut: string | undefined
   let silent = false
-  let discard = false
   let globOff = false
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!
     if (a === '-w' || a === '--write-out') writeOut = args[++i]
-    else if (a === '-o' || a === '--output') discard = args[++i] === '/dev/null'
+    else if (a === '-o' || a === '--output') outputs.push(args[++i]!)
     else if (['--connect-timeout', '-m', '--max-time', '-H', '-X'].includes(a)) i++
     else if (a === '-g' || a === '--globoff') globOff = true
     else if (a.startsWith('-') && !a.startsWith('--')) {
       if (a.includes('s')) silent = true
       if (a.includes('g')) globOff = true
-    } else if (!a.startsWith('-')) url = a
+    } else if (!a.startsWith('-')) urls.push(a)
   }
-  if (!url) return {stdout: '', stderr: 'curl: no URL specified!\n', exitCode: 2}
+  if (urls.length === 0) return {stdout: '', stderr: 'curl: no URL specified!\n', exitCode: 2}
+  let stdout = ''
+  let stderr = ''
+  let exitCode = 0
+  urls.forEach((url, i) => {
+    const one = transfer(net, pod, url, globOff, silent)
+    const written = writeOut ? writeOut.replaceAll('%{http_code}', one.code).replaceAll('%{time_total}', one.seconds).replaceAll('%{size_download}', String(one.body.length))
+      .replaceAll('%{exitcode}', String(one.exitCode)).replaceAll('\\n', '\n') : ''
+    stdout += (outputs[i] === '/dev/null' ? '' : one.body) + written
+    stderr += one.stderr
+    exitCode = one.exitCode
+  })
+  return {stdout, stderr, exitCode}
+}
+
+function transfer(net: Network, pod: Obj, url: string, globOff: boolean, silent: boolean): {code: string; seconds: string; body: string; stderr: string; exitCode: number} {
+  const failed = (exitCode: number, stderr: string) => ({code: '000', seconds: '0.000000', body: '', stderr, exitCode})
   const m = /^https?:\/\/(\[[^\]]+\]|[^/:]+)(?::(\d+))?/.exec(url)
-  if (!m) return {stdout: '', stderr: `curl: (3) URL using bad/illegal format or missing URL\n`, exitCode: 3}
+  if (!m) return failed(3, 'curl: (3) URL using bad/illegal format or missing URL\n')
   const bracketed = m[1]!.startsWith('[')
-  if (bracketed && !globOff && !/^\[[0-9a-fA-F:.]+\]$/.test(m[1]!)) return {stdout: '', stderr: 'curl: (3) bad range in URL\n', exitCode: 3}
+  if (bracketed && !globOff && !/^\[[0-9a-fA-F:.]+\]$/.test(m[1]!)) return failed(3, 'curl: (3) bad range in URL\n')
   const host = bracketed ? m[1]!.slice(1, -1) : m[1]!
   const port = Number(m[2] ?? (url.startsWith('https') ? 443 : 80))
+  const path = url.slice(m[0].length) || '/'
   let ip = host
   if (!addressFamily(host)) {
     const resolved = [...net.resolve(host, pod.metadata.namespace!, 'ipv4'), ...net.resolve(host, pod.metadata.namespace!, 'ipv6')]
-    if (resolved.length === 0) return {stdout: '', stderr: silent ? '' : `curl: (6) Could not resolve host: ${host}\n`, exitCode: 6}
+    if (resolved.length === 0) return failed(6, silent ? '' : `curl: (6) Could not resolve host: ${host}\n`)
     ip = resolved[0]!
   }
-  const result = net.http(pod, ip, port)
-  const code = result.ok ? String(result.status) : '000'
-  const written = writeOut ? writeOut.replaceAll('%{http_code}', code).replaceAll('%{time_total}', result.ok ? (result.rttMs / 1000).toFixed(6) : '0.000000').replaceAll('\\n', '\n') : ''
+  const result = net.http(pod, ip, port, path)
   if (!result.ok) {
     const [exitCode, message] = result.why === 'refused' ? [7, `Failed to connect to ${host} port ${port}: Connection refused`]
       : result.why === 'no-route' ? [7, `Failed to connect to ${host} port ${port}: ${result.detail}`]
       : [28, `Connection timed out after 5001 milliseconds`]
-    return {stdout: written, stderr: `curl: (${exitCode}) ${message}\n`, exitCode}
+    return failed(exitCode, `curl: (${exitCode}) ${message}\n`)
   }
-  return {stdout: (discard ? '' : result.body) + written, stderr: '', exitCode: 0}
+  return {code: String(result.status), seconds: (result.rttMs / 1000).toFixed(6), body: result.body, stderr: '', exitCode: 0}
+}
+
+/**
+ * netcat-openbsd's UDP client (-u): sends stdin as one datagram, prints what comes back, and quits once -w
+ * seconds pass with nothing more; no answer is no output and exit 0. A refusal (ICMP port unreachable) is exit 1.
+ */
+function nc(net: Network, pod: Obj, args: string[], stdin: string): ExecResult {
+  const rest: string[] = []
+  let udp = false
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!
+    if (a === '-u') udp = true
+    else if (a === '-w' || a === '-p' || a === '-s') i++
+    else if (!a.startsWith('-')) rest.push(a)
+  }
+  const [host, portText] = rest
+  if (!host || !portText) return {stdout: '', stderr: 'usage: nc [-46CDdFhklNnrStUuvZz] [-I length] [-i interval] [-M ttl] ... [destination] [port]\n', exitCode: 1}
+  if (!udp) return {stdout: '', stderr: 'nc: only UDP (-u) is simulated\n', exitCode: 1}
+  const parsed = parseAddress(host)
+  if (!parsed) return {stdout: '', stderr: `nc: getaddrinfo for host "${host}" port ${portText}: Name does not resolve\n`, exitCode: 1}
+  const result = net.udp(pod, parsed.text, Number(portText), stdin)
+  if (result.ok) return {stdout: result.reply, stderr: '', exitCode: 0}
+  if (result.why === 'refused') return {stdout: '', stderr: 'nc: read: Connection refused\n', exitCode: 1}
+  if (result.why === 'no-route') return {stdout: '', stderr: `nc: connect to ${host} port ${portText} (udp) failed: ${result.detail}\n`, exitCode: 1}
+  return {stdout: '', stderr: '', exitCode: 0}
 }
 
 function lookup(net: Network, pod: Obj, tool: string, args: string[]): ExecResult {

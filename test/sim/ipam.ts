@@ -57,9 +57,43 @@ export class RangeAllocator {
   }
 }
 
+/** NodePorts as kube-apiserver hands them out: from --service-node-port-range (default 30000-32767), each once. */
+export class NodePortAllocator {
+  private readonly used = new Set<number>()
+  private next: number
+
+  constructor(readonly low = 30000, readonly high = 32767) {
+    this.next = low
+  }
+
+  allocateNext(dryRun: boolean): number {
+    for (let tries = 0; tries <= this.high - this.low; tries++) {
+      const port = this.next
+      this.next = port >= this.high ? this.low : port + 1
+      if (this.used.has(port)) continue
+      if (dryRun) this.next = port
+      else this.used.add(port)
+      return port
+    }
+    throw new Error('range is full')
+  }
+
+  /** Throws the apiserver's detail for a port out of range or taken. */
+  allocate(port: number, dryRun: boolean): void {
+    if (port < this.low || port > this.high) throw new Error(`provided port is not in the valid range. The range of valid ports is ${this.low}-${this.high}`)
+    if (this.used.has(port)) throw new Error('provided port is already allocated')
+    if (!dryRun) this.used.add(port)
+  }
+
+  release(port: number): void {
+    this.used.delete(port)
+  }
+}
+
 export class ServiceIpAllocators {
   readonly byFamily = new Map<IPFamilyName, RangeAllocator>()
   readonly primary: IPFamilyName
+  readonly nodePorts = new NodePortAllocator()
 
   constructor(serviceCidrs: string[]) {
     for (const cidr of serviceCidrs) {
@@ -82,7 +116,10 @@ export class ServiceIpAllocators {
     const spec = (svc.spec ??= {})
     const name = svc.metadata.name
     if (spec.type === 'ExternalName') return
-    if (legacyIpFamily) return this.allocateLegacy(svcType, svc, dryRun)
+    if (legacyIpFamily) {
+      this.allocateLegacy(svcType, svc, dryRun)
+      return this.allocateNodePorts(svcType, svc, dryRun)
+    }
     if (spec.clusterIP && !spec.clusterIPs) spec.clusterIPs = [spec.clusterIP]
     const causes: Array<{field: string; value: unknown; detail: string}> = []
     const policies = ['SingleStack', 'PreferDualStack', 'RequireDualStack']
@@ -161,6 +198,36 @@ export class ServiceIpAllocators {
     }
     spec.clusterIPs = ips
     spec.clusterIP = ips[0]
+    try {
+      this.allocateNodePorts(svcType, svc, dryRun)
+    } catch (error) {
+      if (!dryRun) for (const [allocator, ip] of allocated) allocator.release(ip)
+      throw error
+    }
+  }
+
+  /** A NodePort or LoadBalancer Service: a NodePort for each of its ports, the one asked for or the next free. */
+  private allocateNodePorts(svcType: ResourceType, svc: Obj, dryRun: boolean): void {
+    if (svc.spec.type !== 'NodePort' && svc.spec.type !== 'LoadBalancer') return
+    const ports: Array<{nodePort?: number}> = svc.spec.ports ?? []
+    const taken: number[] = []
+    try {
+      for (const [i, port] of ports.entries()) {
+        if (port.nodePort) {
+          try {
+            this.nodePorts.allocate(port.nodePort, dryRun)
+          } catch (error) {
+            throw errors.invalid(svcType, svc.metadata.name, [{field: `spec.ports[${i}].nodePort`, value: port.nodePort, detail: (error as Error).message}])
+          }
+        } else {
+          port.nodePort = this.nodePorts.allocateNext(dryRun)
+        }
+        taken.push(port.nodePort)
+      }
+    } catch (error) {
+      if (!dryRun) for (const port of taken) this.nodePorts.release(port)
+      throw error
+    }
   }
 
   /** Kubernetes 1.16-1.19 (IPv6DualStack alpha): one ClusterIP, family chosen by spec.ipFamily. */
@@ -179,6 +246,7 @@ export class ServiceIpAllocators {
   }
 
   release(svc: Obj): void {
+    for (const port of (svc.spec?.ports as Array<{nodePort?: number}> | undefined) ?? []) if (port.nodePort) this.nodePorts.release(port.nodePort)
     for (const ip of (svc.spec?.clusterIPs as string[] | undefined) ?? (svc.spec?.clusterIP ? [svc.spec.clusterIP] : [])) {
       if (ip === 'None') continue
       const fam = addressFamily(ip)

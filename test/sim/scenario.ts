@@ -26,6 +26,18 @@ export interface NodeSpec {
   /** featureGates of the kubelet's config, as /configz through the node proxy shows them. */
   kubeletFeatureGates?: Record<string, boolean>
   /**
+   * The largest packet the network carries to and from this node, when smaller than the pods' 1500-byte
+   * interfaces while ICMP "packet too big" is lost (a PMTU black hole: a tunnel, a VPN): traffic across nodes
+   * with a full-size packet (a large payload) is lost, small packets pass. A number for both families, or per family.
+   */
+  mtu?: number | Partial<Record<'ipv4' | 'ipv6', number>>
+  /** kube-proxy's --nodeport-addresses on this node: NodePorts answer only on its addresses within these CIDRs (unset: on every one). */
+  nodePortAddresses?: string[]
+  /** false: a pod's packets sent back to itself through a Service are dropped on this node (the kubelet's --hairpin-mode none). */
+  hairpin?: boolean
+  /** UDP of these families to and from this node's pods is lost (a firewall passing TCP only), DNS to CoreDNS aside. */
+  udpDropped?: Array<'ipv4' | 'ipv6'>
+  /**
    * The node's host firewall: drops packets of a family between this node and other nodes, its pods' and its
    * own alike. `in`: what arrives from another node; `out`: what it sends to another node; `both`. With `peers`
    * only to or from those nodes (e.g. a pair of nodes that cannot reach each other). Traffic that stays on the

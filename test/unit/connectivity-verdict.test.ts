@@ -1,9 +1,9 @@
 // connectivity's verdict: the wording for the issue's four-node examples, and a property over random clusters
 // (1-60 nodes) and random faults (node in, out, both; forwarding off; one pod; a path; several at once) whose
 // outcomes come from a simple model of which planned tests cross a fault.
-import {crossNodeTargets, planTests, type PlannedTest} from '../../src/connectivity/plan.js'
+import {crossNodeTargets, planPaths, planTests, VERDICT_BASE, VERDICT_SCOPES, type PlannedTest} from '../../src/connectivity/plan.js'
 import {ambiguityText, culpritText, pathText, summarizeNodes, type ConnectivityResult, type NodeSummary} from '../../src/connectivity/report.js'
-import {computeVerdict, suspectNodes, type NodeCulprit, type PathCulprit} from '../../src/connectivity/verdict.js'
+import {computeScopedVerdict, computeVerdict, suspectNodes, type NodeCulprit, type PathCulprit} from '../../src/connectivity/verdict.js'
 import type {Family} from '../../src/net/ip.js'
 import {seededRandom} from '../sim/random.js'
 
@@ -150,6 +150,57 @@ describe('the verdict, in words (issue 21)', () => {
     expect(performance.now() - begun).toBeLessThan(2000)
     expect(quick.partial).toBe(true)
     expect(wallRun.filter((r) => r.status === 'fail').every((r) => quick.culprits.some((c) => predicts(c, r)))).toBe(true)
+  })
+})
+
+describe('the verdict over the e2e suite\'s paths (scopes)', () => {
+  const plan = [...planTests(four, both, {serviceIsNodeLocal: true}), ...planPaths(four, both, {serviceIsNodeLocal: true})]
+  const verdictOf = (fails: (t: PlannedTest) => boolean) => {
+    const run = results(plan, fails)
+    return {run, ...computeScopedVerdict({nodes: four, families: both, results: run, base: VERDICT_BASE, scopes: VERDICT_SCOPES})}
+  }
+  const across = (t: PlannedTest, node: string) => t.fromNode !== t.toNode && (t.fromNode === node || t.toNode === node)
+
+  it('an MTU problem on one node (its large payloads fail both ways, everything else passes): that node, named with the test', () => {
+    const mtu = (t: PlannedTest) => t.family === 'ipv6' && t.test === 'pod-to-pod/large-payload' && across(t, 'worker-2')
+    const {verdict, causes, run} = verdictOf(mtu)
+    expect(verdict).toEqual({
+      culprits: [{node: 'worker-2', family: 'ipv6', direction: 'both', onNode: false, peers: ['worker-1', 'worker-3'], failedTests: 2, tests: ['pod-to-pod/large-payload']}],
+      paths: [], ambiguous: [], everywhere: [], unexplained: [],
+    })
+    expect(culpritText(verdict.culprits[0]!)).toBe('IPv6 pod-to-pod/large-payload fails in and out; its other tests pass')
+    expect(run.filter((_, i) => causes[i]?.kind === 'culprit').map((r) => `${r.fromNode}->${r.toNode}`)).toEqual(['worker-1->worker-2', 'worker-2->worker-3'])
+    // Reasoned over with the pod-to-pod tests, the passing small requests on the same paths contradict every node.
+    expect(computeVerdict({nodes: four, families: both, results: run}).verdict.unexplained).toHaveLength(2)
+  })
+
+  it('a firewall dropping IPv6 into a node fails its NodePorts, host and large tests too: one culprit, the base one, explains them all', () => {
+    const firewall = (t: PlannedTest) => t.family === 'ipv6' && t.toNode === 'worker-3' && t.fromNode !== 'worker-3'
+    const {verdict, causes, run} = verdictOf(firewall)
+    expect(verdict.culprits).toEqual([{node: 'worker-3', family: 'ipv6', direction: 'in', onNode: false, peers: ['worker-1', 'worker-2'], failedTests: 2}])
+    expect([verdict.paths, verdict.ambiguous, verdict.unexplained]).toEqual([[], [], []])
+    const failed = run.map((r, i) => [r, causes[i]] as const).filter(([r]) => r.status === 'fail')
+    expect(new Set(failed.map(([r]) => r.test))).toEqual(new Set(['pod-to-pod/cross-node', 'node-to-pod', 'nodeport/from-pod', 'nodeport/from-node', 'pod-to-pod/large-payload']))
+    expect(failed.every(([, c]) => c?.kind === 'culprit' && c.culprits[0]?.node === 'worker-3')).toBe(true)
+  })
+
+  it('the host network namespace failing where the node\'s pods pass (node to pod, node to Service, a NodePort from the host): the node, out, for those tests', () => {
+    const host = (t: PlannedTest) => t.family === 'ipv6' && t.fromNode === 'worker-4' && ['node-to-pod', 'node-to-service', 'nodeport/from-node'].includes(t.test)
+    const {verdict} = verdictOf(host)
+    expect(verdict.culprits).toEqual([{node: 'worker-4', family: 'ipv6', direction: 'out', onNode: true, pod: 'client', peers: ['worker-1'], failedTests: 3,
+      tests: ['node-to-pod', 'node-to-service', 'nodeport/from-node']}])
+    expect(culpritText(verdict.culprits[0]!)).toBe('IPv6 node-to-pod, node-to-service, nodeport/from-node fails out to other nodes (to worker-1) and on the node; in passes; its other tests pass')
+    expect([verdict.paths, verdict.ambiguous, verdict.unexplained]).toEqual([[], [], []])
+  })
+
+  it('a NodePort a node does not serve (both NodePort tests to it fail), and the pods\' addresses, which are no node-to-node evidence', () => {
+    const nodePort = (t: PlannedTest) => t.family === 'ipv4' && t.test.startsWith('nodeport/') && t.toNode === 'worker-1'
+    const {verdict, causes, run} = verdictOf((t) => nodePort(t) || (t.test === 'host-ips' && t.fromNode === 'worker-2'))
+    // On the ring's next node only, the one sender's out and the path look alike: said so, with the tests.
+    expect(verdict.culprits).toEqual([])
+    expect(verdict.ambiguous.map(ambiguityText)).toEqual(['worker-4 -> worker-1: IPv4 nodeport/from-pod, nodeport/from-node fails; the tests cannot tell which: '
+      + 'worker-1 drops it in, worker-4 drops it out, or the path worker-4 -> worker-1'])
+    expect(causes[run.findIndex((r) => r.test === 'host-ips' && r.fromNode === 'worker-2')]).toBeUndefined()
   })
 })
 
