@@ -153,17 +153,16 @@ export class RepairExecutor {
       }
     }
     this.journal.state = 'finished'
-    await this.settle()
     await this.released()
+    await this.settle()
     return this.outcome('done')
   }
 
   /**
-   * The run is over: the journal says so first (a run killed from here on is finished, not something to roll
-   * back), then each step that did something lets go of it (WritingKind.settle); a failure is a note, the run stands.
+   * The run is over and its Lease released (a run killed before that is resumed, and settles then): each step
+   * that did something lets go of it (WritingKind.settle); a failure is a note, the run stands.
    */
   private async settle(): Promise<void> {
-    await this.record().catch(() => undefined)
     for (let i = 0; i < this.journal.done; i++) {
       const step = this.journal.steps[i]!
       const kind = kindOf(this.kinds, step)
@@ -225,8 +224,8 @@ export class RepairExecutor {
     this.ctx.left.push(`${reason} before: ${this.reports.slice(at).map((r) => r.title).join('; ')}`)
     this.journal.state = 'finished'
     this.journal.error = reason
-    await this.settle()
     await this.released()
+    await this.settle()
     return this.outcome('stopped', {reason})
   }
 
@@ -235,8 +234,8 @@ export class RepairExecutor {
     this.journal.error = reason
     if (!this.journal.resumable) {
       this.journal.state = 'finished'
-      await this.settle()
       await this.released()
+      await this.settle()
       return this.outcome('failed', {reason})
     }
     this.journal.state = 'failed'

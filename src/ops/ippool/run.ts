@@ -148,8 +148,8 @@ async function againstCluster(client: ClusterClient, journal: Journal<PoolFixPar
   const finishing = planned.actions.length === 2 && planned.actions[1]!.kind === 'delete-pool-if-unused'
   if (p.strategy === 'create') {
     if (named(p.pool) && named(p.pool)!.metadata?.annotations?.[RUN_ANNOTATION] !== journal.runId) return `IPPool ${p.pool} exists and this run did not create it`
-  } else if (p.pool !== picked && !(!named(p.pool) && (p.strategy === 'recreate' ? journal.done >= 2 : p.strategy === 'migrate' && picked === p.to.name))) {
-    // Gone is fine where the run itself deletes it: a recreate past its delete, a migration past its last step.
+  } else if (p.pool !== picked && !(!named(p.pool) && (p.strategy === 'recreate' ? journal.done >= 1 : p.strategy === 'migrate' && picked === p.to.name))) {
+    // Gone is fine where the run itself deletes it: a recreate at or past its delete (its answer may be what was lost), a migration past its last step.
     return `IPPool ${p.pool} is not the ${p.family} pool ippool fix fixes here (${picked ?? 'there is none'})`
   }
   if (p.strategy === 'patch' && parseCidr(p.to.spec.cidr ?? '')?.text !== parseCidr(p.from?.cidr ?? '')?.text) return 'a patch that changes the pool\'s range'
