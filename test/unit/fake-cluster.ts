@@ -139,6 +139,22 @@ export class FakeCluster {
   private readonly listeners = new Set<() => void>()
   private readonly replaced = new Set<string>()
 
+  /**
+   * A manifest install of Calico as ippool fix reads it (gatherFacts): the API server's version, Calico's API
+   * group, and kube-system/calico-node with this env on its calico-node container.
+   */
+  calicoEnv(env: Record<string, string>): this {
+    this.put('/version', {gitVersion: 'v1.34.4'} as Obj)
+    this.put('/apis/crd.projectcalico.org/v1', {kind: 'APIResourceList', resources: [{name: 'ippools'}, {name: 'ipamblocks'}]} as unknown as Obj)
+    const path = '/apis/apps/v1/namespaces/kube-system/daemonsets/calico-node'
+    const ds = this.objects.get(path) ?? {apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: {name: 'calico-node', namespace: 'kube-system'},
+      spec: {selector: {matchLabels: {'k8s-app': 'calico-node'}}, template: {metadata: {labels: {'k8s-app': 'calico-node'}}, spec: {hostNetwork: true, containers: [{name: 'calico-node'}]}}}}
+    const spec = (ds.spec ?? {}) as {template: {spec: {containers: Array<Record<string, unknown>>}}}
+    spec.template.spec.containers = spec.template.spec.containers.map((c) => (c.name === 'calico-node' ? {...c, env: Object.entries(env).map(([name, value]) => ({name, value}))} : c))
+    this.put(path, {...ds, spec} as Obj)
+    return this
+  }
+
   /** Stores an object as a controller or the test does (no generation bump, no controllers): an ADDED or MODIFIED event. */
   put(path: string, obj: Obj): Obj {
     const stored = structuredClone(obj)

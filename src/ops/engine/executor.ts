@@ -153,8 +153,23 @@ export class RepairExecutor {
       }
     }
     this.journal.state = 'finished'
+    await this.settle()
     await this.released()
     return this.outcome('done')
+  }
+
+  /** The run is over: each step that did something lets go of it (see WritingKind.settle); a failure is a note, the run stands. */
+  private async settle(): Promise<void> {
+    for (let i = 0; i < this.journal.done; i++) {
+      const step = this.journal.steps[i]!
+      const kind = kindOf(this.kinds, step)
+      if (!kind.writes || !kind.settle) continue
+      try {
+        await this.patiently(`settling step ${i + 1}`, () => kind.settle!(step as never, this.ctx), true)
+      } catch (error) {
+        this.ctx.left.push(`warning: ${this.reports[i]!.title}: could not mark it done (${(error as Error).message})`)
+      }
+    }
   }
 
   /** Someone else has the Lease now (a takeover after it expired): they finish or undo; this run must not write again. */
@@ -206,6 +221,7 @@ export class RepairExecutor {
     this.ctx.left.push(`${reason} before: ${this.reports.slice(at).map((r) => r.title).join('; ')}`)
     this.journal.state = 'finished'
     this.journal.error = reason
+    await this.settle()
     await this.released()
     return this.outcome('stopped', {reason})
   }
@@ -215,6 +231,7 @@ export class RepairExecutor {
     this.journal.error = reason
     if (!this.journal.resumable) {
       this.journal.state = 'finished'
+      await this.settle()
       await this.released()
       return this.outcome('failed', {reason})
     }

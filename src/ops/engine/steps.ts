@@ -85,6 +85,11 @@ export interface WritingKind<S extends Step> extends KindBase<S> {
    * be undone, why: such a step must come after the plan's commit point.
    */
   undo: ((step: S, ctx: StepContext) => Promise<StepResult | void>) | {irreversible: string}
+  /**
+   * Once the run is over (finished, or stopped where nothing is left to undo): makes what the step did no
+   * longer this run's to undo, so that a journal naming this run (its id is on what it made) undoes nothing.
+   */
+  settle?: (step: S, ctx: StepContext) => Promise<void>
 }
 
 export type StepKind<S extends Step = Step> = ReadingKind<S> | WritingKind<S>
