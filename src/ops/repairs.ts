@@ -5,8 +5,9 @@ import {isInvalid, isUnfinished, parseJournal, unfinishedText, type RepairComman
 import {finishHint, type RepairDefinition} from './engine/run.js'
 import {POOL_FIX} from './ippool/run.js'
 import {PODS_RECREATE} from './pods-recreate.js'
+import {SERVICES_DUAL} from './services/run.js'
 
-const DEFINITIONS: readonly RepairDefinition[] = [POOL_FIX, CALICO_RESTART, PODS_RECREATE]
+const DEFINITIONS: readonly RepairDefinition[] = [POOL_FIX, CALICO_RESTART, PODS_RECREATE, SERVICES_DUAL]
 
 export interface UnfinishedRun {
   command?: RepairCommand
