@@ -20,7 +20,6 @@ Exit 0 when every selected Service was converted (or --dry-run with nothing refu
     '<%= config.bin %> services dual -A --dry-run',
     '<%= config.bin %> services dual web api -n shop --yes',
     '<%= config.bin %> services dual -n shop -l tier=frontend --policy RequireDualStack',
-    '<%= config.bin %> services dual --rollback',
   ]
 
   static override strict = false

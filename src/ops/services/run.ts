@@ -89,7 +89,8 @@ async function notDualStack(client: ClusterClient, services: readonly ServiceObj
   } catch (error) {
     if (!(error instanceof ApiError && (error.code === 403 || error.code === 404))) throw error
     // May not create Services even in dry run (or no such namespace): a Service that has both already proves it.
-    if (services.some((svc) => new Set((svc.spec?.clusterIPs ?? []).map((ip) => addressFamily(ip))).size === 2)) return undefined
+    const all = await client.listAll<ServiceObject>('/api/v1/services').catch(() => services)
+    if ([...services, ...all].some((svc) => new Set((svc.spec?.clusterIPs ?? []).map((ip) => addressFamily(ip))).size === 2)) return undefined
     return {message: `could not tell whether the cluster gives Services both families: the dry-run probe was refused (${error.message})`, fix: 'run it in a namespace you may create Services in (-n), or ask an admin'}
   }
 }
