@@ -31,7 +31,7 @@ export function describeUnfinished(raw: unknown, namespace: string): UnfinishedR
       finish: `look at it (kubectl -n ${namespace} get lease kubectl-dualstack -o yaml), put things right by hand from the backups, then delete the Lease`, pools: []}
   }
   const text = unfinishedText(journal, definition.kinds, definition.summarize?.(journal.params as never))
-  if (definition.command !== 'ippool fix') return {command: definition.command, text, finish: finishHint(definition.command, false, raw, namespace).replace(/ first: it does/, ': it does'), pools: []}
+  if (definition.command !== 'ippool fix') return {command: definition.command, text, finish: finishHint(definition.command, false, raw, namespace).replace(/ first: /, ': '), pools: []}
   const params = journal.params as {pool: string; to: {name: string}}
   return {
     command: definition.command, text,

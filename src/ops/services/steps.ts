@@ -135,7 +135,8 @@ export const convertService: WritingKind<ConvertServiceStep> = {
   async undo(step, ctx) {
     const svc = await ctx.client.getIfExists<ServiceObject>(servicePath(step))
     if (!svc || svc.metadata?.uid !== step.uid) return {message: 'gone since: nothing to put back'}
-    if (markOf(svc) !== ctx.runId) return {message: 'not changed by this run: left as it is'}
+    // Not marked: this run never changed it (its step failed before the patch), or someone else made it dual-stack.
+    if (markOf(svc) !== ctx.runId) return isDual(svc.spec?.ipFamilyPolicy) ? {message: 'not changed by this run: left as it is'} : undefined
     if (svc.spec?.ipFamilyPolicy !== step.policy && isDual(svc.spec?.ipFamilyPolicy)) {
       ctx.left.push(`Service ${step.namespace}/${step.name} was made ${svc.spec?.ipFamilyPolicy} by someone else during the run: left as they made it`)
       await patchAt(ctx, step, svc, () => ({metadata: {annotations: {[CHANGED_ANNOTATION]: null}}}))
