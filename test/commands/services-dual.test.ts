@@ -1,7 +1,7 @@
 // services dual on the simulator: a dual-stack cluster whose Services predate dual-stack (SingleStack), one
 // of them Helm's and one a LoadBalancer. The simulated API server allocates and frees the second ClusterIP
 // on a policy change, and its EndpointSlice controller makes a slice per family.
-import {runPlugin, startSim, type RunningSim} from '../sim/harness.js'
+import {answerAtTerminal, runPlugin, startSim, type RunningSim} from '../sim/harness.js'
 import {objectOf} from '../sim/scenario.js'
 import type {Obj} from '../sim/store.js'
 
@@ -54,6 +54,20 @@ describe('services dual', () => {
     // Only the probe: a RequireDualStack Service created in dry run (and the access reviews, which write nothing).
     expect(writes.every((r) => r.dryRun && r.resource === 'services' && r.verb === 'create')).toBe(true)
     expect(service(sim, 'svc-hellok8s').spec.clusterIPs).toHaveLength(1)
+  })
+
+  it('a Service deleted while the plan is read (at the prompt): its step fails and every Service converted before it is put back, its second ClusterIP freed', async () => {
+    const c = sim.server.sim
+    c.apply({apiVersion: 'v1', kind: 'Service', metadata: {name: 'gone', namespace: 'default'}, spec: {selector: {app: 'gone'}, ports: [{port: 80}]}})
+    const next = c.serviceIps.byFamily.get('IPv6')!.allocateNext(true)
+    const {code, output} = await answerAtTerminal(['services', 'dual', 'svc-hellok8s', 'gone', '-n', 'default', '--kubeconfig', sim.kubeconfig], 'to continue:', 'sim', async () => {
+      c.store.delete(c.type('v1', 'Service'), 'default', 'gone')
+    })
+    expect(code).toBe(1)
+    expect(output).toContain('Service default/gone no longer exists')
+    expect(service(sim, 'svc-hellok8s').spec).toMatchObject({ipFamilyPolicy: 'SingleStack', ipFamilies: ['IPv4'], clusterIPs: [expect.stringMatching(/^\d+\./)]})
+    // The IPv6 address it was given (the next free one when the run started) is free again.
+    expect(() => c.serviceIps.byFamily.get('IPv6')!.allocate(next, true)).not.toThrow()
   })
 
   it('--yes converts the plain Service and refuses the Helm one and the LoadBalancer, saying why', async () => {
