@@ -102,10 +102,12 @@ describe('services dual', () => {
     expect((await dual(sim, '-A', '--yes')).report.result).toBe('nothing')
   })
 
-  it('bad usage: names with -A', async () => {
+  it('bad usage: names with -A; a namespace that does not exist', async () => {
     const result = await runPlugin(['services', 'dual', 'web', '-A', '--kubeconfig', sim.kubeconfig])
     expect(result.code).toBe(2)
     expect(result.stderr).toMatch(/^error: Service names are looked up in one namespace/)
+    const typo = await runPlugin(['services', 'dual', '-n', 'defualt', '--dry-run', '--kubeconfig', sim.kubeconfig])
+    expect({code: typo.code, stderr: typo.stderr.split('\n')[0]}).toEqual({code: 2, stderr: 'error: namespace "defualt" does not exist; check -n (see: kubectl get namespaces)'})
   })
 })
 

@@ -26,6 +26,7 @@ function svc(name: string, spec: Record<string, unknown> = {}, metadata: Record<
 function shop(): FakeCluster {
   const fake = new FakeCluster()
   fake.put('/version', {gitVersion: 'v1.34.4'} as Obj)
+  fake.put('/api/v1/namespaces/shop', {apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'shop'}} as Obj)
   NAMES.forEach((name, i) => {
     fake.put(svcPath(name), svc(name, {selector: {app: name}, ...(name === 'web' ? {clusterIP: 'None', clusterIPs: ['None']} : {clusterIP: `10.96.1.${i + 1}`, clusterIPs: [`10.96.1.${i + 1}`]})}) as Obj)
     fake.put(`/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices/${name}-ipv4`, {apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', addressType: 'IPv4',

@@ -6,7 +6,7 @@
 // A run whose rollback could not finish keeps its journal: --rollback finishes undoing, --resume converts
 // the rest (each step reads before it writes, and only Services this run marked are put back).
 import type {ClusterClient} from '../../cluster/kube.js'
-import {findCalicoNode} from '../../cluster/resources.js'
+import {findCalicoNode, namespaceMustExist} from '../../cluster/resources.js'
 import type {ServiceObject} from '../../cluster/types.js'
 import {probeServices} from '../../doctor/facts.js'
 import {ApiError, UsageError} from '../../errors.js'
@@ -114,6 +114,8 @@ export async function runServicesDual(client: ClusterClient, options: ServicesDu
   if (options.names.length > 0 && !options.namespace) throw new UsageError('Service names are looked up in one namespace: names and -A do not go together', 'name the namespace with -n, or drop the names to convert every SingleStack Service of -A')
   if (options.names.length > 0 && options.labelSelector) throw new UsageError('names and -l do not go together', 'give Service names or a label selector, not both')
   if (options.resume || options.rollback) return continueServicesDual(client, options)
+  // A typo in -n would read as "nothing to convert".
+  if (options.namespace) await namespaceMustExist(client, options.namespace)
   const report = baseReport(client, options, options.policy)
   const {services, missing} = await readSelection(client, options)
   const rows = planServicesDual({services, missing, namespace: options.namespace, policy: options.policy, includeLoadBalancers: options.includeLoadBalancers, force: options.force, named: options.names.length > 0})
