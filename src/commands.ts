@@ -8,6 +8,7 @@ import IppoolFix from './commands/ippool/fix.js'
 import Lint from './commands/lint.js'
 import PodIps from './commands/pod-ips.js'
 import PodsRecreate from './commands/pods/recreate.js'
+import ServicesDual from './commands/services/dual.js'
 import SvcCheck from './commands/svc-check.js'
 
 export const COMMANDS = {
@@ -19,5 +20,6 @@ export const COMMANDS = {
   lint: Lint,
   'pod-ips': PodIps,
   'pods:recreate': PodsRecreate,
+  'services:dual': ServicesDual,
   'svc-check': SvcCheck,
 }

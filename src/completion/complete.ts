@@ -69,6 +69,7 @@ const FLAG_VALUES: Record<string, ValueKind> = {
 const ARG_VALUES: Record<string, Record<string, ValueKind>> = {
   'pod-ips': {name: 'pods'},
   'svc-check': {service: 'services'},
+  'services:dual': {names: 'services'},
   lint: {paths: 'files'},
   completion: {shell: 'shells'},
 }

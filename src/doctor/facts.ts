@@ -116,7 +116,7 @@ export const NO_HOST_POD = 'no Running hostNetwork pod (calico-node) on the node
 
 const PROBE_NAME = 'kubectl-dualstack-doctor-probe'
 
-async function probeServices(client: ClusterClient, version: KubeVersion): Promise<ServiceProbe> {
+export async function probeServices(client: ClusterClient, version: KubeVersion): Promise<ServiceProbe> {
   const path = `/api/v1/namespaces/${encodeURIComponent(client.target.namespace)}/services`
   const base = {apiVersion: 'v1', kind: 'Service', metadata: {name: PROBE_NAME, labels: {'app.kubernetes.io/managed-by': 'kubectl-dualstack'}}}
   const ports = [{port: 80, protocol: 'TCP'}]

@@ -5,8 +5,9 @@ import {isInvalid, isUnfinished, parseJournal, unfinishedText, type RepairComman
 import {finishHint, type RepairDefinition} from './engine/run.js'
 import {POOL_FIX} from './ippool/run.js'
 import {PODS_RECREATE} from './pods-recreate.js'
+import {SERVICES_DUAL} from './services/run.js'
 
-const DEFINITIONS: readonly RepairDefinition[] = [POOL_FIX, CALICO_RESTART, PODS_RECREATE]
+const DEFINITIONS: readonly RepairDefinition[] = [POOL_FIX, CALICO_RESTART, PODS_RECREATE, SERVICES_DUAL]
 
 export interface UnfinishedRun {
   command?: RepairCommand
@@ -30,7 +31,7 @@ export function describeUnfinished(raw: unknown, namespace: string): UnfinishedR
       finish: `look at it (kubectl -n ${namespace} get lease kubectl-dualstack -o yaml), put things right by hand from the backups, then delete the Lease`, pools: []}
   }
   const text = unfinishedText(journal, definition.kinds, definition.summarize?.(journal.params as never))
-  if (definition.command !== 'ippool fix') return {command: definition.command, text, finish: finishHint(definition.command, false, raw, namespace).replace(/ first: it does/, ': it does'), pools: []}
+  if (definition.command !== 'ippool fix') return {command: definition.command, text, finish: finishHint(definition.command, false, raw, namespace).replace(/ first: /, ': '), pools: []}
   const params = journal.params as {pool: string; to: {name: string}}
   return {
     command: definition.command, text,

@@ -26,7 +26,7 @@ describe('completion through kubectl __complete', () => {
 
   it('completes commands and topics, with descriptions, and never files', async () => {
     const {values, directive, result} = await kubectlComplete([''])
-    expect(values).toEqual(['calico-restart', 'completion', 'connectivity', 'doctor', 'ippool', 'lint', 'pod-ips', 'pods', 'svc-check'])
+    expect(values).toEqual(['calico-restart', 'completion', 'connectivity', 'doctor', 'ippool', 'lint', 'pod-ips', 'pods', 'services', 'svc-check'])
     expect(result.stdout).toContain('doctor\tCheck every setting dual-stack needs')
     expect(directive).toBe(4)
     expect((await kubectlComplete(['ippool', ''])).values).toEqual(['fix'])
@@ -49,6 +49,8 @@ describe('completion through kubectl __complete', () => {
     expect((await kubectlComplete(['pod-ips', ...kc, '-n', ''])).values).toEqual(namespaces)
     expect((await kubectlComplete(['pod-ips', '-n', 'default', ...kc, 'hello'])).values).toEqual(['hello-k8s'])
     expect((await kubectlComplete(['svc-check', ...kc, '--namespace=kube-system', ''])).values).toEqual(await runKubectlNames(['get', 'services', '-n', 'kube-system']))
+    // services dual takes any number of names: each is completed, after one given too.
+    expect((await kubectlComplete(['services', 'dual', ...kc, '-n', 'kube-system', 'kube-dns', ''])).values).toEqual(await runKubectlNames(['get', 'services', '-n', 'kube-system']))
     expect((await kubectlComplete(['pods', 'recreate', '--in-pool', ''], {KUBECONFIG: sim.kubeconfig})).values).toEqual(await runKubectlNames(['get', 'ippools.crd.projectcalico.org']))
     const two = path.join(sim.dir, 'two-contexts')
     writeFileSync(two, sim.server.kubeconfig().replace('contexts:\n', 'contexts:\n- name: prod-eu\n  context:\n    cluster: sim\n    user: admin\n'))

@@ -513,6 +513,7 @@ describe('doctor on what a migration leaves behind: IPAM and Services', () => {
       expect(ipam!.remediation).toContain('calicoctl ipam release --from-report report.json')
       expect(services!.status).toBe('warn')
       expect(services!.message).toMatch(/^2 of \d+ Service\(s\) are SingleStack \(one ClusterIP family\): default \[Helm release "shop" in default\]: shop-api; default: svc-hellok8s$/)
+      expect(services!.remediation).toContain('kubectl dualstack services dual -A --dry-run')
       expect(services!.remediation).toContain(`kubectl -n NAMESPACE patch svc NAME -p '{"spec":{"ipFamilyPolicy":"PreferDualStack"}}'`)
       expect(services!.remediation).toContain('default [Helm release "shop" in default]: set ipFamilyPolicy: PreferDualStack where they are defined: change the Service in the chart\'s values')
     } finally {

@@ -1,7 +1,7 @@
 // Every command's --help: a description, its flags, and two or three examples that use only flags it has.
 import {runPlugin} from '../sim/harness.js'
 
-const COMMANDS = ['pod-ips', 'doctor', 'svc-check', 'connectivity', 'lint', 'ippool fix', 'calico-restart', 'pods recreate', 'completion']
+const COMMANDS = ['pod-ips', 'doctor', 'svc-check', 'connectivity', 'lint', 'ippool fix', 'calico-restart', 'pods recreate', 'services dual', 'completion']
 
 describe.each(COMMANDS)('kubectl dualstack %s --help', (command) => {
   it('has a description, its flags and two or three examples of itself with real flags', async () => {

@@ -82,6 +82,17 @@ describe('the roles in rbac/, on the healthy cluster', () => {
     expect(namespaces.filter((n: string) => n.startsWith('dualstack-'))).toEqual([])
   })
 
+  it('read.yaml + repair.yaml: services dual converts a Service (no probe.yaml: a Service with both families proves the cluster gives them)', async () => {
+    sim.server.sim.apply({apiVersion: 'v1', kind: 'Service', metadata: {name: 'legacy', namespace: 'default'}, spec: {ports: [{port: 80}]}})
+    const denied = await runPlugin(['services', 'dual', 'legacy', '-n', 'default', '--yes', '--kubeconfig', as('reader')])
+    expect(denied.code).toBe(3)
+    expect(denied.stderr).toMatch(/^error: services dual needs permissions that user "reader" does not have: .*patch services in default/)
+    const result = await runPlugin(['services', 'dual', 'legacy', '-n', 'default', '--yes', '--kubeconfig', as('repairer')])
+    expect(result.stderr).not.toMatch(/forbidden|error/)
+    expect(result.code).toBe(0)
+    expect(sim.server.sim.store.get(sim.server.sim.type('v1', 'Service'), 'default', 'legacy')!.spec.clusterIPs).toHaveLength(2)
+  })
+
   it('read.yaml alone: svc-check cannot create its pod, and says so in one line', async () => {
     const result = await runPlugin(['svc-check', 'svc-hellok8s', '-n', 'default', '--kubeconfig', as('reader')])
     expect(result.code).toBe(3)

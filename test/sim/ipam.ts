@@ -245,6 +245,52 @@ export class ServiceIpAllocators {
     else spec.clusterIP = allocator.allocateNext(dryRun)
   }
 
+  /**
+   * An update of a Service's families, as the apiserver does it (alloc.go initIPFamilyFields and allocUpdate):
+   * SingleStack -> PreferDualStack/RequireDualStack gains the other family and a ClusterIP of it; back to
+   * SingleStack with its fields unchanged (or trimmed to the first) drops the second, whose address is freed
+   * once the write is stored (`stored` writes it). The primary family and ClusterIP do not change.
+   */
+  updateFor<T>(svcType: ResourceType, current: Obj, svc: Obj, dryRun: boolean, stored: () => T): T {
+    const spec = svc.spec
+    const before = current.spec ?? {}
+    const name = svc.metadata.name
+    if (spec.type === 'ExternalName' || before.type === 'ExternalName' || spec.ipFamily !== undefined) return stored()
+    const same = (a: unknown, b: unknown) => JSON.stringify(a ?? []) === JSON.stringify(b ?? [])
+    const invalid = (field: string, value: unknown, detail: string) => errors.invalid(svcType, name, [{field, value, detail}])
+    if (spec.ipFamilyPolicy === 'SingleStack') {
+      if (same(spec.clusterIPs, before.clusterIPs) && spec.clusterIPs?.length > 1) spec.clusterIPs = spec.clusterIPs.slice(0, 1)
+      if (same(spec.ipFamilies, before.ipFamilies) && spec.ipFamilies?.length > 1) spec.ipFamilies = spec.ipFamilies.slice(0, 1)
+      if (spec.ipFamilies?.length > 1 || spec.clusterIPs?.length > 1) throw invalid('spec.ipFamilyPolicy', spec.ipFamilyPolicy, "must be 'RequireDualStack' or 'PreferDualStack' when multiple IP families are specified")
+    } else if ((spec.clusterIPs?.length ?? 0) < (before.clusterIPs?.length ?? 0) || (spec.ipFamilies?.length ?? 0) < (before.ipFamilies?.length ?? 0)) {
+      throw invalid('spec.ipFamilies', spec.ipFamilies, 'may not be reduced unless ipFamilyPolicy is SingleStack')
+    }
+    if (before.ipFamilies?.[0] && spec.ipFamilies?.[0] !== before.ipFamilies[0]) throw invalid('spec.ipFamilies[0]', spec.ipFamilies?.[0], 'may not change once set')
+    if (spec.ipFamilyPolicy === 'RequireDualStack' && !this.dualStack) throw invalid('spec.ipFamilyPolicy', spec.ipFamilyPolicy, 'this cluster is not configured for dual-stack services')
+    const families: IPFamilyName[] = spec.ipFamilies ?? []
+    if (spec.ipFamilyPolicy !== 'SingleStack' && families.length === 1 && this.dualStack) spec.ipFamilies = [...families, families[0] === 'IPv4' ? 'IPv6' : 'IPv4']
+    const allocated: Array<[RangeAllocator, string]> = []
+    if (spec.clusterIP !== 'None' && spec.clusterIPs?.length > 0) {
+      spec.clusterIPs = [...spec.clusterIPs]
+      for (let i = spec.clusterIPs.length; i < spec.ipFamilies.length; i++) {
+        const allocator = this.byFamily.get(spec.ipFamilies[i])!
+        const ip = allocator.allocateNext(dryRun)
+        spec.clusterIPs.push(ip)
+        allocated.push([allocator, ip])
+      }
+    }
+    let result: T
+    try {
+      result = stored()
+    } catch (error) {
+      if (!dryRun) for (const [allocator, ip] of allocated) allocator.release(ip)
+      throw error
+    }
+    const kept = new Set<string>(spec.clusterIPs ?? [])
+    if (!dryRun) this.release({...current, spec: {...before, clusterIPs: ((before.clusterIPs ?? []) as string[]).filter((ip) => !kept.has(ip))}})
+    return result
+  }
+
   release(svc: Obj): void {
     for (const port of (svc.spec?.ports as Array<{nodePort?: number}> | undefined) ?? []) if (port.nodePort) this.nodePorts.release(port.nodePort)
     for (const ip of (svc.spec?.clusterIPs as string[] | undefined) ?? (svc.spec?.clusterIP ? [svc.spec.clusterIP] : [])) {

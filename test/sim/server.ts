@@ -338,7 +338,8 @@ export class SimServer {
         validate(type, obj)
         this.validateCalico(type, obj)
         obj.metadata.managedFields = nextManagedFields(current, obj, fieldManagerOf(query, req.headers['user-agent']), route.subresource)
-        return {code: 200, body: store.update(type, stored(type, obj), dryRun, {statusOnly: route.subresource === 'status'})}
+        const write = () => ({code: 200, body: store.update(type, stored(type, obj), dryRun, {statusOnly: route.subresource === 'status'})})
+        return type.kind === 'Service' && !route.subresource ? this.sim.serviceIps.updateFor(type, current, obj, dryRun, write) : write()
       }
       case 'patch': {
         const current = store.mustGet(type, route.namespace, route.name!)
@@ -355,7 +356,8 @@ export class SimServer {
         validate(type, obj)
         this.validateCalico(type, obj)
         obj.metadata.managedFields = nextManagedFields(current, obj, fieldManagerOf(query, req.headers['user-agent']), route.subresource)
-        return {code: 200, body: store.update(type, stored(type, obj), dryRun, {statusOnly: route.subresource === 'status'})}
+        const write = () => ({code: 200, body: store.update(type, stored(type, obj), dryRun, {statusOnly: route.subresource === 'status'})})
+        return type.kind === 'Service' && !route.subresource ? this.sim.serviceIps.updateFor(type, current, obj, dryRun, write) : write()
       }
       case 'delete': {
         // DeleteOptions.preconditions, as the apiserver checks them: a uid or resourceVersion that is not the

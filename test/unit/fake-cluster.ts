@@ -132,6 +132,11 @@ export class FakeCluster {
   replacementsReady = true
   /** How long after a write its controller acts, and after that a new pod's kubelet. */
   controllerDelayMs = 1
+  /** The Service families the API server gives (its --service-cluster-ip-range): both unless a test says otherwise. */
+  serviceFamilies: Array<'IPv4' | 'IPv6'> = ['IPv4', 'IPv6']
+  /** Whether the EndpointSlice controller runs (false: a Service's slices never change). */
+  endpointSlices = true
+  private serviceIp = 10
   private rv = 1
   private uid = 1
   private made = 0
@@ -283,9 +288,12 @@ export class FakeCluster {
         throw FakeCluster.error(404, 'NotFound', `${path} not found`)
       }
       case 'POST': {
-        const obj = body as Obj
+        const obj = structuredClone(body as Obj)
         const at = `${path}/${obj.metadata?.name}`
         if (this.objects.has(at)) throw FakeCluster.error(409, 'AlreadyExists', `${at} already exists`)
+        if (where?.resource === 'services') this.serviceIps(obj)
+        // A dry run is answered as the write would be, and stores nothing.
+        if (options.query?.dryRun === 'All') return obj
         return structuredClone(this.store(at, obj))
       }
       case 'PUT': {
@@ -301,6 +309,10 @@ export class FakeCluster {
         const type = options.contentType ?? 'application/merge-patch+json'
         if (type !== 'application/merge-patch+json' && type !== 'application/strategic-merge-patch+json') throw FakeCluster.error(415, 'UnsupportedMediaType', `the fake does not take ${type}`)
         const patched = mergePatch(current, body, type.startsWith('application/strategic')) as Obj
+        // metadata.resourceVersion in a patch is a precondition, as the API server takes it.
+        const wanted = (body as {metadata?: {resourceVersion?: string}} | undefined)?.metadata?.resourceVersion
+        if (wanted && wanted !== current.metadata?.resourceVersion) throw FakeCluster.error(409, 'Conflict', `Operation cannot be fulfilled on ${path}: the object has been modified`)
+        if (where?.resource === 'services') this.serviceIps(patched, current)
         // A patch never renames, re-identifies or re-versions the object.
         return structuredClone(this.store(path, {...patched, metadata: {...patched.metadata, name: current.metadata?.name, uid: current.metadata?.uid}}, current))
       }
@@ -416,8 +428,48 @@ export class FakeCluster {
         this.later(() => this.replacePod(obj, owner))
       }
     }
+    if (where?.resource === 'services' && this.endpointSlices) this.later(() => this.syncSlices(path))
     if (where?.resource === 'deployments' && before && !gone && JSON.stringify(before.spec?.template) !== JSON.stringify(obj.spec?.template)) {
       this.later(() => this.rollOut(path, obj.metadata?.generation ?? 1))
+    }
+  }
+
+  /**
+   * A Service's families and ClusterIPs as the API server sets them on create and update: a dual-stack policy
+   * gains the other family (and a ClusterIP of it) where the cluster has both; SingleStack keeps the first.
+   */
+  private serviceIps(svc: Obj, before?: Obj): void {
+    const spec = (svc.spec ??= {}) as {type?: string; clusterIP?: string; clusterIPs?: string[]; ipFamilies?: string[]; ipFamilyPolicy?: string}
+    if (spec.type === 'ExternalName') return
+    const policy = (spec.ipFamilyPolicy ??= 'SingleStack')
+    if (policy === 'RequireDualStack' && this.serviceFamilies.length < 2) {
+      throw FakeCluster.error(422, 'Invalid', `Service "${svc.metadata?.name}" is invalid: spec.ipFamilyPolicy: Invalid value: "RequireDualStack": this cluster is not configured for dual-stack services`)
+    }
+    const families = [...(spec.ipFamilies ?? [this.serviceFamilies[0]!])]
+    if (policy === 'SingleStack') families.splice(1)
+    else if (families.length === 1 && this.serviceFamilies.length === 2) families.push(families[0] === 'IPv4' ? 'IPv6' : 'IPv4')
+    spec.ipFamilies = families
+    if (spec.clusterIP === 'None') return
+    const ips = (spec.clusterIPs ?? before?.spec?.clusterIPs as string[] | undefined ?? []).slice(0, families.length)
+    while (ips.length < families.length) ips.push(families[ips.length] === 'IPv4' ? `10.96.0.${this.serviceIp++}` : `fd00:96::${(this.serviceIp++).toString(16)}`)
+    spec.clusterIPs = ips
+    spec.clusterIP = ips[0]
+  }
+
+  /** The EndpointSlice controller: a slice per family of a Service with a selector, named after it; none of other families. */
+  private syncSlices(path: string): void {
+    const where = parsePath(path)!
+    const svc = this.objects.get(path)
+    const families = svc?.spec?.selector ? ((svc.spec.ipFamilies as string[] | undefined) ?? []) : []
+    const slices = `/apis/discovery.k8s.io/v1/namespaces/${where.namespace}/endpointslices`
+    for (const [key, slice] of this.items(parsePath(slices)!, {labelSelector: `kubernetes.io/service-name=${where.name}`})) {
+      if (!families.includes(slice.addressType as string)) this.remove(key)
+    }
+    for (const family of families) {
+      const name = `${where.name}-${family.toLowerCase()}`
+      if (this.objects.has(`${slices}/${name}`)) continue
+      this.put(`${slices}/${name}`, {apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', addressType: family, endpoints: [],
+        metadata: {name, namespace: where.namespace, labels: {'kubernetes.io/service-name': where.name!}}})
     }
   }
 

@@ -371,7 +371,7 @@ describe('the engine\'s sequence', () => {
 
   it('a journal of a command this version does not have (a later one\'s) is named as such, with what to do, not another command\'s --resume', async () => {
     const {fake} = scenario('migrate')
-    fake.put(LEASE, {metadata: {name: 'kubectl-dualstack', annotations: {'dualstack.kubectl.io/journal': JSON.stringify({format: 'kubectl-dualstack/journal', version: 2, command: 'services dual', state: 'running', done: 1, commitAt: 3, steps: []})}}, spec: {}})
+    fake.put(LEASE, {metadata: {name: 'kubectl-dualstack', annotations: {'dualstack.kubectl.io/journal': JSON.stringify({format: 'kubectl-dualstack/journal', version: 2, command: 'ingress dual', state: 'running', done: 1, commitAt: 3, steps: []})}}, spec: {}})
     const refused = await new RepairEngine(fake.client(), POOL_FIX, 'kube-system').check()
     expect(refused?.hint).toBe('finish it with the version of kubectl-dualstack that started it, or look at it (kubectl -n kube-system get lease kubectl-dualstack -o yaml), put things right by hand from its backups and delete the Lease')
   })

@@ -45,6 +45,7 @@ export const dualStack: Check = {
     const plain = [...groups.values()].filter((g) => !g.manager)
     const managed = [...groups.values()].filter((g) => g.manager)
     const fixes = [
+      ...(plain.length > 0 ? [`kubectl dualstack services dual -A --dry-run   (converts them one at a time, verified, all put back on failure; managed ones and LoadBalancers only when asked)`] : []),
       ...(plain.length > 0 ? [`kubectl -n NAMESPACE patch svc NAME -p '{"spec":{"ipFamilyPolicy":"PreferDualStack"}}'   (each Service keeps its ClusterIP and gains one of the other family; e.g. kubectl -n ${plain[0]!.namespace} patch svc ${plain[0]!.names[0]!.split(' ')[0]} ...)`] : []),
       ...managed.map((g) => `${g.namespace} [${g.manager!.text}]: set ipFamilyPolicy: PreferDualStack where they are defined: ${g.manager!.fix}`),
       'LoadBalancer Services: check that the cloud\'s load balancer serves IPv6 before converting them',

@@ -9,8 +9,8 @@ import {kindOf, planProblems, type KindRegistry, type RepairPlan, type Step} fro
 export const JOURNAL_FORMAT = 'kubectl-dualstack/journal'
 export const JOURNAL_VERSION = 2
 
-export type RepairCommand = 'ippool fix' | 'calico-restart' | 'pods recreate'
-export const COMMANDS: readonly RepairCommand[] = ['ippool fix', 'calico-restart', 'pods recreate']
+export type RepairCommand = 'ippool fix' | 'calico-restart' | 'pods recreate' | 'services dual'
+export const COMMANDS: readonly RepairCommand[] = ['ippool fix', 'calico-restart', 'pods recreate', 'services dual']
 /** The repairs that are finished by running them again (no --resume, no --rollback). */
 export const RERUN_COMMANDS: readonly RepairCommand[] = ['calico-restart', 'pods recreate']
 

@@ -65,7 +65,7 @@ export function finishHint(command: RepairCommand, own: boolean, raw?: unknown, 
     return `finish it with the version of kubectl-dualstack that started it, or look at it (kubectl -n ${namespace} get lease kubectl-dualstack -o yaml), put things right by hand from its backups and delete the Lease`
   }
   if (RERUN_COMMANDS.includes(command)) return own ? 'run it again: it does what is left' : `run kubectl dualstack ${command} again first: it does what is left`
-  return own ? 'finish it with --resume, or put the original back with --rollback' : 'finish it first: kubectl dualstack ippool fix --resume (or --rollback)'
+  return own ? 'finish it with --resume, or put the original back with --rollback' : `finish it first: kubectl dualstack ${command} --resume (or --rollback)`
 }
 
 export class RepairEngine {
