@@ -38,8 +38,8 @@ describe('the single executable, with no Node and an empty environment', () => {
   it('--help lists every command, as the npm install does', async () => {
     const [fromSea, fromNpm] = await Promise.all([sea(['--help']), runPlugin(['--help'])])
     expect(fromSea.code).toBe(0)
-    expect(fromSea.stdout).toMatch(/\n  ippool +Calico IP pools/)
-    expect(fromSea.stdout).toMatch(/\n  services +Services: convert SingleStack Services to dual-stack/)
+    expect(fromSea.stdout).toMatch(/\n {2}ippool +Calico IP pools/)
+    expect(fromSea.stdout).toMatch(/\n {2}services +Services: convert SingleStack Services to dual-stack/)
     for (const command of ['calico-restart', 'connectivity', 'doctor', 'lint', 'pod-ips', 'svc-check']) expect(fromSea.stdout).toContain(`  ${command} `)
     // Only the VERSION line names the runtime, which may differ.
     const withoutVersion = (text: string) => text.replace(/^ {2}kubectl-dualstack\/.*$/m, '')
