@@ -13,7 +13,7 @@ import type {ClusterClient} from '../../src/cluster/kube.js'
 import type {IPPoolObject} from '../../src/cluster/types.js'
 import {runCalicoRestart, type CalicoRestartOptions, type CalicoRestartReport} from '../../src/ops/calico-restart.js'
 import type {EngineOutcome} from '../../src/ops/engine/executor.js'
-import {isUnfinished, type Journal} from '../../src/ops/engine/journal.js'
+import {type Journal} from '../../src/ops/engine/journal.js'
 import {isRefused, RepairEngine, type Refused, type RunSettings} from '../../src/ops/engine/run.js'
 import {readImpact} from '../../src/ops/ippool/gather.js'
 import {isRefusal, pickPool, planPoolFix, type PoolFixPlan} from '../../src/ops/ippool/plan.js'
@@ -21,9 +21,9 @@ import {POOL_FIX, type PoolFixParams} from '../../src/ops/ippool/run.js'
 import {readLease} from '../../src/ops/lock.js'
 import {runPodsRecreate, type PodsRecreateOptions, type PodsRecreateReport} from '../../src/ops/pods-recreate.js'
 import {RESTART_ANNOTATION} from '../../src/ops/recreate.js'
-import {FakeCluster, type Fault, type Obj} from './fake-cluster.js'
+import {FakeCluster, type Obj} from './fake-cluster.js'
+import {faultsFor, LEASE, leaseLeft} from './repair-matrix.js'
 
-const LEASE = (namespace: string) => `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/kubectl-dualstack`
 const podPath = (namespace: string, name: string) => `/api/v1/namespaces/${namespace}/pods/${name}`
 const READY = {phase: 'Running', conditions: [{type: 'Ready', status: 'True'}]}
 const INTERRUPTED = 'interrupted (Ctrl-C)'
@@ -48,31 +48,11 @@ const pods = (fake: FakeCluster, namespace: string) => [...fake.objects.entries(
 const isReady = (p: Obj) => (p.status?.conditions as Array<{type: string; status: string}> | undefined)?.some((c) => c.type === 'Ready' && c.status === 'True') === true && !p.metadata?.deletionTimestamp
 const ownerOf = (p: Obj) => p.metadata?.ownerReferences?.[0]?.name
 
-/** How the run left the Lease: released means gone, or kept unheld with a journal that is not unfinished. */
-function leaseLeft(fake: FakeCluster, namespace: string): string {
-  const lease = fake.get(LEASE(namespace))
-  if (!lease) return 'released'
-  const state = readLease(lease as never)
-  if (state.held) return 'held'
-  return isUnfinished(state.journal) ? `kept unheld with an unfinished journal (${(state.journal as Journal).state})` : 'released'
-}
-
 const journalOf = (fake: FakeCluster, namespace: string) => readLease((fake.get(LEASE(namespace)) ?? {}) as never).journal as Journal | undefined
 
 /** Stops the run once its journal has recorded k steps done: "before step k + 1", exactly. */
 const stopBefore = (fake: FakeCluster, namespace: string, k: number) => () => ((journalOf(fake, namespace)?.done ?? 0) >= k ? INTERRUPTED : undefined)
 
-/** The faults of the every-write matrix for write k of a clean run: refused, answered-then-lost, refused for good. */
-function faultsFor(writes: ReadonlyArray<{method: string; path: string}>, k: number): Array<[string, Fault[]]> {
-  const w = writes[k]!
-  const same = writes.slice(0, k).filter((x) => x.method === w.method && x.path === w.path).length
-  const exact = new RegExp(`^${w.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)
-  return [
-    [`${w.method} ${w.path} refused`, [{method: '*', path: /./, when: 'before', skip: k}]],
-    [`${w.method} ${w.path} applied, its answer lost`, [{method: '*', path: /./, when: 'after', skip: k}]],
-    [`${w.method} ${w.path} refused for good`, [{method: w.method as Fault['method'], path: exact, when: 'before', skip: same, times: 99}]],
-  ]
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // calico-restart: restart-pods

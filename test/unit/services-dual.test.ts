@@ -4,15 +4,15 @@
 // run converts every Service or puts back every one it converted, and the Lease is released.
 import type {ClusterClient} from '../../src/cluster/kube.js'
 import type {ServiceObject} from '../../src/cluster/types.js'
-import {isUnfinished, type Journal} from '../../src/ops/engine/journal.js'
+import {type Journal} from '../../src/ops/engine/journal.js'
 import {readLease} from '../../src/ops/lock.js'
 import {describeUnfinished} from '../../src/ops/repairs.js'
 import {planServicesDual} from '../../src/ops/services/plan.js'
 import {runServicesDual, type ServicesDualOptions, type ServicesDualReport} from '../../src/ops/services/run.js'
 import {CHANGED_ANNOTATION, convertService} from '../../src/ops/services/steps.js'
-import {FakeCluster, type Fault, type Obj} from './fake-cluster.js'
+import {FakeCluster, type Obj} from './fake-cluster.js'
+import {faultsFor, LEASE, leaseLeft} from './repair-matrix.js'
 
-const LEASE = '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kubectl-dualstack'
 const svcPath = (name: string, namespace = 'shop') => `/api/v1/namespaces/${namespace}/services/${name}`
 const INTERRUPTED = 'interrupted (Ctrl-C)'
 const NAMES = ['web', 'api', 'db']
@@ -43,14 +43,7 @@ const state = (fake: FakeCluster) => NAMES.map((n) => {
 const ORIGINAL = ['web SingleStack IPv4 1', 'api SingleStack IPv4 1', 'db SingleStack IPv4 1']
 const CONVERTED = ['web PreferDualStack IPv4,IPv6 1', 'api PreferDualStack IPv4,IPv6 2', 'db PreferDualStack IPv4,IPv6 2']
 
-function leaseLeft(fake: FakeCluster): string {
-  const lease = fake.get(LEASE)
-  if (!lease) return 'released'
-  const read = readLease(lease as never)
-  if (read.held) return 'held'
-  return isUnfinished(read.journal) ? `kept with an unfinished journal (${(read.journal as Journal).state})` : 'released'
-}
-const journalOf = (fake: FakeCluster) => readLease((fake.get(LEASE) ?? {}) as never).journal as Journal | undefined
+const journalOf = (fake: FakeCluster) => readLease((fake.get(LEASE()) ?? {}) as never).journal as Journal | undefined
 
 async function dual(fake: FakeCluster, over: Partial<ServicesDualOptions> = {}): Promise<ServicesDualReport | Error> {
   try {
@@ -61,17 +54,6 @@ async function dual(fake: FakeCluster, over: Partial<ServicesDualOptions> = {}):
   }
 }
 
-/** The faults of the every-write matrix for write k of a clean run: refused, answered-then-lost, refused for good. */
-function faultsFor(writes: ReadonlyArray<{method: string; path: string}>, k: number): Array<[string, Fault[]]> {
-  const w = writes[k]!
-  const same = writes.slice(0, k).filter((x) => x.method === w.method && x.path === w.path).length
-  const exact = new RegExp(`^${w.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)
-  return [
-    [`${w.method} ${w.path} refused`, [{method: '*', path: /./, when: 'before', skip: k}]],
-    [`${w.method} ${w.path} applied, its answer lost`, [{method: '*', path: /./, when: 'after', skip: k}]],
-    [`${w.method} ${w.path} refused for good`, [{method: w.method as Fault['method'], path: exact, when: 'before', skip: same, times: 99}]],
-  ]
-}
 
 describe('services dual: the plan', () => {
   const input = {missing: [], policy: 'PreferDualStack' as const, includeLoadBalancers: false, force: false, named: false}
