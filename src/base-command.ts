@@ -5,6 +5,7 @@ import {Command, Flags} from '@oclif/core'
 import type {ClusterClient} from './cluster/kube.js'
 import type {ConnectionFlags} from './cluster/types.js'
 import {DualstackError, ExitCode, UsageError} from './errors.js'
+import {untilInterruptEnds, wasInterrupted} from './interrupt.js'
 import {colourWanted, makeTheme, type Theme} from './render/theme.js'
 
 export const kubeFlags = {
@@ -90,6 +91,7 @@ export abstract class BaseCommand extends Command {
       process.stdout.write(`${JSON.stringify({error: {message: err instanceof DualstackError ? err.message : line, ...(err instanceof DualstackError && err.hint ? {hint: err.hint} : {}), exitCode: code}}, null, 2)}\n`)
     }
     if (process.argv.includes('--verbose') || process.env.DEBUG) process.stderr.write(`${err.stack}\n`)
+    if (wasInterrupted()) await untilInterruptEnds()
     this.exit(code)
   }
 }

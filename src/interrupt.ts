@@ -14,11 +14,27 @@ export function onInterrupt(cleanup: Cleanup, graceMs = DEFAULT_GRACE_MS): () =>
   return () => cleanups.delete(cleanup)
 }
 
+let interrupted = false
+
+/** Whether Ctrl-C was pressed: the process then ends with 130 once its clean-ups ran, whatever the command does. */
+export function wasInterrupted(): boolean {
+  return interrupted
+}
+
+/**
+ * For a command that fails after Ctrl-C (its test pod deleted under it by the clean-up, say): wait for the
+ * clean-ups, whose end exits 130, instead of exiting with the command's own code while they still run.
+ */
+export function untilInterruptEnds(): Promise<never> {
+  return new Promise<never>(() => {})
+}
+
 export function installInterruptHandler(): void {
-  let interrupted = false
   process.on('SIGINT', () => {
     if (interrupted) process.exit(ExitCode.Interrupted) // a second Ctrl-C does not wait for clean-up
     interrupted = true
+    // Should the event loop empty before the clean-ups' end (nothing left to wait on), the exit is still 130.
+    process.exitCode = ExitCode.Interrupted
     const pending = [...cleanups.keys()]
     process.stderr.write(pending.length > 0 ? '\ninterrupted: cleaning up (Ctrl-C again to skip)\n' : '\ninterrupted\n')
     const graceMs = Math.max(DEFAULT_GRACE_MS, ...cleanups.values())
