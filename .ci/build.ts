@@ -1,10 +1,11 @@
 // `npm run build`: the npm package's bundle in dist/ (ESM, split so that client-node loads only for commands
 // that reach a cluster). .ci/package.ts builds the single executable's CommonJS bundle with the same plugins.
-import {rmSync} from 'node:fs'
+import {readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {builtinModules} from 'node:module'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {Plugin} from '@oclif/core'
 import * as esbuild from 'esbuild'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -45,13 +46,32 @@ const ESM_BANNER = [
   "const __dirname = __dualstackPath(new URL('.', import.meta.url));",
 ].join(' ')
 
+/** Every command's source file: each is an entry of its own (dist/commands/<topic>/<name>.js), as oclif's pattern discovery finds them. */
+function commandSources(dir = join(ROOT, 'src', 'commands')): string[] {
+  return readdirSync(dir, {withFileTypes: true}).flatMap((entry) =>
+    entry.isDirectory() ? commandSources(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [])
+}
+
+/**
+ * oclif.manifest.json, made from the built commands as oclif itself makes it: with it, `--help` reads every
+ * command's flags from one file and a run imports only the command it names (without it oclif would import them
+ * all to learn their flags, on every run). test/unit/manifest.test.ts holds it to the commands' code.
+ */
+export async function writeManifest(root = ROOT): Promise<void> {
+  const plugin = new Plugin({errorOnManifestCreate: true, ignoreManifest: true, isRoot: true, root, type: 'core'})
+  await plugin.load()
+  writeFileSync(join(root, 'oclif.manifest.json'), `${JSON.stringify(plugin.manifest, null, 2)}\n`)
+}
+
 async function main(): Promise<void> {
   const outdir = join(ROOT, 'dist')
   rmSync(outdir, {force: true, recursive: true})
+  rmSync(join(ROOT, 'oclif.manifest.json'), {force: true})
   await esbuild.build({
     banner: {js: ESM_BANNER},
     bundle: true,
-    entryPoints: [join(ROOT, 'src', 'main.ts'), join(ROOT, 'src', 'cli.ts')],
+    entryPoints: [join(ROOT, 'src', 'main.ts'), join(ROOT, 'src', 'cli.ts'), join(ROOT, 'src', 'hooks', 'command-not-found.ts'), ...commandSources()],
+    outbase: join(ROOT, 'src'),
     external: ['typescript'],
     format: 'esm',
     legalComments: 'external',
@@ -63,6 +83,7 @@ async function main(): Promise<void> {
     splitting: true,
     target: 'node22',
   })
+  await writeManifest()
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

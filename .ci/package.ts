@@ -82,7 +82,10 @@ async function bundle(): Promise<string> {
 function embeddedPackageJson(): string {
   const path = join(WORK, 'package.json')
   const {name, version, type, description, oclif} = pjson
-  writeFileSync(path, JSON.stringify({name, version, type, description, oclif}))
+  // The npm install finds each command's file (pattern discovery, with oclif.manifest.json); the executable has
+  // no files: its commands are the bundle's map, which sea-cli.ts hands oclif (explicit discovery, never imported).
+  const commands = {strategy: 'explicit', target: './sea.cjs', identifier: 'COMMANDS'}
+  writeFileSync(path, JSON.stringify({name, version, type, description, oclif: {...oclif, commands}}))
   return path
 }
 

@@ -18,7 +18,9 @@ export async function run(binUrl: string): Promise<void> {
   const words = completionWords(process.argv[1] ?? '', args)
   if (words) {
     const {runCompletion} = await import('./completion/run.js')
-    await runCompletion(words, topicsOf(pjson))
+    // The commands' flags as oclif's manifest has them: no command's code is loaded to complete a word.
+    const manifest = JSON.parse(readFileSync(path.join(root, 'oclif.manifest.json'), 'utf8')) as {commands: Parameters<typeof runCompletion>[2]}
+    await runCompletion(words, topicsOf(pjson), manifest.commands)
   }
   const cli = await import('./cli.js')
   await cli.run(binUrl)

@@ -1,13 +1,13 @@
 // `kubectl_complete-dualstack ARGS...` and `kubectl-dualstack __complete ARGS...`: print the candidates and exit.
-import {COMMANDS} from '../commands.js'
 import {CHECKS} from '../doctor/checks/index.js'
 import {complete, formatCompletion, type CommandSpec} from './complete.js'
 import {clusterLookup} from './lookup.js'
 import {SHELLS} from './scripts.js'
 
-export async function runCompletion(args: string[], topics: Record<string, string>): Promise<never> {
+/** `commands`: each command's flags and args by oclif id (the npm install's oclif.manifest.json, the executable's classes). */
+export async function runCompletion(args: string[], topics: Record<string, string>, commands: Record<string, CommandSpec>): Promise<never> {
   const completion = await complete(args.length === 0 ? [''] : args, {
-    commands: COMMANDS as unknown as Record<string, CommandSpec>,
+    commands,
     topics,
     checkIds: CHECKS.map((check) => check.id),
     shells: SHELLS,
