@@ -22,6 +22,9 @@ export async function run(binUrl: string): Promise<void> {
     const manifest = JSON.parse(readFileSync(path.join(root, 'oclif.manifest.json'), 'utf8')) as {commands: Parameters<typeof runCompletion>[2]}
     await runCompletion(words, topicsOf(pjson), manifest.commands)
   }
+  // oclif checks its own package.json's engines with semver as its index loads (about 10 ms); bin/kubectl-dualstack
+  // has checked Node's version already, with a message of its own.
+  process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1'
   const cli = await import('./cli.js')
   await cli.run(binUrl)
 }
