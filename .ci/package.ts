@@ -78,12 +78,19 @@ async function bundle(): Promise<string> {
   return outfile
 }
 
+/** The build's oclif.manifest.json (every command's flags and help), embedded as the SEA asset of that name. */
+function builtManifest(): string {
+  const path = join(ROOT, 'oclif.manifest.json')
+  if (!existsSync(path)) throw new Error('oclif.manifest.json is missing: run npm run build first')
+  return path
+}
+
 /** What oclif reads of package.json at run time, embedded as the SEA asset `package.json`. */
 function embeddedPackageJson(): string {
   const path = join(WORK, 'package.json')
   const {name, version, type, description, oclif} = pjson
   // The npm install finds each command's file (pattern discovery, with oclif.manifest.json); the executable has
-  // no files: its commands are the bundle's map, which sea-cli.ts hands oclif (explicit discovery, never imported).
+  // no files: sea-cli.ts hands oclif the manifest asset and each command from the bundle, so this target is never read.
   const commands = {strategy: 'explicit', target: './sea.cjs', identifier: 'COMMANDS'}
   writeFileSync(path, JSON.stringify({name, version, type, description, oclif: {...oclif, commands}}))
   return path
@@ -126,7 +133,7 @@ async function buildTarget(target: Target, host: Target, script: string, package
     // another platform's binary compiles at start instead.
     useCodeCache: target === host,
     execArgv: ['--max-semi-space-size=2'],
-    assets: {'package.json': packageJson},
+    assets: {'package.json': packageJson, 'oclif.manifest.json': builtManifest()},
   }))
   execFileSync(pinnedNode, ['--experimental-sea-config', seaConfig], {stdio: ['ignore', 'ignore', 'inherit']})
 

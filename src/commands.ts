@@ -1,25 +1,25 @@
-// Every command, by its oclif id, for oclif's `explicit` discovery: the CLI is one bundled file, so oclif
-// cannot find commands by scanning a directory. A command missing here does not exist.
-import CalicoRestart from './commands/calico-restart.js'
-import Completion from './commands/completion.js'
-import Connectivity from './commands/connectivity.js'
-import Doctor from './commands/doctor.js'
-import IppoolFix from './commands/ippool/fix.js'
-import Lint from './commands/lint.js'
-import PodIps from './commands/pod-ips.js'
-import PodsRecreate from './commands/pods/recreate.js'
-import ServicesDual from './commands/services/dual.js'
-import SvcCheck from './commands/svc-check.js'
+// Every command, by its oclif id, for the single executable, which has no files for oclif to find: each is
+// loaded when oclif asks for it (the manifest, an asset, answers --help), so a run evaluates only its own.
+// The npm install finds the same commands as files (dist/commands/, through oclif.manifest.json).
+import type {Command} from '@oclif/core'
 
-export const COMMANDS = {
-  'calico-restart': CalicoRestart,
-  completion: Completion,
-  connectivity: Connectivity,
-  doctor: Doctor,
-  'ippool:fix': IppoolFix,
-  lint: Lint,
-  'pod-ips': PodIps,
-  'pods:recreate': PodsRecreate,
-  'services:dual': ServicesDual,
-  'svc-check': SvcCheck,
+export const COMMAND_LOADERS: Record<string, () => Promise<Command.Class>> = {
+  'calico-restart': async () => (await import('./commands/calico-restart.js')).default,
+  completion: async () => (await import('./commands/completion.js')).default,
+  connectivity: async () => (await import('./commands/connectivity.js')).default,
+  doctor: async () => (await import('./commands/doctor.js')).default,
+  'ippool:fix': async () => (await import('./commands/ippool/fix.js')).default,
+  lint: async () => (await import('./commands/lint.js')).default,
+  'pod-ips': async () => (await import('./commands/pod-ips.js')).default,
+  'pods:recreate': async () => (await import('./commands/pods/recreate.js')).default,
+  'services:dual': async () => (await import('./commands/services/dual.js')).default,
+  'svc-check': async () => (await import('./commands/svc-check.js')).default,
+}
+
+/** Every command's class (tests: the manifest against the code). */
+export async function loadCommands(): Promise<Record<string, Command.Class>> {
+  const commands: Record<string, Command.Class> = {}
+  // One after another: jest's ES-module linker fails on modules imported twice at once.
+  for (const [id, load] of Object.entries(COMMAND_LOADERS)) commands[id] = await load()
+  return commands
 }

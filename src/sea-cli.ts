@@ -1,10 +1,10 @@
-// The single executable's oclif: oclif finds a CLI through its package.json and loads commands and hooks
-// from files; a single executable has neither on disk. The package.json comes from the SEA asset, and the
-// commands and the one hook come from this bundle instead of files.
-import {Config, execute, Plugin, settings, type Interfaces} from '@oclif/core'
+// The single executable's oclif: oclif finds a CLI through its package.json and loads its manifest, commands
+// and hooks from files; a single executable has none on disk. The package.json and oclif.manifest.json come
+// from SEA assets, each command from this bundle when oclif asks for it, and the one hook is called here.
+import {Config, execute, Plugin, settings, type Command, type Interfaces} from '@oclif/core'
 import {dirname} from 'node:path'
 
-import {COMMANDS} from './commands.js'
+import {COMMAND_LOADERS} from './commands.js'
 import {unknownCommand} from './hooks/command-not-found.js'
 import {installInterruptHandler} from './interrupt.js'
 import {installOutputSanitizer} from './render/sanitize.js'
@@ -17,17 +17,32 @@ Config.prototype.runHook = async function (this: Config, event: string, opts: un
   return (runHook as (...args: unknown[]) => Promise<never>).call(this, event, opts, ...rest)
 } as typeof runHook
 
-export async function run(pjson: Interfaces.PJSON): Promise<void> {
+export async function run(pjson: Interfaces.PJSON, manifest: Interfaces.Manifest): Promise<void> {
   installInterruptHandler()
   installOutputSanitizer()
   settings.enableAutoTranspile = false // as in cli.ts: nothing to transpile, whatever NODE_ENV says
   // The hook runs from the wrapper above; left in, oclif would try to import its file.
   delete pjson.oclif.hooks
   const root = dirname(process.execPath)
-  const plugin = new Plugin({ignoreManifest: true, isRoot: true, pjson, root})
-  // oclif keeps the explicit strategy's command map in a private field it fills by importing the target file;
-  // filled here, it never imports. Checked by the single-executable tests (every command runs).
-  ;(plugin as unknown as {commandCache: typeof COMMANDS}).commandCache = COMMANDS
+  const plugin = new Plugin({isRoot: true, pjson, root})
+  // oclif reads the manifest from a file beside package.json and a command from the file the manifest names:
+  // here both come from the bundle. Checked by the single-executable tests (every command runs, --help lists them).
+  const own = plugin as unknown as {_manifest(): Promise<Interfaces.Manifest>; commandIDs: string[]}
+  own._manifest = async () => {
+    own.commandIDs = Object.keys(manifest.commands)
+    return manifest
+  }
+  plugin.findCommand = async (id: string, opts: {must?: boolean} = {}): Promise<Command.Class> => {
+    const load = COMMAND_LOADERS[id]
+    if (!load) {
+      if (opts.must) unknownCommand(id)
+      return undefined as unknown as Command.Class
+    }
+    const command = await load()
+    command.id = id
+    command.plugin = plugin
+    return command
+  }
   await plugin.load()
-  await execute({args: process.argv.slice(2), loadOptions: {ignoreManifest: true, pjson, plugins: new Map([[plugin.name, plugin]]), root}})
+  await execute({args: process.argv.slice(2), loadOptions: {pjson, plugins: new Map([[plugin.name, plugin]]), root}})
 }

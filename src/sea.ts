@@ -16,11 +16,11 @@ async function main(): Promise<void> {
   // argv0 is the name the binary was started by (a kubectl_complete-dualstack link); execPath is resolved.
   const words = completionWords(process.argv0, args)
   if (words) {
-    const [{runCompletion}, {COMMANDS}] = await Promise.all([import('./completion/run.js'), import('./commands.js')])
-    await runCompletion(words, topicsOf(pjson), COMMANDS as unknown as Parameters<typeof runCompletion>[2])
+    const {runCompletion} = await import('./completion/run.js')
+    await runCompletion(words, topicsOf(pjson), JSON.parse(getAsset('oclif.manifest.json', 'utf8')).commands)
   }
   const {run} = await import('./sea-cli.js')
-  await run(pjson)
+  await run(pjson, JSON.parse(getAsset('oclif.manifest.json', 'utf8')))
 }
 
 void main()
