@@ -6,6 +6,7 @@ import type {ClusterClient} from './cluster/kube.js'
 import type {ConnectionFlags} from './cluster/types.js'
 import {DualstackError, ExitCode, UsageError} from './errors.js'
 import {untilInterruptEnds, wasInterrupted} from './interrupt.js'
+import {loadYamlRenderer} from './render/structured.js'
 import {colourWanted, makeTheme, type Theme} from './render/theme.js'
 
 export const kubeFlags = {
@@ -62,6 +63,7 @@ export abstract class BaseCommand extends Command {
     await super.init()
     const other = outputFormatBesideJson(this.argv)
     if (other) throw new UsageError(`--json and -o ${other} ask for two output formats`, 'pass one of them (--json is -o json)')
+    if (outputFormats(this.argv).includes('yaml')) await loadYamlRenderer()
   }
 
   protected theme(noColor: boolean): Theme {
