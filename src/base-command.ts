@@ -1,6 +1,7 @@
 // What every cluster command shares: kubectl's connection flags, colour, and the one place where errors
 // become a single stderr line and an exit code.
-import {Command, Flags} from '@oclif/core'
+import {Command} from '@oclif/core/command'
+import * as Flags from '@oclif/core/flags'
 
 import type {ClusterClient} from './cluster/kube.js'
 import type {ConnectionFlags} from './cluster/types.js'

@@ -1,4 +1,5 @@
-import {execute, settings} from '@oclif/core'
+import {execute} from '@oclif/core/execute'
+import {settings} from '@oclif/core/settings'
 
 import {installInterruptHandler} from './interrupt.js'
 import {installOutputSanitizer} from './render/sanitize.js'

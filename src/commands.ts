@@ -1,7 +1,7 @@
 // Every command, by its oclif id, for the single executable, which has no files for oclif to find: each is
 // loaded when oclif asks for it (the manifest, an asset, answers --help), so a run evaluates only its own.
 // The npm install finds the same commands as files (dist/commands/, through oclif.manifest.json).
-import type {Command} from '@oclif/core'
+import type {Command} from '@oclif/core/command'
 
 export const COMMAND_LOADERS: Record<string, () => Promise<Command.Class>> = {
   'calico-restart': async () => (await import('./commands/calico-restart.js')).default,

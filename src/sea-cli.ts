@@ -1,7 +1,11 @@
 // The single executable's oclif: oclif finds a CLI through its package.json and loads its manifest, commands
 // and hooks from files; a single executable has none on disk. The package.json and oclif.manifest.json come
 // from SEA assets, each command from this bundle when oclif asks for it, and the one hook is called here.
-import {Config, execute, Plugin, settings, type Command, type Interfaces} from '@oclif/core'
+import type {Command} from '@oclif/core/command'
+import {Config, Plugin} from '@oclif/core/config'
+import {execute} from '@oclif/core/execute'
+import type * as Interfaces from '@oclif/core/interfaces'
+import {settings} from '@oclif/core/settings'
 import {dirname} from 'node:path'
 
 import {COMMAND_LOADERS} from './commands.js'

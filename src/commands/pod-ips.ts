@@ -1,4 +1,5 @@
-import {Args, Flags} from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 
 import {KubeCommand, allNamespacesFlag, kubeFlags} from '../base-command.js'
 import {podPages} from '../cluster/resources.js'

@@ -1,7 +1,7 @@
 // One command across several clusters (--context more than once, or --all-contexts): the clusters run
 // concurrently, each on its own connection; one that cannot be reached is reported and the others go on.
 // The exit status is the worst of them.
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 
 import {connectionFlags, type KubeFlagValues} from '../base-command.js'
 import {mapLimit} from '../cluster/concurrency.js'

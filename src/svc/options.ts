@@ -1,5 +1,5 @@
 // Flags and option parsing that svc-check and connectivity share: which families, how long to wait.
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 
 import {parseDuration} from '../cluster/duration.js'
 import type {Family} from '../net/ip.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 
 import {KubeCommand, clusterScopedKubeFlags} from '../../base-command.js'
 import {waitDuration} from '../../cluster/duration.js'
