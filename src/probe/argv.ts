@@ -1,4 +1,4 @@
-// The commands svc-check runs in the source pod, as argv arrays (never a shell string built from cluster
+// The probes svc-check and connectivity run in a pod, as argv arrays (never a shell string built from cluster
 // data), and the parsers for their output. Every address is validated before it is used.
 import {parseAddress, type Family} from '../net/ip.js'
 
