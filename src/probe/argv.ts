@@ -1,5 +1,6 @@
 // The probes svc-check and connectivity run in a pod, as argv arrays (never a shell string built from cluster
-// data), and the parsers for their output. Every address is validated before it is used.
+// data), and the parsers for their output. Every address is validated before it is used. What an outcome
+// means (pass, fail, skip, and the message) is judged in ./judge.ts.
 import {parseAddress, type Family} from '../net/ip.js'
 
 function checked(address: string, family: Family): string {
@@ -87,17 +88,4 @@ export function udpHostnameArgv(family: Family, address: string, port: number, w
 export function parseCurl(stdout: string): {httpCode: number; seconds?: number} {
   const m = /(\d{3}) ([\d.]+)/.exec(stdout.trim())
   return m ? {httpCode: Number(m[1]), seconds: Number(m[2])} : {httpCode: 0}
-}
-
-/**
- * What to say of an exec that did not finish in time: its stderr is whatever came before the deadline (most
- * often nothing), so the timeout itself is the reason.
- */
-export function execTimedOut(pod: string, timeoutMs: number): string {
-  return `timed out after ${Math.round(timeoutMs / 1000)}s (the exec in pod ${pod} did not return)`
-}
-
-/** What curl's exit codes mean, for messages. */
-export const CURL_EXIT: Record<number, string> = {
-  6: 'could not resolve the host', 7: 'connection refused or no route', 28: 'timed out', 52: 'empty reply from the server', 56: 'connection reset',
 }
