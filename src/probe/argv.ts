@@ -11,7 +11,12 @@ function checked(address: string, family: Family): string {
 
 /** ping (IPv4) or ping6 (IPv6, the runbook's command; works with iputils and busybox images). */
 export function pingArgv(family: Family, address: string, count = 3, waitSeconds = 2): string[] {
-  return [family === 'ipv6' ? 'ping6' : 'ping', '-c', String(count), '-W', String(waitSeconds), checked(address, family)]
+  return pingHostArgv(family, checked(address, family), count, waitSeconds)
+}
+
+/** pingArgv to a host the user named (connectivity's --external-target): an address, or a name ping resolves. */
+export function pingHostArgv(family: Family, host: string, count = 3, waitSeconds = 2): string[] {
+  return [family === 'ipv6' ? 'ping6' : 'ping', '-c', String(count), '-W', String(waitSeconds), host]
 }
 
 /** Whether ping's stderr says it may open neither a raw nor a datagram ICMP socket (iputils, busybox): no NET_RAW, no unprivileged ICMP. */
