@@ -10,7 +10,7 @@ import {ExitCode, UsageError} from '../errors.js'
 import {connectivityJunitCases, renderConnectivity} from '../render/connectivity.js'
 import {emit, outputOf} from '../render/emit.js'
 import {renderJunit} from '../render/junit.js'
-import {probeFlags, probeSettings, progressLine} from '../svc/options.js'
+import {probeFlags, probeSettings, progressLine} from '../probe/options.js'
 
 export default class Connectivity extends KubeCommand {
   static override summary = 'Prove traffic flows over both families on every node: pod to pod, from the host, to a ClusterIP and a NodePort, UDP, large packets, DNS, outside'

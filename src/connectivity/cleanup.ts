@@ -6,7 +6,7 @@ import type {ClusterClient} from '../cluster/kube.js'
 import {deleteObject} from '../cluster/resources.js'
 import type {KubeObject} from '../cluster/types.js'
 import {waitFor} from '../cluster/watch.js'
-import {leftBehind, removal, stillTerminating} from '../svc/options.js'
+import {leftBehind, removal, stillTerminating} from '../pods/terminating.js'
 
 export interface Made {
   kind: 'namespace' | 'service' | 'daemonset'

@@ -9,7 +9,9 @@ import {ApiError} from '../errors.js'
 import {atLeast, type KubeVersion} from '../k8s/version.js'
 import {addressFamily, parseAddress, type Family} from '../net/ip.js'
 import {rawPodIps} from '../pods/pod-ips.js'
-import {CURL_EXIT, curlBatchArgv, curlBodyArgv, execTimedOut, httpUrl, parseCurlBatch, parseCurlBody, parsePing, pingArgv, pingNotPermitted, udpHostnameArgv} from '../svc/probes.js'
+import {curlBatchArgv, curlBodyArgv, httpUrl, pingArgv, pingHostArgv, udpHostnameArgv} from '../probe/argv.js'
+import {execProbe, type ProbeRun} from '../probe/exec.js'
+import {judgeHttp, judgeHttpBatch, judgePing, judgeUdp, type HttpJudgement} from '../probe/judge.js'
 import type {ConnectivityOptions} from './run.js'
 import type {PlannedTest} from './plan.js'
 import {FAMILY_LABEL, type ConnectivityResult} from './report.js'
@@ -38,13 +40,6 @@ export interface TestContext {
   options: ConnectivityOptions & {restricted: boolean}
 }
 
-interface ExecResult {
-  exitCode: number
-  stdout: string
-  stderr: string
-  timedOut: boolean
-}
-
 const podName = (pod: PodObject) => pod.metadata?.name ?? ''
 
 export function ipOf(pod: PodObject, family: Family): string | undefined {
@@ -55,23 +50,11 @@ function nodeIp(context: TestContext, node: string, family: Family): string | un
   return context.nodeAddresses.get(node)?.find((a) => addressFamily(a) === family)
 }
 
-const curlFailure = (r: ExecResult) => (r.exitCode === -1 ? r.stderr : `curl exit ${r.exitCode}: ${CURL_EXIT[r.exitCode] ?? (r.stderr.trim() || 'no answer')}`)
-
 /** An HTTP request a test makes from a pod: the tests of one pod go in one curl (Transfers). */
 interface Transfer {
   source: PodObject
   container: string
   url: string
-}
-
-export interface TransferOutcome {
-  /** It answered: curl exit 0 and an HTTP code. */
-  ok: boolean
-  httpCode: number
-  seconds?: number
-  bytes: number
-  /** Why not, for the message: curl's exit, or why the exec gave no line for it. */
-  failure: string
 }
 
 /** At most this many requests in one curl: a few timeouts in a row must not hold a pod's tests for long. */
@@ -86,12 +69,12 @@ const BATCHED: ReadonlySet<string> = new Set(['pod-to-pod/same-node', 'pod-to-po
  * pod (BATCH at most); a request made once the gathering is over (after an API read) goes alone.
  */
 class Transfers {
-  private readonly queued = new Map<string, Array<{transfer: Transfer; resolve: (o: TransferOutcome) => void; reject: (e: unknown) => void}>>()
+  private readonly queued = new Map<string, Array<{transfer: Transfer; resolve: (o: HttpJudgement) => void; reject: (e: unknown) => void}>>()
   private gathering = true
 
   constructor(private readonly context: TestContext) {}
 
-  request(transfer: Transfer): Promise<TransferOutcome> {
+  request(transfer: Transfer): Promise<HttpJudgement> {
     if (!this.gathering) return this.send([transfer]).then((outcomes) => outcomes[0]!)
     return new Promise((resolve, reject) => {
       const key = `${podName(transfer.source)}/${transfer.container}`
@@ -116,35 +99,16 @@ class Transfers {
     return jobs
   }
 
-  private async send(transfers: Transfer[]): Promise<TransferOutcome[]> {
+  private async send(transfers: Transfer[]): Promise<HttpJudgement[]> {
     const {source, container} = transfers[0]!
     const timeout = this.context.options.probeTimeoutSeconds
     const r = await execIn(this.context, source, container, curlBatchArgv(transfers.map((t) => t.url), timeout), (timeout * (transfers.length + 2) + 10) * 1000)
-    const lines = parseCurlBatch(r.stdout)
-    return transfers.map((_, i) => {
-      const line = lines[i]
-      if (!line) {
-        const failure = r.exitCode === -1 ? r.stderr : `curl exit ${r.exitCode} before this request${r.stderr.trim() ? `: ${r.stderr.trim().split('\n')[0]}` : ''}`
-        return {ok: false, httpCode: 0, bytes: 0, failure}
-      }
-      const exitCode = line.exitCode ?? (line.httpCode > 0 ? 0 : r.exitCode)
-      const ok = exitCode === 0 && line.httpCode > 0
-      return {ok, httpCode: line.httpCode, ...(line.seconds !== undefined ? {seconds: line.seconds} : {}), bytes: line.bytes,
-        failure: ok ? '' : `curl exit ${exitCode}: ${CURL_EXIT[exitCode] ?? 'no answer'}`}
-    })
+    return judgeHttpBatch(r, transfers.length)
   }
 }
 
-async function execIn(context: TestContext, source: PodObject, container: string, argv: string[], timeoutMs: number): Promise<ExecResult> {
-  const pod = podName(source)
-  try {
-    const r = await context.client.exec(context.namespace, pod, container, argv, timeoutMs)
-    return r.timedOut ? {...r, stderr: execTimedOut(pod, timeoutMs)} : r
-  } catch (error) {
-    // No permission is the run's error, not ten thousand failed tests.
-    if (error instanceof ApiError && (error.code === 401 || error.code === 403)) throw error
-    return {exitCode: -1, stdout: '', stderr: `could not run the test in ${pod}: ${(error as Error).message}`, timedOut: false}
-  }
+function execIn(context: TestContext, source: PodObject, container: string, argv: string[], timeoutMs: number): Promise<ProbeRun> {
+  return execProbe(context.client, {namespace: context.namespace, pod: podName(source), container}, argv, timeoutMs)
 }
 
 /**
@@ -183,10 +147,9 @@ export async function runTest(context: TestContext, test: PlannedTest, transfers
   const result = (to: string, status: ConnectivityResult['status'], message: string, latencyMs?: number): ConnectivityResult =>
     ({...test, from, to, status, ...(latencyMs !== undefined ? {latencyMs} : {}), message})
   const exec = (argv: string[]) => execIn(context, source!, container, argv, (timeout * 3 + 10) * 1000)
-  const ms = (seconds: number | undefined) => (seconds !== undefined ? Math.round(seconds * 100_000) / 100 : undefined)
   const curl = async (to: string, ip: string, port: number) => {
-    const o = await transfers.request({source: source!, container, url: httpUrl(family, ip, port)})
-    return o.ok ? result(to, 'pass', `HTTP ${o.httpCode}`, ms(o.seconds)) : result(to, 'fail', o.failure)
+    const judged = await transfers.request({source: source!, container, url: httpUrl(family, ip, port)})
+    return result(to, judged.status, judged.message, judged.latencyMs)
   }
   if (fromHost && !host) {
     const why = context.noHost ?? pods.hostsNotReady.get(test.fromNode) ?? 'no hostNetwork client pod'
@@ -200,7 +163,7 @@ export async function runTest(context: TestContext, test: PlannedTest, transfers
       const record = family === 'ipv6' ? 'AAAA' : 'A'
       if (!service) return result(fqdn, 'fail', `the Service got no ${label} ClusterIP, so there is no ${record} record`)
       const r = await exec(['dig', '+short', record, fqdn])
-      if (r.exitCode === -1) return result(fqdn, 'fail', r.stderr)
+      if (r.failure !== undefined) return result(fqdn, 'fail', r.failure)
       const answers = r.stdout.split('\n').map((l) => parseAddress(l)?.text).filter((a): a is string => a !== undefined)
       return answers.includes(parseAddress(service.ip)?.text ?? service.ip)
         ? result(fqdn, 'pass', `${record} ${answers.join(', ')}`)
@@ -210,18 +173,11 @@ export async function runTest(context: TestContext, test: PlannedTest, transfers
     case 'external': {
       const target = options.externalTarget!
       const literal = parseAddress(target)
-      const argv = literal ? pingArgv(family, literal.text, 3, timeout) : [family === 'ipv6' ? 'ping6' : 'ping', '-c', '3', '-W', String(timeout), target]
-      const r = await exec(argv)
-      const parsed = parsePing(r.stdout)
-      if (r.exitCode !== 0 && pingNotPermitted(r.stderr)) {
-        // Not a network failure: the client pod may not open an ICMP socket.
-        const why = `no NET_RAW${options.restricted ? ', as Pod Security restricted requires' : ''}, and its node does not allow unprivileged ICMP: net.ipv4.ping_group_range`
-        return result(target, 'skip', `ping is not permitted in pod ${podName(here.client)} (${why}): ${r.stderr.trim().split('\n')[0]}`)
-      }
-      return r.exitCode === 0
-        ? result(target, 'pass', `${parsed.received} replies`, parsed.avgMs)
-        : result(target, 'fail', r.exitCode === -1 ? r.stderr : `no reply${family === 'ipv6'
-          ? ': pods reach outside over IPv6 only with natOutgoing on their pool, or a routed range (kubectl dualstack doctor --only calico.ippool.nat-outgoing)' : ''}`)
+      const argv = literal ? pingArgv(family, literal.text, 3, timeout) : pingHostArgv(family, target, 3, timeout)
+      const judged = judgePing(await exec(argv), {pod: podName(here.client), restricted: options.restricted})
+      // Lost on the way out over IPv6: what a pool without NAT outgoing does (not a name that does not resolve, nor a timed-out exec).
+      const advice = judged.lost && family === 'ipv6' ? '; pods reach outside over IPv6 only with natOutgoing on their pool, or a routed range (kubectl dualstack doctor --only calico.ippool.nat-outgoing)' : ''
+      return result(target, judged.status, `${judged.message}${advice}`, judged.latencyMs)
     }
 
     case 'pod-ips': {
@@ -254,8 +210,8 @@ export async function runTest(context: TestContext, test: PlannedTest, transfers
       if (!ip) return result(to, 'fail', `${podName(server)} (${test.toNode}) has no ${label} address`)
       if (!ipOf(source!, family)) return result(to, 'fail', `${podName(source!)} has no ${label} address`)
       const o = await transfers.request({source: source!, container, url: httpUrl(family, ip, SERVER_PORT, `/echo?msg=${LARGE_PAYLOAD}`)})
-      if (o.ok && o.bytes === LARGE_PAYLOAD.length) return result(to, 'pass', `2,000-byte echo, HTTP ${o.httpCode}`, ms(o.seconds))
-      return result(to, 'fail', o.ok ? `the 2,000-byte echo came back as ${o.bytes} bytes (HTTP ${o.httpCode})` : `the 2,000-byte echo failed: ${o.failure}`)
+      if (o.status === 'pass' && o.bytes === LARGE_PAYLOAD.length) return result(to, 'pass', `2,000-byte echo, HTTP ${o.httpCode}`, o.latencyMs)
+      return result(to, 'fail', o.status === 'pass' ? `the 2,000-byte echo came back as ${o.bytes} bytes (HTTP ${o.httpCode})` : `the 2,000-byte echo failed: ${o.message}`)
     }
 
     case 'pod-to-service':
@@ -283,16 +239,16 @@ export async function runTest(context: TestContext, test: PlannedTest, transfers
       const to = `service/${service?.name ?? '(none)'}`
       if (!service) return result(to, 'fail', `${to} has no ${label} address`)
       if (!ipOf(here.server, family)) return result(`${to} ${service.ip}`, 'fail', `${podName(here.server)} has no ${label} address`)
-      const r = await exec(curlBodyArgv(httpUrl(family, service.ip, SERVICE_PORT, '/hostname'), timeout))
-      const parsed = parseCurlBody(r.stdout)
+      const judged = judgeHttp(await exec(curlBodyArgv(httpUrl(family, service.ip, SERVICE_PORT, '/hostname'), timeout)))
       const self = podName(here.server)
-      if (r.exitCode === 0 && parsed.body.trim() === self) return result(`${to} ${service.ip}`, 'pass', `answered by itself (${self})`)
-      if (r.exitCode === 0) {
+      const by = judged.body.trim()
+      if (judged.status === 'pass' && by === self) return result(`${to} ${service.ip}`, 'pass', `answered by itself (${self})`)
+      if (judged.status === 'pass') {
         return services.nodeLocal
-          ? result(`${to} ${service.ip}`, 'fail', `answered by ${parsed.body.trim() || 'nothing'}, not by itself, although internalTrafficPolicy Local keeps the Service on its node`)
-          : result(`${to} ${service.ip}`, 'skip', `answered by ${parsed.body.trim() || 'nothing'}: without internalTrafficPolicy Local (Kubernetes 1.22) the ClusterIP may send to another node's server, so a hairpin is not sure to be tested`)
+          ? result(`${to} ${service.ip}`, 'fail', `answered by ${by || 'nothing'}, not by itself, although internalTrafficPolicy Local keeps the Service on its node`)
+          : result(`${to} ${service.ip}`, 'skip', `answered by ${by || 'nothing'}: without internalTrafficPolicy Local (Kubernetes 1.22) the ClusterIP may send to another node's server, so a hairpin is not sure to be tested`)
       }
-      return result(`${to} ${service.ip}`, 'fail', `a server cannot reach itself through its Service: ${curlFailure(r)}`)
+      return result(`${to} ${service.ip}`, 'fail', `a server cannot reach itself through its Service: ${judged.message}`)
     }
 
     case 'udp-to-service': {
@@ -300,12 +256,9 @@ export async function runTest(context: TestContext, test: PlannedTest, transfers
       const to = `service/${service?.name ?? '(none)'}${service ? ` ${service.ip}` : ''} udp/${SERVICE_UDP_PORT}`
       if (!service) return result(to, 'fail', `the Service has no ${label} address`)
       if (!ipOf(source!, family)) return result(to, 'fail', `${podName(source!)} has no ${label} address`)
-      const r = await exec(udpHostnameArgv(family, service.ip, SERVICE_UDP_PORT, timeout))
-      const answer = r.stdout.trim()
       const servers = new Set([...pods.ready.values()].map((p) => podName(p.server)))
-      if (r.exitCode === 0 && servers.has(answer)) return result(to, 'pass', `UDP answer from ${answer}`)
-      if (r.exitCode === -1) return result(to, 'fail', r.stderr)
-      return result(to, 'fail', answer ? `UDP answer ${JSON.stringify(answer.slice(0, 80))} is from no server of the run` : `no UDP answer in ${timeout}s${r.stderr.trim() ? ` (${r.stderr.trim().split('\n')[0]})` : ''}`)
+      const judged = judgeUdp(await exec(udpHostnameArgv(family, service.ip, SERVICE_UDP_PORT, timeout)), servers, timeout)
+      return result(to, judged.status, judged.message)
     }
 
     case 'service/single-stack':

@@ -1,4 +1,11 @@
-// An object that was deleted and is still there (Terminating): what holds it, and the command that lets it go.
+// An object a command made that is not gone after its clean-up: one it could not delete (the command that
+// deletes it), or one deleted and still there, Terminating (what holds it, and the command that lets it go).
+
+/** What to say of an object that could not be deleted: which, why, and the kubectl command that deletes it. */
+export function leftBehind(kind: 'pod' | 'service' | 'namespace' | 'daemonset', name: string, namespace: string | undefined, error: unknown): string {
+  const why = (error as Error)?.message ?? String(error)
+  return `could not delete ${kind} ${namespace ? `${namespace}/` : ''}${name} (${why}); delete it with: kubectl delete ${kind} ${namespace ? `-n ${namespace} ` : ''}${name}`
+}
 
 /**
  * What removes an object that was deleted and is still there: with finalizers, clearing them; a pod none

@@ -98,3 +98,10 @@ export function dualStackAdvice(view: ServiceView, family: Family, version: Kube
   const keeps = view.clusterIPs.length > 0 ? ` (it keeps ClusterIP ${view.clusterIPs[0]})` : ''
   return `add one in place${keeps}: kubectl patch svc ${view.name} -n ${view.namespace} -p '{"spec":{"ipFamilyPolicy":"${policy}"}}'${gate}`
 }
+
+/** What a ping or HTTP test that failed on the path gains: IPv6 forwarding off on these nodes, or where to look. */
+export function forwardingCause(off: readonly string[]): string {
+  return off.length > 0
+    ? `; likely cause: IPv6 forwarding is off on node ${off.join(', ')} (kubectl dualstack doctor --only node.ipv6-forwarding)`
+    : '; run kubectl dualstack doctor to find the cause'
+}

@@ -4,6 +4,7 @@ import {randomBytes} from 'node:crypto'
 
 import {isAdmissionRefusal, isPodSecurityRefusal, refusalText} from '../cluster/admission.js'
 import type {ClusterClient} from '../cluster/kube.js'
+import {ForwardingReader} from '../cluster/node-sysctl.js'
 import {createPod, deletePod, getPod, isPodReady, PodNotReadyError, waitForPodGone, waitForPodReady, type PodRef} from '../cluster/resources.js'
 import type {PodObject} from '../cluster/types.js'
 import {ApiError, DualstackError, ExitCode, UsageError} from '../errors.js'
@@ -12,10 +13,12 @@ import {parseKubeVersion, type KubeVersion} from '../k8s/version.js'
 import {addressFamily, type Family} from '../net/ip.js'
 import {rawPodIps} from '../pods/pod-ips.js'
 import {restrictedPodSpec} from '../pods/security.js'
-import {choosePort, dualStackAdvice, familyLabel, noEndpointsCause, noHttpReason, selectorText, type SelectedPod} from './advice.js'
-import {ForwardingReader, forwardingCause} from './diagnose.js'
-import {leftBehind, stillTerminating, type ProbeSettings} from './options.js'
-import {CURL_EXIT, curlArgv, execTimedOut, httpUrl, parseCurl, parsePing, pingArgv, pingNotPermitted} from './probes.js'
+import {leftBehind, stillTerminating} from '../pods/terminating.js'
+import {curlArgv, httpUrl, pingArgv} from '../probe/argv.js'
+import {execProbe} from '../probe/exec.js'
+import {judgeHttp, judgePing, type Judgement} from '../probe/judge.js'
+import type {ProbeSettings} from '../probe/options.js'
+import {choosePort, dualStackAdvice, familyLabel, forwardingCause, noEndpointsCause, noHttpReason, selectorText, type SelectedPod} from './advice.js'
 import {readService, type ServicePort, type ServiceView} from './service.js'
 
 export type TestKind = 'service-ip' | 'endpoints' | 'ping' | 'http'
@@ -139,8 +142,8 @@ export async function runSvcCheck(client: ClusterClient, options: SvcCheckOption
       }
       throw error
     }
-    const results = await runTests(client, view, source, sourcePod, port, version, {...options, restricted})
-    await explainFailures(client, results, view, sourcePod)
+    const {results, onPath} = await runTests(client, view, source, sourcePod, port, version, {...options, restricted})
+    await explainFailures(client, onPath, view, sourcePod)
     return {
       service: {name: view.name, namespace: view.namespace, clusterIPs: view.clusterIPs, ipFamilies: serviceFamilies(view), ipFamilyPolicy: view.spec.ipFamilyPolicy ?? null},
       source: {pod: options.from ?? source.name, created},
@@ -191,13 +194,19 @@ function endpointPort(view: ServiceView, port: ServicePort): number {
   return view.endpointPorts.get(port.name ?? '') ?? (typeof port.targetPort === 'number' ? port.targetPort : port.port)
 }
 
-async function runTests(client: ClusterClient, view: ServiceView, source: PodRef, sourcePod: PodObject, port: ServicePort, version: KubeVersion | undefined, options: SvcCheckOptions & {restricted: boolean}): Promise<TestResult[]> {
+/**
+ * The tests, and among them the ping and HTTP tests that ran and failed on the path (not those whose exec timed
+ * out or could not run, nor those the source pod could not send): the ones a cause on a node may explain.
+ */
+async function runTests(client: ClusterClient, view: ServiceView, source: PodRef, sourcePod: PodObject, port: ServicePort, version: KubeVersion | undefined,
+  options: SvcCheckOptions & {restricted: boolean}): Promise<{results: TestResult[]; onPath: TestResult[]}> {
   const results: TestResult[] = []
+  const onPath: TestResult[] = []
   const families = serviceFamilies(view)
   const sourceFamilies = new Set(rawPodIps(sourcePod).map((ip) => addressFamily(ip)))
   const execTimeoutMs = (options.probeTimeoutSeconds * 3 + 10) * 1000
   const container = (sourcePod.spec as {containers?: Array<{name: string}>} | undefined)?.containers?.[0]?.name ?? 'probe'
-  const exec = (argv: string[]) => client.exec(source.namespace, source.name, container, argv, execTimeoutMs)
+  const exec = (argv: string[]) => execProbe(client, {namespace: source.namespace, pod: source.name, container}, argv, execTimeoutMs)
   const pods = selectedPods(client, view)
   const noHttp = noHttpReason(view, port)
   const sourceName = options.from ?? source.name
@@ -231,18 +240,16 @@ async function runTests(client: ClusterClient, view: ServiceView, source: PodRef
         continue
       }
       options.onProgress?.(`ping ${backend.ip}`)
-      const r = await exec(pingArgv(family, backend.ip, 3, options.probeTimeoutSeconds))
-      const parsed = parsePing(r.stdout)
       const who = backend.pod ? ` (pod ${backend.pod}${backend.node ? ` on ${backend.node}` : ''})` : ''
-      if (r.exitCode !== 0 && pingNotPermitted(r.stderr)) {
+      const judged = judgePing(await exec(pingArgv(family, backend.ip, 3, options.probeTimeoutSeconds)), {pod: sourceName, peer: who, restricted: options.restricted})
+      const result = testResult('ping', family, backend.ip, judged)
+      if (judged.status === 'skip') {
         // Not a network failure: the pod may not open an ICMP socket. Said once per family, the HTTP test still runs.
-        const why = `no NET_RAW${options.restricted ? ', as Pod Security restricted requires' : ''}, and its node does not allow unprivileged ICMP: net.ipv4.ping_group_range`
-        results.push({kind: 'ping', family, target: backend.ip, status: 'skip', message: `ping is not permitted in pod ${sourceName} (${why}); the HTTP test covers the path: ${r.stderr.trim().split('\n')[0]}`})
+        results.push({...result, message: `${judged.message}; the HTTP test covers the path`})
         break
       }
-      results.push(r.exitCode === 0
-        ? {kind: 'ping', family, target: backend.ip, status: 'pass', ...(parsed.avgMs !== undefined ? {latencyMs: parsed.avgMs} : {}), message: `${parsed.received} replies${who}`}
-        : {kind: 'ping', family, target: backend.ip, status: 'fail', message: `no reply${who}: ${r.timedOut ? execTimedOut(source.name, execTimeoutMs) : (r.stderr.trim() || 'packets lost').split('\n')[0]}`})
+      results.push(result)
+      if (judged.status === 'fail' && judged.ran) onPath.push(result)
     }
 
     // A headless Service has no ClusterIP: HTTP goes to an endpoint, as a client resolving its name would.
@@ -257,19 +264,21 @@ async function runTests(client: ClusterClient, view: ServiceView, source: PodRef
     } else {
       const url = httpUrl(family, httpTarget, httpPort)
       options.onProgress?.(`curl ${url}`)
-      const r = await exec(curlArgv(url, options.probeTimeoutSeconds))
-      const parsed = parseCurl(r.stdout)
-      results.push(r.exitCode === 0 && parsed.httpCode > 0
-        ? {kind: 'http', family, target: url, status: 'pass', ...(parsed.seconds !== undefined ? {latencyMs: Math.round(parsed.seconds * 100_000) / 100} : {}), message: `HTTP ${parsed.httpCode}`}
-        : {kind: 'http', family, target: url, status: 'fail', message: r.timedOut ? `curl ${execTimedOut(source.name, execTimeoutMs)}` : `curl failed (exit ${r.exitCode}: ${CURL_EXIT[r.exitCode] ?? (r.stderr.trim() || 'no answer')})`})
+      const judged = judgeHttp(await exec(curlArgv(url, options.probeTimeoutSeconds)))
+      const result = testResult('http', family, url, judged)
+      results.push(result)
+      if (judged.status === 'fail' && judged.ran) onPath.push(result)
     }
   }
-  return results
+  return {results, onPath}
 }
 
-/** Adds the likely cause to failed ping/HTTP tests: IPv6 forwarding off on the source's or a backend's node. */
-async function explainFailures(client: ClusterClient, results: TestResult[], view: ServiceView, sourcePod: PodObject): Promise<void> {
-  const failed = results.filter((r) => (r.kind === 'ping' || r.kind === 'http') && r.status === 'fail' && !r.message.includes('has no'))
+function testResult(kind: TestKind, family: Family, target: string, judged: Judgement): TestResult {
+  return {kind, family, target, status: judged.status, ...(judged.latencyMs !== undefined ? {latencyMs: judged.latencyMs} : {}), message: judged.message}
+}
+
+/** Adds the likely cause to ping/HTTP tests that failed on the path: IPv6 forwarding off on the source's or a backend's node. */
+async function explainFailures(client: ClusterClient, failed: readonly TestResult[], view: ServiceView, sourcePod: PodObject): Promise<void> {
   if (failed.length === 0) return
   const reader = new ForwardingReader(client)
   for (const result of failed) {

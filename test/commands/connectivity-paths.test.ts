@@ -48,6 +48,40 @@ describe('svc-check: an exec that never returns', () => {
   }, 60_000)
 })
 
+describe('a probe whose exec fails, or whose ping cannot run: judged alike by svc-check and connectivity', () => {
+  it('svc-check: an exec the API server fails (HTTP 500, a stream ended without an exit status) is that test\'s failure saying so; the other tests still run and report', async () => {
+    const sim = await startSim('healthy-dual-stack')
+    try {
+      for (const fault of [{code: 500}, {drop: true}]) {
+        sim.server.sim.faults = [{verb: 'exec', times: 1, hits: 0, ...fault}]
+        const result = await runPlugin(['svc-check', 'svc-hellok8s', '-n', 'default', '--from', 'netshoot', '--family', 'ipv4', '-o', 'json', '--kubeconfig', sim.kubeconfig])
+        expect(result.code).toBe(1)
+        const report = JSON.parse(result.stdout) as {results: Array<{kind: string; status: string; message: string}>}
+        expect(report.results.map((r) => `${r.kind} ${r.status}`)).toEqual(['service-ip pass', 'endpoints pass', 'ping fail', 'http pass'])
+        // The exec, not the network, failed: no cause on a node to name, no doctor to send the user to.
+        expect(report.results[2]!.message).toMatch(/^no reply \(pod hello-k8s on cp-1\): could not run the test in pod netshoot: \S.*[^;]$/)
+        expect(report.results[2]!.message).not.toContain('doctor')
+      }
+    } finally {
+      await sim.stop()
+    }
+  }, 60_000)
+
+  it('connectivity: ping outside to a name that does not resolve says ping\'s error, not the NAT outgoing advice for lost packets', async () => {
+    const sim = await startSim('healthy-dual-stack')
+    try {
+      const {code, report} = await connectivity(sim, '--family', 'ipv6', '--nodes', 'worker-1', '--test', '^external$', '--external-target', 'no-such-host.invalid')
+      expect(code).toBe(1)
+      expect(report.results.map((r) => `${r.status} ${r.message}`)).toEqual(['fail no reply: ping: no-such-host.invalid: Name or service not known'])
+      const lost = await connectivity(sim, '--family', 'ipv6', '--nodes', 'worker-1', '--test', '^external$', '--external-target', '2001:db8::99')
+      expect(lost.report.results.map((r) => `${r.status} ${r.message}`)).toEqual([
+        'fail no reply: packets lost; pods reach outside over IPv6 only with natOutgoing on their pool, or a routed range (kubectl dualstack doctor --only calico.ippool.nat-outgoing)'])
+    } finally {
+      await sim.stop()
+    }
+  }, 60_000)
+})
+
 describe('connectivity: its images', () => {
   it('are pinned by default; --image-registry pulls every one from the mirror, keeping repository and tag; a bad registry is exit 2', async () => {
     const sim = await startSim('healthy-dual-stack')

@@ -304,7 +304,7 @@ describe('svc-check in a Pod Security restricted namespace (issue 20, point 8)',
         'ipv6 service-ip pass', 'ipv6 endpoints pass', 'ipv6 ping skip', 'ipv6 http pass',
       ])
       expect(code).toBe(0)
-      expect(report.results.find((r) => r.kind === 'ping')!.message).toMatch(/^ping is not permitted in pod dualstack-svc-check-[0-9a-f]{6} \(no NET_RAW, as Pod Security restricted requires, and its node does not allow unprivileged ICMP: net\.ipv4\.ping_group_range\); the HTTP test covers the path: ping: socket: Operation not permitted$/)
+      expect(report.results.find((r) => r.kind === 'ping')!.message).toMatch(/^ping is not permitted in pod dualstack-svc-check-[0-9a-f]{6} \(no NET_RAW, as Pod Security restricted requires, and its node does not allow unprivileged ICMP: net\.ipv4\.ping_group_range\): ping: socket: Operation not permitted; the HTTP test covers the path$/)
       const refused = sim.server.sim.requests.filter((r) => r.verb === 'create' && r.resource === 'pods' && r.code === 403)
       expect(refused).toHaveLength(1)
       expectOneProbePodCreatedAndDeleted(sim)

@@ -3,7 +3,7 @@ import {CONNECTIVITY_TESTS, HOST_TESTS, planPaths, ringSuccessor} from '../../sr
 import {parseTestSelection} from '../../src/connectivity/select.js'
 import {checkRegistry, withRegistry} from '../../src/connectivity/workload.js'
 import {UsageError} from '../../src/errors.js'
-import {curlBatchArgv, parseCurlBatch, udpHostnameArgv} from '../../src/svc/probes.js'
+import {curlBatchArgv, parseCurlBatch, udpHostnameArgv} from '../../src/probe/argv.js'
 
 describe('--image-registry', () => {
   it('replaces the registry an image names, or Docker Hub when it names none, keeping repository, tag and digest', () => {

@@ -1,4 +1,5 @@
-// Flags and option parsing that svc-check and connectivity share: which families, how long to wait.
+// The probe settings svc-check and connectivity share: their flags (which families, how long to wait) and
+// what they become, and the progress line both draw while probing.
 import * as Flags from '@oclif/core/flags'
 
 import {parseDuration} from '../cluster/duration.js'
@@ -20,14 +21,6 @@ export interface ProbeSettings {
   /** Told of each object the run made and could not delete (the API server kept refusing), with the command that does it. */
   onLeftBehind?: (what: string) => void
 }
-
-/** What to say of an object that could not be deleted: which, why, and the kubectl command that deletes it. */
-export function leftBehind(kind: 'pod' | 'service' | 'namespace' | 'daemonset', name: string, namespace: string | undefined, error: unknown): string {
-  const why = (error as Error)?.message ?? String(error)
-  return `could not delete ${kind} ${namespace ? `${namespace}/` : ''}${name} (${why}); delete it with: kubectl delete ${kind} ${namespace ? `-n ${namespace} ` : ''}${name}`
-}
-
-export {removal, stillTerminating} from '../pods/terminating.js'
 
 export function probeSettings(flags: {family: string; timeout: string; 'ready-timeout': string; keep: boolean}): ProbeSettings {
   return {

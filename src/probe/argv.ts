@@ -1,5 +1,6 @@
-// The commands svc-check runs in the source pod, as argv arrays (never a shell string built from cluster
-// data), and the parsers for their output. Every address is validated before it is used.
+// The probes svc-check and connectivity run in a pod, as argv arrays (never a shell string built from cluster
+// data), and the parsers for their output. Every address is validated before it is used. What an outcome
+// means (pass, fail, skip, and the message) is judged in ./judge.ts.
 import {parseAddress, type Family} from '../net/ip.js'
 
 function checked(address: string, family: Family): string {
@@ -10,7 +11,12 @@ function checked(address: string, family: Family): string {
 
 /** ping (IPv4) or ping6 (IPv6, the runbook's command; works with iputils and busybox images). */
 export function pingArgv(family: Family, address: string, count = 3, waitSeconds = 2): string[] {
-  return [family === 'ipv6' ? 'ping6' : 'ping', '-c', String(count), '-W', String(waitSeconds), checked(address, family)]
+  return pingHostArgv(family, checked(address, family), count, waitSeconds)
+}
+
+/** pingArgv to a host the user named (connectivity's --external-target): an address, or a name ping resolves. */
+export function pingHostArgv(family: Family, host: string, count = 3, waitSeconds = 2): string[] {
+  return [family === 'ipv6' ? 'ping6' : 'ping', '-c', String(count), '-W', String(waitSeconds), host]
 }
 
 /** Whether ping's stderr says it may open neither a raw nor a datagram ICMP socket (iputils, busybox): no NET_RAW, no unprivileged ICMP. */
@@ -87,17 +93,4 @@ export function udpHostnameArgv(family: Family, address: string, port: number, w
 export function parseCurl(stdout: string): {httpCode: number; seconds?: number} {
   const m = /(\d{3}) ([\d.]+)/.exec(stdout.trim())
   return m ? {httpCode: Number(m[1]), seconds: Number(m[2])} : {httpCode: 0}
-}
-
-/**
- * What to say of an exec that did not finish in time: its stderr is whatever came before the deadline (most
- * often nothing), so the timeout itself is the reason.
- */
-export function execTimedOut(pod: string, timeoutMs: number): string {
-  return `timed out after ${Math.round(timeoutMs / 1000)}s (the exec in pod ${pod} did not return)`
-}
-
-/** What curl's exit codes mean, for messages. */
-export const CURL_EXIT: Record<number, string> = {
-  6: 'could not resolve the host', 7: 'connection refused or no route', 28: 'timed out', 52: 'empty reply from the server', 56: 'connection reset',
 }
