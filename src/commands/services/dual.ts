@@ -7,15 +7,15 @@ import {ExitCode} from '../../errors.js'
 import {repairInterrupt} from '../../interrupt.js'
 import {confirm} from '../../ops/confirm.js'
 import type {DualPolicy} from '../../ops/services/plan.js'
-import {runServicesDual, type ServicesDualReport} from '../../ops/services/run.js'
+import {MAX_SERVICES_PER_RUN, runServicesDual, type ServicesDualReport} from '../../ops/services/run.js'
 import {emit, outputOf} from '../../render/emit.js'
 import {renderServicesDual} from '../../render/services-dual.js'
 
 export default class ServicesDual extends KubeCommand {
   static override summary = 'Convert SingleStack Services to dual-stack (PreferDualStack or RequireDualStack), one at a time, verified, rolled back on failure'
   static override description = `The fix doctor's services.dual-stack gives: Services made before the cluster went dual-stack keep one family until their ipFamilyPolicy changes.
-Each Service keeps its ClusterIP and gains one of the other family; the step waits until it has both and, for a Service with a selector, until EndpointSlices of both families exist. A failure, timeout or Ctrl-C puts every Service this run converted back to SingleStack (its original family), so a run converts the selection or changes nothing. Refused: when the cluster does not give Services both families; Services managed by Helm, Argo CD or Flux (the change belongs in Git; --force patches them anyway); LoadBalancer Services unless --include-load-balancers (the cloud's load balancer may not serve IPv6). default/kubernetes and ExternalName Services are never converted. Takes the repairs' Lease, like ippool fix.
-Exit 0 when every selected Service was converted (or --dry-run with nothing refused), 1 when one was refused, failed or rolled back (or another repair holds the Lease), 2 on bad usage.`
+Each Service keeps its ClusterIP and gains one of the other family; the step waits until it has both and, for a Service with a selector, until EndpointSlices of both families exist. A failure, timeout or Ctrl-C puts every Service this run converted back to SingleStack (its original family), so a run converts the selection or changes nothing. Refused: when the cluster does not give Services both families; Services managed by Helm, Argo CD or Flux (the change belongs in Git; --force patches them anyway); LoadBalancer Services unless --include-load-balancers (the cloud's load balancer may not serve IPv6). default/kubernetes and ExternalName Services are never converted. Takes the repairs' Lease, like ippool fix. At most ${MAX_SERVICES_PER_RUN} Services a run (the journal must fit in the Lease's annotations): narrow a larger selection with -n, -l or names.
+Exit 0 when every selected Service was converted (or --dry-run with nothing refused), 1 when one was refused, failed or rolled back (or another repair holds the Lease), 2 on bad usage (more than ${MAX_SERVICES_PER_RUN} Services to convert too).`
 
   static override examples = [
     '<%= config.bin %> services dual -A --dry-run',

@@ -62,6 +62,15 @@ export interface ServicesDualReport {
 
 const key = (r: {namespace: string; name: string}) => `${r.namespace}/${r.name}`
 
+/**
+ * The most Services one run converts. Its journal, a step per Service (at most 300 bytes: the longest
+ * namespace and name), is an annotation of the Lease, and Kubernetes allows an object 256 KiB of annotations
+ * in all: 300 steps make at most 88 KiB (90,495 bytes, measured in test/unit/services-dual.test.ts), a third of it,
+ * and the Lease is written again after every Service. More would be batches, each its own run: one run's
+ * failure would then put back only its own batch, not the selection.
+ */
+export const MAX_SERVICES_PER_RUN = 300
+
 /** The Services of the selection: by name (in one namespace), or every one of the namespace(s) and label selector. */
 async function readSelection(client: ClusterClient, options: ServicesDualOptions): Promise<{services: ServiceObject[]; missing: string[]}> {
   const base = options.namespace ? `/api/v1/namespaces/${encodeURIComponent(options.namespace)}/services` : '/api/v1/services'
@@ -122,6 +131,11 @@ export async function runServicesDual(client: ClusterClient, options: ServicesDu
   report.services = rows
   const planned = rows.filter((r) => r.status === 'planned')
   const refused = rows.filter((r) => r.status === 'refused')
+  // Before any write, the dry-run probe too; a dry run as well: it would show a plan no run can apply.
+  if (planned.length > MAX_SERVICES_PER_RUN) {
+    throw new UsageError(`${planned.length} Services selected to convert, more than the ${MAX_SERVICES_PER_RUN} one run converts (its journal is kept in the Lease, whose annotations are limited to 256 KiB)`,
+      'narrow the selection with -n, -l or Service names, and run again for the rest')
+  }
   if (planned.length === 0) {
     if (refused.length > 0) return {...report, result: 'refused', message: `${refused.length} Service(s) not converted; see why beside each`}
     return {...report, result: 'nothing', message: 'no SingleStack Service in the selection (default/kubernetes and ExternalName Services are never converted)'}
