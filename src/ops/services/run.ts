@@ -3,8 +3,8 @@
 //
 // Not resumable, and the commit point is the end of the plan: a failure, timeout or Ctrl-C part-way puts
 // back every Service this run converted (newest first), so a run converts the selection or changes nothing.
-// A run whose rollback could not finish keeps its journal: --rollback finishes undoing, --resume converts
-// the rest (each step reads before it writes, and only Services this run marked are put back).
+// A run killed half-way, or whose rollback could not finish, keeps its journal: --rollback finishes undoing,
+// --resume converts the rest (each step reads before it writes, and only Services this run marked are put back).
 import type {ClusterClient} from '../../cluster/kube.js'
 import {findCalicoNode, namespaceMustExist} from '../../cluster/resources.js'
 import type {ServiceObject} from '../../cluster/types.js'
@@ -164,7 +164,7 @@ export async function runServicesDual(client: ClusterClient, options: ServicesDu
   return ended(report, steps, outcome, refused.length)
 }
 
-/** --resume / --rollback of a run whose rollback did not finish: shown and confirmed like any run. */
+/** --resume / --rollback of a run that stopped half-way (killed, or its rollback did not finish): shown and confirmed like any run. */
 async function continueServicesDual(client: ClusterClient, options: ServicesDualOptions): Promise<ServicesDualReport> {
   const mode = options.resume ? 'resume' : 'rollback'
   const engine = new RepairEngine(client, SERVICES_DUAL, await leaseNamespace(client))
