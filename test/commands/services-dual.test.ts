@@ -129,3 +129,31 @@ describe('services dual on a cluster with one Service family', () => {
     }
   })
 })
+
+describe('services dual with more Services selected than one run converts', () => {
+  it('301 SingleStack Services in a namespace: bad usage (exit 2) in one line naming the count, the cap and the fix, before any write', async () => {
+    const sim = await startSim('healthy-dual-stack', (s) => {
+      for (let i = 1; i <= 301; i++) {
+        s.objects!.push({apiVersion: 'v1', kind: 'Service', metadata: {name: `api-${i}`, namespace: 'many', labels: {half: i <= 150 ? 'first' : 'second'}}, spec: {ports: [{port: 80}]}})
+      }
+    })
+    try {
+      const since = sim.server.sim.writes().length
+      const result = await runPlugin(['services', 'dual', '-n', 'many', '--yes', '--kubeconfig', sim.kubeconfig])
+      expect({code: result.code, stderr: result.stderr}).toEqual({code: 2, stderr: 'error: 301 Services selected to convert, more than the 300 one run converts (its journal is kept in the Lease, ' +
+        'whose annotations are limited to 256 KiB); narrow the selection with -n, -l or Service names, and run again for the rest\n'})
+      // Nothing written, not even the dry-run probe of the cluster's Service families; no Lease.
+      expect(sim.server.sim.writes().slice(since)).toEqual([])
+      const json = await runPlugin(['services', 'dual', '-n', 'many', '--dry-run', '-o', 'json', '--kubeconfig', sim.kubeconfig])
+      expect({code: json.code, error: JSON.parse(json.stdout).error}).toEqual({code: 2, error: {message: expect.stringMatching(/^301 Services selected to convert, more than the 300/),
+        hint: 'narrow the selection with -n, -l or Service names, and run again for the rest', exitCode: 2}})
+      // Narrowed with a label selector, each half is a run.
+      for (const half of ['first', 'second']) {
+        const narrowed = await runPlugin(['services', 'dual', '-n', 'many', '-l', `half=${half}`, '--dry-run', '-o', 'json', '--kubeconfig', sim.kubeconfig])
+        expect({code: narrowed.code, message: JSON.parse(narrowed.stdout).message}).toEqual({code: 0, message: `dry run: ${half === 'first' ? 150 : 151} Service(s) would be converted to PreferDualStack; nothing was changed`})
+      }
+    } finally {
+      await sim.stop()
+    }
+  })
+})

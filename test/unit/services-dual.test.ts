@@ -4,11 +4,12 @@
 // run converts every Service or puts back every one it converted, and the Lease is released.
 import type {ClusterClient} from '../../src/cluster/kube.js'
 import type {ServiceObject} from '../../src/cluster/types.js'
+import {UsageError} from '../../src/errors.js'
 import {type Journal} from '../../src/ops/engine/journal.js'
 import {readLease} from '../../src/ops/lock.js'
 import {describeUnfinished} from '../../src/ops/repairs.js'
 import {planServicesDual} from '../../src/ops/services/plan.js'
-import {runServicesDual, type ServicesDualOptions, type ServicesDualReport} from '../../src/ops/services/run.js'
+import {MAX_SERVICES_PER_RUN, runServicesDual, type ServicesDualOptions, type ServicesDualReport} from '../../src/ops/services/run.js'
 import {CHANGED_ANNOTATION, convertService} from '../../src/ops/services/steps.js'
 import {FakeCluster, type Obj} from './fake-cluster.js'
 import {faultsFor, LEASE, leaseLeft} from './repair-matrix.js'
@@ -240,5 +241,63 @@ describe('services dual: convert-service', () => {
     expect(await dual(fake, {rollback: true})).toMatchObject({result: 'rolled-back'})
     expect(state(fake)).toEqual(ORIGINAL)
     expect(leaseLeft(fake)).toBe('released')
+  })
+})
+
+describe('services dual: at most MAX_SERVICES_PER_RUN Services a run', () => {
+  // The longest names Kubernetes allows (a DNS label: 63 characters) and a uid as the API server writes it (36).
+  const NS = `ns${'n'.repeat(61)}`
+  const longName = (i: number) => `svc${'s'.repeat(55)}${String(i).padStart(5, '0')}`
+  const uid = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`
+
+  /** `count` SingleStack Services in one namespace, names as long as they may be, no selector (a step says `"selector":false`, its longest). */
+  function many(count: number): FakeCluster {
+    const fake = new FakeCluster()
+    fake.put('/version', {gitVersion: 'v1.34.4'} as Obj)
+    fake.put(`/api/v1/namespaces/${NS}`, {apiVersion: 'v1', kind: 'Namespace', metadata: {name: NS}} as Obj)
+    for (let i = 0; i < count; i++) {
+      const name = longName(i)
+      fake.put(svcPath(name, NS), svc(name, {clusterIP: `10.96.${i >> 8}.${i & 255}`, clusterIPs: [`10.96.${i >> 8}.${i & 255}`]}, {uid: uid(i)}, NS) as Obj)
+    }
+    return fake
+  }
+
+  /** What Kubernetes counts against its 256 KiB limit (ValidateAnnotationsSize): every key and value, in bytes. */
+  const annotationBytes = (annotations: Record<string, string>) =>
+    Object.entries(annotations).reduce((sum, [k, v]) => sum + Buffer.byteLength(k) + Buffer.byteLength(v), 0)
+
+  it(`a run of ${MAX_SERVICES_PER_RUN} Services with the longest names: its Lease's annotations stay under half of the 256 KiB Kubernetes allows`, async () => {
+    expect(longName(0)).toHaveLength(63)
+    expect(NS).toHaveLength(63)
+    const fake = many(MAX_SERVICES_PER_RUN)
+    // Every journal of a run holds all its steps (the Lease is taken with them) and only its count of steps done
+    // grows, so a run stopped after its first Service writes the largest: the one that also says why it rolls back.
+    const stopped = () => ((journalOf(fake)?.done ?? 0) >= 1 && journalOf(fake)?.state === 'running' ? INTERRUPTED : undefined)
+    const report = await dual(fake, {namespace: NS, stopped}) as ServicesDualReport
+    expect({result: report.result, message: report.message}).toEqual({result: 'rolled-back', message: `${INTERRUPTED}; every Service this run converted was put back to SingleStack`})
+    const journals = fake.writes().filter((w) => w.path.startsWith('/apis/coordination.k8s.io/') && w.body)
+      .map((w) => (w.body as {metadata: {annotations: Record<string, string>}}).metadata.annotations)
+    expect(journals.map((a) => (JSON.parse(a['dualstack.kubectl.io/journal']!) as Journal).state)).toEqual(['running', 'running', 'rolling-back'])
+    const largest = journals.reduce((a, b) => (annotationBytes(b) > annotationBytes(a) ? b : a))
+    expect((JSON.parse(largest['dualstack.kubectl.io/journal']!) as Journal).steps).toHaveLength(MAX_SERVICES_PER_RUN)
+    // Measured: 90,495 bytes (88 KiB), about 300 a Service; 256 KiB would be reached near 870 of them.
+    expect(annotationBytes(largest)).toBeGreaterThan(MAX_SERVICES_PER_RUN * 290)
+    expect(annotationBytes(largest)).toBeLessThan(128 * 1024)
+  })
+
+  it(`one more than ${MAX_SERVICES_PER_RUN} to convert is bad usage, before any write (the dry-run probe too), also with --dry-run; Services refused by the plan do not count`, async () => {
+    for (const dryRun of [false, true]) {
+      const fake = many(MAX_SERVICES_PER_RUN + 1)
+      const error = await dual(fake, {namespace: NS, dryRun})
+      expect(error).toBeInstanceOf(UsageError)
+      expect({message: (error as UsageError).message, hint: (error as UsageError).hint}).toEqual({
+        message: `${MAX_SERVICES_PER_RUN + 1} Services selected to convert, more than the ${MAX_SERVICES_PER_RUN} one run converts (its journal is kept in the Lease, whose annotations are limited to 256 KiB)`,
+        hint: 'narrow the selection with -n, -l or Service names, and run again for the rest'})
+      expect(fake.writes()).toEqual([])
+    }
+    const atCap = many(MAX_SERVICES_PER_RUN)
+    atCap.put(svcPath('edge', NS), svc('edge', {type: 'LoadBalancer'}, {}, NS) as Obj)
+    const report = await dual(atCap, {namespace: NS, dryRun: true}) as ServicesDualReport
+    expect({result: report.result, message: report.message}).toEqual({result: 'incomplete', message: `dry run: ${MAX_SERVICES_PER_RUN} Service(s) would be converted to PreferDualStack, 1 refused; nothing was changed`})
   })
 })

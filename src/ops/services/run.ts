@@ -3,8 +3,8 @@
 //
 // Not resumable, and the commit point is the end of the plan: a failure, timeout or Ctrl-C part-way puts
 // back every Service this run converted (newest first), so a run converts the selection or changes nothing.
-// A run whose rollback could not finish keeps its journal: --rollback finishes undoing, --resume converts
-// the rest (each step reads before it writes, and only Services this run marked are put back).
+// A run killed half-way, or whose rollback could not finish, keeps its journal: --rollback finishes undoing,
+// --resume converts the rest (each step reads before it writes, and only Services this run marked are put back).
 import type {ClusterClient} from '../../cluster/kube.js'
 import {findCalicoNode, namespaceMustExist} from '../../cluster/resources.js'
 import type {ServiceObject} from '../../cluster/types.js'
@@ -61,6 +61,15 @@ export interface ServicesDualReport {
 }
 
 const key = (r: {namespace: string; name: string}) => `${r.namespace}/${r.name}`
+
+/**
+ * The most Services one run converts. Its journal, a step per Service (at most 300 bytes: the longest
+ * namespace and name), is an annotation of the Lease, and Kubernetes allows an object 256 KiB of annotations
+ * in all: 300 steps make at most 88 KiB (90,495 bytes, measured in test/unit/services-dual.test.ts), a third of it,
+ * and the Lease is written again after every Service. More would be batches, each its own run: one run's
+ * failure would then put back only its own batch, not the selection.
+ */
+export const MAX_SERVICES_PER_RUN = 300
 
 /** The Services of the selection: by name (in one namespace), or every one of the namespace(s) and label selector. */
 async function readSelection(client: ClusterClient, options: ServicesDualOptions): Promise<{services: ServiceObject[]; missing: string[]}> {
@@ -122,6 +131,11 @@ export async function runServicesDual(client: ClusterClient, options: ServicesDu
   report.services = rows
   const planned = rows.filter((r) => r.status === 'planned')
   const refused = rows.filter((r) => r.status === 'refused')
+  // Before any write, the dry-run probe too; a dry run as well: it would show a plan no run can apply.
+  if (planned.length > MAX_SERVICES_PER_RUN) {
+    throw new UsageError(`${planned.length} Services selected to convert, more than the ${MAX_SERVICES_PER_RUN} one run converts (its journal is kept in the Lease, whose annotations are limited to 256 KiB)`,
+      'narrow the selection with -n, -l or Service names, and run again for the rest')
+  }
   if (planned.length === 0) {
     if (refused.length > 0) return {...report, result: 'refused', message: `${refused.length} Service(s) not converted; see why beside each`}
     return {...report, result: 'nothing', message: 'no SingleStack Service in the selection (default/kubernetes and ExternalName Services are never converted)'}
@@ -150,7 +164,7 @@ export async function runServicesDual(client: ClusterClient, options: ServicesDu
   return ended(report, steps, outcome, refused.length)
 }
 
-/** --resume / --rollback of a run whose rollback did not finish: shown and confirmed like any run. */
+/** --resume / --rollback of a run that stopped half-way (killed, or its rollback did not finish): shown and confirmed like any run. */
 async function continueServicesDual(client: ClusterClient, options: ServicesDualOptions): Promise<ServicesDualReport> {
   const mode = options.resume ? 'resume' : 'rollback'
   const engine = new RepairEngine(client, SERVICES_DUAL, await leaseNamespace(client))
