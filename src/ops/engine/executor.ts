@@ -198,7 +198,7 @@ export class RepairExecutor {
         if (kind.writes && typeof kind.undo === 'function') {
           const undo = kind.undo
           const undone = await this.patiently(`undoing step ${i + 1}`, () => undo(step as never, this.ctx), true)
-          if (this.reports[i]!.status === 'done') this.reports[i]!.status = 'undone'
+          if (this.reports[i]!.status === 'done' || undone?.putBack) this.reports[i]!.status = 'undone'
           if (undone?.message) this.reports[i]!.message = undone.message
         }
         this.journal.done = i

@@ -41,6 +41,8 @@ export interface StepResult {
   message?: string
   /** The step's own account of what it did (per node, per owner), for the command's report. */
   detail?: unknown
+  /** From an undo: it put something back. A step stopped half-way (its write landed, its journal entry did not) is then reported undone, not skipped. */
+  putBack?: boolean
 }
 
 /** A step that failed, with its account of how far it got. */

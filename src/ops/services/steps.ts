@@ -145,7 +145,7 @@ export const convertService: WritingKind<ConvertServiceStep> = {
     // ipFamilies given as the original family alone: the API server drops the second ClusterIP with it.
     await patchAt(ctx, step, svc, (current) => ({metadata: {annotations: {[CHANGED_ANNOTATION]: null}},
       spec: isDual(current.spec?.ipFamilyPolicy) ? {ipFamilyPolicy: 'SingleStack', ipFamilies: [step.family]} : {}}))
-    return {message: `put back to SingleStack (${step.family})`}
+    return {message: `put back to SingleStack (${step.family})`, putBack: true}
   },
   // The run is over: the Service is nobody's to undo any more.
   async settle(step, ctx) {
