@@ -9,6 +9,8 @@ import {pipeline, type Readable} from 'node:stream'
 import tls from 'node:tls'
 import zlib from 'node:zlib'
 
+import {ANSWER_TIMEOUT} from './errors.js'
+
 /** The TLS settings client-node gives a cluster and user: what the kept connection is made with. */
 export interface TlsSettings {
   ca?: string | Buffer
@@ -20,8 +22,14 @@ export interface TlsSettings {
   servername?: string
 }
 
-/** How long an idle kept connection stays open: undici's keepAliveTimeout, so that one the server is closing is not reused. */
+/**
+ * How long an idle kept connection stays open, so that one the server (or a load balancer) is about to
+ * close is not reused: undici's keepAliveTimeout (Node's own global agent keeps its sockets 5 s).
+ */
 const IDLE_MS = 4000
+/** undici's limits, which the requests had before: connecting (TCP and TLS), and the server's silence (before the headers, between chunks). */
+export const CONNECT_TIMEOUT_MS = 10_000
+export const ANSWER_TIMEOUT_MS = 300_000
 /** TCP keep-alive probes after this long idle: client-go's and client-node's 30 s (cloud load balancers drop idle flows at 60 s). */
 const TCP_KEEPALIVE_MS = 30_000
 
@@ -47,6 +55,12 @@ export interface Answer {
   headers: http.IncomingHttpHeaders
   /** The body, decompressed. */
   body: Readable
+  /** ANSWER_TIMEOUT_MS, or the request's own. */
+  answerTimeoutMs: number
+}
+
+function timedOut(code: string, message: string): Error {
+  return Object.assign(new Error(message), {code})
 }
 
 export interface Sending {
@@ -55,6 +69,8 @@ export interface Sending {
   body?: string
   agent: http.Agent
   signal?: AbortSignal
+  /** Other limits than undici's (for tests). */
+  limits?: {connectMs: number; answerMs: number}
 }
 
 /** What a failed request throws: the abort's reason (a TimeoutError for --request-timeout) when it was aborted. */
@@ -68,45 +84,70 @@ function failure(error: unknown, signal: AbortSignal | undefined): unknown {
  */
 export function send(url: URL, sending: Sending): Promise<Answer> {
   const {method, body, agent, signal} = sending
+  const {connectMs, answerMs} = sending.limits ?? {connectMs: CONNECT_TIMEOUT_MS, answerMs: ANSWER_TIMEOUT_MS}
   const headers: Record<string, string | string[]> = {...sending.headers, 'Accept-Encoding': 'gzip'}
   if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body))
   return new Promise<Answer>((resolve, reject) => {
     const request = (url.protocol === 'http:' ? http : https).request(url, {method, headers, agent, signal}, (response) => {
+      clearTimeout(silence)
       const gzip = /^\s*gzip\s*$/i.test(response.headers['content-encoding'] ?? '')
       const decoded: Readable = gzip ? pipeline(response, zlib.createGunzip(), () => undefined) : response
-      resolve({status: response.statusCode ?? 0, headers: response.headers, body: decoded})
+      resolve({status: response.statusCode ?? 0, headers: response.headers, body: decoded, answerTimeoutMs: answerMs})
     })
-    request.on('error', (error) => reject(failure(error, signal)))
+    const silence = setTimeout(() => request.destroy(timedOut(ANSWER_TIMEOUT, `no answer from ${url.host} in ${answerMs / 1000}s`)), answerMs).unref()
+    request.on('socket', (socket) => {
+      // A new connection (a kept one is connected already): TCP and TLS in connectMs, failing as net's own ETIMEDOUT reads.
+      if (!socket.connecting) return
+      const connecting = setTimeout(() => request.destroy(timedOut('ETIMEDOUT', `connect ETIMEDOUT ${url.host}`)), connectMs).unref()
+      socket.once(socket instanceof tls.TLSSocket ? 'secureConnect' : 'connect', () => clearTimeout(connecting))
+      socket.once('close', () => clearTimeout(connecting))
+    })
+    request.on('error', (error) => {
+      clearTimeout(silence)
+      reject(failure(error, signal))
+    })
     request.end(body)
   })
 }
 
-/** The whole body as text. */
-export async function readText(answer: Answer, signal?: AbortSignal): Promise<string> {
-  const chunks: Buffer[] = []
+/** The body's chunks; the body is ended with an ANSWER_TIMEOUT error when the server is silent for answerTimeoutMs. */
+async function* chunks(answer: Answer, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
+  let silence: NodeJS.Timeout | undefined
+  const wait = () => {
+    clearTimeout(silence)
+    silence = setTimeout(() => answer.body.destroy(timedOut(ANSWER_TIMEOUT, `the answer stalled for ${answer.answerTimeoutMs / 1000}s`)), answer.answerTimeoutMs).unref()
+  }
   try {
-    for await (const chunk of answer.body) chunks.push(chunk as Buffer)
+    wait()
+    for await (const chunk of answer.body) {
+      wait()
+      yield chunk as Buffer
+    }
   } catch (error) {
     throw failure(error, signal)
+  } finally {
+    clearTimeout(silence)
   }
-  return Buffer.concat(chunks).toString('utf8')
+}
+
+/** The whole body as text. */
+export async function readText(answer: Answer, signal?: AbortSignal): Promise<string> {
+  const all: Buffer[] = []
+  for await (const chunk of chunks(answer, signal)) all.push(chunk)
+  return Buffer.concat(all).toString('utf8')
 }
 
 /** The body's lines (a watch's events, one JSON object a line), as they come; blank lines left out. */
 export async function* lines(answer: Answer, signal?: AbortSignal): AsyncGenerator<string> {
   const decoder = new TextDecoder()
   let buffered = ''
-  try {
-    for await (const chunk of answer.body) {
-      buffered += decoder.decode(chunk as Uint8Array, {stream: true})
-      let newline
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, newline).trim()
-        buffered = buffered.slice(newline + 1)
-        if (line) yield line
-      }
+  for await (const chunk of chunks(answer, signal)) {
+    buffered += decoder.decode(chunk, {stream: true})
+    let newline
+    while ((newline = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, newline).trim()
+      buffered = buffered.slice(newline + 1)
+      if (line) yield line
     }
-  } catch (error) {
-    throw failure(error, signal)
   }
 }
