@@ -7,7 +7,7 @@ import http from 'node:http'
 import https from 'node:https'
 import {pipeline, type Readable} from 'node:stream'
 import tls from 'node:tls'
-import zlib from 'node:zlib'
+import type zlib from 'node:zlib'
 
 import {ANSWER_TIMEOUT} from './errors.js'
 
@@ -59,6 +59,15 @@ export interface Answer {
   answerTimeoutMs: number
 }
 
+/**
+ * node:zlib, loaded by the first compressed answer: the API server compresses only large answers (over
+ * 128 KB), so a small cluster's runs never need it, and loading it is a few milliseconds of each.
+ */
+async function zlibModule(): Promise<typeof zlib> {
+  // process.getBuiltinModule: Node 22.3 and later (the single executable's Node among them).
+  return process.getBuiltinModule?.('node:zlib') ?? await import('node:zlib')
+}
+
 function timedOut(code: string, message: string): Error {
   return Object.assign(new Error(message), {code})
 }
@@ -90,9 +99,9 @@ export function send(url: URL, sending: Sending): Promise<Answer> {
   return new Promise<Answer>((resolve, reject) => {
     const request = (url.protocol === 'http:' ? http : https).request(url, {method, headers, agent, signal}, (response) => {
       clearTimeout(silence)
-      const gzip = /^\s*gzip\s*$/i.test(response.headers['content-encoding'] ?? '')
-      const decoded: Readable = gzip ? pipeline(response, zlib.createGunzip(), () => undefined) : response
-      resolve({status: response.statusCode ?? 0, headers: response.headers, body: decoded, answerTimeoutMs: answerMs})
+      const answer = (body: Readable): Answer => ({status: response.statusCode ?? 0, headers: response.headers, body, answerTimeoutMs: answerMs})
+      if (!/^\s*gzip\s*$/i.test(response.headers['content-encoding'] ?? '')) return resolve(answer(response))
+      zlibModule().then((z) => resolve(answer(pipeline(response, z.createGunzip(), () => undefined))), reject)
     })
     const silence = setTimeout(() => request.destroy(timedOut(ANSWER_TIMEOUT, `no answer from ${url.host} in ${answerMs / 1000}s`)), answerMs).unref()
     request.on('socket', (socket) => {
