@@ -1,13 +1,15 @@
 // The cluster client's transport (node:https) against loopback servers, in process: gzip answers and
 // watch streams decoded, one kept TLS connection, impersonation headers one line per value, and what
 // Node's real socket and TLS errors read as (errors.ts maps them; here they are Node's, not made up).
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
 import {createServer as createTcpServer, type Server as TcpServer} from 'node:net'
 import {createServer, type Server} from 'node:https'
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {constants, createGzip, gzipSync} from 'node:zlib'
+
+import selfsigned from 'selfsigned'
 
 import {ClusterClient} from '../../src/cluster/kube.js'
 import {transportError} from '../../src/cluster/errors.js'
@@ -16,6 +18,7 @@ import type {ConnectionFlags} from '../../src/cluster/types.js'
 import {makeCaCert, makeCertificates, type Certificates} from '../sim/certs.js'
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void
+type TlsRequest = IncomingMessage & {socket: import('node:tls').TLSSocket}
 
 interface Loopback {
   url: string
@@ -29,9 +32,9 @@ interface Loopback {
 let certs: Certificates
 const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-transport-'))
 
-async function loopback(): Promise<Loopback> {
+async function loopback(clientCa?: string): Promise<Loopback> {
   const state: Loopback = {url: '', connections: 0, requests: [], handle: (_req, res) => res.end('{}'), close: async () => undefined}
-  const server: Server = createServer({key: certs.serverKey, cert: certs.serverCert}, (req, res) => {
+  const server: Server = createServer({key: certs.serverKey, cert: certs.serverCert, ...(clientCa ? {ca: clientCa, requestCert: true, rejectUnauthorized: false} : {})}, (req, res) => {
     state.requests.push(req)
     state.handle(req, res)
   })
@@ -242,5 +245,74 @@ describe('Node\'s transport errors, as the user reads them', () => {
       agent.destroy()
       mute.close()
     }
+  })
+})
+
+describe('kubeconfig users and clusters, read as client-node reads them', () => {
+  let server: Loopback
+  let client: {cert: string; key: string}
+  beforeAll(async () => {
+    server = await loopback(certs.caCert)
+    const made = await selfsigned.generate([{name: 'commonName', value: 'cert-user'}], {
+      keyType: 'ec', algorithm: 'sha256', ca: {key: certs.caKey, cert: certs.caCert}, extensions: [{name: 'extKeyUsage', clientAuth: true}],
+    })
+    client = {cert: made.cert, key: made.private}
+    // Who the server took the request for: the client certificate's name, else the Authorization header.
+    server.handle = (req, res) => {
+      const peer = (req as TlsRequest).socket.getPeerCertificate()
+      const who = (req as TlsRequest).socket.authorized ? `cert:${peer.subject.CN}` : req.headers.authorization ?? 'anonymous'
+      res.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify({who}))
+    }
+  })
+  afterAll(() => server.close())
+
+  const who = async (kubeconfig: string, flags: Partial<ConnectionFlags> = {}) => (await ClusterClient.connect({kubeconfig, ...flags}).request<{who: string}>('GET', '/api')).who
+  const write = (folder: string, user: string, cluster = `certificate-authority-data: ${Buffer.from(certs.caCert).toString('base64')}`) => {
+    mkdirSync(folder, {recursive: true})
+    const file = path.join(folder, 'config')
+    writeFileSync(file, ['apiVersion: v1', 'kind: Config', 'current-context: c',
+      'clusters:', '- name: c', '  cluster:', `    server: ${server.url}`, `    ${cluster}`,
+      'users:', '- name: u', '  user:', ...user.split('\n').map((line) => `    ${line}`),
+      'contexts:', '- name: c', '  context: {cluster: c, user: u}', ''].join('\n'))
+    return file
+  }
+
+  it('client-certificate, client-key and certificate-authority files, relative to the kubeconfig\'s folder', async () => {
+    const folder = path.join(dir, 'relative')
+    mkdirSync(path.join(folder, 'pki'), {recursive: true})
+    writeFileSync(path.join(folder, 'pki', 'ca.crt'), certs.caCert)
+    writeFileSync(path.join(folder, 'pki', 'me.crt'), client.cert)
+    writeFileSync(path.join(folder, 'pki', 'me.key'), client.key)
+    const file = write(folder, 'client-certificate: pki/me.crt\nclient-key: pki/me.key', 'certificate-authority: pki/ca.crt')
+    expect(await who(file)).toBe('cert:cert-user')
+  })
+
+  it('client-certificate-data and client-key-data; --client-certificate and --client-key over them', async () => {
+    const b64 = (text: string) => Buffer.from(text).toString('base64')
+    const file = write(path.join(dir, 'data'), `client-certificate-data: ${b64(client.cert)}\nclient-key-data: ${b64(client.key)}`)
+    expect(await who(file)).toBe('cert:cert-user')
+    const other = await selfsigned.generate([{name: 'commonName', value: 'flag-user'}], {
+      keyType: 'ec', algorithm: 'sha256', ca: {key: certs.caKey, cert: certs.caCert}, extensions: [{name: 'extKeyUsage', clientAuth: true}],
+    })
+    writeFileSync(path.join(dir, 'flag.crt'), other.cert)
+    writeFileSync(path.join(dir, 'flag.key'), other.private)
+    expect(await who(file, {clientCertificate: path.join(dir, 'flag.crt'), clientKey: path.join(dir, 'flag.key')})).toBe('cert:flag-user')
+  })
+
+  it('username and password as Basic; a token wins over them; token-file is read; --token over all', async () => {
+    const basic = `Basic ${Buffer.from('alice:s3cret').toString('base64')}`
+    expect(await who(write(path.join(dir, 'basic'), 'username: alice\npassword: s3cret'))).toBe(basic)
+    expect(await who(write(path.join(dir, 'both'), 'username: alice\npassword: s3cret\ntoken: tok'))).toBe('Bearer tok')
+    writeFileSync(path.join(dir, 'token-file'), 'from-file')
+    const tokenFile = write(path.join(dir, 'token-file-user'), `token-file: ${path.join(dir, 'token-file')}`)
+    expect(await who(tokenFile)).toBe('Bearer from-file')
+    expect(await who(tokenFile, {token: 'from-flag'})).toBe('Bearer from-flag')
+    expect(await who(write(path.join(dir, 'nobody'), 'as: nobody'))).toBe('anonymous')
+  })
+
+  it('insecure-skip-tls-verify without a CA, and tls-server-name naming the certificate\'s other name', async () => {
+    expect(await who(write(path.join(dir, 'insecure'), 'token: tok', 'insecure-skip-tls-verify: true'))).toBe('Bearer tok')
+    expect(await who(write(path.join(dir, 'sni'), 'token: tok', `certificate-authority-data: ${Buffer.from(certs.caCert).toString('base64')}\n    tls-server-name: localhost`))).toBe('Bearer tok')
+    await expect(who(write(path.join(dir, 'sni-wrong'), 'token: tok', `certificate-authority-data: ${Buffer.from(certs.caCert).toString('base64')}\n    tls-server-name: elsewhere`))).rejects.toThrow(/TLS handshake/)
   })
 })
