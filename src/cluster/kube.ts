@@ -245,7 +245,7 @@ function impersonationHeaders(flags: ConnectionFlags): Array<[string, string]> {
 }
 
 /** What authenticates a request: its headers and the TLS settings of the kept connection (or client-node's proxy agent). */
-interface Credentials {
+export interface Credentials {
   headers: Record<string, string>
   tls: TlsSettings
   /** client-node's agent for a proxy-url (hpagent, socks-proxy-agent), used as it is. */
@@ -275,7 +275,7 @@ function fileOrData(file: string | undefined, data: string | undefined): Buffer 
  * applySecurityAuthentication, with applyHTTPSOptions and applyAuthorizationHeader, no authenticator
  * being the user's): the same fields, the same precedence (a token wins over a username and password).
  */
-function plainCredentials(cluster: Cluster, user: User): Credentials {
+export function plainCredentials(cluster: Cluster, user: User): Credentials {
   const tls: TlsSettings = {}
   if (cluster.skipTLSVerify) tls.rejectUnauthorized = false
   if (cluster.tlsServerName) tls.servername = cluster.tlsServerName
@@ -296,7 +296,7 @@ function plainCredentials(cluster: Cluster, user: User): Credentials {
  * The credentials client-node's KubeConfig gives for a request: applyToHTTPSOptions, as its own WebSocket
  * connections take them (it runs the authenticator; its agent is a proxy's, or a plain one left for the kept agent).
  */
-async function clientNodeCredentials(kc: KubeConfig): Promise<Credentials> {
+export async function clientNodeCredentials(kc: KubeConfig): Promise<Credentials> {
   const options: https.RequestOptions = {}
   await kc.applyToHTTPSOptions(options)
   const headers: Record<string, string> = {}
