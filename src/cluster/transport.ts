@@ -27,7 +27,7 @@ export interface TlsSettings {
  * close is not reused: undici's keepAliveTimeout (Node's own global agent keeps its sockets 5 s).
  */
 const IDLE_MS = 4000
-/** undici's limits, which the requests had before: connecting (TCP and TLS), and the server's silence (before the headers, between chunks). */
+/** undici's defaults, which the requests had before: connecting (TCP and TLS), and the server's silence (before the headers, between chunks). */
 export const CONNECT_TIMEOUT_MS = 10_000
 export const ANSWER_TIMEOUT_MS = 300_000
 /** TCP keep-alive probes after this long idle: client-go's and client-node's 30 s (cloud load balancers drop idle flows at 60 s). */
@@ -35,7 +35,10 @@ const TCP_KEEPALIVE_MS = 30_000
 
 /**
  * The agent every request of the run goes through. Its TLS context is built once (the CA and the client
- * key are parsed once, not for each connection), so that building it fails as the connection would.
+ * key parsed once, not for each connection); the caller makes it inside its first request, so that a CA or
+ * key that does not parse fails that request as its connection would have. (Node's first TLS context of a
+ * process costs ~12 ms here whatever it holds: it parses Node's bundled root certificates even when a CA is
+ * given.)
  */
 export function keptAgent(protocol: string, settings: TlsSettings): http.Agent {
   const common = {keepAlive: true, keepAliveMsecs: TCP_KEEPALIVE_MS, timeout: IDLE_MS}
