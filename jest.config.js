@@ -1,5 +1,5 @@
 // jest runs in ESM mode (node --experimental-vm-modules): @kubernetes/client-node is ESM-only
-// (kubernetes-client/javascript#2600). Unit tests never import it; command tests run the built binary.
+// (kubernetes-client/javascript#2600). Unit tests of the cluster client import it; command tests run the built binary.
 export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],

@@ -82,16 +82,22 @@ export function shippedRoleFor(message: string): {name: string; file: string} | 
   return undefined
 }
 
+/** The code of the transport's error when the server says nothing for too long (before its headers, or between chunks). */
+export const ANSWER_TIMEOUT = 'ANSWER_TIMEOUT'
+
 const TLS_CODES = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'ERR_TLS_CERT_ALTNAME_INVALID',
-  'CERT_HAS_EXPIRED', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_SIGNATURE_FAILURE', 'ERR_SSL_WRONG_VERSION_NUMBER', 'EPROTO',
+  'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_SIGNATURE_FAILURE', 'ERR_SSL_WRONG_VERSION_NUMBER', 'EPROTO',
 ])
 
-/** Finds the innermost error code (undici wraps the socket error in `cause`, sometimes in an AggregateError). */
+/**
+ * Finds the innermost error code: Node's errors carry the socket's code themselves, an abort carries its
+ * reason in `cause`, and a connection tried on several addresses fails with an AggregateError of them.
+ */
 function rootCause(error: unknown): {code?: string; name?: string; message: string} {
   let current = error as {code?: string; name?: string; message?: string; cause?: unknown; errors?: unknown[]} | undefined
   for (let depth = 0; current && depth < 5; depth++) {
-    if (current.code && current.code !== 'UND_ERR' && !current.cause) break
+    if (current.code && !current.cause) break
     if (current.name === 'TimeoutError') break
     const next = current.cause ?? current.errors?.[0]
     if (!next) break
@@ -100,11 +106,11 @@ function rootCause(error: unknown): {code?: string; name?: string; message: stri
   return {code: current?.code, name: current?.name, message: current?.message ?? String(error)}
 }
 
-/** The code of the socket error under what fetch threw (ECONNRESET...), for the retry policy. */
+/** The code of the socket error under what the request threw (ECONNRESET...), for the retry policy. */
 export function transportCode(error: unknown): string | undefined {
   const cause = rootCause(error)
-  // undici reports an HTTP/2 GOAWAY (the API server ends unauthenticated clients' connections so) as
-  // UND_ERR_INFO or UND_ERR_SOCKET: a code of its own, so that a read is tried again on a new connection.
+  // An HTTP/2 GOAWAY (the API server ends unauthenticated clients' HTTP/2 connections so) is a code of its
+  // own, so that a read is tried again on a new connection.
   return /GOAWAY/.test(cause.message) ? 'GOAWAY' : cause.code
 }
 
@@ -112,14 +118,14 @@ export function transportError(error: unknown, target: Target, timeoutMs: number
   if (error instanceof DualstackError) return error
   const cause = rootCause(error)
   const at = where(target)
-  // Our own --request-timeout fires as an abort; undici's connect and response limits have their own codes.
+  // Our own --request-timeout fires as an abort; the transport's connect and answer limits have their own codes.
   if ((cause.name === 'TimeoutError' || cause.name === 'AbortError') && timeoutMs > 0) {
     return new ClusterUnavailableError(`request timed out after ${timeoutMs / 1000}s (${at})`, 'the API server is slow or unreachable; raise --request-timeout or check the network')
   }
-  if (cause.code === 'UND_ERR_CONNECT_TIMEOUT' || cause.code === 'ETIMEDOUT') {
+  if (cause.code === 'ETIMEDOUT') {
     return new ClusterUnavailableError(`cannot connect to the API server: the connection timed out (${at})`, 'check that the server is reachable from here (VPN, firewall, proxy)')
   }
-  if (cause.code === 'UND_ERR_HEADERS_TIMEOUT' || cause.code === 'UND_ERR_BODY_TIMEOUT') {
+  if (cause.code === ANSWER_TIMEOUT) {
     return new ClusterUnavailableError(`the API server did not answer in time (${at})`, 'it is overloaded or something in between holds the request; retry, and bound the wait with --request-timeout')
   }
   if (cause.code === 'ECONNREFUSED') {
@@ -134,7 +140,7 @@ export function transportError(error: unknown, target: Target, timeoutMs: number
   if (/GOAWAY/.test(cause.message)) {
     return new ClusterUnavailableError(`the API server ended the connection (HTTP/2 GOAWAY) (${at})`, 'retry; the server does this to clients without credentials, and while it restarts or sheds load')
   }
-  if (cause.code === 'ECONNRESET' || cause.code === 'UND_ERR_SOCKET' || cause.code === 'EPIPE') {
+  if (cause.code === 'ECONNRESET' || cause.code === 'EPIPE' || cause.code === 'ECONNABORTED') {
     return new ClusterUnavailableError(`the API server closed the connection (${at})`, 'retry; if it keeps happening check the API server and any proxy in between')
   }
   return new ClusterUnavailableError(`cannot talk to the API server: ${cause.message} (${at})`, 'check the kubeconfig and the network')

@@ -1,25 +1,31 @@
 // The only module that imports @kubernetes/client-node. Everything else talks to the cluster through
 // ClusterClient and gets plain JSON objects and typed errors back.
-// Its modules are imported one by one: the package's index evaluates every generated API and model.
-import {KubeConfig} from '@kubernetes/client-node/dist/config.js'
-import type {Cluster, Context, User} from '@kubernetes/client-node/dist/config_types.js'
-import {Exec} from '@kubernetes/client-node/dist/exec.js'
-import {WebSocketHandler} from '@kubernetes/client-node/dist/web-socket-handler.js'
-import {HttpMethod, RequestContext} from '@kubernetes/client-node/dist/gen/http/http.js'
+// Start-up: client-node's KubeConfig (dist/config.js) loads undici, socks, hpagent, openid-client and the
+// cloud auth providers whatever the kubeconfig holds, which costs more than kubectl's whole run. A
+// kubeconfig is read here with client-node's own dist/config_types.js (which loads nothing) and js-yaml,
+// client-node's YAML parser; a plain user (a token, a client certificate, a username and password) talks
+// to the cluster on node:https (./transport.ts) without anything else. KubeConfig is imported on first
+// use, for what only it does: exec credential plugins, auth providers (oidc, gcp, azure, the in-cluster
+// token file), proxies (proxy-url), and exec in containers (with ws).
+import type {KubeConfig} from '@kubernetes/client-node/dist/config.js'
+import {newClusters, newContexts, newUsers, type Cluster, type Context, type User} from '@kubernetes/client-node/dist/config_types.js'
 import type {V1Status} from '@kubernetes/client-node/dist/gen/models/V1Status.js'
-import {existsSync} from 'node:fs'
+import {load as loadYaml} from 'js-yaml'
+import {existsSync, readFileSync} from 'node:fs'
+import http from 'node:http'
 import https from 'node:https'
+import {isIPv6} from 'node:net'
 import {Writable} from 'node:stream'
 import {homedir} from 'node:os'
 import path from 'node:path'
 import tls from 'node:tls'
-import {Agent as UndiciAgent, request as httpRequest} from 'undici'
-import WebSocket from 'ws'
+import type WebSocket from 'ws'
 
 import {ApiError, ClusterUnavailableError, DualstackError, ExitCode, UsageError} from '../errors.js'
 import {parseDuration} from './duration.js'
 import {apiErrorFromStatus, execError, transportCode, transportError} from './errors.js'
 import {DEFAULT_RETRY, parseRetryAfter, retryDelay, type Failure, type RetryPolicy} from './retry.js'
+import {keptAgent, lines, readText, send, type TlsSettings} from './transport.js'
 import type {ConnectionFlags, KubeList, KubeObject, Target} from './types.js'
 
 export interface ExecResult {
@@ -40,11 +46,22 @@ function collector(): {stream: Writable; text(): string} {
   }
 }
 
-const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token'
+const SERVICE_ACCOUNT = '/var/run/secrets/kubernetes.io/serviceaccount'
 export const PAGE_SIZE = 500
 
+/** A kubeconfig as client-node's KubeConfig holds one: its entries normalised by config_types.js. */
+interface Kubeconfig {
+  clusters: Cluster[]
+  users: User[]
+  contexts: Context[]
+  currentContext: string
+}
+
 interface LoadedConfig {
-  kc: KubeConfig
+  /** The cluster, user and context of the run, kubectl's flags applied. */
+  cluster: Cluster
+  user: User
+  context: Context
   target: Target
   impersonation: Array<[string, string]>
 }
@@ -61,36 +78,79 @@ function kubeconfigFiles(flag: string | undefined): string[] {
   return existsSync(home) ? [home] : []
 }
 
+/** client-node's makeAbsolutePath: a path in a kubeconfig is relative to the file's folder. */
+function absolute(root: string, file: string): string {
+  return !root || path.isAbsolute(file) ? file : path.join(root, file)
+}
+
+/**
+ * One kubeconfig file, read as client-node's KubeConfig.loadFromFile reads it (dist/config.js: loadFromFile,
+ * loadFromString, makePathsAbsolute): the same YAML parser, the same normalising functions, the same errors.
+ */
+function readKubeconfig(file: string): Kubeconfig {
+  const root = path.dirname(file)
+  const obj = loadYaml(readFileSync(file).toString('utf-8')) as {clusters?: unknown; users?: unknown; contexts?: unknown; 'current-context'?: string}
+  const clusters = newClusters(obj.clusters)
+  const contexts = newContexts(obj.contexts)
+  const users = newUsers(obj.users)
+  for (const cluster of clusters) if (cluster.caFile) cluster.caFile = absolute(root, cluster.caFile)
+  for (const user of users) {
+    if (user.certFile) user.certFile = absolute(root, user.certFile)
+    if (user.keyFile) user.keyFile = absolute(root, user.keyFile)
+  }
+  return {clusters, users, contexts, currentContext: obj['current-context'] ?? ''}
+}
+
 /**
  * Merges kubeconfig files as kubectl does: the first file to name a cluster, user or context wins, and
  * current-context comes from the first file that sets one. (client-node's own merge throws on duplicates.)
  */
-function mergeKubeconfigs(files: string[]): KubeConfig {
+function mergeKubeconfigs(files: string[]): Kubeconfig {
   const clusters = new Map<string, Cluster>()
   const users = new Map<string, User>()
   const contexts = new Map<string, Context>()
   let currentContext = ''
   for (const file of files) {
-    const one = new KubeConfig()
+    let one: Kubeconfig
     try {
-      one.loadFromFile(file)
+      one = readKubeconfig(file)
     } catch (error) {
       throw new UsageError(`cannot read kubeconfig ${file}: ${(error as Error).message.split('\n')[0]}`, 'fix the file or point --kubeconfig elsewhere')
     }
-    for (const c of one.getClusters()) if (!clusters.has(c.name)) clusters.set(c.name, c)
-    for (const u of one.getUsers()) if (!users.has(u.name)) users.set(u.name, u)
-    for (const c of one.getContexts()) if (!contexts.has(c.name)) contexts.set(c.name, c)
-    if (!currentContext && one.getCurrentContext()) currentContext = one.getCurrentContext()
+    for (const c of one.clusters) if (!clusters.has(c.name)) clusters.set(c.name, c)
+    for (const u of one.users) if (!users.has(u.name)) users.set(u.name, u)
+    for (const c of one.contexts) if (!contexts.has(c.name)) contexts.set(c.name, c)
+    if (!currentContext && one.currentContext) currentContext = one.currentContext
   }
-  const kc = new KubeConfig()
-  kc.loadFromOptions({clusters: [...clusters.values()], users: [...users.values()], contexts: [...contexts.values()], currentContext})
-  return kc
+  return {clusters: [...clusters.values()], users: [...users.values()], contexts: [...contexts.values()], currentContext}
+}
+
+/**
+ * The service account's configuration inside a pod, as client-node's KubeConfig.loadFromCluster makes it
+ * (dist/config.js); its token file is read by client-node's FileAuth, on first use.
+ */
+function inClusterKubeconfig(): Kubeconfig {
+  const host = process.env.KUBERNETES_SERVICE_HOST
+  const port = process.env.KUBERNETES_SERVICE_PORT
+  const scheme = port === '80' || port === '8080' || port === '8001' ? 'http' : 'https'
+  const serverHost = host && isIPv6(host) ? `[${host}]` : host
+  const namespaceFile = `${SERVICE_ACCOUNT}/namespace`
+  return {
+    clusters: [{name: 'inCluster', caFile: `${SERVICE_ACCOUNT}/ca.crt`, server: `${scheme}://${serverHost}:${port}`, skipTLSVerify: false}],
+    users: [{name: 'inClusterUser', authProvider: {name: 'tokenFile', config: {tokenFile: `${SERVICE_ACCOUNT}/token`}}}],
+    contexts: [{cluster: 'inCluster', name: 'inClusterContext', user: 'inClusterUser', namespace: existsSync(namespaceFile) ? readFileSync(namespaceFile).toString('utf-8') : undefined}],
+    currentContext: 'inClusterContext',
+  }
+}
+
+function named<T extends {name: string}>(list: T[], name: string): T | undefined {
+  return list.find((entry) => entry.name === name)
 }
 
 /** The context names of the kubeconfig kubectl would read (for completion: no cluster is contacted). */
 export function kubeconfigContextNames(kubeconfig: string | undefined): string[] {
   const files = kubeconfigFiles(kubeconfig)
-  return files.length === 0 ? [] : mergeKubeconfigs(files).getContexts().map((c) => c.name)
+  return files.length === 0 ? [] : mergeKubeconfigs(files).contexts.map((c) => c.name)
 }
 
 /** kubectl's refusals of flags that contradict each other (its own wording, where it has one). */
@@ -112,35 +172,34 @@ function checkConnectionFlags(flags: ConnectionFlags): void {
 export function loadKubeConfig(flags: ConnectionFlags): LoadedConfig {
   checkConnectionFlags(flags)
   const files = kubeconfigFiles(flags.kubeconfig)
-  let kc: KubeConfig
+  let kc: Kubeconfig
   if (files.length > 0) {
     kc = mergeKubeconfigs(files)
   } else if (flags.server) {
     // As kubectl: --server (with --token or certificates) is a connection by itself, without a kubeconfig.
-    kc = new KubeConfig()
-  } else if (process.env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT_TOKEN)) {
-    kc = new KubeConfig()
-    kc.loadFromCluster()
+    kc = {clusters: [], users: [], contexts: [], currentContext: ''}
+  } else if (process.env.KUBERNETES_SERVICE_HOST && existsSync(`${SERVICE_ACCOUNT}/token`)) {
+    kc = inClusterKubeconfig()
   } else {
     throw new ClusterUnavailableError(
       'no kubeconfig found (looked at $KUBECONFIG and ~/.kube/config) and not running inside a pod',
       'pass --kubeconfig FILE or set KUBECONFIG',
     )
   }
-  const contextName = flags.context || kc.getCurrentContext()
+  const contextName = flags.context || kc.currentContext
   let context: Context | undefined
   if (contextName) {
-    context = kc.getContextObject(contextName) ?? undefined
+    context = named(kc.contexts, contextName)
     if (!context) throw new UsageError(`context "${contextName}" not found in the kubeconfig`, 'see: kubectl config get-contexts')
   } else if (!flags.server) {
     throw new UsageError('the kubeconfig has no current context', 'pass --context NAME (see: kubectl config get-contexts)')
   }
   const clusterName = flags.cluster || context?.cluster || ''
-  const cluster = clusterName ? kc.getCluster(clusterName) : null
+  const cluster = clusterName ? named(kc.clusters, clusterName) : undefined
   if (flags.cluster && !cluster) throw new UsageError(`cluster "${flags.cluster}" not found in the kubeconfig`, 'see: kubectl config get-clusters')
   if (!cluster && !flags.server) throw new UsageError(`context "${contextName}" names cluster "${clusterName}", which the kubeconfig does not define`, 'fix the kubeconfig')
   const userName = flags.user || context?.user || ''
-  const user = userName ? kc.getUser(userName) : null
+  const user = userName ? named(kc.users, userName) : undefined
   if (flags.user && !user) throw new UsageError(`user "${flags.user}" not found in the kubeconfig`, 'see: kubectl config get-users')
 
   // The flags override the kubeconfig's fields one by one, as kubectl's do.
@@ -171,21 +230,83 @@ export function loadKubeConfig(flags: ConnectionFlags): LoadedConfig {
       'use its https:// address (--server or the kubeconfig cluster); --insecure-skip-tls-verify allows plain HTTP')
   }
   const name = contextName || 'from-flags'
-  const effective = new KubeConfig()
-  effective.loadFromOptions({
-    clusters: [effectiveCluster],
-    users: [effectiveUser],
-    contexts: [{name, cluster: effectiveCluster.name, user: effectiveUser.name, namespace: context?.namespace}],
-    currentContext: name,
-  })
   const namespace = flags.namespace || context?.namespace || 'default'
-  return {kc: effective, target: {context: name, server: effectiveCluster.server, namespace, user: userName || '(from flags)'},
-    impersonation: impersonationHeaders(flags)}
+  return {
+    cluster: effectiveCluster, user: effectiveUser,
+    context: {name, cluster: effectiveCluster.name, user: effectiveUser.name, namespace: context?.namespace},
+    target: {context: name, server: effectiveCluster.server, namespace, user: userName || '(from flags)'},
+    impersonation: impersonationHeaders(flags),
+  }
 }
 
 /** The impersonation headers client-node does not set: groups (one header each) and the uid. */
 function impersonationHeaders(flags: ConnectionFlags): Array<[string, string]> {
   return [...(flags.asGroup ?? []).map((group): [string, string] => ['Impersonate-Group', group]), ...(flags.asUid ? [['Impersonate-Uid', flags.asUid] as [string, string]] : [])]
+}
+
+/** What authenticates a request: its headers and the TLS settings of the kept connection (or client-node's proxy agent). */
+export interface Credentials {
+  headers: Record<string, string>
+  tls: TlsSettings
+  /** client-node's agent for a proxy-url (hpagent, socks-proxy-agent), used as it is. */
+  proxyAgent?: http.Agent
+}
+
+/**
+ * What only client-node's KubeConfig can do for this cluster and user: its authenticators (exec plugins,
+ * the oidc, gcp, azure and tokenFile auth providers) and its proxy agents. undefined for a plain user.
+ */
+export function clientNodeNeed(cluster: Cluster, user: User): string | undefined {
+  if (user.exec) return 'an exec credential plugin'
+  if (user.authProvider) return `the auth provider ${String((user.authProvider as {name?: unknown}).name ?? '')}`.trimEnd()
+  if (cluster.proxyUrl) return 'a proxy-url'
+  return undefined
+}
+
+/** client-node's bufferFromFileOrString: a file wins over base64 data. */
+function fileOrData(file: string | undefined, data: string | undefined): Buffer | undefined {
+  if (file) return readFileSync(file)
+  if (data) return Buffer.from(data, 'base64')
+  return undefined
+}
+
+/**
+ * A plain user's credentials, made as client-node's KubeConfig makes them for a request (dist/config.js:
+ * applySecurityAuthentication, with applyHTTPSOptions and applyAuthorizationHeader, no authenticator
+ * being the user's): the same fields, the same precedence (a token wins over a username and password).
+ */
+export function plainCredentials(cluster: Cluster, user: User): Credentials {
+  const tls: TlsSettings = {}
+  if (cluster.skipTLSVerify) tls.rejectUnauthorized = false
+  if (cluster.tlsServerName) tls.servername = cluster.tlsServerName
+  const ca = fileOrData(cluster.caFile, cluster.caData)
+  if (ca) tls.ca = ca
+  const cert = fileOrData(user.certFile, user.certData)
+  if (cert) tls.cert = cert
+  const key = fileOrData(user.keyFile, user.keyData)
+  if (key) tls.key = key
+  const headers: Record<string, string> = {}
+  if (user.username) headers.Authorization = `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}`
+  if (user.impersonateUser != null) headers['Impersonate-User'] = `${user.impersonateUser}`
+  if (user.token) headers.Authorization = `Bearer ${user.token}`
+  return {headers, tls}
+}
+
+/**
+ * The credentials client-node's KubeConfig gives for a request: applyToHTTPSOptions, as its own WebSocket
+ * connections take them (it runs the authenticator; its agent is a proxy's, or a plain one left for the kept agent).
+ */
+export async function clientNodeCredentials(kc: KubeConfig): Promise<Credentials> {
+  const options: https.RequestOptions = {}
+  await kc.applyToHTTPSOptions(options)
+  const headers: Record<string, string> = {}
+  // applySecurityAuthentication's order: the basic credentials, then the headers (a bearer token) over them.
+  if (options.auth) headers.Authorization = `Basic ${Buffer.from(options.auth).toString('base64')}`
+  for (const [header, value] of Object.entries(options.headers ?? {})) headers[header] = `${String(value)}`
+  const {ca, cert, key, pfx, passphrase, rejectUnauthorized, servername} = options
+  const agent = options.agent
+  const plain = !agent || agent.constructor === https.Agent || agent.constructor === http.Agent
+  return {headers, tls: {ca, cert, key, pfx, passphrase, rejectUnauthorized, servername} as TlsSettings, proxyAgent: plain ? undefined : agent as http.Agent}
 }
 
 export interface WatchEvent<T> {
@@ -203,20 +324,25 @@ export interface RequestOptions {
 /** A connection to one cluster, made from kubectl's flags. Reads return plain JSON. */
 export class ClusterClient {
   readonly target: Target
-  private readonly kc: KubeConfig
+  private readonly loaded: LoadedConfig
   private readonly timeoutMs: number
   private readonly impersonation: Array<[string, string]>
+  /** Why client-node's KubeConfig authenticates the requests, when it does. */
+  private readonly clientNodeNeed: string | undefined
+  private plain?: Credentials
+  private kubeConfigLoaded?: Promise<KubeConfig>
   private execAgent?: https.Agent
-  // client-node makes a new undici Agent (a new TLS connection) for every request it authenticates; its TLS
-  // settings are the context's, so the first one is kept and its connection reused, as kubectl does.
-  private dispatcher?: ReturnType<RequestContext['getDispatcher']>
+  // The first request's TLS settings make the agent every request goes through, and its connection is kept,
+  // as kubectl keeps its own (client-node would make a new agent, a new TLS connection, for each request).
+  private agent?: http.Agent
   private readonly retryPolicy: RetryPolicy = DEFAULT_RETRY
 
   private constructor(loaded: LoadedConfig, timeoutMs: number) {
-    this.kc = loaded.kc
+    this.loaded = loaded
     this.target = loaded.target
     this.impersonation = loaded.impersonation
     this.timeoutMs = timeoutMs
+    this.clientNodeNeed = clientNodeNeed(loaded.cluster, loaded.user)
   }
 
   static connect(flags: ConnectionFlags): ClusterClient {
@@ -224,47 +350,44 @@ export class ClusterClient {
     return new ClusterClient(loadKubeConfig(flags), timeoutMs)
   }
 
-  /** The URL and the authenticated headers of a request; the TLS settings go to the kept dispatcher. */
-  private async prepare(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', apiPath: string, query: RequestOptions['query']): Promise<{url: URL; headers: Record<string, string>}> {
+  /** client-node's KubeConfig for the run's cluster and user, imported on first use (exec plugins, auth providers, proxies, exec). */
+  private kubeConfig(): Promise<KubeConfig> {
+    this.kubeConfigLoaded ??= import('@kubernetes/client-node/dist/config.js').then(({KubeConfig}) => {
+      const kc = new KubeConfig()
+      const {cluster, user, context} = this.loaded
+      kc.loadFromOptions({clusters: [cluster], users: [user], contexts: [context], currentContext: context.name})
+      return kc
+    })
+    return this.kubeConfigLoaded
+  }
+
+  /** The URL and the authenticated headers of a request, and the credentials its connection is made with. */
+  private async prepare(apiPath: string, query: RequestOptions['query']): Promise<{url: URL; headers: Record<string, string>; credentials: Credentials}> {
     const url = new URL(this.target.server.replace(/\/$/, '') + apiPath)
     for (const [key, value] of Object.entries(query ?? {})) {
       if (value !== undefined && value !== '') url.searchParams.set(key, String(value))
     }
-    const ctx = new RequestContext(url.toString(), HttpMethod[method])
+    let credentials: Credentials
     try {
-      await this.kc.applySecurityAuthentication(ctx)
+      credentials = this.clientNodeNeed
+        ? await clientNodeCredentials(await this.kubeConfig())
+        : this.plain ??= plainCredentials(this.loaded.cluster, this.loaded.user)
     } catch (error) {
       throw new ClusterUnavailableError(
         `cannot get credentials for user "${this.target.user}" (context "${this.target.context}"): ${(error as Error).message.split('\n')[0]}`,
         'check the kubeconfig user (its exec plugin, token or certificate)',
       )
     }
-    this.dispatcher ??= this.impersonatesGroups() ? this.http1Dispatcher() ?? ctx.getDispatcher() : ctx.getDispatcher()
-    return {url, headers: {...ctx.getHeaders(), Accept: 'application/json'}}
+    return {url, headers: {...credentials.headers, Accept: 'application/json'}, credentials}
   }
 
-  private impersonatesGroups(): boolean {
-    return this.impersonation.filter(([header]) => header === 'Impersonate-Group').length > 1
+  /** The kept agent, made on the first request (inside its try: a CA or key that does not parse fails as the connection). */
+  private agentFor(credentials: Credentials, url: URL): http.Agent {
+    this.agent ??= credentials.proxyAgent ?? keptAgent(url.protocol, credentials.tls)
+    return this.agent
   }
 
-  /**
-   * The context's TLS settings on an HTTP/1.1 connection. Node's HTTP/2 joins the values of a header given
-   * more than once into one "a, b" field, which the API server reads as a single group; HTTP/1.1 sends one
-   * line per value, as kubectl does over either. undefined for a proxy's dispatcher (left as client-node makes it).
-   */
-  private http1Dispatcher(): UndiciAgent | undefined {
-    const options: https.AgentOptions = {}
-    this.kc.applyToHTTPSOptions(options as https.RequestOptions)
-    const made = this.kc.createDispatcherOptions(this.kc.getCurrentCluster(), options)
-    if (made.type === 'agent') return new UndiciAgent({connect: made.connect, allowH2: false})
-    if (made.type === 'none') return new UndiciAgent({allowH2: false})
-    return undefined
-  }
-
-  /**
-   * The headers with the impersonated groups, one header line each: a fetch would join them into one
-   * "a, b" value whatever the protocol. (undici's request, not fetch, for that.)
-   */
+  /** The headers with the impersonated groups, one header line each (Node's HTTP/1.1 sends an array so). */
   private withImpersonation(headers: Record<string, string>): Record<string, string | string[]> {
     const all: Record<string, string | string[]> = {...headers}
     for (const [header, value] of this.impersonation) {
@@ -279,26 +402,18 @@ export class ClusterClient {
    * signal aborts it. A refused watch throws the typed error (410 Gone included) like any request.
    */
   async *watch<T>(collectionPath: string, query: Record<string, string | number | boolean | undefined>, signal: AbortSignal): AsyncGenerator<WatchEvent<T>> {
-    const {url, headers} = await this.prepare('GET', collectionPath, {...query, watch: true})
-    let response
+    const {url, headers, credentials} = await this.prepare(collectionPath, {...query, watch: true})
+    let answer
+    let refusal: string | undefined
     try {
-      response = await httpRequest(url, {method: 'GET', headers: this.withImpersonation(headers), signal, dispatcher: this.dispatcher})
+      answer = await send(url, {method: 'GET', headers: this.withImpersonation(headers), signal, agent: this.agentFor(credentials, url)})
+      if (answer.status >= 400) refusal = await readText(answer, signal)
     } catch (error) {
       throw transportError(error, this.target, 0)
     }
-    if (response.statusCode >= 400) throw apiErrorFromStatus(response.statusCode, await response.body.text(), 'GET', collectionPath, this.target)
-    const decoder = new TextDecoder()
-    let buffered = ''
+    if (refusal !== undefined) throw apiErrorFromStatus(answer.status, refusal, 'GET', collectionPath, this.target)
     try {
-      for await (const chunk of response.body) {
-        buffered += decoder.decode(chunk as Uint8Array, {stream: true})
-        let newline
-        while ((newline = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, newline).trim()
-          buffered = buffered.slice(newline + 1)
-          if (line) yield JSON.parse(line) as WatchEvent<T>
-        }
-      }
+      for await (const line of lines(answer, signal)) yield JSON.parse(line) as WatchEvent<T>
     } catch (error) {
       if (signal.aborted) return
       throw transportError(error, this.target, 0)
@@ -307,7 +422,7 @@ export class ClusterClient {
 
   /** One API request; the answer's JSON, or a typed error naming what failed and what to do. */
   async request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', apiPath: string, options: RequestOptions = {}): Promise<T> {
-    const {url, headers} = await this.prepare(method, apiPath, options.query)
+    const {url, headers, credentials} = await this.prepare(apiPath, options.query)
     let body: string | undefined
     if (options.body !== undefined) {
       body = JSON.stringify(options.body)
@@ -320,12 +435,12 @@ export class ClusterClient {
       let error: DualstackError
       let failure: Failure
       try {
-        const response = await httpRequest(url, {method, headers: this.withImpersonation(headers), body, signal, dispatcher: this.dispatcher})
-        const text = await response.body.text()
-        if (response.statusCode < 400) return (text ? JSON.parse(text) : {}) as T
-        error = apiErrorFromStatus(response.statusCode, text, method, apiPath, this.target)
-        const retryAfter = response.headers['retry-after']
-        failure = {method, status: response.statusCode, retryAfterSeconds: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter)}
+        const answer = await send(url, {method, headers: this.withImpersonation(headers), body, signal, agent: this.agentFor(credentials, url)})
+        const text = await readText(answer, signal)
+        if (answer.status < 400) return (text ? JSON.parse(text) : {}) as T
+        error = apiErrorFromStatus(answer.status, text, method, apiPath, this.target)
+        const retryAfter = answer.headers['retry-after']
+        failure = {method, status: answer.status, retryAfterSeconds: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter)}
       } catch (thrown) {
         error = transportError(thrown, this.target, this.timeoutMs)
         failure = {method, transportCode: transportCode(thrown)}
@@ -385,6 +500,10 @@ export class ClusterClient {
    * exit is a result, not an error. argv is passed as an array: nothing is ever built into a shell string.
    */
   async exec(namespace: string, pod: string, container: string, argv: string[], timeoutMs: number): Promise<ExecResult> {
+    // client-node's exec and ws, loaded by the first exec only.
+    const [{Exec}, {WebSocketHandler}, {default: WebSocketClass}, kc] = await Promise.all([
+      import('@kubernetes/client-node/dist/exec.js'), import('@kubernetes/client-node/dist/web-socket-handler.js'), import('ws'), this.kubeConfig(),
+    ])
     const stdout = collector()
     const stderr = collector()
     return new Promise<ExecResult>((resolve, reject) => {
@@ -410,13 +529,13 @@ export class ClusterClient {
         if (Number.isNaN(code)) finish(new ApiError(`exec in ${namespace}/${pod} failed: ${status.message ?? status.reason}`, 500, status.reason, ExitCode.ProblemsFound))
         else exitCode = code
       }
-      const handler = new WebSocketHandler(this.kc, (uri, protocols, opts) => {
-        socket = this.execSocket(uri, protocols, opts)
+      const handler = new WebSocketHandler(kc, (uri, protocols, opts) => {
+        socket = this.execSocket(WebSocketClass, uri, protocols, opts)
         // Made after the timeout (client-node's credentials were slow): ended at once.
         if (settled) socket.terminate()
         return socket
       })
-      new Exec(this.kc, handler).exec(namespace, pod, container, argv, stdout.stream, stderr.stream, null, false, onStatus)
+      new Exec(kc, handler).exec(namespace, pod, container, argv, stdout.stream, stderr.stream, null, false, onStatus)
         .then((ws) => {
           ws.on('close', () => finish(exitCode === undefined
             ? new ApiError(`exec in ${namespace}/${pod} ended without an exit status`, 500, undefined, ExitCode.ProblemsFound)
@@ -432,7 +551,7 @@ export class ClusterClient {
    * parsed once per exec: most of an exec's CPU on a thousand-node connectivity run). The context built once
    * from the same options is kept, and the agent's TLS session cache with it. Proxy agents are left as they are.
    */
-  private execSocket(uri: string, protocols: string[], opts: WebSocket.ClientOptions): WebSocket {
+  private execSocket(WebSocketClass: typeof WebSocket, uri: string, protocols: string[], opts: WebSocket.ClientOptions): WebSocket {
     if (this.impersonation.length > 0) {
       const extra: Record<string, string[]> = {}
       for (const [header, value] of this.impersonation) (extra[header] ??= []).push(value)
@@ -443,9 +562,9 @@ export class ClusterClient {
     // A plain https.Agent only: hpagent's proxy agent is an https.Agent too, and must stay as it is.
     if (made instanceof https.Agent && made.constructor === https.Agent) {
       this.execAgent ??= new https.Agent({...made.options, secureContext: tls.createSecureContext(made.options)})
-      return new WebSocket(uri, protocols, {...opts, agent: this.execAgent})
+      return new WebSocketClass(uri, protocols, {...opts, agent: this.execAgent})
     }
-    return new WebSocket(uri, protocols, opts)
+    return new WebSocketClass(uri, protocols, opts)
   }
 
   /**

@@ -30,7 +30,7 @@ export interface Failure {
 // A connection that broke after it was made: the server may be restarting or a proxy cut it. A refused
 // connection is not retried: nothing is listening, and waiting rarely changes that within a command.
 // GOAWAY: an HTTP/2 connection the server ended; a new one is made for the next attempt.
-const RETRIED_TRANSPORT = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNABORTED', 'GOAWAY'])
+const RETRIED_TRANSPORT = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'GOAWAY'])
 
 function retryable(failure: Failure): boolean {
   if (failure.status === 429) return true

@@ -1,0 +1,153 @@
+// The cluster client's two paths in the built binary: a plain kubeconfig user talks to the cluster on
+// node:https without loading client-node's KubeConfig (dist/config.js, which loads undici, socks, hpagent,
+// openid-client...) or ws; an exec plugin, a proxy-url or an exec in a container load them on first use
+// and still work. What a run loads is read from Node's module hooks (every file the run loads, bundle
+// chunks included) and the bundle's source maps (which sources each chunk holds): it does not depend on
+// chunk names, and a chunk that starts to carry config.js or undici fails the test.
+import {chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {connect, createServer, type Server, type Socket} from 'node:net'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {ROOT, runPlugin, startSim, type RunningSim} from '../sim/harness.js'
+
+const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-transport-'))
+
+// Records the URL of every module the run loads (ES modules and require alike) and writes them at exit.
+const RECORDER = path.join(dir, 'record-loads.mjs')
+writeFileSync(RECORDER, [
+  "import {registerHooks} from 'node:module'",
+  "import {writeFileSync} from 'node:fs'",
+  'const loaded = []',
+  'registerHooks({load(url, context, next) { loaded.push(url); return next(url, context) }})',
+  "process.on('exit', () => writeFileSync(process.env.DUALSTACK_LOADS, loaded.join('\\n')))",
+].join('\n'))
+
+/** The packages' sources a run loaded, from the source maps of the bundle chunks it loaded. */
+async function runLoading(args: string[], env: Record<string, string> = {}): Promise<{code: number; stdout: string; stderr: string; sources: string[]; chunks: string[]}> {
+  const record = path.join(dir, `loads-${Math.random().toString(36).slice(2)}`)
+  const result = await runPlugin(args, {NODE_OPTIONS: `--import ${RECORDER}`, DUALSTACK_LOADS: record, ...env})
+  const dist = path.join(ROOT, 'dist')
+  const chunks = readFileSync(record, 'utf8').split('\n').filter((url) => url.startsWith('file:'))
+    .map((url) => fileURLToPath(url)).filter((file) => path.dirname(file) === dist && file.endsWith('.js'))
+  const sources = chunks.flatMap((file) => (JSON.parse(readFileSync(`${file}.map`, 'utf8')) as {sources: string[]}).sources)
+  return {...result, sources, chunks}
+}
+
+const CONFIG_JS = /@kubernetes\/client-node\/(dist|src)\/config\.(js|ts)$/
+const UNDICI = /node_modules\/undici\//
+const WS = /node_modules\/ws\//
+
+/** A loopback HTTP CONNECT proxy: it records each tunnel's target and joins the two sockets. */
+async function connectProxy(): Promise<{port: number; tunnels: string[]; close(): void}> {
+  const tunnels: string[] = []
+  const sockets = new Set<Socket>()
+  const server: Server = createServer((client) => {
+    sockets.add(client)
+    client.on('error', () => undefined)
+    let head = ''
+    const onData = (chunk: Buffer) => {
+      head += chunk.toString('latin1')
+      const end = head.indexOf('\r\n\r\n')
+      if (end < 0) return
+      client.off('data', onData)
+      const [method, target] = head.split(' ')
+      if (method !== 'CONNECT' || !target) return void client.end('HTTP/1.1 405 Method Not Allowed\r\n\r\n')
+      tunnels.push(target)
+      const [host, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))]
+      const upstream = connect(port, host.replace(/^\[|\]$/g, ''), () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
+        const rest = Buffer.from(head.slice(end + 4), 'latin1')
+        if (rest.length > 0) upstream.write(rest)
+        client.pipe(upstream).pipe(client)
+      })
+      sockets.add(upstream)
+      upstream.on('error', () => client.destroy())
+    }
+    client.on('data', onData)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    port: (server.address() as {port: number}).port, tunnels,
+    close: () => {
+      for (const socket of sockets) socket.destroy()
+      server.close()
+    },
+  }
+}
+
+describe('the cluster client in the built binary', () => {
+  let sim: RunningSim
+  beforeAll(async () => {
+    sim = await startSim('healthy-dual-stack')
+  })
+  afterAll(() => sim.stop())
+
+  it('a plain kubeconfig user (a token and a CA) loads neither client-node\'s KubeConfig nor undici nor ws', async () => {
+    const run = await runLoading(['pod-ips', '-A', '-o', 'json', '--kubeconfig', sim.kubeconfig])
+    expect(run).toMatchObject({code: 0, stderr: ''})
+    expect(JSON.parse(run.stdout).items.length).toBeGreaterThan(0)
+    // The recorder saw the run: the command's chunks and client-node's config_types.js.
+    expect(run.sources.some((source) => /client-node\/(dist|src)\/config_types\.(js|ts)$/.test(source))).toBe(true)
+    expect(run.sources.filter((source) => CONFIG_JS.test(source) || UNDICI.test(source) || WS.test(source))).toEqual([])
+  })
+
+  it('an exec credential plugin takes client-node\'s KubeConfig, on first use, and works', async () => {
+    const plugin = path.join(dir, 'get-token')
+    writeFileSync(plugin, '#!/bin/sh\necho \'{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"viewer-token"}}\'\n')
+    chmodSync(plugin, 0o755)
+    const kc = sim.writeKubeconfig('kc-exec-plugin')
+    writeFileSync(kc, sim.server.kubeconfig().replace('    token: admin-token', `    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: ${plugin}\n      interactiveMode: Never`))
+    const before = sim.server.sim.requests.length
+    const run = await runLoading(['pod-ips', '-n', 'default', '-o', 'json', '--kubeconfig', kc])
+    expect(run).toMatchObject({code: 0, stderr: ''})
+    expect(run.sources.some((source) => CONFIG_JS.test(source))).toBe(true)
+    const requests = sim.server.sim.requests.slice(before)
+    expect(requests.length).toBeGreaterThan(0)
+    expect(requests.every((r) => r.user === 'viewer')).toBe(true)
+  })
+
+  it('a failing exec plugin reads as before: no credentials for that user, exit 3', async () => {
+    const kc = sim.writeKubeconfig('kc-exec-failing')
+    writeFileSync(kc, sim.server.kubeconfig().replace('    token: admin-token', '    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: /nonexistent/get-token\n      interactiveMode: Never'))
+    const run = await runPlugin(['pod-ips', '-A', '--kubeconfig', kc])
+    expect(run.code).toBe(3)
+    expect(run.stderr).toMatch(/^error: cannot get credentials for user "admin" \(context "sim"\): .*ENOENT.*; check the kubeconfig user/)
+    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1)
+  })
+
+  it('an exec in a container (doctor\'s IPv6 forwarding check) loads ws and client-node\'s exec then', async () => {
+    const run = await runLoading(['doctor', '--only', 'node.ipv6-forwarding', '-o', 'json', '--kubeconfig', sim.kubeconfig])
+    expect(run.stderr).toBe('')
+    expect(JSON.parse(run.stdout).checks).toContainEqual(expect.objectContaining({id: 'node.ipv6-forwarding', status: 'pass'}))
+    expect(run.sources.some((source) => WS.test(source))).toBe(true)
+    expect(run.sources.some((source) => CONFIG_JS.test(source))).toBe(true)
+  })
+
+  it('a cluster\'s proxy-url: every request goes through the proxy\'s CONNECT tunnel', async () => {
+    const proxy = await connectProxy()
+    try {
+      const kc = sim.writeKubeconfig('kc-proxy')
+      writeFileSync(kc, sim.server.kubeconfig().replace(`    server: ${sim.server.url}`, `    server: ${sim.server.url}\n    proxy-url: http://127.0.0.1:${proxy.port}`))
+      expect(readFileSync(kc, 'utf8')).toContain('proxy-url')
+      const run = await runLoading(['pod-ips', '-A', '-o', 'json', '--kubeconfig', kc])
+      expect(run).toMatchObject({code: 0, stderr: ''})
+      expect(JSON.parse(run.stdout).items.length).toBeGreaterThan(0)
+      expect(proxy.tunnels.length).toBeGreaterThan(0)
+      expect(new Set(proxy.tunnels)).toEqual(new Set([new URL(sim.server.url).host]))
+      expect(run.sources.some((source) => CONFIG_JS.test(source))).toBe(true)
+    } finally {
+      proxy.close()
+    }
+    // The proxy gone: the run fails in one line, exit 3, and does not go around it.
+    const kc = path.join(sim.dir, 'kc-proxy')
+    expect(existsSync(kc)).toBe(true)
+    const before = sim.server.sim.requests.length
+    const down = await runPlugin(['pod-ips', '-A', '--kubeconfig', kc])
+    expect(down.code).toBe(3)
+    expect(down.stderr).toMatch(/^error: cannot connect to the API server: connection refused \(context "sim", server https:\/\/127\.0\.0\.1:\d+\)/)
+    expect(down.stderr.trimEnd().split('\n')).toHaveLength(1)
+    expect(sim.server.sim.requests.length).toBe(before)
+  })
+})
