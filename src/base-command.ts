@@ -7,6 +7,7 @@ import type {ClusterClient} from './cluster/kube.js'
 import type {ConnectionFlags} from './cluster/types.js'
 import {DualstackError, ExitCode, UsageError} from './errors.js'
 import {untilInterruptEnds, wasInterrupted} from './interrupt.js'
+import {installOutputErrorHandler} from './output-errors.js'
 import {loadYamlRenderer} from './render/structured.js'
 import {colourWanted, makeTheme, type Theme} from './render/theme.js'
 
@@ -62,6 +63,7 @@ export abstract class BaseCommand extends Command {
 
   override async init(): Promise<void> {
     await super.init()
+    installOutputErrorHandler()
     const other = outputFormatBesideJson(this.argv)
     if (other) throw new UsageError(`--json and -o ${other} ask for two output formats`, 'pass one of them (--json is -o json)')
     if (outputFormats(this.argv).includes('yaml')) await loadYamlRenderer()

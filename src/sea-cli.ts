@@ -11,6 +11,7 @@ import {dirname} from 'node:path'
 import {COMMAND_LOADERS} from './commands.js'
 import {unknownCommand} from './hooks/command-not-found.js'
 import {installInterruptHandler} from './interrupt.js'
+import {installOutputErrorHandler} from './output-errors.js'
 import {installOutputSanitizer} from './render/sanitize.js'
 
 // oclif runs a hook by importing its file. The one hook is called here instead: oclif rebuilds any Config
@@ -24,6 +25,8 @@ Config.prototype.runHook = async function (this: Config, event: string, opts: un
 export async function run(pjson: Interfaces.PJSON, manifest: Interfaces.Manifest): Promise<void> {
   installInterruptHandler()
   installOutputSanitizer()
+  // Again as each command starts (BaseCommand.init), after oclif's command module added its own listener.
+  installOutputErrorHandler()
   settings.enableAutoTranspile = false // as in cli.ts: nothing to transpile, whatever NODE_ENV says
   // The hook runs from the wrapper above; left in, oclif would try to import its file.
   delete pjson.oclif.hooks
