@@ -5,14 +5,11 @@ import type {Command} from '@oclif/core/command'
 import {Config, Plugin} from '@oclif/core/config'
 import {execute} from '@oclif/core/execute'
 import type * as Interfaces from '@oclif/core/interfaces'
-import {settings} from '@oclif/core/settings'
 import {dirname} from 'node:path'
 
+import {runCli} from './cli-process.js'
 import {COMMAND_LOADERS} from './commands.js'
 import {unknownCommand} from './hooks/command-not-found.js'
-import {installInterruptHandler} from './interrupt.js'
-import {installOutputErrorHandler} from './output-errors.js'
-import {installOutputSanitizer} from './render/sanitize.js'
 
 // oclif runs a hook by importing its file. The one hook is called here instead: oclif rebuilds any Config
 // it is given (so a subclass would be dropped), hence the method is wrapped on the prototype, in this process only.
@@ -23,11 +20,6 @@ Config.prototype.runHook = async function (this: Config, event: string, opts: un
 } as typeof runHook
 
 export async function run(pjson: Interfaces.PJSON, manifest: Interfaces.Manifest): Promise<void> {
-  installInterruptHandler()
-  installOutputSanitizer()
-  // Again as each command starts (BaseCommand.init), after oclif's command module added its own listener.
-  installOutputErrorHandler()
-  settings.enableAutoTranspile = false // as in cli.ts: nothing to transpile, whatever NODE_ENV says
   // The hook runs from the wrapper above; left in, oclif would try to import its file.
   delete pjson.oclif.hooks
   const root = dirname(process.execPath)
@@ -50,6 +42,8 @@ export async function run(pjson: Interfaces.PJSON, manifest: Interfaces.Manifest
     command.plugin = plugin
     return command
   }
-  await plugin.load()
-  await execute({args: process.argv.slice(2), loadOptions: {pjson, plugins: new Map([[plugin.name, plugin]]), root}})
+  await runCli(async () => {
+    await plugin.load()
+    await execute({args: process.argv.slice(2), loadOptions: {pjson, plugins: new Map([[plugin.name, plugin]]), root}})
+  })
 }
