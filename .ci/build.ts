@@ -1,12 +1,14 @@
-// `npm run build`: the npm package's bundle in dist/ (ESM, split so that client-node loads only for commands
-// that reach a cluster). .ci/package.ts builds the single executable's CommonJS bundle with the same plugins.
-import {readdirSync, rmSync, writeFileSync} from 'node:fs'
-import {builtinModules} from 'node:module'
+// `npm run build`: dist/cli.cjs, the CLI's bundle (the same file in the npm package and the single executable),
+// dist/start.cjs (the npm install's start), and oclif.manifest.json. .ci/package.ts makes the single executable.
+import {createHash} from 'node:crypto'
+import {readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {Plugin} from '@oclif/core'
 import * as esbuild from 'esbuild'
+
+import {loadCommands} from '../src/commands.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -19,71 +21,62 @@ export const slimClientNode: esbuild.Plugin = {
   },
 }
 
-/**
- * Node's built-in modules reached by require(), not by an ES-module import: importing one builds its whole
- * namespace, and node:http's namespace loads Node's bundled undici (about 25 ms of every run that reaches a
- * cluster; `require` costs 3 ms). The dependencies' own code is untouched: only how the bundle links them.
- */
-export const builtinsByRequire: esbuild.Plugin = {
-  name: 'builtins-by-require',
-  setup(build) {
-    const builtins = new Set(builtinModules)
-    build.onResolve({filter: /^[a-z_/:]+$/}, (args) => {
-      const name = args.path.replace(/^node:/, '')
-      if (!builtins.has(name) || args.namespace === 'builtin') return undefined
-      return {path: `node:${name}`, namespace: 'builtin'}
-    })
-    build.onLoad({filter: /.*/, namespace: 'builtin'}, (args) => ({contents: `module.exports = require(${JSON.stringify(args.path)})`, loader: 'js'}))
-  },
-}
-
-// The ESM bundle still meets CommonJS dependencies that call require() or use __dirname.
-const ESM_BANNER = [
-  "import {createRequire as __dualstackRequire} from 'node:module';",
-  "import {fileURLToPath as __dualstackPath} from 'node:url';",
-  'const require = __dualstackRequire(import.meta.url);',
-  'const __filename = __dualstackPath(import.meta.url);',
-  "const __dirname = __dualstackPath(new URL('.', import.meta.url));",
-].join(' ')
-
-/** Every command's source file: each is an entry of its own (dist/commands/<topic>/<name>.js), as oclif's pattern discovery finds them. */
-function commandSources(dir = join(ROOT, 'src', 'commands')): string[] {
-  return readdirSync(dir, {withFileTypes: true}).flatMap((entry) =>
-    entry.isDirectory() ? commandSources(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [])
+/** The bundle's build id and the CLI's first words, as src/start/launch.ts reads them (esbuild defines). */
+export function startDefines(root = ROOT): Record<string, string> {
+  const buildId = createHash('sha256').update(readFileSync(join(root, 'dist', 'cli.cjs'))).digest('hex')
+  const manifest = JSON.parse(readFileSync(join(root, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, unknown>}
+  const pjson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {oclif: {topics?: Record<string, unknown>}}
+  const words = [...new Set([...Object.keys(manifest.commands).map((id) => id.split(':')[0]!), ...Object.keys(pjson.oclif.topics ?? {})])].sort()
+  return {__DUALSTACK_BUILD_ID__: JSON.stringify(buildId), __DUALSTACK_COMMAND_WORDS__: JSON.stringify(words)}
 }
 
 /**
- * oclif.manifest.json, made from the built commands as oclif itself makes it: with it, `--help` reads every
- * command's flags from one file and a run imports only the command it names (without it oclif would import them
- * all to learn their flags, on every run). test/unit/manifest.test.ts holds it to the commands' code.
+ * oclif.manifest.json, made from the commands' classes as oclif itself makes it: with it, `--help` reads every
+ * command's flags from one file and a run loads only the command it names (src/cli.ts hands oclif the manifest
+ * and each command from the bundle). test/unit/manifest.test.ts holds it to the commands' code.
  */
-export async function writeManifest(root = ROOT): Promise<void> {
-  const plugin = new Plugin({errorOnManifestCreate: true, ignoreManifest: true, isRoot: true, root, type: 'core'})
+export async function commandsManifest(root = ROOT): Promise<unknown> {
+  const pjson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {oclif: Record<string, unknown>}
+  // oclif's explicit discovery over src/commands.ts, its commands given as loaded (oclif would import the target).
+  const oclif = {...pjson.oclif, commands: {strategy: 'explicit', target: './src/commands.ts', identifier: 'COMMANDS'}}
+  const plugin = new Plugin({errorOnManifestCreate: true, ignoreManifest: true, isRoot: true, pjson: {...pjson, oclif} as never, root, type: 'core'})
+  ;(plugin as unknown as {commandCache: unknown}).commandCache = await loadCommands()
   await plugin.load()
-  writeFileSync(join(root, 'oclif.manifest.json'), `${JSON.stringify(plugin.manifest, null, 2)}\n`)
+  return plugin.manifest
 }
 
 async function main(): Promise<void> {
   const outdir = join(ROOT, 'dist')
   rmSync(outdir, {force: true, recursive: true})
   rmSync(join(ROOT, 'oclif.manifest.json'), {force: true})
+  // One CommonJS file: src/start/ runs it through vm.Script with a V8 code cache, which only a script (not an
+  // ES module) can be given. Its dynamic imports become lazy initialisers, so a run evaluates only its command.
   await esbuild.build({
-    banner: {js: ESM_BANNER},
     bundle: true,
-    entryPoints: [join(ROOT, 'src', 'main.ts'), join(ROOT, 'src', 'cli.ts'), join(ROOT, 'src', 'hooks', 'command-not-found.ts'), ...commandSources()],
-    outbase: join(ROOT, 'src'),
+    entryPoints: [join(ROOT, 'src', 'cli.ts')],
     external: ['typescript'],
-    format: 'esm',
+    format: 'cjs',
     legalComments: 'external',
     logLevel: 'warning',
-    outdir,
+    outfile: join(outdir, 'cli.cjs'),
     platform: 'node',
-    plugins: [slimClientNode, builtinsByRequire],
+    minify: true,
+    keepNames: true,
+    plugins: [slimClientNode],
     sourcemap: true,
-    splitting: true,
     target: 'node22',
   })
-  await writeManifest()
+  writeFileSync(join(ROOT, 'oclif.manifest.json'), `${JSON.stringify(await commandsManifest(), null, 2)}\n`)
+  await esbuild.build({
+    bundle: true,
+    define: startDefines(),
+    entryPoints: [join(ROOT, 'src', 'start', 'npm.ts')],
+    format: 'cjs',
+    logLevel: 'warning',
+    outfile: join(outdir, 'start.cjs'),
+    platform: 'node',
+    target: 'node22',
+  })
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

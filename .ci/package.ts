@@ -17,7 +17,7 @@ import * as esbuild from 'esbuild'
 import * as tar from 'tar'
 import yazl from 'yazl'
 
-import {slimClientNode} from './build.js'
+import {startDefines} from './build.js'
 
 export const TARGETS = ['linux-amd64', 'linux-arm64', 'darwin-amd64', 'darwin-arm64', 'windows-amd64'] as const
 export type Target = (typeof TARGETS)[number]
@@ -58,24 +58,31 @@ export function executableName(target: Target): string {
   return target.startsWith('windows') ? `${pjson.name}.exe` : pjson.name
 }
 
-/** The one CommonJS file the SEA runs (Node 24's SEA main script must be CommonJS). */
+/**
+ * The SEA's main script (Node 24's must be CommonJS): src/sea.ts, the start that runs the CLI's bundle from
+ * its asset with the code cache. The bundle is npm run build's dist/cli.cjs, the npm package's file itself.
+ */
 async function bundle(): Promise<string> {
   const outfile = join(WORK, 'sea.cjs')
   await esbuild.build({
     bundle: true,
+    define: startDefines(),
     entryPoints: [join(ROOT, 'src', 'sea.ts')],
-    external: ['typescript'],
     format: 'cjs',
     legalComments: 'none',
     logLevel: 'warning',
-    minify: true,
-    keepNames: true,
     outfile,
     platform: 'node',
-    plugins: [slimClientNode],
     target: 'node24',
   })
   return outfile
+}
+
+/** The CLI's bundle, embedded as the SEA asset cli.cjs. */
+function builtBundle(): string {
+  const path = join(ROOT, 'dist', 'cli.cjs')
+  if (!existsSync(path)) throw new Error('dist/cli.cjs is missing: run npm run build first')
+  return path
 }
 
 /** The build's oclif.manifest.json (every command's flags and help), embedded as the SEA asset of that name. */
@@ -89,10 +96,7 @@ function builtManifest(): string {
 function embeddedPackageJson(): string {
   const path = join(WORK, 'package.json')
   const {name, version, type, description, oclif} = pjson
-  // The npm install finds each command's file (pattern discovery, with oclif.manifest.json); the executable has
-  // no files: sea-cli.ts hands oclif the manifest asset and each command from the bundle, so this target is never read.
-  const commands = {strategy: 'explicit', target: './sea.cjs', identifier: 'COMMANDS'}
-  writeFileSync(path, JSON.stringify({name, version, type, description, oclif: {...oclif, commands}}))
+  writeFileSync(path, JSON.stringify({name, version, type, description, oclif}))
   return path
 }
 
@@ -129,11 +133,10 @@ async function buildTarget(target: Target, host: Target, script: string, package
     main: script,
     output: blob,
     disableExperimentalSEAWarning: true,
-    // V8's code cache is only valid on the platform that made it: it saves most of start-up here, and
-    // another platform's binary compiles at start instead.
-    useCodeCache: target === host,
+    // The main script is the small start: the bundle it runs (an asset) has its own code cache, made after a run.
+    useCodeCache: false,
     execArgv: ['--max-semi-space-size=2'],
-    assets: {'package.json': packageJson, 'oclif.manifest.json': builtManifest()},
+    assets: {'package.json': packageJson, 'oclif.manifest.json': builtManifest(), 'cli.cjs': builtBundle()},
   }))
   execFileSync(pinnedNode, ['--experimental-sea-config', seaConfig], {stdio: ['ignore', 'ignore', 'inherit']})
 

@@ -1,5 +1,4 @@
-// What both installs (npm's cli.ts, the single executable's sea-cli.ts) do around oclif, written once so
-// that neither goes without one of them.
+// What runs around oclif in both installs (src/cli.ts): interrupt and output handlers, no transpiling, the exit timer.
 import {settings} from '@oclif/core/settings'
 
 import {installInterruptHandler} from './interrupt.js'

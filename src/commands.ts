@@ -1,6 +1,5 @@
-// Every command, by its oclif id, for the single executable, which has no files for oclif to find: each is
-// loaded when oclif asks for it (the manifest, an asset, answers --help), so a run evaluates only its own.
-// The npm install finds the same commands as files (dist/commands/, through oclif.manifest.json).
+// Every command, by its oclif id: src/cli.ts hands each to oclif from the bundle when oclif asks for it (the
+// manifest answers --help), so a run evaluates only its own. The build makes the manifest from these classes.
 import type {Command} from '@oclif/core/command'
 
 export const COMMAND_LOADERS: Record<string, () => Promise<Command.Class>> = {

@@ -1,6 +1,6 @@
 // The npm install: `npm pack` of this build, installed with `npm install -g` into an empty prefix with the
 // registry out of reach (--offline): it needs no runtime dependency, and kubectl-dualstack works from there.
-import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
@@ -33,8 +33,8 @@ describe('npm pack, then npm install -g', () => {
     expect(pjson.dependencies ?? {}).toEqual({})
     expect(existsSync(path.join(installed, 'node_modules'))).toBe(false)
     expect(existsSync(path.join(installed, 'src'))).toBe(false)
-    expect(existsSync(path.join(installed, 'dist', 'main.js'))).toBe(true)
-    expect(existsSync(path.join(installed, 'dist', 'main.js.map'))).toBe(false)
+    expect(readdirSync(path.join(installed, 'dist')).sort()).toEqual(['cli.cjs', 'cli.cjs.LEGAL.txt', 'start.cjs'])
+    expect(readdirSync(path.join(installed, 'bin')).sort()).toEqual(['kubectl-dualstack', 'package.json'])
   })
 
   it('the installed kubectl-dualstack answers as the one in this clone does, and kubectl_complete-dualstack completes', async () => {

@@ -1,38 +1,58 @@
 // The cluster client's two paths in the built binary: a plain kubeconfig user talks to the cluster on
-// node:https without loading client-node's KubeConfig (dist/config.js, which loads undici, socks, hpagent,
-// openid-client...) or ws; an exec plugin, a proxy-url or an exec in a container load them on first use
-// and still work. What a run loads is read from Node's module hooks (every file the run loads, bundle
-// chunks included) and the bundle's source maps (which sources each chunk holds): it does not depend on
-// chunk names, and a chunk that starts to carry config.js or undici fails the test.
-import {chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+// node:https without evaluating client-node's KubeConfig (config.js, which loads undici, socks, hpagent,
+// openid-client...) or ws; an exec plugin, a proxy-url or an exec in a container evaluate them on first use
+// and still work. The bundle is one file whose modules are lazy initialisers: what a run evaluated is read
+// from V8's coverage of the run (every function called, by offset) and the bundle's source map (which source
+// each function is from). A module that starts to be evaluated on the plain path fails the test.
+import {chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import Module, {SourceMap} from 'node:module'
 import {connect, createServer, type Server, type Socket} from 'node:net'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {fileURLToPath} from 'node:url'
 
 import {ROOT, runPlugin, startSim, type RunningSim} from '../sim/harness.js'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-transport-'))
+const BUNDLE = path.join(ROOT, 'dist', 'cli.cjs')
 
-// Records the URL of every module the run loads (ES modules and require alike) and writes them at exit.
-const RECORDER = path.join(dir, 'record-loads.mjs')
-writeFileSync(RECORDER, [
-  "import {registerHooks} from 'node:module'",
-  "import {writeFileSync} from 'node:fs'",
-  'const loaded = []',
-  'registerHooks({load(url, context, next) { loaded.push(url); return next(url, context) }})',
-  "process.on('exit', () => writeFileSync(process.env.DUALSTACK_LOADS, loaded.join('\\n')))",
-].join('\n'))
+interface Coverage {
+  result: Array<{url: string; functions: Array<{ranges: Array<{startOffset: number; count: number}>}>}>
+}
 
-/** The packages' sources a run loaded, from the source maps of the bundle chunks it loaded. */
-async function runLoading(args: string[], env: Record<string, string> = {}): Promise<{code: number; stdout: string; stderr: string; sources: string[]; chunks: string[]}> {
-  const record = path.join(dir, `loads-${Math.random().toString(36).slice(2)}`)
-  const result = await runPlugin(args, {NODE_OPTIONS: `--import ${RECORDER}`, DUALSTACK_LOADS: record, ...env})
-  const dist = path.join(ROOT, 'dist')
-  const chunks = readFileSync(record, 'utf8').split('\n').filter((url) => url.startsWith('file:'))
-    .map((url) => fileURLToPath(url)).filter((file) => path.dirname(file) === dist && file.endsWith('.js'))
-  const sources = chunks.flatMap((file) => (JSON.parse(readFileSync(`${file}.map`, 'utf8')) as {sources: string[]}).sources)
-  return {...result, sources, chunks}
+/** The sources whose functions a run called, from its V8 coverage and the bundle's source map. */
+async function runLoading(args: string[], env: Record<string, string> = {}): Promise<{code: number; stdout: string; stderr: string; sources: string[]}> {
+  const coverage = mkdtempSync(path.join(dir, 'coverage-'))
+  const result = await runPlugin(args, {NODE_V8_COVERAGE: coverage, ...env})
+  const source = readFileSync(BUNDLE, 'latin1')
+  const map = new SourceMap(JSON.parse(readFileSync(`${BUNDLE}.map`, 'utf8')) as never)
+  // The bundle runs wrapped as a CommonJS module: coverage offsets count the wrapper's opening too.
+  const wrapper = Module.wrap('').indexOf('{') + 1
+  const lineStarts = [0]
+  for (let i = 0; i < source.length; i++) if (source.charCodeAt(i) === 10) lineStarts.push(i + 1)
+  const sources = new Set<string>()
+  for (const file of readdirSync(coverage)) {
+    const report = JSON.parse(readFileSync(path.join(coverage, file), 'utf8')) as Coverage
+    for (const script of report.result) {
+      if (script.url !== BUNDLE && script.url !== `file://${BUNDLE}`) continue
+      for (const fn of script.functions) {
+        const [whole] = fn.ranges
+        if (!whole || whole.count === 0) continue
+        const offset = whole.startOffset - wrapper
+        if (offset < 0) continue
+        let line = 0
+        for (let lo = 0, hi = lineStarts.length - 1; lo <= hi;) {
+          const mid = (lo + hi) >> 1
+          if (lineStarts[mid]! <= offset) {
+            line = mid
+            lo = mid + 1
+          } else hi = mid - 1
+        }
+        const entry = map.findEntry(line, offset - lineStarts[line]!) as {originalSource?: string}
+        if (entry.originalSource) sources.add(entry.originalSource)
+      }
+    }
+  }
+  return {...result, sources: [...sources]}
 }
 
 const CONFIG_JS = /@kubernetes\/client-node\/(dist|src)\/config\.(js|ts)$/
@@ -88,7 +108,7 @@ describe('the cluster client in the built binary', () => {
     const run = await runLoading(['pod-ips', '-A', '-o', 'json', '--kubeconfig', sim.kubeconfig])
     expect(run).toMatchObject({code: 0, stderr: ''})
     expect(JSON.parse(run.stdout).items.length).toBeGreaterThan(0)
-    // The recorder saw the run: the command's chunks and client-node's config_types.js.
+    // The coverage saw the run: client-node's config_types.js is on the plain path.
     expect(run.sources.some((source) => /client-node\/(dist|src)\/config_types\.(js|ts)$/.test(source))).toBe(true)
     expect(run.sources.filter((source) => CONFIG_JS.test(source) || UNDICI.test(source) || WS.test(source))).toEqual([])
   })
