@@ -22,4 +22,11 @@ describe('oclif.manifest.json (made by the build)', () => {
       expect(built.commands[id]).toEqual(command)
     }
   })
+
+  it('orders its ids by code point as oclif\'s localeCompare does (the bundle sorts them so: .ci/build.ts oclifCommandSort)', () => {
+    const ids = Object.keys(built.commands)
+    const byCodePoint = [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    expect(byCodePoint).toEqual([...ids].sort((a, b) => a.localeCompare(b)))
+    expect(byCodePoint).toEqual(expect.arrayContaining(['ippool:fix', 'pod-ips', 'pods:recreate']))
+  })
 })
