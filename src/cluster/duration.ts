@@ -9,7 +9,7 @@ const UNIT_MS: Record<string, number> = {ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1,
 export function parseDuration(text: string, flagName: string): number {
   const value = text.trim()
   if (/^\d+$/.test(value)) return Number(value) * 1000
-  const part = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy
+  const part = /(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|s|m|h)/gy
   let total = 0
   let matched = 0
   let m: RegExpExecArray | null

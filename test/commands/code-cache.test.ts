@@ -40,6 +40,13 @@ describe('the code cache (npm install)', () => {
     expect(cache.files().map((file) => path.basename(file)).sort()).toEqual(['help.bin', 'lint.bin'])
   })
 
+  it('reads a bundle that is ASCII (the npm install reads it as latin1; the build escapes what esbuild leaves)', () => {
+    const bundle = readFileSync(path.join(ROOT, 'dist', 'cli.cjs'))
+    expect(bundle.findIndex((byte) => byte > 0x7f)).toBe(-1)
+    // The duration parser's unit, escaped, still parses: the character is the same.
+    expect(bundle.includes('\\u00b5s')).toBe(true)
+  })
+
   it('a run that ends in a usage error writes none (it has not compiled what the command needs)', async () => {
     const cache = cacheHome()
     const result = await runPlugin(['pod-ips', '--output', 'nope'], debugged(cache.home))

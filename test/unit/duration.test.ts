@@ -3,7 +3,7 @@ import {UsageError} from '../../src/errors.js'
 import {humanDuration} from '../../src/render/age.js'
 
 describe('--request-timeout durations (kubectl semantics)', () => {
-  it.each([['0', 0], ['5', 5000], ['500ms', 500], ['30s', 30_000], ['2m', 120_000], ['1m30s', 90_000], ['1h', 3_600_000], ['1.5s', 1500]])('%s is %d ms', (text, ms) => {
+  it.each([['0', 0], ['5', 5000], ['500ms', 500], ['30s', 30_000], ['2m', 120_000], ['1m30s', 90_000], ['1h', 3_600_000], ['1.5s', 1500], ['3000µs', 3], ['2000us', 2]])('%s is %d ms', (text, ms) => {
     expect(parseDuration(text, '--request-timeout')).toBe(ms)
   })
   it.each(['soon', '1x', '-1s', '', '10 s'])('rejects %p as bad usage', (text) => {
