@@ -31,5 +31,10 @@ export function launch(assets: Assets): void {
   const cli = runBundle({source: assets.read('cli.cjs'), filename: assets.bundleFilename, buildId: __DUALSTACK_BUILD_ID__}, key, codeCacheRoot(), (state) => {
     if (debug) process.stderr.write(`kubectl-dualstack:code-cache ${key}: ${state}\n`)
   }) as {main(install: Install): Promise<void>}
-  void cli.main({pjson, manifest: () => JSON.parse(assets.read('oclif.manifest.json')) as ReturnType<Install['manifest']>, root: assets.root, invokedAs: assets.invokedAs})
+  cli.main({pjson, manifest: () => JSON.parse(assets.read('oclif.manifest.json')) as ReturnType<Install['manifest']>, root: assets.root, invokedAs: assets.invokedAs})
+    .catch((error: unknown) => {
+      // oclif reports a command's errors itself; this is an install that cannot start (a missing or broken manifest).
+      process.stderr.write(`error: kubectl-dualstack cannot start: ${error instanceof Error ? error.message : String(error)}; reinstall it\n`)
+      process.exit(1)
+    })
 }

@@ -1,12 +1,12 @@
 // The code cache both installs keep between runs (src/start/code-cache.ts), on the real binary: written after
 // a run that did its work, read by the next, and never a reason for a run to fail or to print anything.
-import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
+import {cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import * as tar from 'tar'
 
-import {ROOT, run, runPlugin} from '../sim/harness.js'
+import {ROOT, run, runPlugin, testEnv} from '../sim/harness.js'
 
 const {version} = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {version: string}
 const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-code-cache-'))
@@ -112,5 +112,18 @@ describe('the code cache (single executable)', () => {
     } finally {
       rmSync(unpacked, {recursive: true, force: true})
     }
+  })
+})
+
+describe('an install that cannot start', () => {
+  it('a broken oclif.manifest.json is one line naming it, exit 1, and --version still answers', async () => {
+    const install = mkdtempSync(path.join(dir, 'install-'))
+    for (const entry of ['bin', 'dist', 'package.json']) cpSync(path.join(ROOT, entry), path.join(install, entry), {recursive: true})
+    writeFileSync(path.join(install, 'oclif.manifest.json'), '{broken')
+    const plugin = path.join(install, 'bin', 'kubectl-dualstack')
+    const help = await run(plugin, ['--help'], testEnv())
+    expect(help.code).toBe(1)
+    expect(help.stderr).toMatch(/^error: kubectl-dualstack cannot start: .*JSON.*; reinstall it\n$/)
+    expect((await run(plugin, ['--version'], testEnv())).stdout).toMatch(/^kubectl-dualstack\//)
   })
 })
