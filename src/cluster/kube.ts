@@ -26,7 +26,7 @@ import {ApiError, ClusterUnavailableError, DualstackError, ExitCode, UsageError}
 import {parseDuration} from './duration.js'
 import {apiErrorFromStatus, execError, transportCode, transportError} from './errors.js'
 import {DEFAULT_RETRY, parseRetryAfter, retryDelay, type Failure, type RetryPolicy} from './retry.js'
-import {keptAgent, lines, readText, send, type TlsSettings} from './transport.js'
+import {keptAgent, lines, readText, send, SessionAgent, type TlsSettings} from './transport.js'
 import type {ConnectionFlags, KubeList, KubeObject, Target} from './types.js'
 
 export interface ExecResult {
@@ -375,7 +375,7 @@ export class ClusterClient {
   private plain?: Credentials
   private kubeConfigLoaded?: Promise<KubeConfig>
   private plainExec?: ExecConfig
-  private execAgent?: https.Agent
+  private execAgent?: SessionAgent
   // The first request's TLS settings make the agent every request goes through, and its connection is kept,
   // as kubectl keeps its own (client-node would make a new agent, a new TLS connection, for each request).
   private agent?: http.Agent
@@ -599,7 +599,10 @@ export class ClusterClient {
    * The exec WebSocket, as client-node opens it, on a kept TLS context. client-node hands every exec the
    * same https.Agent, which builds its TLS context again for each connection (the CA and the client key
    * parsed once per exec: most of an exec's CPU on a thousand-node connectivity run). The context built once
-   * from the same options is kept, and the agent's TLS session cache with it. Proxy agents are left as they are.
+   * from the same options is kept, and the agent's TLS session cache with it. A plain user's exec connections
+   * have the requests' TLS settings (the same CA, certificate and key, read once): the first ones resume the
+   * requests' TLS session, where each made a full handshake of its own when many started at once (the agent's
+   * cache holds a session only once a connection of its own has one). Proxy agents are left as they are.
    */
   private execSocket(WebSocketClass: typeof WebSocket, uri: string, protocols: string[], opts: WebSocket.ClientOptions): WebSocket {
     if (this.impersonation.length > 0) {
@@ -611,8 +614,9 @@ export class ClusterClient {
     const made = opts.agent
     // A plain https.Agent only: hpagent's proxy agent is an https.Agent too, and must stay as it is.
     if (made instanceof https.Agent && made.constructor === https.Agent) {
-      this.execAgent ??= new https.Agent({...made.options, secureContext: tls.createSecureContext(made.options)})
-      return new WebSocketClass(uri, protocols, {...opts, agent: this.execAgent})
+      this.execAgent ??= new SessionAgent({...made.options, secureContext: tls.createSecureContext(made.options)})
+      const session = this.execAgent.session ?? (this.plainExec && this.agent instanceof SessionAgent ? this.agent.session : undefined)
+      return new WebSocketClass(uri, protocols, {...opts, agent: this.execAgent, ...(session ? {session} : {})})
     }
     return new WebSocketClass(uri, protocols, opts)
   }

@@ -5,6 +5,7 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import type {IncomingMessage} from 'node:http'
 import {createServer, type Server} from 'node:https'
 import type {Duplex} from 'node:stream'
+import {constants} from 'node:crypto'
 import type {TLSSocket} from 'node:tls'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -27,10 +28,10 @@ interface ExecEndpoint {
 let certs: Certificates
 const dir = mkdtempSync(path.join(tmpdir(), 'dualstack-exec-'))
 
-async function execEndpoint(): Promise<ExecEndpoint> {
+async function execEndpoint(options: {noTickets?: boolean} = {}): Promise<ExecEndpoint> {
   const wss = new WebSocketServer({noServer: true, handleProtocols: (offered) => (offered.has('v5.channel.k8s.io') ? 'v5.channel.k8s.io' : false)})
   const state: ExecEndpoint = {url: '', handshakes: {full: 0, resumed: 0}, upgrades: [], close: async () => undefined}
-  const server: Server = createServer({key: certs.serverKey, cert: certs.serverCert}, (_req, res) => {
+  const server: Server = createServer({key: certs.serverKey, cert: certs.serverCert, ...(options.noTickets ? {secureOptions: constants.SSL_OP_NO_TICKET} : {})}, (_req, res) => {
     res.setHeader('content-type', 'application/json')
     res.end(JSON.stringify({gitVersion: 'v1.30.0'}))
   })
@@ -95,5 +96,26 @@ describe('exec in a container', () => {
     rmSync(caFile)
     const results = await Promise.all(Array.from({length: 5}, (_, i) => client.exec('kube-system', `calico-node-${i}`, 'calico-node', ['true'], 5000)))
     expect(results.map((r) => r.exitCode)).toEqual([0, 0, 0, 0, 0])
+  })
+
+  it('execs started at once resume the requests\' TLS session: one full handshake for the run, not one per exec', async () => {
+    const client = ClusterClient.connect(flagsFor(endpoint, path.join(dir, 'ca-3.crt')))
+    await client.request('GET', '/version')
+    const results = await Promise.all(Array.from({length: 20}, (_, i) => client.exec('kube-system', `calico-node-${i}`, 'calico-node', ['true'], 5000)))
+    expect(results.every((r) => r.exitCode === 0)).toBe(true)
+    expect(endpoint.handshakes).toEqual({full: 1, resumed: 20})
+    // Later execs too (from the exec connections' own sessions).
+    await client.exec('kube-system', 'calico-node-0', 'calico-node', ['true'], 5000)
+    expect(endpoint.handshakes).toEqual({full: 1, resumed: 21})
+  })
+
+  it('a server that does not resume (no tickets) gets full handshakes, and the execs work', async () => {
+    await endpoint.close()
+    endpoint = await execEndpoint({noTickets: true})
+    const client = ClusterClient.connect(flagsFor(endpoint, path.join(dir, 'ca-4.crt')))
+    await client.request('GET', '/version')
+    const results = await Promise.all(Array.from({length: 5}, (_, i) => client.exec('kube-system', `calico-node-${i}`, 'calico-node', ['true'], 5000)))
+    expect(results.every((r) => r.exitCode === 0)).toBe(true)
+    expect(endpoint.handshakes).toEqual({full: 6, resumed: 0})
   })
 })
