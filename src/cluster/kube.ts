@@ -6,7 +6,8 @@
 // client-node's YAML parser; a plain user (a token, a client certificate, a username and password) talks
 // to the cluster on node:https (./transport.ts) without anything else. KubeConfig is imported on first
 // use, for what only it does: exec credential plugins, auth providers (oidc, gcp, azure, the in-cluster
-// token file), proxies (proxy-url), and exec in containers (with ws).
+// token file) and proxies (proxy-url). An exec in a container loads client-node's exec and ws only: a plain
+// user's exec connections are configured as KubeConfig would configure them (plainExecConfig).
 import type {KubeConfig} from '@kubernetes/client-node/dist/config.js'
 import {newClusters, newContexts, newUsers, type Cluster, type Context, type User} from '@kubernetes/client-node/dist/config_types.js'
 import type {V1Status} from '@kubernetes/client-node/dist/gen/models/V1Status.js'
@@ -25,7 +26,7 @@ import {ApiError, ClusterUnavailableError, DualstackError, ExitCode, UsageError}
 import {parseDuration} from './duration.js'
 import {apiErrorFromStatus, execError, transportCode, transportError} from './errors.js'
 import {DEFAULT_RETRY, parseRetryAfter, retryDelay, type Failure, type RetryPolicy} from './retry.js'
-import {keptAgent, lines, readText, send, type TlsSettings} from './transport.js'
+import {keptAgent, lines, readText, send, SessionAgent, type TlsSettings} from './transport.js'
 import type {ConnectionFlags, KubeList, KubeObject, Target} from './types.js'
 
 export interface ExecResult {
@@ -309,6 +310,48 @@ export async function clientNodeCredentials(kc: KubeConfig): Promise<Credentials
   return {headers, tls: {ca, cert, key, pfx, passphrase, rejectUnauthorized, servername} as TlsSettings, proxyAgent: plain ? undefined : agent as http.Agent}
 }
 
+/** What client-node's WebSocketHandler reads from its KubeConfig (dist/web-socket-handler.js: connect): the cluster, and each connection's options. */
+export type ExecConfig = Pick<KubeConfig, 'getCurrentCluster' | 'applyToHTTPSOptions'>
+
+/**
+ * A plain user's exec connections, configured as client-node's KubeConfig.applyToHTTPSOptions configures them
+ * (dist/config.js: applyHTTPSOptions, applyAuthorizationHeader, createAgent), without loading KubeConfig (and
+ * undici with it) for the first exec, and from the credentials the requests use, read once: KubeConfig reads
+ * the CA, certificate and key files again for every exec.
+ */
+export function plainExecConfig(cluster: Cluster, user: User, credentials: () => Credentials): ExecConfig {
+  let agent: http.Agent | undefined
+  return {
+    getCurrentCluster: () => cluster,
+    async applyToHTTPSOptions(options) {
+      const opts = options as https.RequestOptions
+      const {ca, cert, key, rejectUnauthorized, servername} = credentials().tls
+      if (rejectUnauthorized !== undefined) opts.rejectUnauthorized = rejectUnauthorized
+      if (servername !== undefined) opts.servername = servername
+      if (ca) opts.ca = ca
+      if (cert) opts.cert = cert
+      if (key) opts.key = key
+      const headers = (opts.headers ??= {}) as Record<string, string>
+      if (user.impersonateUser != null) headers['Impersonate-User'] = user.impersonateUser
+      if (user.token) headers.Authorization = `Bearer ${user.token}`
+      // As KubeConfig: ws sends it as Basic, unless a token set the Authorization header.
+      if (user.username) opts.auth = `${user.username}:${user.password}`
+      // KubeConfig's one agent for the cluster and user (its agentCache); loadKubeConfig refused plain HTTP without --insecure-skip-tls-verify.
+      const agentOptions: https.AgentOptions = {ca: opts.ca, cert: opts.cert, key: opts.key, timeout: opts.timeout, servername: opts.servername,
+        ...(opts.rejectUnauthorized === undefined ? {} : {rejectUnauthorized: opts.rejectUnauthorized})}
+      agent ??= cluster.server.startsWith('http:') ? new http.Agent(agentOptions) : new https.Agent(agentOptions)
+      opts.agent = agent
+    },
+  }
+}
+
+/** client-node's exec and ws, imported by the first exec of the run (once: an import() per exec cost ~0.1 ms of CPU each). */
+let execModules: Promise<[typeof import('@kubernetes/client-node/dist/exec.js'), typeof import('@kubernetes/client-node/dist/web-socket-handler.js'), typeof import('ws')]> | undefined
+function loadExecModules(): NonNullable<typeof execModules> {
+  execModules ??= Promise.all([import('@kubernetes/client-node/dist/exec.js'), import('@kubernetes/client-node/dist/web-socket-handler.js'), import('ws')])
+  return execModules
+}
+
 export interface WatchEvent<T> {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR'
   /** The object; for ERROR, a Status. */
@@ -331,7 +374,8 @@ export class ClusterClient {
   private readonly clientNodeNeed: string | undefined
   private plain?: Credentials
   private kubeConfigLoaded?: Promise<KubeConfig>
-  private execAgent?: https.Agent
+  private plainExec?: ExecConfig
+  private execAgent?: SessionAgent
   // The first request's TLS settings make the agent every request goes through, and its connection is kept,
   // as kubectl keeps its own (client-node would make a new agent, a new TLS connection, for each request).
   private agent?: http.Agent
@@ -350,7 +394,7 @@ export class ClusterClient {
     return new ClusterClient(loadKubeConfig(flags), timeoutMs)
   }
 
-  /** client-node's KubeConfig for the run's cluster and user, imported on first use (exec plugins, auth providers, proxies, exec). */
+  /** client-node's KubeConfig for the run's cluster and user, imported on first use (exec plugins, auth providers, proxies). */
   private kubeConfig(): Promise<KubeConfig> {
     this.kubeConfigLoaded ??= import('@kubernetes/client-node/dist/config.js').then(({KubeConfig}) => {
       const kc = new KubeConfig()
@@ -359,6 +403,13 @@ export class ClusterClient {
       return kc
     })
     return this.kubeConfigLoaded
+  }
+
+  /** What an exec's WebSocket is configured from: KubeConfig when the user needs it, else the plain credentials. */
+  private execConfig(): Promise<ExecConfig> {
+    if (this.clientNodeNeed) return this.kubeConfig()
+    this.plainExec ??= plainExecConfig(this.loaded.cluster, this.loaded.user, () => (this.plain ??= plainCredentials(this.loaded.cluster, this.loaded.user)))
+    return Promise.resolve(this.plainExec)
   }
 
   /** The URL and the authenticated headers of a request, and the credentials its connection is made with. */
@@ -500,10 +551,9 @@ export class ClusterClient {
    * exit is a result, not an error. argv is passed as an array: nothing is ever built into a shell string.
    */
   async exec(namespace: string, pod: string, container: string, argv: string[], timeoutMs: number): Promise<ExecResult> {
-    // client-node's exec and ws, loaded by the first exec only.
-    const [{Exec}, {WebSocketHandler}, {default: WebSocketClass}, kc] = await Promise.all([
-      import('@kubernetes/client-node/dist/exec.js'), import('@kubernetes/client-node/dist/web-socket-handler.js'), import('ws'), this.kubeConfig(),
-    ])
+    const [[{Exec}, {WebSocketHandler}, {default: WebSocketClass}], config] = await Promise.all([loadExecModules(), this.execConfig()])
+    // client-node's exec reads only these of its KubeConfig (through WebSocketHandler, which is given).
+    const kc = config as KubeConfig
     const stdout = collector()
     const stderr = collector()
     return new Promise<ExecResult>((resolve, reject) => {
@@ -549,7 +599,10 @@ export class ClusterClient {
    * The exec WebSocket, as client-node opens it, on a kept TLS context. client-node hands every exec the
    * same https.Agent, which builds its TLS context again for each connection (the CA and the client key
    * parsed once per exec: most of an exec's CPU on a thousand-node connectivity run). The context built once
-   * from the same options is kept, and the agent's TLS session cache with it. Proxy agents are left as they are.
+   * from the same options is kept, and the agent's TLS session cache with it. A plain user's exec connections
+   * have the requests' TLS settings (the same CA, certificate and key, read once): the first ones resume the
+   * requests' TLS session, where each made a full handshake of its own when many started at once (the agent's
+   * cache holds a session only once a connection of its own has one). Proxy agents are left as they are.
    */
   private execSocket(WebSocketClass: typeof WebSocket, uri: string, protocols: string[], opts: WebSocket.ClientOptions): WebSocket {
     if (this.impersonation.length > 0) {
@@ -561,8 +614,9 @@ export class ClusterClient {
     const made = opts.agent
     // A plain https.Agent only: hpagent's proxy agent is an https.Agent too, and must stay as it is.
     if (made instanceof https.Agent && made.constructor === https.Agent) {
-      this.execAgent ??= new https.Agent({...made.options, secureContext: tls.createSecureContext(made.options)})
-      return new WebSocketClass(uri, protocols, {...opts, agent: this.execAgent})
+      this.execAgent ??= new SessionAgent({...made.options, secureContext: tls.createSecureContext(made.options)})
+      const session = this.execAgent.session ?? (this.plainExec && this.agent instanceof SessionAgent ? this.agent.session : undefined)
+      return new WebSocketClass(uri, protocols, {...opts, agent: this.execAgent, ...(session ? {session} : {})})
     }
     return new WebSocketClass(uri, protocols, opts)
   }

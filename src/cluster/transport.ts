@@ -34,6 +34,24 @@ export const ANSWER_TIMEOUT_MS = 300_000
 const TCP_KEEPALIVE_MS = 30_000
 
 /**
+ * An https.Agent that keeps the newest TLS session its connections were given (a TLS 1.3 ticket, a TLS 1.2
+ * ticket or id). Node's agent caches sessions for its own new connections only; an exec's WebSocket, on an
+ * agent of its own, starts from this one instead of a full handshake (the server's signature, the client's
+ * certificate checks: most of an exec's CPU on both sides when a hundred start at once).
+ */
+export class SessionAgent extends https.Agent {
+  session?: Buffer
+
+  override createConnection(...args: Parameters<https.Agent['createConnection']>): ReturnType<https.Agent['createConnection']> {
+    const socket = super.createConnection(...args)
+    socket?.on('session', (session: Buffer) => {
+      this.session = session
+    })
+    return socket
+  }
+}
+
+/**
  * The agent every request of the run goes through. Its TLS context is built once (the CA and the client
  * key parsed once, not for each connection); the caller makes it inside its first request, so that a CA or
  * key that does not parse fails that request as its connection would have. (Node's first TLS context of a
@@ -44,7 +62,7 @@ export function keptAgent(protocol: string, settings: TlsSettings): http.Agent {
   const common = {keepAlive: true, keepAliveMsecs: TCP_KEEPALIVE_MS, timeout: IDLE_MS}
   if (protocol === 'http:') return new http.Agent(common)
   const {ca, cert, key, pfx, passphrase, rejectUnauthorized, servername} = settings
-  return new https.Agent({
+  return new SessionAgent({
     ...common,
     secureContext: tls.createSecureContext({ca, cert, key, pfx, passphrase}),
     // Left unset unless the kubeconfig sets it: Node then honours NODE_TLS_REJECT_UNAUTHORIZED, as client-node does.

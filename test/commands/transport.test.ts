@@ -137,12 +137,29 @@ describe('the cluster client in the built binary', () => {
     expect(run.stderr.trimEnd().split('\n')).toHaveLength(1)
   })
 
-  it('an exec in a container (doctor\'s IPv6 forwarding check) loads ws and client-node\'s exec then', async () => {
+  it('an exec in a container (doctor\'s IPv6 forwarding check) loads ws and client-node\'s exec then, and for a plain user not KubeConfig', async () => {
     const run = await runLoading(['doctor', '--only', 'node.ipv6-forwarding', '-o', 'json', '--kubeconfig', sim.kubeconfig])
     expect(run.stderr).toBe('')
     expect(JSON.parse(run.stdout).checks).toContainEqual(expect.objectContaining({id: 'node.ipv6-forwarding', status: 'pass'}))
     expect(run.sources.some((source) => WS.test(source))).toBe(true)
+    expect(run.sources.some((source) => /@kubernetes\/client-node\/(dist|src)\/exec\.(js|ts)$/.test(source))).toBe(true)
+    expect(run.sources.filter((source) => CONFIG_JS.test(source) || UNDICI.test(source))).toEqual([])
+  })
+
+  it('an exec credential plugin\'s user execs with the plugin\'s credentials, through KubeConfig', async () => {
+    const plugin = path.join(dir, 'get-admin-token')
+    writeFileSync(plugin, '#!/bin/sh\necho \'{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"admin-token"}}\'\n')
+    chmodSync(plugin, 0o755)
+    const kc = sim.writeKubeconfig('kc-exec-plugin-exec')
+    writeFileSync(kc, sim.server.kubeconfig().replace('    token: admin-token', `    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: ${plugin}\n      interactiveMode: Never`))
+    const before = sim.server.sim.requests.length
+    const run = await runLoading(['doctor', '--only', 'node.ipv6-forwarding', '-o', 'json', '--kubeconfig', kc])
+    expect(run.stderr).toBe('')
+    expect(JSON.parse(run.stdout).checks).toContainEqual(expect.objectContaining({id: 'node.ipv6-forwarding', status: 'pass'}))
     expect(run.sources.some((source) => CONFIG_JS.test(source))).toBe(true)
+    const execs = sim.server.sim.requests.slice(before).filter((r) => r.verb === 'exec')
+    expect(execs.length).toBeGreaterThan(0)
+    expect(execs.every((r) => r.user === 'admin' && r.code === 101)).toBe(true)
   })
 
   it('a cluster\'s proxy-url: every request goes through the proxy\'s CONNECT tunnel', async () => {

@@ -67,6 +67,8 @@ export const featureGate: Check = {
     }
     const seen = new Set<string>()
     const podsOf = new Map<string, string[]>()
+    // kube-proxy's ConfigMap, parsed once: every kube-proxy pod (one per node) reads the same file.
+    let proxyConfigGate: {value: boolean | undefined} | undefined
     for (const pod of need(f.systemPods)) {
       const component = componentOf(pod)
       if (!component) continue
@@ -74,7 +76,9 @@ export const featureGate: Check = {
       podsOf.set(component, [...(podsOf.get(component) ?? []), pod.metadata?.name ?? ''])
       const args = (pod.spec?.containers ?? []).flatMap((c) => [...(c.command ?? []), ...(c.args ?? [])])
       // kube-proxy may take its gates from its config file (ConfigMap kube-proxy) instead of flags.
-      const value = gateInArgs(args) ?? (component === 'kube-proxy' ? kubeProxyConfigGate(need(f.configMaps).get('kube-proxy')?.['config.conf']) : undefined)
+      const value = gateInArgs(args) ?? (component === 'kube-proxy'
+        ? (proxyConfigGate ??= {value: kubeProxyConfigGate(need(f.configMaps).get('kube-proxy')?.['config.conf'])}).value
+        : undefined)
       settings.push({where: `${component} (${pod.metadata?.name})`, value})
     }
     const unreadable = need(f.kubeletFeatureGates).filter((r) => r.error).map((r) => r.node)
