@@ -305,7 +305,11 @@ describe('ippool fix on a real control plane: another writer between two steps o
       }
     }
     const {code, report} = await fix(cluster, '--yes')
+    // On a loaded machine the agent's watch can deliver the creation after the run has ended: wait for it, so
+    // that the label is always written (then after the disable, which must keep it as well).
+    for (const until = Date.now() + 15_000; !labelled && Date.now() < until;) await new Promise((resolve) => setTimeout(resolve, 50))
     cluster.agent!.onChange = undefined
+    expect(labelled).toBeDefined()
     await labelled
     const after = await pools(cluster)
     const old = await kubectlJson(cluster, 'get', 'ippools.crd.projectcalico.org', 'default-ipv6-ippool')
